@@ -1,0 +1,3 @@
+module github.com/backchannel/backchannel
+
+go 1.26.8
