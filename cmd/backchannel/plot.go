@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"math/rand/v2"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/backchannel/backchannel/analysis"
+	"github.com/backchannel/backchannel/genius"
+	"github.com/backchannel/backchannel/outcome"
+)
+
+// cloudMax is the most outcomes drawn in the cloud; larger spaces are
+// sampled uniformly with a fixed seed, so the same domain gives the same
+// picture.
+const cloudMax = 50_000
+
+// plotSpace draws the utility space of the first two parties: every
+// outcome as a light cloud, the Pareto frontier, the reserved values and
+// the named points. With more than two parties it draws the projection on
+// the first two.
+func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
+	names := partyNames(sc)
+	if len(names) < 2 {
+		return fmt.Errorf("a plot needs two parties, %s has %d", sc.DomainFile, len(names))
+	}
+	u0, u1 := sc.Profiles[0].Func, sc.Profiles[1].Func
+
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: %s outcomes", sc.Space.Name, groupDigits(res.Outcomes.String()))
+	if len(names) > 2 {
+		p.Title.Text += fmt.Sprintf(" (first 2 of %d parties)", len(names))
+	}
+	p.X.Label.Text = "utility of " + names[0]
+	p.Y.Label.Text = "utility of " + names[1]
+	p.Add(plotter.NewGrid())
+
+	var cloud plotter.XYs
+	sample(sc.Space, cloudMax, func(o outcome.Outcome) {
+		cloud = append(cloud, plotter.XY{X: u0.Utility(o), Y: u1.Utility(o)})
+	})
+	sc0, err := plotter.NewScatter(cloud)
+	if err != nil {
+		return err
+	}
+	sc0.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(1), Color: color.RGBA{R: 160, G: 170, B: 190, A: 110}}
+	p.Add(sc0)
+	label := "outcomes"
+	if n, ok := sc.Space.Size(); !ok || n > cloudMax {
+		label = fmt.Sprintf("outcomes (%d sampled)", len(cloud))
+	}
+	p.Legend.Add(label, sc0)
+
+	lo0, hi0, lo1, hi1 := bounds(cloud)
+	rv0, rv1 := res.Reserved[0], res.Reserved[1]
+	dashed := func(xys plotter.XYs) (*plotter.Line, error) {
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = color.RGBA{R: 200, G: 60, B: 40, A: 255}
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		return l, nil
+	}
+	vline, err := dashed(plotter.XYs{{X: rv0, Y: math.Min(lo1, rv1)}, {X: rv0, Y: math.Max(hi1, 1)}})
+	if err != nil {
+		return err
+	}
+	hline, err := dashed(plotter.XYs{{X: math.Min(lo0, rv0), Y: rv1}, {X: math.Max(hi0, 1), Y: rv1}})
+	if err != nil {
+		return err
+	}
+	p.Add(vline, hline)
+	p.Legend.Add("reserved values", vline)
+
+	if len(res.Frontier) > 0 {
+		front := make(plotter.XYs, len(res.Frontier))
+		for i, pt := range res.Frontier {
+			front[i] = plotter.XY{X: pt.Utilities[0], Y: pt.Utilities[1]}
+		}
+		line, points, err := plotter.NewLinePoints(front)
+		if err != nil {
+			return err
+		}
+		frontColor := color.RGBA{R: 30, G: 90, B: 200, A: 255}
+		line.Color = frontColor
+		line.Width = vg.Points(1.2)
+		points.Color = frontColor
+		points.Shape = draw.CircleGlyph{}
+		points.Radius = vg.Points(2)
+		if len(names) > 2 {
+			// A projected n-party frontier is not a curve in two dimensions.
+			p.Add(points)
+		} else {
+			p.Add(line, points)
+		}
+		p.Legend.Add(fmt.Sprintf("Pareto frontier (%d)", len(res.Frontier)), line, points)
+	}
+
+	named := []struct {
+		name  string
+		pt    *analysis.Point
+		shape draw.GlyphDrawer
+		color color.Color
+	}{
+		{"Nash", res.Nash, draw.BoxGlyph{}, color.RGBA{R: 220, G: 40, B: 40, A: 255}},
+		{"Kalai-Smorodinsky", res.KalaiSmorodinsky, draw.TriangleGlyph{}, color.RGBA{G: 150, B: 60, A: 255}},
+		{"egalitarian", res.Egalitarian, draw.PyramidGlyph{}, color.RGBA{R: 150, B: 170, A: 255}},
+		{"max welfare", res.MaxWelfare, draw.CrossGlyph{}, color.RGBA{R: 20, G: 20, B: 20, A: 255}},
+	}
+	for k, np := range named {
+		if np.pt == nil {
+			continue
+		}
+		s, err := plotter.NewScatter(plotter.XYs{{X: np.pt.Utilities[0], Y: np.pt.Utilities[1]}})
+		if err != nil {
+			return err
+		}
+		// Points often coincide: shrink each next glyph so all stay visible.
+		s.GlyphStyle = draw.GlyphStyle{Shape: np.shape, Color: np.color, Radius: vg.Points(7 - 1.2*float64(k))}
+		p.Add(s)
+		p.Legend.Add(fmt.Sprintf("%s (%.3f, %.3f)", np.name, np.pt.Utilities[0], np.pt.Utilities[1]), s)
+	}
+	if !res.ZOPA {
+		p.Title.Text += ": no ZOPA"
+	}
+	p.Legend.Left = true
+	p.Legend.Top = false
+	p.Legend.YOffs = vg.Points(4)
+	p.Legend.XOffs = vg.Points(4)
+	return p.Save(7*vg.Inch, 6*vg.Inch, file)
+}
+
+// sample calls fn with every outcome of s if it has at most max outcomes,
+// and otherwise with max outcomes drawn uniformly at random (fixed seed).
+func sample(s *outcome.Space, max int, fn func(outcome.Outcome)) {
+	if n, ok := s.Size(); ok && n <= uint64(max) {
+		for o := range s.All() {
+			fn(o)
+		}
+		return
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	o := make(outcome.Outcome, len(s.Issues))
+	for range max {
+		for i, is := range s.Issues {
+			o[i] = r.IntN(is.Len())
+		}
+		fn(o)
+	}
+}
+
+func bounds(xys plotter.XYs) (lo0, hi0, lo1, hi1 float64) {
+	lo0, lo1 = math.Inf(1), math.Inf(1)
+	hi0, hi1 = math.Inf(-1), math.Inf(-1)
+	for _, p := range xys {
+		lo0, hi0 = math.Min(lo0, p.X), math.Max(hi0, p.X)
+		lo1, hi1 = math.Min(lo1, p.Y), math.Max(hi1, p.Y)
+	}
+	return lo0, hi0, lo1, hi1
+}
