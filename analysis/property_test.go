@@ -300,6 +300,22 @@ func TestFrontierAdditiveProperties(t *testing.T) {
 	}
 }
 
+func TestFrontierAdditiveLarger(t *testing.T) {
+	for seed := range 60 {
+		r := rand.New(rand.NewPCG(uint64(seed), 5))
+		parties := 2 + seed%3
+		sp := randomSpace(r, 7, 6)
+		for n, _ := sp.Size(); n < 200 || n > 4000; n, _ = sp.Size() {
+			sp = randomSpace(r, 7, 6)
+		}
+		funcs := make([]utility.Func, parties)
+		for i := range funcs {
+			funcs[i] = randomAdditive(r, sp)
+		}
+		checkAgainstBrute(t, fmt.Sprintf("seed %d, %d parties", seed, parties), funcs, randomReserved(r, parties))
+	}
+}
+
 func TestFrontierOneParty(t *testing.T) {
 	for seed := range 50 {
 		r := rand.New(rand.NewPCG(uint64(seed), 2))

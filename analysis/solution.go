@@ -7,10 +7,12 @@ import "math"
 //
 // Frontier points that are not rational for reserved, or that have the
 // wrong number of utilities, are skipped. Objective values within a
-// relative 1e-12 of each other are ties, and a tie goes to the point that
-// comes first in frontier: for a frontier from Frontier, the one that is
-// best for the first party, then the second, and so on. The same holds
-// for KalaiSmorodinsky, Egalitarian and MaxWelfare.
+// relative 1e-12 of each other are ties. A tie goes to the point with the
+// larger Nash product, then the larger welfare Σ u_i, then to the point
+// that comes first in frontier: for a frontier from Frontier, the one that
+// is best for the first party, then the second, and so on. The same holds
+// for KalaiSmorodinsky, Egalitarian and MaxWelfare; so a tie in welfare,
+// for one, goes to the fairer point.
 func Nash(frontier []Point, reserved []float64) *Point {
 	return nash(frontier, reserved, frontierTolerance(frontier))
 }
@@ -93,27 +95,32 @@ func maxWelfare(frontier []Point, reserved []float64, tol float64) *Point {
 	})
 }
 
-// best returns a copy of the first rational point of frontier with the
-// largest objective, up to a relative 1e-12.
+// best returns a copy of the rational point of frontier with the largest
+// objective. Ties, within a relative 1e-12, go to the larger Nash product,
+// then to the larger welfare, then to the point that comes first.
 func best(frontier []Point, reserved []float64, tol float64, objective func(u []float64) float64) *Point {
 	if len(reserved) == 0 {
 		return nil
 	}
 	var (
-		top  *Point
-		topV float64
+		top    *Point
+		topKey [3]float64
 	)
 	for k := range frontier {
 		u := frontier[k].Utilities
 		if len(u) != len(reserved) || !rational(u, reserved, tol) {
 			continue
 		}
-		v := objective(u)
-		if math.IsNaN(v) {
+		key := [3]float64{objective(u), 1, 0}
+		for i, r := range reserved {
+			key[1] *= math.Max(0, u[i]-r)
+			key[2] += u[i]
+		}
+		if math.IsNaN(key[0]) {
 			continue
 		}
-		if top == nil || v > topV+1e-12*math.Max(math.Abs(v), math.Abs(topV)) {
-			top, topV = &frontier[k], v
+		if top == nil || greater(key, topKey) {
+			top, topKey = &frontier[k], key
 		}
 	}
 	if top == nil {
@@ -121,6 +128,21 @@ func best(frontier []Point, reserved []float64, tol float64, objective func(u []
 	}
 	p := *top
 	return &p
+}
+
+// greater compares keys lexicographically, with values within a relative
+// 1e-12 of each other equal.
+func greater(a, b [3]float64) bool {
+	for i := range a {
+		eps := 1e-12 * math.Max(math.Abs(a[i]), math.Abs(b[i]))
+		if a[i] > b[i]+eps {
+			return true
+		}
+		if a[i] < b[i]-eps {
+			return false
+		}
+	}
+	return false
 }
 
 // frontierTolerance returns the tolerance for the largest |utility| of
