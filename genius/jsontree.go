@@ -24,6 +24,18 @@ type jnode struct {
 	num  json.Number
 }
 
+// field returns the member named key; if there is none, it returns a
+// placeholder on the object's line that want reports as missing.
+func (n *jnode) field(key string) *jnode {
+	if c := n.get(key); c != nil {
+		return c
+	}
+	if n == nil {
+		return nil
+	}
+	return &jnode{line: n.line}
+}
+
 // get returns the member named key, or nil.
 func (n *jnode) get(key string) *jnode {
 	if n == nil || n.kind != '{' {
@@ -49,8 +61,12 @@ var kindNames = map[byte]string{'{': "an object", '[': "an array", '"': "a strin
 
 // want checks that n is present and of the given kind.
 func (n *jnode) want(kind byte, what string) error {
-	if n == nil {
-		return &ParseError{Err: fmt.Errorf("%w: missing %s", ErrFormat, what)}
+	if n == nil || n.kind == 0 {
+		line := 0
+		if n != nil {
+			line = n.line
+		}
+		return &ParseError{Line: line, Err: fmt.Errorf("%w: missing %s", ErrFormat, what)}
 	}
 	if n.kind != kind {
 		return n.errorf(ErrFormat, "%s is %s, want %s", what, kindNames[n.kind], kindNames[kind])

@@ -44,7 +44,7 @@ func webSpace(root *jnode) (*outcome.Space, error) {
 		}
 		s.Name = n.str
 	}
-	iv := root.get("issuesValues")
+	iv := root.field("issuesValues")
 	if err := iv.want('{', "issuesValues"); err != nil {
 		return nil, err
 	}
@@ -75,7 +75,7 @@ func webSpace(root *jnode) (*outcome.Space, error) {
 			var b [3]float64
 			for k, key := range []string{"low", "high", "step"} {
 				var err error
-				if b[k], err = rg.get(key).float(fmt.Sprintf("%s of issue %q", key, name)); err != nil {
+				if b[k], err = rg.field(key).float(fmt.Sprintf("%s of issue %q", key, name)); err != nil {
 					return nil, err
 				}
 			}
@@ -157,11 +157,11 @@ func ReadWebProfile(r io.Reader, space *outcome.Space) (*utility.Profile, error)
 	if space == nil {
 		return nil, la.errorf(ErrFormat, "profile has no domain and none was given")
 	}
-	weights := la.get("issueWeights")
+	weights := la.field("issueWeights")
 	if err := weights.want('{', "issueWeights"); err != nil {
 		return nil, err
 	}
-	utils := la.get("issueUtilities")
+	utils := la.field("issueUtilities")
 	if err := utils.want('{', "issueUtilities"); err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func webEvaluator(is outcome.Issue, n *jnode) (utility.Evaluator, error) {
 		if is.Kind != outcome.Discrete {
 			return nil, n.errorf(ErrMismatch, "discrete utilities for %s issue %q", is.Kind, is.Name)
 		}
-		vu := body.get("valueUtilities")
+		vu := body.field("valueUtilities")
 		if err := vu.want('{', fmt.Sprintf("valueUtilities of issue %q", is.Name)); err != nil {
 			return nil, err
 		}
@@ -285,7 +285,7 @@ func webEvaluator(is outcome.Issue, n *jnode) (utility.Evaluator, error) {
 		var x [4]float64
 		for k, key := range []string{"lowValue", "lowUtility", "highValue", "highUtility"} {
 			var err error
-			if x[k], err = body.get(key).float(fmt.Sprintf("%s of issue %q", key, is.Name)); err != nil {
+			if x[k], err = body.field(key).float(fmt.Sprintf("%s of issue %q", key, is.Name)); err != nil {
 				return nil, err
 			}
 		}
@@ -299,7 +299,7 @@ func webEvaluator(is outcome.Issue, n *jnode) (utility.Evaluator, error) {
 
 // webBid reads a GeniusWeb bid, {"issuevalues": {"issue": value, ...}}.
 func webBid(space *outcome.Space, n *jnode) (outcome.Outcome, error) {
-	iv := n.get("issuevalues")
+	iv := n.field("issuevalues")
 	if err := iv.want('{', "issuevalues of the reservation bid"); err != nil {
 		return nil, err
 	}
