@@ -208,20 +208,108 @@ func down(h []cursor, i int) {
 }
 
 // mergeN returns the non-dominated part of the Minkowski sum of a and b
-// for any number of parties, streaming the sums into an accumulator.
+// for any number of parties. Each translate a_i + B is non-dominated
+// already, so the translates are merged pairwise, in a balanced tree, by
+// mergeSets. References are packed as in merge2.
 func mergeN(a, b *set, tol float64) *set {
 	n := a.n
-	acc := newAccumulator(n, tol)
-	p := make([]float64, n)
+	parts := make([]*set, 0, a.len())
 	for i := range a.len() {
 		pa := a.at(i)
+		part := newSet(n, b.len())
 		for k := range b.len() {
 			pb := b.at(k)
 			for t := range n {
-				p[t] = pa[t] + pb[t]
+				part.pts = append(part.pts, pa[t]+pb[t])
 			}
-			acc.add(p, uint64(i)<<32|uint64(k))
+			part.ref = append(part.ref, uint64(i)<<32|uint64(k))
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return newSet(n, 0)
+	}
+	for len(parts) > 1 {
+		next := parts[:0]
+		for k := 0; k+1 < len(parts); k += 2 {
+			next = append(next, mergeSets(parts[k], parts[k+1], tol))
+		}
+		if len(parts)%2 == 1 {
+			next = append(next, parts[len(parts)-1])
+		}
+		parts = next
+	}
+	return parts[0]
+}
+
+// mergeSets returns the non-dominated points of x ∪ y, two sets that are
+// each non-dominated: the points of x that no point of y dominates, and
+// the points of y that no point of x covers (so that of two equal points
+// the one in x stays). It costs O((|x| + |y|)·n·(log + p)) where p is the
+// length of the prefixes that index.find scans.
+func mergeSets(x, y *set, tol float64) *set {
+	out := newSet(x.n, x.len()+y.len())
+	iy := newIndex(y)
+	for k := range x.len() {
+		if p := x.at(k); !iy.find(p, tol, true) {
+			out.add(p, x.ref[k])
 		}
 	}
-	return acc.result()
+	ix := newIndex(x)
+	for k := range y.len() {
+		if p := y.at(k); !ix.find(p, tol, false) {
+			out.add(p, y.ref[k])
+		}
+	}
+	return out
+}
+
+// index answers "which points of a set cover p" by sorting the points on
+// each coordinate: the points that cover p are among the prefix of those
+// at least p_d − tol on coordinate d, for every d, so it suffices to
+// check the shortest of those prefixes. Points on a frontier are each
+// strong on some coordinate, where few others beat them.
+type index struct {
+	s      *set
+	order  [][]int32   // order[d] sorts the points by coordinate d descending
+	sorted [][]float64 // sorted[d][k] is coordinate d of point order[d][k]
+}
+
+func newIndex(s *set) *index {
+	ix := &index{s: s, order: make([][]int32, s.n), sorted: make([][]float64, s.n)}
+	for d := range s.n {
+		ord := make([]int32, s.len())
+		for k := range ord {
+			ord[k] = int32(k)
+		}
+		slices.SortFunc(ord, func(a, b int32) int { return cmpDesc(s.pts[int(a)*s.n+d], s.pts[int(b)*s.n+d]) })
+		col := make([]float64, len(ord))
+		for k, q := range ord {
+			col[k] = s.pts[int(q)*s.n+d]
+		}
+		ix.order[d], ix.sorted[d] = ord, col
+	}
+	return ix
+}
+
+// find reports whether a point of the set covers p, or with strict
+// whether one dominates it: covers it without being equal to it.
+func (ix *index) find(p []float64, tol float64, strict bool) bool {
+	best, bestLen := 0, ix.s.len()+1
+	for d, col := range ix.sorted {
+		l := sort.Search(len(col), func(k int) bool { return col[k] < p[d]-tol })
+		if l < bestLen {
+			best, bestLen = d, l
+		}
+		if l == 0 {
+			return false
+		}
+	}
+	for _, q := range ix.order[best][:bestLen] {
+		u := ix.s.at(int(q))
+		if covers(u, p, tol) && (!strict || !covers(p, u, tol)) {
+			return true
+		}
+	}
+	return false
 }

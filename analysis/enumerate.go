@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/backchannel/backchannel/outcome"
 	"github.com/backchannel/backchannel/utility"
@@ -32,20 +31,18 @@ func parallel(ctx context.Context, sp *outcome.Space, total uint64, opt Options,
 		workers = int((total + chunk - 1) / chunk)
 	}
 	var (
-		next atomic.Uint64
 		mu   sync.Mutex
 		done uint64
 		wg   sync.WaitGroup
 	)
+	chunks := (total + chunk - 1) / chunk
 	for w := range workers {
+		// Worker w takes chunks w, w+workers, ...: a fixed assignment keeps
+		// the result independent of scheduling.
 		wg.Go(func() {
 			o := make(outcome.Outcome, len(sp.Issues))
-			for ctx.Err() == nil {
-				lo := next.Add(1) - 1
-				if lo >= (total+chunk-1)/chunk {
-					return
-				}
-				lo *= chunk
+			for c := uint64(w); c < chunks && ctx.Err() == nil; c += uint64(workers) {
+				lo := c * chunk
 				hi := min(lo+chunk, total)
 				at(sp, lo, o)
 				body(w, lo, hi, o)

@@ -46,13 +46,21 @@ func covers(q, p []float64, tol float64) bool {
 // skyline returns the non-dominated points of s, one per class of equal
 // points. Ties between equal points go to the smaller reference. For two
 // parties the result is a staircase sorted by the first utility descending
-// (strictly) with the second ascending (strictly, by more than tol); for
-// more it is sorted by the sum of the utilities descending.
+// (strictly) with the second ascending (strictly, by more than tol).
+//
+// For more parties, large sets are divided in two halves whose skylines
+// are merged by mergeSets, and small ones go to skylineN.
 func skyline(s *set, tol float64) *set {
 	if s.n == 2 {
 		return skyline2(s, tol)
 	}
-	return skylineN(s, tol)
+	if s.len() <= 1024 {
+		return skylineN(s, tol)
+	}
+	h := s.len() / 2
+	lo := &set{n: s.n, pts: s.pts[:h*s.n], ref: s.ref[:h]}
+	hi := &set{n: s.n, pts: s.pts[h*s.n:], ref: s.ref[h:]}
+	return mergeSets(skyline(lo, tol), skyline(hi, tol), tol)
 }
 
 // skyline2 sorts by the first utility and sweeps, keeping the staircase
@@ -199,9 +207,10 @@ func (a *accumulator) flush() {
 	if a.buf.len() == 0 {
 		return
 	}
-	a.buf.pts = append(a.buf.pts, a.sky.pts...)
-	a.buf.ref = append(a.buf.ref, a.sky.ref...)
-	a.sky = skyline(a.buf, a.tol)
+	// The skyline first: its references are the older, smaller ones.
+	a.sky.pts = append(a.sky.pts, a.buf.pts...)
+	a.sky.ref = append(a.sky.ref, a.buf.ref...)
+	a.sky = skyline(a.sky, a.tol)
 	a.buf.reset()
 }
 
