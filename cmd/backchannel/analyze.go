@@ -217,7 +217,7 @@ func partyNames(sc *genius.Scenario) []string {
 
 func writeTable(w io.Writer, sc *genius.Scenario, res *analysis.Result, limit int) {
 	names := partyNames(sc)
-	fmt.Fprintf(w, "Domain    %s (%s)\n", sc.Space.Name, sc.DomainFile)
+	fmt.Fprintf(w, "Domain    %s (%s)\n", domainName(sc), sc.DomainFile)
 	fmt.Fprintf(w, "Outcomes  %s (%d issues)\n", groupDigits(res.Outcomes.String()), len(sc.Space.Issues))
 	fmt.Fprintf(w, "Parties   %d\n", len(names))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -297,4 +297,13 @@ func groupDigits(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// domainName names the domain by its space, unless the file left the
+// GENIUS placeholder "root", in which case its folder names it.
+func domainName(sc *genius.Scenario) string {
+	if n := sc.Space.Name; n != "" && n != "root" {
+		return n
+	}
+	return filepath.Base(filepath.Dir(sc.DomainFile))
 }

@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -33,7 +34,7 @@ func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
 	u0, u1 := sc.Profiles[0].Func, sc.Profiles[1].Func
 
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: %s outcomes", sc.Space.Name, groupDigits(res.Outcomes.String()))
+	p.Title.Text = fmt.Sprintf("%s: %s outcomes", domainName(sc), groupDigits(res.Outcomes.String()))
 	if len(names) > 2 {
 		p.Title.Text += fmt.Sprintf(" (first 2 of %d parties)", len(names))
 	}
@@ -49,11 +50,11 @@ func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
 	if err != nil {
 		return err
 	}
-	sc0.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(1), Color: color.RGBA{R: 160, G: 170, B: 190, A: 110}}
+	sc0.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(0.8), Color: color.RGBA{R: 190, G: 198, B: 212, A: 255}}
 	p.Add(sc0)
 	label := "outcomes"
 	if n, ok := sc.Space.Size(); !ok || n > cloudMax {
-		label = fmt.Sprintf("outcomes (%d sampled)", len(cloud))
+		label = fmt.Sprintf("outcomes (%s sampled)", groupDigits(strconv.Itoa(len(cloud))))
 	}
 	p.Legend.Add(label, sc0)
 
