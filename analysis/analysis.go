@@ -60,28 +60,53 @@
 // is dominated by the best point found so far jumps, by binary search, past
 // every sum that would be dominated too. A merge costs O((|A| + J) log |A|
 // + J log |B|) where J ≤ |A|·|B| is the number of jumps, and in practice is
-// close to linear in |A| + |B| + the size of the result. For n ≥ 3 parties
-// the |A|·|B| sums are streamed into a sort-filter skyline (Chomicki,
-// Godfrey, Gryz and Liang, "Skyline with presorting", ICDE 2003): points are
-// sorted by the sum of their utilities, which a dominating point can only
-// exceed, and each is compared with the points kept so far, O(k·h) for k
-// candidates and h kept points.
+// close to linear in |A| + |B| + the size of the result.
 //
-// With d issues of at most v values each and a frontier of at most F points
-// at every stage, the whole construction costs O(d·F²·log F) for two
-// parties in the worst case and O(d·F³) for more, and memory O(d·F). It
-// never depends on the number of outcomes, which is v^d: a bilateral space
-// of 10^12 outcomes takes milliseconds.
+// For n ≥ 3 parties each translate a_i + B is non-dominated already, so
+// the |A| translates are merged pairwise in a balanced tree. Merging two
+// non-dominated sets X and Y keeps the points of each that the other does
+// not dominate; to find them, each set is sorted once per coordinate, and
+// a point p is only compared with the shortest of the n prefixes of points
+// that are at least p_d − tol on coordinate d. This is a divide-and-conquer
+// skyline (Kung, Luccio and Preparata, "On finding the maxima of a set of
+// vectors", JACM 22(4), 1975) with a per-coordinate index in place of their
+// recursive merge. A merge of the translates costs O(|A||B|·log|A|·n·(log
+// |B| + p)), where p, the length of the prefixes scanned, is at most the
+// size of the sets merged and in practice much smaller. Small sets are
+// filtered by sort-filter skyline instead (Chomicki, Godfrey, Gryz and
+// Liang, "Skyline with presorting", ICDE 2003).
+//
+// With d issues and at most F points in any intermediate frontier, the
+// construction makes d − 1 merges of at most F² sums each, and uses memory
+// O(d·F) (O(F²) during a merge for n ≥ 3). It never depends on the number
+// of outcomes: a bilateral space of 10^12 outcomes takes microseconds, and
+// the frontier itself is the only thing that can be large.
 //
 // # Other utility functions
 //
 // When any function is not additive (utility.Table, utility.HyperRectangle,
 // or a Func of the caller's) the space is enumerated, exactly and in
-// parallel: the outcome indexes are cut into chunks that Options.Workers
-// goroutines claim in turn, each keeping the non-dominated points of what it
-// has seen. The work is O(N·n·c) for N outcomes and functions that cost c,
-// and memory is O(workers·h). Spaces above MaxEnumeration outcomes are
-// refused with ErrTooLarge. Nothing is ever sampled.
+// parallel: the outcome indexes are cut into chunks dealt round-robin to
+// Options.Workers goroutines, each keeping the non-dominated points of
+// what it has seen in a buffer that is merged into its frontier when it
+// outgrows it. The work is O(N·n·c) for N outcomes and functions that
+// cost c, plus the skyline work, and memory is O(workers·h) for frontiers
+// of h points. Nothing is ever sampled.
+//
+// Values of an issue that no function can tell apart are enumerated once:
+// a hyper-rectangle function only distinguishes values at the bounds of
+// its ranges, and an additive one where its terms differ, so each issue is
+// cut into runs of values at those bounds and only the first value of
+// each run is tried. Outcomes that differ only within runs have the same
+// utilities, so this is exact. It turns the 10^10 outcomes of ANAC 2014's
+// hyper-rectangle domain into 2.5·10^7 combinations of runs. Spaces with
+// more than MaxEnumeration combinations are refused with ErrTooLarge.
+//
+// Equal points are represented by the outcome with the largest utilities
+// (for two parties) or, among exactly equal vectors, the smallest index.
+// The choice is deterministic for a given number of workers; for three or
+// more parties, among points that differ by less than the tolerance without
+// being exactly equal, it may depend on that number.
 //
 // # Bargaining solutions
 //
@@ -130,8 +155,9 @@ var (
 	ErrOutcome       = errors.New("analysis: invalid outcome")
 )
 
-// MaxEnumeration is the largest outcome space that is enumerated when some
-// utility function is not additive.
+// MaxEnumeration is the largest number of outcomes (or classes of
+// equivalent outcomes) that is enumerated when some utility function is
+// not additive.
 const MaxEnumeration = 1 << 32
 
 // Point is an outcome and its utility for each party, in party order.
@@ -165,9 +191,9 @@ type Options struct {
 	// utility function is not additive. 0 means GOMAXPROCS.
 	Workers int
 	// Progress, if not nil, is called during enumeration with the number
-	// of outcomes done so far and the total. Calls never overlap and done
-	// never decreases. It is not called for additive functions, which are
-	// not enumerated.
+	// of outcomes (or classes of equivalent outcomes) done so far and the
+	// total. Calls never overlap and done never decreases. It is not
+	// called for additive functions, which are not enumerated.
 	Progress func(done, total uint64)
 }
 

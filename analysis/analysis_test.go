@@ -213,7 +213,8 @@ func TestErrors(t *testing.T) {
 	other, _ := outcome.NewSpace("other", outcome.NewDiscrete("A", "x", "y"))
 	otherFunc, _ := utility.NewLinearAdditive(other, []float64{1}, []utility.Evaluator{utility.Discrete{Evals: []float64{1, 0}}})
 	big, _ := outcome.NewSpace("big", outcome.NewInteger("a", 0, 99999), outcome.NewInteger("b", 0, 99999))
-	table, _ := utility.NewHyperRectangle(big, 1, nil)
+	linear, _ := utility.NewLinearAdditive(big, []float64{1, 1}, []utility.Evaluator{utility.Increasing(big.Issues[0]), utility.Increasing(big.Issues[1])})
+	table := opaque{linear} // not known to be additive: must be enumerated
 	ctx := context.Background()
 	tests := []struct {
 		name     string
@@ -251,7 +252,7 @@ func TestErrors(t *testing.T) {
 
 func TestEnumerationCancel(t *testing.T) {
 	sp, _ := outcome.NewSpace("mid", outcome.NewInteger("a", 0, 999), outcome.NewInteger("b", 0, 999))
-	h, _ := utility.NewHyperRectangle(sp, 1, []utility.Rectangle{{Utility: 1, Ranges: []utility.Range{{Issue: 0, Min: 3, Max: 500}}}})
+	h := modTable(t, sp)
 	ctx, cancel := context.WithCancel(context.Background())
 	calls := 0
 	opt := Options{Workers: 2, Progress: func(done, total uint64) {
@@ -266,7 +267,7 @@ func TestEnumerationCancel(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	sp, _ := outcome.NewSpace("mid", outcome.NewInteger("a", 0, 299), outcome.NewInteger("b", 0, 299))
-	h, _ := utility.NewHyperRectangle(sp, 1, []utility.Rectangle{{Utility: 1, Ranges: []utility.Range{{Issue: 0, Min: 3, Max: 200}}}})
+	h := modTable(t, sp)
 	var last, total uint64
 	opt := Options{Progress: func(done, n uint64) {
 		if done < last {
@@ -281,7 +282,51 @@ func TestProgress(t *testing.T) {
 	if last != 90000 || total != 90000 {
 		t.Errorf("Progress ended at %d of %d, want 90000 of 90000", last, total)
 	}
-	if len(front) != 1 || !near(front[0].Utilities, []float64{1, 1}) || !slices.Equal(front[0].Outcome, outcome.Outcome{3, 0}) {
-		t.Errorf("Frontier = %v, want one point (1, 1) at the first outcome [3 0]", front)
+	if len(front) != 1 || !near(front[0].Utilities, []float64{1, 1}) || !slices.Equal(front[0].Outcome, outcome.Outcome{0, 6}) {
+		t.Errorf("Frontier = %v, want one point (1, 1) at the first outcome [0 6]", front)
+	}
+}
+
+// modTable scores outcome k as (k mod 7)/6.
+func modTable(t *testing.T, sp *outcome.Space) *utility.Table {
+	n, _ := sp.Size()
+	vals := make([]float64, n)
+	for k := range vals {
+		vals[k] = float64(k%7) / 6
+	}
+	f, err := utility.NewTable(sp, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestClassCompression(t *testing.T) {
+	// 10^8 outcomes, but the rectangles only cut each issue in three.
+	var issues []outcome.Issue
+	for _, name := range []string{"a", "b", "c", "d"} {
+		issues = append(issues, outcome.NewInteger(name, 0, 99))
+	}
+	sp, _ := outcome.NewSpace("rects", issues...)
+	h1, _ := utility.NewHyperRectangle(sp, 2, []utility.Rectangle{
+		{Utility: 1, Ranges: []utility.Range{{Issue: 0, Min: 10, Max: 19}}},
+		{Utility: 1, Ranges: []utility.Range{{Issue: 1, Min: 50, Max: 99}, {Issue: 3, Min: 0, Max: 4}}},
+	})
+	h2, _ := utility.NewHyperRectangle(sp, 2, []utility.Rectangle{
+		{Utility: 2, Ranges: []utility.Range{{Issue: 0, Min: 90, Max: 99}}},
+		{Utility: 1, Ranges: []utility.Range{{Issue: 2, Min: 0, Max: 0}}},
+	})
+	res, err := Analyze(context.Background(), []utility.Func{h1, h2}, []float64{0, 0}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (1, 0.5) at a=10..19, b≥50, c=0, d≤4; (0.5, 1.5) at a≥90, b≥50,
+	// c=0, d≤4; nothing beats both.
+	want := [][]float64{{1, 0.5}, {0.5, 1.5}}
+	if got := utilsOf(res.Frontier); !slices.EqualFunc(got, want, near) {
+		t.Errorf("Frontier = %v, want %v", got, want)
+	}
+	if o := res.Frontier[0].Outcome; !slices.Equal(o, outcome.Outcome{10, 50, 0, 0}) {
+		t.Errorf("Frontier[0].Outcome = %v, want the smallest, [10 50 0 0]", o)
 	}
 }

@@ -13,6 +13,12 @@ import (
 // synthetic returns parties random linear additive functions over issues
 // issues of values values each, from a fixed seed.
 func synthetic(tb testing.TB, parties, issues, values int) []utility.Func {
+	return syntheticOpposed(tb, parties, issues, values, false)
+}
+
+// syntheticOpposed, if opposed, makes the parties' evaluations nearly
+// opposite, which makes the frontier large.
+func syntheticOpposed(tb testing.TB, parties, issues, values int, opposed bool) []utility.Func {
 	tb.Helper()
 	r := rand.New(rand.NewPCG(42, uint64(issues)))
 	is := make([]outcome.Issue, issues)
@@ -36,6 +42,14 @@ func synthetic(tb testing.TB, parties, issues, values int) []utility.Func {
 			e := make([]float64, values)
 			for v := range e {
 				e[v] = r.Float64()
+				if opposed {
+					// The first party likes high values, the others low.
+					x := float64(v) / float64(values)
+					if i > 0 {
+						x = 1 - x
+					}
+					e[v] = x + 0.1*r.Float64()
+				}
 			}
 			evals[j] = utility.Discrete{Evals: e}
 		}
@@ -82,6 +96,12 @@ func BenchmarkFrontierSynthetic12x10(b *testing.B) {
 	benchFrontier(b, synthetic(b, 2, 12, 10), []float64{0, 0})
 }
 
+// BenchmarkFrontierSynthetic12x10Opposed has nearly opposed parties,
+// whose frontier holds many thousand points.
+func BenchmarkFrontierSynthetic12x10Opposed(b *testing.B) {
+	benchFrontier(b, syntheticOpposed(b, 2, 12, 10, true), []float64{0, 0})
+}
+
 // BenchmarkFrontierGrowth shows the cost against the number of outcomes,
 // 10 values per issue, for two and three parties.
 func BenchmarkFrontierGrowth(b *testing.B) {
@@ -98,17 +118,27 @@ func BenchmarkFrontierGrowth(b *testing.B) {
 }
 
 // BenchmarkFrontierEnumeration is the parallel enumeration of 10^6
-// outcomes with hyper-rectangle utilities.
+// outcomes, a table and a hyper-rectangle function.
 func BenchmarkFrontierEnumeration(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 7))
-	sp := randomSpace(r, 1, 1)
 	is := make([]outcome.Issue, 6)
 	for j := range is {
 		is[j] = outcome.NewInteger(fmt.Sprintf("i%d", j), 0, 9)
 	}
-	sp, _ = outcome.NewSpace("rect", is...)
-	funcs := []utility.Func{randomRects(r, sp, 40), randomRects(r, sp, 40)}
+	sp, _ := outcome.NewSpace("rect", is...)
+	// Tables are not compressed: this enumerates every outcome.
+	funcs := []utility.Func{table(r, sp), randomRects(r, sp, 40)}
 	benchFrontier(b, funcs, []float64{0, 0})
+}
+
+func table(r *rand.Rand, sp *outcome.Space) *utility.Table {
+	n, _ := sp.Size()
+	vals := make([]float64, n)
+	for k := range vals {
+		vals[k] = r.Float64()
+	}
+	f, _ := utility.NewTable(sp, vals)
+	return f
 }
 
 func randomRects(r *rand.Rand, sp *outcome.Space, k int) *utility.HyperRectangle {
@@ -135,4 +165,11 @@ func BenchmarkDominating(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkFrontierANAC2014 enumerates ANAC 2014's hyper-rectangle
+// domain: 10^10 outcomes, 2.5·10^7 classes.
+func BenchmarkFrontierANAC2014(b *testing.B) {
+	funcs, _ := load(b, "ANAC2014_10issues", 2)
+	benchFrontier(b, funcs, []float64{0, 0})
 }

@@ -2,7 +2,6 @@ package analysis
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/backchannel/backchannel/genius"
-	"github.com/backchannel/backchannel/outcome"
 	"github.com/backchannel/backchannel/utility"
 )
 
@@ -235,5 +233,34 @@ func TestDominatingDomain(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ outcome.Outcome
+// TestANAC2014 enumerates the 10^10 outcomes of ANAC 2014's non-linear
+// domain as 2.5·10^7 classes and checks the frontier GENIUS shipped.
+func TestANAC2014(t *testing.T) {
+	if testing.Short() {
+		t.Skip("enumerates 2.5e7 classes")
+	}
+	sc, err := genius.LoadDir(filepath.Join(domains, "ANAC2014_10issues"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	funcs := []utility.Func{sc.Profiles[0].Func, sc.Profiles[1].Func}
+	front, err := Frontier(context.Background(), funcs, []float64{0, 0}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(sc.Reference)
+	slices.SortFunc(want, func(a, b []float64) int { return cmpDesc(a[0], b[0]) })
+	nearRef := func(a, b []float64) bool { // pareto.xml has 8 digits
+		return math.Abs(a[0]-b[0]) < 1e-6 && math.Abs(a[1]-b[1]) < 1e-6
+	}
+	if got := utilsOf(front); !slices.EqualFunc(got, want, nearRef) {
+		t.Errorf("Frontier(ANAC2014_10issues) = %v,\npareto.xml has %v", got, want)
+	}
+	for _, p := range front {
+		for i, f := range funcs {
+			if u := f.Utility(p.Outcome); u != p.Utilities[i] {
+				t.Errorf("outcome %v has utility %v for party %d, point says %v", p.Outcome, u, i+1, p.Utilities[i])
+			}
+		}
+	}
+}

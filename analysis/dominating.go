@@ -253,30 +253,31 @@ func below(prod, welfare float64, w *candidate) bool {
 
 // dominatingEnumerate checks every outcome, in parallel.
 func dominatingEnumerate(ctx context.Context, funcs []utility.Func, sp *outcome.Space, base []float64, limit int) ([]candidate, error) {
-	total, err := enumerable(sp)
+	g := fullGrid(sp)
+	total, err := g.size()
 	if err != nil {
 		return nil, err
 	}
-	scale, err := exactScale(ctx, funcs, sp, total)
+	scale, err := exactScale(ctx, funcs, g)
 	if err != nil {
 		return nil, err
 	}
 	tol := tolerance(scale)
 	opt := Options{}
 	tops := make([]topK, opt.workers())
-	err = parallel(ctx, sp, total, opt, func(w int, lo, hi uint64, o outcome.Outcome) {
+	err = parallel(ctx, g, total, opt, func(w int, lo, hi uint64, wk *walker) {
 		u := make([]float64, len(funcs))
 		for idx := lo; idx < hi; idx++ {
 			for i, f := range funcs {
-				u[i] = f.Utility(o)
+				u[i] = f.Utility(wk.o)
 			}
 			if dominates(u, base, tol) {
-				c := candidate{o: o.Clone(), u: slices.Clone(u)}
+				c := candidate{o: wk.o.Clone(), u: slices.Clone(u)}
 				c.score(base)
 				tops[w].limit = limit
 				tops[w].add(c)
 			}
-			advance(sp, o)
+			wk.next()
 		}
 	})
 	if err != nil {
@@ -291,7 +292,7 @@ func dominatingEnumerate(ctx context.Context, funcs []utility.Func, sp *outcome.
 
 // exactScale returns the largest |utility| of funcs over sp, enumerating
 // the space unless every function is a table or additive.
-func exactScale(ctx context.Context, funcs []utility.Func, sp *outcome.Space, total uint64) (float64, error) {
+func exactScale(ctx context.Context, funcs []utility.Func, g *grid) (float64, error) {
 	scale, known := 0.0, true
 	for _, f := range funcs {
 		switch f := f.(type) {
@@ -309,12 +310,18 @@ func exactScale(ctx context.Context, funcs []utility.Func, sp *outcome.Space, to
 	}
 	opt := Options{}
 	scales := make([]float64, opt.workers())
-	err := parallel(ctx, sp, total, opt, func(w int, lo, hi uint64, o outcome.Outcome) {
+	// The largest |utility| is reached at a point of the class grid.
+	cg := classGrid(funcs, g.sp)
+	total, err := cg.size()
+	if err != nil {
+		return 0, err
+	}
+	err = parallel(ctx, cg, total, opt, func(w int, lo, hi uint64, wk *walker) {
 		for idx := lo; idx < hi; idx++ {
 			for _, f := range funcs {
-				scales[w] = math.Max(scales[w], math.Abs(f.Utility(o)))
+				scales[w] = math.Max(scales[w], math.Abs(f.Utility(wk.o)))
 			}
-			advance(sp, o)
+			wk.next()
 		}
 	})
 	return slices.Max(scales), err
