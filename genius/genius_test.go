@@ -344,15 +344,12 @@ func TestScoresToXML(t *testing.T) {
 	}
 }
 
-// TestReal checks the GENIUS real-issue evaluators, the default grid and
-// the round trips of a real issue in both formats.
-func TestReal(t *testing.T) {
-	const domain = `<negotiation_template><utility_space><objective index="0" name="r">
+const realDomain = `<negotiation_template><utility_space><objective index="0" name="r">
 <issue index="1" name="price" vtype="real"><range lowerbound="10" upperbound="20"/></issue>
 <issue index="2" name="temp" vtype="real" lowerbound="0" upperbound="1" step="0.25"/>
 <issue index="3" name="load" vtype="real" lowerbound="0" upperbound="4"/>
 </objective></utility_space></negotiation_template>`
-	const profile = `<utility_space><objective index="0" name="r">
+const realProfile = `<utility_space><objective index="0" name="r">
 <issue index="1" name="price" vtype="real"><range lowerbound="10" upperbound="20"/>
   <evaluator ftype="linear" parameter0="2" parameter1="-0.1"/></issue>
 <issue index="2" name="temp" vtype="real"><range lowerbound="0" upperbound="1"/>
@@ -361,7 +358,11 @@ func TestReal(t *testing.T) {
   <evaluator ftype="constant" parameter0="0.5"/></issue>
 <weight index="1" value="0.5"/><weight index="2" value="0.3"/><weight index="3" value="0.2"/>
 </objective></utility_space>`
-	s, err := genius.ReadDomain(strings.NewReader(domain))
+
+// TestReal checks the GENIUS real-issue evaluators, the default grid and
+// the round trips of a real issue in both formats.
+func TestReal(t *testing.T) {
+	s, err := genius.ReadDomain(strings.NewReader(realDomain))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func TestReal(t *testing.T) {
 	if is := s.Issues[1]; is.Step != 0.25 || is.Len() != 5 {
 		t.Errorf("temp: step %v, %d points; want 0.25, 5", is.Step, is.Len())
 	}
-	p, err := genius.ReadProfile(strings.NewReader(profile), s)
+	p, err := genius.ReadProfile(strings.NewReader(realProfile), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -421,10 +422,7 @@ func TestReal(t *testing.T) {
 	}
 }
 
-// TestWebProfile reads a GeniusWeb profile checked by hand: discrete
-// utilities as they are, a number ramp, and a reservation bid.
-func TestWebProfile(t *testing.T) {
-	const profile = `{"LinearAdditiveUtilitySpace": {
+const webProfile = `{"LinearAdditiveUtilitySpace": {
   "name": "jobs1",
   "domain": {"name": "jobs", "issuesValues": {
     "lease car": {"values": ["yes", "no"]},
@@ -436,7 +434,11 @@ func TestWebProfile(t *testing.T) {
     "salary": {"numberutils": {"lowValue": 2000, "lowUtility": 0, "highValue": 4000, "highUtility": 1}},
     "fte": {"NumberValueSetUtilities": {"lowValue": 0.6, "lowUtility": 1, "highValue": 1, "highUtility": 0.5}}},
   "reservationBid": {"issuevalues": {"lease car": "no", "salary": 3000, "fte": 1.0}}}}`
-	p, err := genius.ReadWebProfile(strings.NewReader(profile), nil)
+
+// TestWebProfile reads a GeniusWeb profile checked by hand: discrete
+// utilities as they are, a number ramp, and a reservation bid.
+func TestWebProfile(t *testing.T) {
+	p, err := genius.ReadWebProfile(strings.NewReader(webProfile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
