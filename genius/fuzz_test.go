@@ -176,9 +176,12 @@ func FuzzReadWebProfile(f *testing.F) {
 			t.Fatalf("ReadWebProfile(WriteWebProfile()): %v\n%s", err, buf.String())
 		}
 		sameProfile(t, p, q, true)
-		// GENIUS XML can hold whatever GeniusWeb can, but the discount.
+		// GENIUS XML holds what GeniusWeb does, but for number utilities
+		// that are not linear over the whole issue.
 		buf.Reset()
-		if err := genius.WriteProfile(&buf, p); err != nil {
+		if err := genius.WriteProfile(&buf, p); errors.Is(err, genius.ErrUnsupported) {
+			return
+		} else if err != nil {
 			t.Fatalf("WriteProfile: %v", err)
 		}
 		x, err := genius.ReadProfile(&buf, p.Space())

@@ -241,7 +241,7 @@ func ReadProfile(r io.Reader, space *outcome.Space) (*utility.Profile, error) {
 	case "", "linear", "additive":
 		p.Func, err = readAdditive(space, obj, byPos)
 	case "nonlinear":
-		p.Func, err = readNonlinear(space, root, obj, decl, byPos)
+		p.Func, err = readNonlinear(space, root, obj, byPos)
 	default:
 		err = root.errorf(ErrUnsupported, "utility space type %q", typ)
 	}
@@ -449,7 +449,7 @@ func valueIndex(is outcome.Issue, v string) (int, error) {
 //
 // INCLUDES refers to the issue whose index attribute is i, and a..b are
 // values of that integer issue.
-func readNonlinear(space *outcome.Space, root, obj *element, decl []declIssue, byPos []*declIssue) (utility.Func, error) {
+func readNonlinear(space *outcome.Space, root, obj *element, byPos []*declIssue) (utility.Func, error) {
 	u := obj.first("utility")
 	if u == nil {
 		u = root.first("utility")
@@ -474,7 +474,7 @@ func readNonlinear(space *outcome.Space, root, obj *element, decl []declIssue, b
 	} else if w != 1 {
 		return nil, uf.errorf(ErrUnsupported, "ufun weight %g, want 1", w)
 	}
-	pos := make(map[int64]int, len(decl))
+	pos := make(map[int64]int, len(byPos))
 	for i, d := range byPos {
 		pos[d.index] = i
 	}
