@@ -312,6 +312,18 @@ func checkReservation(t *testing.T, p *utility.Profile, got float64) {
 	}
 }
 
+func TestLargeIntegerBounds(t *testing.T) {
+	// Bounds beyond 2^53 must not go through a float64.
+	s, err := genius.ReadDomain(strings.NewReader(strings.Replace(smallDomain,
+		`lowerbound="1" upperbound="3"`, `lowerbound="9007199254740993" upperbound="9007199254740995"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if is := s.Issues[1]; is.Lower != 9007199254740993 || is.Upper != 9007199254740995 {
+		t.Errorf("bounds %d..%d, want 9007199254740993..9007199254740995", is.Lower, is.Upper)
+	}
+}
+
 // TestScoresToXML checks that a GeniusWeb utility table whose best value is
 // below 1 survives GENIUS's division by the largest evaluation.
 func TestScoresToXML(t *testing.T) {

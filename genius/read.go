@@ -103,14 +103,9 @@ func readIssue(el *element) (declIssue, error) {
 		}
 	case "integer":
 		is.Kind = outcome.Integer
-		lo, hi, err := bounds(el, func(e *element, key string) (float64, error) {
-			x, err := e.int(key)
-			return float64(x), err
-		})
-		if err != nil {
+		if is.Lower, is.Upper, err = bounds(el, (*element).int); err != nil {
 			return declIssue{}, err
 		}
-		is.Lower, is.Upper = int64(lo), int64(hi)
 	case "real":
 		is.Kind = outcome.Real
 		if is.Low, is.High, err = bounds(el, (*element).float); err != nil {
@@ -134,7 +129,7 @@ func readIssue(el *element) (declIssue, error) {
 
 // bounds reads lowerbound and upperbound from the issue element, as GENIUS
 // writes integer issues, or from a <range> child, as it writes real ones.
-func bounds(el *element, get func(*element, string) (float64, error)) (lo, hi float64, err error) {
+func bounds[T int64 | float64](el *element, get func(*element, string) (T, error)) (lo, hi T, err error) {
 	src := el
 	if _, ok := el.attr("lowerbound"); !ok {
 		if rg := el.first("range"); rg != nil {
@@ -151,7 +146,7 @@ func bounds(el *element, get func(*element, string) (float64, error)) (lo, hi fl
 		rlo, err1 := get(rg, "lowerbound")
 		rhi, err2 := get(rg, "upperbound")
 		if err1 == nil && err2 == nil && (rlo != lo || rhi != hi) {
-			return 0, 0, rg.errorf(ErrFormat, "range %g..%g disagrees with issue bounds %g..%g", rlo, rhi, lo, hi)
+			return 0, 0, rg.errorf(ErrFormat, "range %v..%v disagrees with issue bounds %v..%v", rlo, rhi, lo, hi)
 		}
 	}
 	return lo, hi, nil

@@ -8,6 +8,9 @@
 //   - A discrete issue contributes weight · eval(v) / max over values of eval.
 //   - An integer issue with a linear evaluator contributes
 //     weight · clamp(offset + slope·(x − lower), 0, 1).
+//   - GeniusWeb's discrete utilities are used as they are, without that
+//     normalisation (Scores), and GENIUS's triangular evaluator of a real
+//     issue is Triangular.
 //   - Discounting multiplies a utility by d^t, with t ∈ [0, 1] the elapsed
 //     fraction of the deadline, and it applies to the reserved value too.
 //
