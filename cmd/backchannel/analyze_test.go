@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -246,6 +247,33 @@ func TestAnalyzeErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Run(%q) err = %q, want it to mention %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// BenchmarkAnalyze runs the whole command in process: load the files,
+// analyse, and write the JSON. The process start that a shell adds is
+// measured separately with hyperfine (docs/benchmarks.md).
+func BenchmarkAnalyze(b *testing.B) {
+	grid := filepath.Join(domains, "EnergyGrid")
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"Energy", []string{filepath.Join(domains, "Energy")}},
+		{"EnergyGrid2", []string{filepath.Join(grid, "energy_grid_domain.xml"), filepath.Join(grid, "consumer.xml"), filepath.Join(grid, "producer.xml")}},
+		{"Synthetic12x10", []string{"../../examples/synthetic/12x10"}},
+		{"Synthetic12x10Opposed", []string{"../../examples/synthetic/12x10-opposed"}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			m := &Main{Stdout: io.Discard, Stderr: io.Discard}
+			args := append([]string{"analyze", "--json"}, tt.args...)
+			for b.Loop() {
+				if err := m.Run(context.Background(), args); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
