@@ -36,10 +36,12 @@ Flags:
 `
 
 type analyzeFlags struct {
-	json     bool
-	plot     string
-	frontier int
-	workers  int
+	json         bool
+	plot         string
+	frontier     int
+	workers      int
+	outcome      string
+	improvements int
 }
 
 func (m *Main) runAnalyze(ctx context.Context, args []string) error {
@@ -50,6 +52,8 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 	fs.StringVar(&f.plot, "plot", "", "draw the utility space of the first two parties to `FILE` (.svg, .png or .pdf)")
 	fs.IntVar(&f.frontier, "frontier", 20, "list at most `N` frontier points in the table (0 for all)")
 	fs.IntVar(&f.workers, "workers", 0, "goroutines for exact enumeration of non-additive utilities (0: one per core)")
+	fs.StringVar(&f.outcome, "outcome", "", "also assess the draft `\"issue=value,issue=value\"` (or a JSON object): its utilities, distance to the frontier and the outcomes every party prefers to it")
+	fs.IntVar(&f.improvements, "improvements", 10, "list at most `N` outcomes that Pareto-dominate the --outcome draft, best first by Nash product of the gains (0 for all)")
 	fs.Usage = func() {
 		fmt.Fprint(m.Stderr, analyzeUsage)
 		fs.PrintDefaults()
@@ -104,20 +108,36 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 		defer bar.Finish()
 		opt.Progress = bar.update
 	}
+	var draft *draftResult
+	if f.outcome != "" {
+		o, err := parseOutcome(sc.Space, f.outcome)
+		if err != nil {
+			return usagef("analyze: --outcome: %v", err)
+		}
+		draft = &draftResult{Outcome: o}
+	}
 	res, err := analysis.Analyze(ctx, funcs, reserved, opt)
 	if err != nil {
 		return fmt.Errorf("analyze %s: %w", sc.DomainFile, err)
 	}
+	if draft != nil {
+		if err := draft.assess(ctx, funcs, res, f.improvements); err != nil {
+			return fmt.Errorf("analyze %s: %w", sc.DomainFile, err)
+		}
+	}
 
 	if f.plot != "" {
-		if err := plotSpace(f.plot, sc, res); err != nil {
+		if err := plotSpace(f.plot, sc, res, draft); err != nil {
 			return fmt.Errorf("plot: %w", err)
 		}
 	}
 	if f.json {
-		return writeJSON(m.Stdout, sc, res)
+		return writeJSON(m.Stdout, sc, res, draft)
 	}
 	writeTable(m.Stdout, sc, res, f.frontier)
+	if draft != nil {
+		draft.writeTable(m.Stdout, sc)
+	}
 	if f.plot != "" {
 		fmt.Fprintf(m.Stdout, "\nPlot written to %s\n", f.plot)
 	}
@@ -170,6 +190,16 @@ type jsonResult struct {
 	Egalitarian      *jsonPoint      `json:"egalitarian"`
 	MaxWelfare       *jsonPoint      `json:"max_welfare"`
 	ZOPA             bool            `json:"zopa"`
+	Draft            *jsonDraft      `json:"draft,omitempty"`
+}
+
+// jsonDraft is present only with --outcome.
+type jsonDraft struct {
+	jsonPoint
+	Rational bool `json:"rational"`
+	// Distance is null when the frontier is empty.
+	Distance   *float64    `json:"distance"`
+	Dominating []jsonPoint `json:"dominating"`
 }
 
 // outcomesJSON prints the count as a number when a JSON reader can hold it
@@ -181,7 +211,7 @@ func outcomesJSON(n *big.Int) json.RawMessage {
 	return json.RawMessage(strconv.Quote(n.String()))
 }
 
-func writeJSON(w io.Writer, sc *genius.Scenario, res *analysis.Result) error {
+func writeJSON(w io.Writer, sc *genius.Scenario, res *analysis.Result, draft *draftResult) error {
 	point := func(p *analysis.Point) *jsonPoint {
 		if p == nil {
 			return nil
@@ -201,6 +231,20 @@ func writeJSON(w io.Writer, sc *genius.Scenario, res *analysis.Result) error {
 	}
 	for i := range res.Frontier {
 		out.Frontier[i] = *point(&res.Frontier[i])
+	}
+	if draft != nil {
+		d := &jsonDraft{
+			jsonPoint:  *point(&analysis.Point{Outcome: draft.Outcome, Utilities: draft.Utilities}),
+			Rational:   draft.Rational,
+			Dominating: make([]jsonPoint, len(draft.Dominating)),
+		}
+		if !math.IsInf(draft.Distance, 0) {
+			d.Distance = &draft.Distance
+		}
+		for i := range draft.Dominating {
+			d.Dominating[i] = *point(&draft.Dominating[i])
+		}
+		out.Draft = d
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -42,6 +42,12 @@ type result struct {
 	Egalitarian      *point          `json:"egalitarian"`
 	MaxWelfare       *point          `json:"max_welfare"`
 	ZOPA             bool            `json:"zopa"`
+	Draft            *struct {
+		point
+		Rational   bool     `json:"rational"`
+		Distance   *float64 `json:"distance"`
+		Dominating []point  `json:"dominating"`
+	} `json:"draft"`
 }
 
 func analyzeJSON(t *testing.T, args ...string) result {
@@ -234,6 +240,8 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"file without profiles", []string{"analyze", filepath.Join(domains, "Laptop", "laptop_domain.xml")}, 2, "give its profiles after it"},
 		{"bad plot extension", []string{"analyze", filepath.Join(domains, "Laptop"), "--plot", "x.gif"}, 2, "must end in .svg, .png or .pdf"},
 		{"bad flag", []string{"analyze", "--nope"}, 2, ""},
+		{"unknown value in draft", []string{"analyze", filepath.Join(domains, "Laptop"), "--outcome", "Laptop=Acer,Harddisk=60 Gb,External Monitor=19'' LCD"}, 2, `issue "Laptop" has no value "Acer"`},
+		{"draft not issue=value", []string{"analyze", filepath.Join(domains, "Laptop"), "--outcome", "HP"}, 2, `"HP" is not issue=value`},
 		{"truncated domain", []string{"analyze", bad, filepath.Join(domains, "Laptop", "laptop_buyer_utility.xml")}, 1, "bad.xml"},
 	}
 	for _, tt := range tests {
@@ -274,6 +282,53 @@ func BenchmarkAnalyze(b *testing.B) {
 				if err := m.Run(context.Background(), args); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+func TestAnalyzeDraft(t *testing.T) {
+	laptop := filepath.Join(domains, "Laptop")
+	tests := []struct {
+		name      string
+		draft     string
+		efficient bool
+	}{
+		{"on the frontier", "Laptop=HP, Harddisk=60 Gb, External Monitor=19'' LCD", true},
+		{"dominated", `{"Laptop": "Dell", "Harddisk": "60 Gb", "External Monitor": "20'' LCD"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := analyzeJSON(t, laptop, "--outcome", tt.draft, "--improvements", "0")
+			d := r.Draft
+			if d == nil {
+				t.Fatal("no draft in the JSON")
+			}
+			if d.Distance == nil {
+				t.Fatal("distance = null, want a number")
+			}
+			if tt.efficient != (*d.Distance < 1e-12) || tt.efficient != (len(d.Dominating) == 0) {
+				t.Fatalf("distance %v with %d dominating outcomes; want efficient = %v", *d.Distance, len(d.Dominating), tt.efficient)
+			}
+			if !d.Rational {
+				t.Errorf("rational = false, want true (reserved values are 0)")
+			}
+			prev := math.Inf(1)
+			for _, p := range d.Dominating {
+				gain := 1.0
+				for i, u := range p.Utilities {
+					if u < d.Utilities[i] {
+						t.Errorf("%v does not dominate the draft %v", p.Utilities, d.Utilities)
+					}
+					gain *= u - d.Utilities[i]
+				}
+				if gain > prev+1e-12 {
+					t.Errorf("dominating outcomes not sorted by Nash product of gains: %v after %v", gain, prev)
+				}
+				prev = gain
+			}
+			if !tt.efficient && len(d.Dominating) < 5 {
+				t.Errorf("%d outcomes dominate the draft, want several (the frontier has 4 points, all better)", len(d.Dominating))
 			}
 		})
 	}

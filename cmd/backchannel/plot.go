@@ -26,7 +26,7 @@ const cloudMax = 50_000
 // outcome as a light cloud, the Pareto frontier, the reserved values and
 // the named points. With more than two parties it draws the projection on
 // the first two.
-func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
+func plotSpace(file string, sc *genius.Scenario, res *analysis.Result, draft *draftResult) error {
 	names := partyNames(sc)
 	if len(names) < 2 {
 		return fmt.Errorf("a plot needs two parties, %s has %d", sc.DomainFile, len(names))
@@ -115,6 +115,25 @@ func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
 		{"egalitarian", res.Egalitarian, draw.PyramidGlyph{}, color.RGBA{R: 150, B: 170, A: 255}},
 		{"max welfare", res.MaxWelfare, draw.CrossGlyph{}, color.RGBA{R: 20, G: 20, B: 20, A: 255}},
 	}
+	if draft != nil {
+		named = append(named, struct {
+			name  string
+			pt    *analysis.Point
+			shape draw.GlyphDrawer
+			color color.Color
+		}{"draft", &analysis.Point{Outcome: draft.Outcome, Utilities: draft.Utilities}, draw.RingGlyph{}, color.RGBA{R: 230, G: 120, A: 255}})
+		if len(draft.Dominating) > 0 {
+			best := draft.Dominating[0]
+			arrow, err := plotter.NewLine(plotter.XYs{{X: draft.Utilities[0], Y: draft.Utilities[1]}, {X: best.Utilities[0], Y: best.Utilities[1]}})
+			if err != nil {
+				return err
+			}
+			arrow.Color = color.RGBA{R: 230, G: 120, A: 255}
+			arrow.Width = vg.Points(1.5)
+			p.Add(arrow)
+			p.Legend.Add("best improvement on the draft", arrow)
+		}
+	}
 	for k, np := range named {
 		if np.pt == nil {
 			continue
@@ -124,7 +143,7 @@ func plotSpace(file string, sc *genius.Scenario, res *analysis.Result) error {
 			return err
 		}
 		// Points often coincide: shrink each next glyph so all stay visible.
-		s.GlyphStyle = draw.GlyphStyle{Shape: np.shape, Color: np.color, Radius: vg.Points(7 - 1.2*float64(k))}
+		s.GlyphStyle = draw.GlyphStyle{Shape: np.shape, Color: np.color, Radius: vg.Points(max(7-1.2*float64(k), 4))}
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("%s (%.3f, %.3f)", np.name, np.pt.Utilities[0], np.pt.Utilities[1]), s)
 	}
