@@ -1,0 +1,68 @@
+// Package mechanism runs negotiations by the stacked alternating offers
+// protocol (SAOP), for two or more parties.
+//
+// The parties take turns in a fixed order. On its turn a party accepts the
+// offer on the table, makes a new offer that replaces it, or ends the
+// negotiation. An offer becomes the agreement when every other party has
+// accepted it in turn. A deadline in rounds, in wall-clock time, or both,
+// ends the negotiation without agreement.
+package mechanism
+
+import (
+	"time"
+
+	"github.com/backchannel/backchannel/outcome"
+	"github.com/backchannel/backchannel/utility"
+)
+
+// Kind is what a party does on its turn.
+type Kind int
+
+// The kinds of action.
+const (
+	Offer  Kind = iota // put Action.Outcome on the table
+	Accept             // accept the offer on the table
+	End                // end the negotiation without agreement
+)
+
+// Action is a party's move.
+type Action struct {
+	Kind Kind
+	// Outcome is the offer, for Kind Offer. The mechanism never modifies
+	// it, so a negotiator may return a slice it keeps, such as an entry of
+	// a precomputed index.
+	Outcome outcome.Outcome
+}
+
+// Info is what a negotiator learns once, before the first turn.
+type Info struct {
+	Party   int              // this negotiator's position in the turn order
+	Parties int              // number of parties
+	Profile *utility.Profile // this negotiator's own preferences, and no one else's
+	Rounds  int              // the deadline in rounds, 0 if none
+	Time    time.Duration    // the deadline in wall-clock time, 0 if none
+	Seed    uint64           // a seed derived from the run's seed, for reproducible randomness
+}
+
+// State is what a negotiator sees on its turn.
+type State struct {
+	Round int     // 0-based; a round is one turn of every party
+	Step  int     // 0-based count of turns taken so far
+	Time  float64 // relative time t ∈ [0, 1]: the elapsed fraction of the deadline
+	// Offer is the offer on the table, nil on the very first turn.
+	// Negotiators must not modify it.
+	Offer outcome.Outcome
+	// Proposer is the party that made Offer, -1 if there is none.
+	Proposer int
+}
+
+// Negotiator is an automated negotiation party. A negotiator is used by
+// one negotiation at a time and need not be safe for concurrent use.
+type Negotiator interface {
+	// Init is called once before the first turn.
+	Init(info Info) error
+	// Act is called on each of the negotiator's turns. An error, a panic,
+	// an offer outside the outcome space, or exceeding the per-turn time
+	// limit removes the negotiator and ends the negotiation.
+	Act(s State) (Action, error)
+}
