@@ -9,6 +9,7 @@
 package mechanism
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/backchannel/backchannel/outcome"
@@ -25,16 +26,32 @@ const (
 	End                // end the negotiation without agreement
 )
 
+// String returns the kind's name as traces write it: offer, accept or end.
+func (k Kind) String() string {
+	switch k {
+	case Offer:
+		return "offer"
+	case Accept:
+		return "accept"
+	case End:
+		return "end"
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Action is a party's move.
 type Action struct {
 	Kind Kind
 	// Outcome is the offer, for Kind Offer. The mechanism never modifies
-	// it, so a negotiator may return a slice it keeps, such as an entry of
-	// a precomputed index.
+	// or copies it, so a negotiator may return a slice it keeps, such as
+	// an entry of a precomputed index. It must not modify the slice
+	// afterwards: the other parties receive it as State.Offer and may
+	// keep it.
 	Outcome outcome.Outcome
 }
 
-// Info is what a negotiator learns once, before the first turn.
+// Info is what a negotiator learns once, before the first turn. Init
+// counts against Config.TurnLimit but not against the time deadline.
 type Info struct {
 	Party   int              // this negotiator's position in the turn order
 	Parties int              // number of parties
@@ -49,8 +66,9 @@ type State struct {
 	Round int     // 0-based; a round is one turn of every party
 	Step  int     // 0-based count of turns taken so far
 	Time  float64 // relative time t ∈ [0, 1]: the elapsed fraction of the deadline
-	// Offer is the offer on the table, nil on the very first turn.
-	// Negotiators must not modify it.
+	// Offer is the offer on the table, nil on the very first turn and
+	// until someone offers. It is the proposer's slice: negotiators must
+	// not modify it, and may keep it.
 	Offer outcome.Outcome
 	// Proposer is the party that made Offer, -1 if there is none.
 	Proposer int
