@@ -6,6 +6,22 @@
 // negotiation. An offer becomes the agreement when every other party has
 // accepted it in turn. A deadline in rounds, in wall-clock time, or both,
 // ends the negotiation without agreement.
+//
+// Run plays one negotiation between Negotiators and returns a Result: the
+// agreement, each party's discounted utility (u·d^t, or rv·d^t without
+// agreement, as in GENIUS), why it ended, and optionally the trace of
+// every action, which WriteJSON and WriteCSV write out. Negotiators see
+// the relative time t ∈ [0, 1], the elapsed fraction of the deadline.
+//
+// A negotiator that fails (returns an error, panics, makes an invalid
+// move or exceeds the per-turn limit) is removed and the negotiation ends
+// with ReasonError and a *PartyError naming it; the process keeps running.
+//
+// A run is reproducible: each negotiator gets a seed derived from the
+// run's seed (PartySeed), and with a deadline in rounds relative time is
+// counted in steps, so deterministic negotiators produce the same trace
+// for the same seed. Without a per-turn limit and a time deadline the
+// mechanism reads no clock and allocates nothing per step.
 package mechanism
 
 import (

@@ -278,6 +278,12 @@ func TestProtocol(t *testing.T) {
 			reason:  mechanism.ReasonError, steps: 1, rounds: 1, failed: 1, err: mechanism.ErrInvalidAction,
 		},
 		{
+			name:    "agreement before the time deadline",
+			parties: []mechanism.Negotiator{play(offer(o0), offer(o1)), play(offer(o5), accept)},
+			cfg:     mechanism.Config{Time: time.Minute},
+			reason:  mechanism.ReasonAgreement, agreement: o1, steps: 4, rounds: 2,
+		},
+		{
 			name:    "within the turn limit",
 			parties: []mechanism.Negotiator{play(offer(o0), offer(o1)), play(offer(o5), accept)},
 			cfg:     mechanism.Config{Rounds: 10, TurnLimit: time.Minute},
@@ -437,8 +443,8 @@ func TestDeadlineTime(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Reason != mechanism.ReasonDeadline || res.Time != 1 {
-				t.Fatalf("Reason, Time = %q, %v (err %v), want deadline, 1", res.Reason, res.Time, res.Err)
+			if res.Reason != mechanism.ReasonDeadline || res.Time != 1 || res.Steps == 0 {
+				t.Fatalf("Reason, Time, Steps = %q, %v, %d (err %v), want deadline, 1, some steps", res.Reason, res.Time, res.Steps, res.Err)
 			}
 			if res.Utilities[0] != 0.25 {
 				t.Errorf("Utilities[0] = %v, want rv·d = 0.25", res.Utilities[0])
@@ -803,5 +809,30 @@ func TestNoAllocationPerStep(t *testing.T) {
 		if short, long := allocs(10), allocs(1000); long > short+1 {
 			t.Errorf("%+v: %v allocations for 10 rounds, %v for 1000", cfg, short, long)
 		}
+	}
+}
+
+// TestTimeState checks the relative time under a deadline in time only:
+// it starts at 0, never decreases, and stays below 1 before the deadline.
+func TestTimeState(t *testing.T) {
+	s := fruit(t)
+	a, b := play(offer(o0)), play(offer(o5), offer(o5), offer(o5), offer(o5), accept)
+	res, err := mechanism.Run(context.Background(), profiles(t, s, 2, 0, 1),
+		[]mechanism.Negotiator{a, b}, mechanism.Config{Time: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Reason != mechanism.ReasonAgreement || res.Steps != 10 {
+		t.Fatalf("Reason, Steps = %q, %d, want agreement, 10", res.Reason, res.Steps)
+	}
+	prev := -1.0
+	for k, st := range b.states {
+		if st.Time < prev || st.Time >= 1 {
+			t.Errorf("turn %d: Time = %v after %v", k, st.Time, prev)
+		}
+		prev = st.Time
+	}
+	if a.states[0].Time != 0 {
+		t.Errorf("first turn: Time = %v, want 0", a.states[0].Time)
 	}
 }

@@ -332,7 +332,7 @@ func (r *run) negotiate() (*Result, error) {
 		res.Trace = make([]Event, 0, min(maxSteps, 1<<12))
 	}
 	for {
-		if step == maxSteps || (timed && elapsed >= r.cfg.Time) {
+		if (maxSteps > 0 && step == maxSteps) || (timed && elapsed >= r.cfg.Time) {
 			res.Reason, t = ReasonDeadline, 1
 			break
 		}
