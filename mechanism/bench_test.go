@@ -25,18 +25,22 @@ func BenchmarkRun(b *testing.B) {
 	s := fruit(b)
 	ps := profiles(b, s, 2, 0, 1)
 	const rounds = 1000
+	cancelable, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	for _, bb := range []struct {
 		name string
+		ctx  context.Context
 		cfg  mechanism.Config
 	}{
-		{"rounds", mechanism.Config{Rounds: rounds}},
-		{"time", mechanism.Config{Rounds: rounds, Time: time.Hour}},
-		{"turnlimit", mechanism.Config{Rounds: rounds, TurnLimit: time.Hour}},
-		{"trace", mechanism.Config{Rounds: rounds, Trace: true}},
+		{"rounds", context.Background(), mechanism.Config{Rounds: rounds}},
+		{"cancelable", cancelable, mechanism.Config{Rounds: rounds}},
+		{"time", context.Background(), mechanism.Config{Rounds: rounds, Time: time.Hour}},
+		{"turnlimit", context.Background(), mechanism.Config{Rounds: rounds, TurnLimit: time.Hour}},
+		{"trace", context.Background(), mechanism.Config{Rounds: rounds, Trace: true}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			negs := []mechanism.Negotiator{&stubborn{o0}, &stubborn{o5}}
-			ctx := context.Background()
+			ctx := bb.ctx
 			b.ReportAllocs()
 			steps := 0
 			for b.Loop() {

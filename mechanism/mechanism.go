@@ -20,8 +20,9 @@
 // A run is reproducible: each negotiator gets a seed derived from the
 // run's seed (PartySeed), and with a deadline in rounds relative time is
 // counted in steps, so deterministic negotiators produce the same trace
-// for the same seed. Without a per-turn limit and a time deadline the
-// mechanism reads no clock and allocates nothing per step.
+// for the same seed. Without a time deadline, a per-turn limit or a trace,
+// the mechanism reads no clock per step, and it never allocates per step
+// without a trace.
 package mechanism
 
 import (
