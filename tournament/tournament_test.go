@@ -65,14 +65,14 @@ func (a *timeBased) Act(s mechanism.State) (mechanism.Action, error) {
 	return mechanism.Action{Kind: mechanism.Offer, Outcome: a.sorted[i]}, nil
 }
 
-func agent(name string, e float64) tournament.Agent {
+func standIn(name string, e float64) tournament.Agent {
 	return tournament.Agent{Name: name, New: func() (mechanism.Negotiator, error) { return &timeBased{e: e}, nil }}
 }
 
 var (
-	boulware = agent("boulware", 0.2)
-	linear   = agent("linear", 1)
-	conceder = agent("conceder", 2)
+	boulware = standIn("boulware", 0.2)
+	linear   = standIn("linear", 1)
+	conceder = standIn("conceder", 2)
 )
 
 // failing errors on its second turn.
