@@ -48,18 +48,10 @@ func sniff(data []byte) kind {
 	}
 	switch c := data[0]; {
 	case c == '<':
-		root, err := parseXML(bytes.NewReader(data))
-		if err != nil {
-			// Say what it looks like, so that the reader reports the error.
-			if bytes.Contains(data, []byte("<negotiation_template")) {
-				return domainXML
-			}
-			return profileXML
-		}
-		if strings.EqualFold(root.name, "negotiation_template") {
+		switch strings.ToLower(xmlRoot(data)) {
+		case "negotiation_template":
 			return domainXML
-		}
-		if strings.EqualFold(root.name, "utility_space") {
+		case "utility_space":
 			return profileXML
 		}
 	case c == '{':
@@ -75,6 +67,39 @@ func sniff(data []byte) kind {
 		return frontierFile
 	}
 	return unknownFile
+}
+
+// xmlRoot returns the name of the first element of an XML document,
+// skipping the declaration, comments and doctype, without parsing the rest:
+// the reader that is chosen next reports any error with its line.
+func xmlRoot(data []byte) string {
+	for {
+		i := bytes.IndexByte(data, '<')
+		if i < 0 {
+			return ""
+		}
+		data = data[i+1:]
+		var end []byte
+		switch {
+		case bytes.HasPrefix(data, []byte("?")):
+			end = []byte("?>")
+		case bytes.HasPrefix(data, []byte("!--")):
+			end = []byte("-->")
+		case bytes.HasPrefix(data, []byte("!")):
+			end = []byte(">")
+		default:
+			n := bytes.IndexFunc(data, func(r rune) bool { return r == '>' || r == '/' || r == ' ' || r == '\t' || r == '\r' || r == '\n' })
+			if n < 0 {
+				return string(data)
+			}
+			return string(data[:n])
+		}
+		k := bytes.Index(data, end)
+		if k < 0 {
+			return ""
+		}
+		data = data[k+len(end):]
+	}
 }
 
 // LoadDir loads a scenario folder: exactly one domain file and one or more
