@@ -143,10 +143,13 @@ type Record struct {
 	Pareto, Nash float64
 	Reason       mechanism.Reason
 	Error        string // the mechanism's error text, for reason "error"
-	Rounds       int
-	Steps        int
-	Time         float64 // relative time t ∈ [0, 1] at the end
-	Elapsed      time.Duration
+	// Failed is the position of the party whose failure ended the
+	// negotiation (reason "error"), -1 if none did.
+	Failed  int
+	Rounds  int
+	Steps   int
+	Time    float64 // relative time t ∈ [0, 1] at the end
+	Elapsed time.Duration
 }
 
 // Stat is the mean of a sample with its spread: the sample standard
@@ -162,6 +165,7 @@ type Summary struct {
 	Agent         string
 	Negotiations  int // seats taken
 	Agreements    int
+	Errors        int // seats in which this agent failed and was removed
 	AgreementRate float64
 	Score         Stat // normalised score (u − rv)/(max − rv)
 	Utility       Stat // own final utility
@@ -456,8 +460,12 @@ func (cfg Config) negotiate(ctx context.Context, i int, j job, di *domainInfo, r
 	}
 	r.Index, r.Domain, r.Rep, r.Seed = i, d.Name, j.rep, mc.Seed
 	r.Reason, r.Rounds, r.Steps, r.Time, r.Elapsed = res.Reason, res.Rounds, res.Steps, res.Time, res.Elapsed
+	r.Failed = -1
 	if res.Err != nil {
 		r.Error = res.Err.Error()
+		if pe, ok := errors.AsType[*mechanism.PartyError](res.Err); ok {
+			r.Failed = pe.Party
+		}
 	}
 	r.Space = profiles[0].Space()
 	if res.Agreement != nil {
@@ -510,6 +518,9 @@ func summarise(agents []Agent, records []Record) []Summary {
 			s.Negotiations++
 			if r.Agreement != nil {
 				s.Agreements++
+			}
+			if r.Failed == pos {
+				s.Errors++
 			}
 			partner := 0.0
 			for q, u := range r.Utilities {

@@ -348,15 +348,24 @@ func TestFailingAgentIsRecorded(t *testing.T) {
 	}
 	errs := 0
 	for _, r := range res.Records {
-		if r.Reason == mechanism.ReasonError {
-			errs++
-			if !strings.Contains(r.Error, "broken") {
-				t.Errorf("record %d: error %q, want the agent's", r.Index, r.Error)
+		if r.Reason != mechanism.ReasonError {
+			if r.Failed != -1 {
+				t.Errorf("record %d ended by %s, but party %d failed", r.Index, r.Reason, r.Failed)
 			}
+			continue
+		}
+		errs++
+		if !strings.Contains(r.Error, "broken") || r.Failed < 0 || r.Agents[r.Failed] != "failing" {
+			t.Errorf("record %d: error %q from party %d, want the failing agent's", r.Index, r.Error, r.Failed)
 		}
 	}
 	if errs == 0 {
 		t.Error("no negotiation ended in an error")
+	}
+	for _, s := range res.Agents {
+		if want := map[string]int{"failing": errs, "boulware": 0}[s.Agent]; s.Errors != want {
+			t.Errorf("%s failed %d times, want %d", s.Agent, s.Errors, want)
+		}
 	}
 }
 
@@ -406,8 +415,8 @@ func TestWrite(t *testing.T) {
 		rows  int
 		cols  int
 	}{
-		{"negotiations", func(b *bytes.Buffer) error { return res.WriteNegotiationsCSV(b) }, 25, 4 + 2*4 + 10},
-		{"agents", func(b *bytes.Buffer) error { return res.WriteAgentsCSV(b) }, 4, 5 + 7*3},
+		{"negotiations", func(b *bytes.Buffer) error { return res.WriteNegotiationsCSV(b) }, 25, 4 + 2*4 + 11},
+		{"agents", func(b *bytes.Buffer) error { return res.WriteAgentsCSV(b) }, 4, 6 + 7*3},
 	} {
 		var b bytes.Buffer
 		if err := c.write(&b); err != nil {

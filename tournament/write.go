@@ -27,6 +27,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		Name          string `json:"name"`
 		Negotiations  int    `json:"negotiations"`
 		Agreements    int    `json:"agreements"`
+		Errors        int    `json:"errors"`
 		AgreementRate number `json:"agreement_rate"`
 		Score         number `json:"score"`
 		ScoreStd      number `json:"score_std"`
@@ -50,7 +51,7 @@ func (s Summary) MarshalJSON() ([]byte, error) {
 		RoundsStd     number `json:"rounds_std"`
 		RoundsSE      number `json:"rounds_se"`
 	}{
-		s.Agent, s.Negotiations, s.Agreements, number(s.AgreementRate),
+		s.Agent, s.Negotiations, s.Agreements, s.Errors, number(s.AgreementRate),
 		number(s.Score.Mean), number(s.Score.Std), number(s.Score.SE),
 		number(s.Utility.Mean), number(s.Utility.Std), number(s.Utility.SE),
 		number(s.Partner.Mean), number(s.Partner.Std), number(s.Partner.SE),
@@ -84,6 +85,7 @@ func (r Record) MarshalJSON() ([]byte, error) {
 		Nash      number            `json:"nash_distance"`
 		Reason    string            `json:"reason"`
 		Error     string            `json:"error,omitempty"`
+		Failed    *int              `json:"failed"`
 		Rounds    int               `json:"rounds"`
 		Steps     int               `json:"steps"`
 		Time      float64           `json:"time"`
@@ -91,7 +93,10 @@ func (r Record) MarshalJSON() ([]byte, error) {
 	}{
 		r.Index, r.Domain, r.Rep, r.Seed, r.Agents, r.Profiles, agreement,
 		numbers(r.Utilities), numbers(r.Scores), number(r.Welfare), number(r.Pareto), number(r.Nash),
-		string(r.Reason), r.Error, r.Rounds, r.Steps, r.Time, r.Elapsed.Seconds(),
+		string(r.Reason), r.Error, nil, r.Rounds, r.Steps, r.Time, r.Elapsed.Seconds(),
+	}
+	if r.Failed >= 0 {
+		m.Failed = &r.Failed
 	}
 	return json.Marshal(m)
 }
@@ -124,13 +129,13 @@ func (r *Result) WriteJSON(w io.Writer) error {
 // the JSON summary. Undefined values are empty.
 func (r *Result) WriteAgentsCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	header := []string{"rank", "agent", "negotiations", "agreements", "agreement_rate"}
+	header := []string{"rank", "agent", "negotiations", "agreements", "errors", "agreement_rate"}
 	for _, m := range []string{"score", "utility", "partner_utility", "welfare", "pareto_distance", "nash_distance", "rounds"} {
 		header = append(header, m, m+"_std", m+"_se")
 	}
 	cw.Write(header)
 	for i, s := range r.Agents {
-		row := []string{strconv.Itoa(i + 1), s.Agent, strconv.Itoa(s.Negotiations), strconv.Itoa(s.Agreements), format(s.AgreementRate)}
+		row := []string{strconv.Itoa(i + 1), s.Agent, strconv.Itoa(s.Negotiations), strconv.Itoa(s.Agreements), strconv.Itoa(s.Errors), format(s.AgreementRate)}
 		for _, st := range []Stat{s.Score, s.Utility, s.Partner, s.Welfare, s.Pareto, s.Nash, s.Rounds} {
 			row = append(row, format(st.Mean), format(st.Std), format(st.SE))
 		}
@@ -143,7 +148,8 @@ func (r *Result) WriteAgentsCSV(w io.Writer) error {
 // WriteNegotiationsCSV writes one row per negotiation, in index order.
 // Per-party columns are numbered from 1 in turn order (agent1, profile1,
 // utility1, score1, agent2, ...); the agreement is "issue=value, ..." in
-// issue order, empty without one.
+// issue order, empty without one; failed numbers the party whose failure
+// ended the negotiation, empty if none did.
 func (r *Result) WriteNegotiationsCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	header := []string{"index", "domain", "rep", "seed"}
@@ -151,12 +157,16 @@ func (r *Result) WriteNegotiationsCSV(w io.Writer) error {
 		n := strconv.Itoa(p + 1)
 		header = append(header, "agent"+n, "profile"+n, "utility"+n, "score"+n)
 	}
-	header = append(header, "agreement", "welfare", "pareto_distance", "nash_distance", "reason", "rounds", "steps", "time", "seconds", "error")
+	header = append(header, "agreement", "welfare", "pareto_distance", "nash_distance", "reason", "rounds", "steps", "time", "seconds", "failed", "error")
 	cw.Write(header)
 	for _, rec := range r.Records {
 		row := []string{strconv.Itoa(rec.Index), rec.Domain, strconv.Itoa(rec.Rep), strconv.FormatUint(rec.Seed, 10)}
 		for p := range rec.Agents {
 			row = append(row, rec.Agents[p], rec.Profiles[p], format(rec.Utilities[p]), format(rec.Scores[p]))
+		}
+		failed := ""
+		if rec.Failed >= 0 {
+			failed = strconv.Itoa(rec.Failed + 1)
 		}
 		agreement := ""
 		if rec.Agreement != nil && rec.Space != nil {
@@ -164,7 +174,7 @@ func (r *Result) WriteNegotiationsCSV(w io.Writer) error {
 		}
 		row = append(row, agreement, format(rec.Welfare), format(rec.Pareto), format(rec.Nash), string(rec.Reason),
 			strconv.Itoa(rec.Rounds), strconv.Itoa(rec.Steps), format(rec.Time), format(rec.Elapsed.Seconds()),
-			strings.ReplaceAll(rec.Error, "\n", " "))
+			failed, strings.ReplaceAll(rec.Error, "\n", " "))
 		cw.Write(row)
 	}
 	cw.Flush()
