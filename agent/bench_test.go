@@ -1,0 +1,101 @@
+package agent
+
+import (
+	"context"
+	"testing"
+
+	"github.com/backchannel/backchannel/mechanism"
+	"github.com/backchannel/backchannel/utility"
+)
+
+var benchDomains = []string{"Laptop", "Car", "Energy", "EnergyGrid"}
+
+// BenchmarkIndexSetup measures building the index of a domain's first
+// profile, as a negotiator's first Init does.
+func BenchmarkIndexSetup(b *testing.B) {
+	for _, name := range benchDomains {
+		f := load(b, name).Profiles[0].Func
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NewIndex(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkAbove(b *testing.B) {
+	for _, name := range benchDomains {
+		ix, err := IndexOf(load(b, name).Profiles[0].Func)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, lo := ix.Min()
+		_, hi := ix.Max()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			x, step := lo, (hi-lo)/1e5
+			for b.Loop() {
+				if x += step; x > hi {
+					x = lo
+				}
+				ix.above(x)
+			}
+		})
+	}
+}
+
+// BenchmarkBoulwareAct measures one turn of Boulware over a negotiation of
+// 1000 rounds against offers of the worst outcome.
+func BenchmarkBoulwareAct(b *testing.B) {
+	for _, name := range benchDomains {
+		p := load(b, name).Profiles[0]
+		a := Boulware()
+		if err := a.Init(mechanism.Info{Party: 0, Parties: 2, Profile: p, Rounds: 1000}); err != nil {
+			b.Fatal(err)
+		}
+		worst, _ := a.ix.Min()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s := mechanism.State{Round: i / 2, Step: i, Time: float64(i) / 2000, Offer: worst, Proposer: 1}
+				if _, err := a.Act(s); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == 2000 {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNegotiation runs two Boulware negotiators for 1000 rounds with
+// mechanism.Run, indexes built beforehand, and reports steps per second.
+func BenchmarkNegotiation(b *testing.B) {
+	for _, name := range benchDomains {
+		sc := load(b, name)
+		profiles := []*utility.Profile{sc.Profiles[0], sc.Profiles[1]}
+		for _, p := range profiles {
+			if _, err := IndexOf(p.Func); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			steps := 0
+			for b.Loop() {
+				res, err := mechanism.Run(context.Background(), profiles, []mechanism.Negotiator{Boulware(), Boulware()}, mechanism.Config{Rounds: 1000})
+				if err != nil {
+					b.Fatal(err)
+				}
+				steps += res.Steps
+			}
+			b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+			b.ReportMetric(float64(steps)/float64(b.N), "steps/op")
+		})
+	}
+}
