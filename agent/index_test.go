@@ -248,3 +248,43 @@ func TestIndexOfShares(t *testing.T) {
 		t.Error("IndexOf built the same function's index twice")
 	}
 }
+
+// TestIndexEnergyGrid checks the 5,764,801 outcomes of EnergyGrid's three
+// profiles rank by rank against the function, and Above against brute
+// force.
+func TestIndexEnergyGrid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("5.8M outcomes per profile")
+	}
+	for pi, p := range load(t, "EnergyGrid").Profiles {
+		ix, err := NewIndex(p.Func)
+		if err != nil || !ix.sorted() {
+			t.Fatalf("profile %d: sorted %v, %v", pi, ix != nil && ix.sorted(), err)
+		}
+		var sorted []float64
+		for o := range p.Space().All() {
+			sorted = append(sorted, p.Func.Utility(o))
+		}
+		slices.Sort(sorted)
+		o := make(outcome.Outcome, len(ix.radix))
+		for r, k := range ix.keys {
+			ix.decode(o, uint64(ix.ids[r]))
+			if u := unkey(k); u != p.Func.Utility(o) || u != sorted[r] {
+				t.Fatalf("profile %d rank %d: utility %v, function says %v, brute force %v", pi, r, u, p.Func.Utility(o), sorted[r])
+			}
+		}
+		r := rand.New(rand.NewPCG(1, uint64(pi)))
+		for range 1000 {
+			x := sorted[r.IntN(len(sorted))] + (r.Float64()-0.5)*1e-3
+			_, u := ix.Above(x)
+			i, _ := slices.BinarySearch(sorted, x)
+			want := sorted[len(sorted)-1]
+			if i < len(sorted) {
+				want = sorted[i]
+			}
+			if u != want {
+				t.Fatalf("profile %d: Above(%v) = %v, want %v", pi, x, u, want)
+			}
+		}
+	}
+}
