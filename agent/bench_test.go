@@ -150,3 +150,30 @@ func BenchmarkNegotiation(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkModelBasedAct measures one turn of the model-based negotiator,
+// which rates up to 256 outcomes of its band.
+func BenchmarkModelBasedAct(b *testing.B) {
+	for _, name := range benchDomains {
+		sc := load(b, name)
+		a := NewModelBased()
+		if err := a.Init(mechanism.Info{Party: 0, Parties: 2, Profile: sc.Profiles[0], Rounds: 1000}); err != nil {
+			b.Fatal(err)
+		}
+		opp, _ := IndexOf(sc.Profiles[1].Func)
+		offer, _ := opp.Max()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				s := mechanism.State{Round: i / 2, Step: i, Time: float64(i) / 2000, Offer: offer, Proposer: 1}
+				if _, err := a.Act(s); err != nil {
+					b.Fatal(err)
+				}
+				if i++; i == 2000 {
+					i = 0
+				}
+			}
+		})
+	}
+}
