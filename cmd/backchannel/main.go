@@ -5,6 +5,9 @@
 //
 //	backchannel analyze DIR                        a domain folder in GENIUS layout
 //	backchannel analyze DOMAIN PROFILE PROFILE...  a domain file and the parties' profiles
+//	backchannel simulate DIR --agents A,B          one negotiation between automated agents
+//	backchannel tournament --domains DIR,DIR --agents A,B,C
+//	                                               every agent against every other, ranked
 //
 // Run "backchannel help" for the commands and "backchannel CMD -h" for the
 // flags of one.
@@ -73,9 +76,13 @@ const usage = `backchannel: confidential negotiation tracks and the engine behin
 Usage:
   backchannel analyze DIR [flags]                        analyse a domain folder (GENIUS layout)
   backchannel analyze DOMAIN PROFILE PROFILE... [flags]  analyse a domain with the given parties
+  backchannel simulate DIR --agents A,B [flags]          run one negotiation between agents
+  backchannel simulate DOMAIN PROFILE... --agents A,B    the same, with the profiles given
+  backchannel tournament --domains DIR,... --agents A,B,C [flags]
+                                                         run a tournament and rank the agents
   backchannel help                                       show this help
 
-Run "backchannel analyze -h" for the flags.
+Run "backchannel CMD -h" for the flags of a command.
 `
 
 // Run runs the command named by args[0].
@@ -87,6 +94,10 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "analyze", "analyse":
 		return m.runAnalyze(ctx, rest)
+	case "simulate":
+		return m.runSimulate(ctx, rest)
+	case "tournament":
+		return m.runTournament(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

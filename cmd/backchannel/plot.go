@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -14,7 +16,10 @@ import (
 
 	"github.com/backchannel/backchannel/analysis"
 	"github.com/backchannel/backchannel/genius"
+	"github.com/backchannel/backchannel/mechanism"
 	"github.com/backchannel/backchannel/outcome"
+	"github.com/backchannel/backchannel/tournament"
+	"github.com/backchannel/backchannel/utility"
 )
 
 // cloudMax is the most outcomes drawn in the cloud; larger spaces are
@@ -184,4 +189,152 @@ func bounds(xys plotter.XYs) (lo0, hi0, lo1, hi1 float64) {
 		lo1, hi1 = math.Min(lo1, p.Y), math.Max(hi1, p.Y)
 	}
 	return lo0, hi0, lo1, hi1
+}
+
+// partyColors are the colours of the parties' offers, in party order.
+var partyColors = []color.Color{
+	color.RGBA{R: 30, G: 110, B: 220, A: 255},
+	color.RGBA{R: 235, G: 120, B: 20, A: 255},
+	color.RGBA{G: 150, B: 80, A: 255},
+	color.RGBA{R: 160, G: 40, B: 170, A: 255},
+}
+
+// plotNegotiation draws a negotiation in the utility space of the first
+// two parties: the outcomes as a light cloud, the Pareto frontier of those
+// two parties, each party's offers (the first ringed), and the agreement.
+func plotNegotiation(ctx context.Context, file string, sc *genius.Scenario, res *mechanism.Result, parties []string) error {
+	u0, u1 := sc.Profiles[0].Func, sc.Profiles[1].Func
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: %s, %s", domainName(sc), strings.Join(parties, " vs "), res.Reason)
+	if len(parties) > 2 {
+		p.Title.Text += fmt.Sprintf(" (first 2 of %d parties)", len(parties))
+	}
+	p.X.Label.Text = "utility of " + parties[0] + " (" + sc.Profiles[0].Name + ")"
+	p.Y.Label.Text = "utility of " + parties[1] + " (" + sc.Profiles[1].Name + ")"
+	p.Add(plotter.NewGrid())
+
+	var cloud plotter.XYs
+	sample(sc.Space, cloudMax/5, func(o outcome.Outcome) {
+		cloud = append(cloud, plotter.XY{X: u0.Utility(o), Y: u1.Utility(o)})
+	})
+	sc0, err := plotter.NewScatter(cloud)
+	if err != nil {
+		return err
+	}
+	sc0.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(0.8), Color: color.RGBA{R: 205, G: 210, B: 222, A: 255}}
+	p.Add(sc0)
+	p.Legend.Add("outcomes", sc0)
+
+	front, err := analysis.Frontier(ctx, []utility.Func{u0, u1}, []float64{sc.Profiles[0].Reserved, sc.Profiles[1].Reserved}, analysis.Options{})
+	if err != nil {
+		return err
+	}
+	if len(front) > 0 {
+		xys := make(plotter.XYs, len(front))
+		for i, pt := range front {
+			xys[i] = plotter.XY{X: pt.Utilities[0], Y: pt.Utilities[1]}
+		}
+		line, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		line.Color = color.RGBA{R: 60, G: 60, B: 60, A: 255}
+		line.Width = vg.Points(1)
+		line.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+		p.Add(line)
+		p.Legend.Add(fmt.Sprintf("Pareto frontier (%d)", len(front)), line)
+	}
+
+	offers := make([]plotter.XYs, len(parties))
+	for _, e := range res.Trace {
+		if e.Kind == mechanism.Offer && len(e.Utilities) >= 2 {
+			offers[e.Party] = append(offers[e.Party], plotter.XY{X: e.Utilities[0], Y: e.Utilities[1]})
+		}
+	}
+	for i, xys := range offers {
+		if len(xys) == 0 {
+			continue
+		}
+		c := partyColors[i%len(partyColors)]
+		points, err := plotter.NewScatter(xys)
+		if err != nil {
+			return err
+		}
+		points.GlyphStyle = draw.GlyphStyle{Shape: draw.CircleGlyph{}, Radius: vg.Points(1.6), Color: c}
+		first, err := plotter.NewScatter(xys[:1])
+		if err != nil {
+			return err
+		}
+		first.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(5), Color: c}
+		p.Add(points, first)
+		p.Legend.Add(fmt.Sprintf("offers of %s (%d, the first ringed)", parties[i], len(xys)), points)
+	}
+
+	if res.Agreement != nil {
+		a, err := plotter.NewScatter(plotter.XYs{{X: u0.Utility(res.Agreement), Y: u1.Utility(res.Agreement)}})
+		if err != nil {
+			return err
+		}
+		a.GlyphStyle = draw.GlyphStyle{Shape: draw.BoxGlyph{}, Radius: vg.Points(6), Color: color.RGBA{R: 220, G: 30, B: 30, A: 255}}
+		p.Add(a)
+		p.Legend.Add(fmt.Sprintf("agreement (%.3f, %.3f) at t = %.3f", u0.Utility(res.Agreement), u1.Utility(res.Agreement), res.Time), a)
+	}
+	p.Legend.Left = true
+	p.Legend.Top = false
+	p.Legend.YOffs = vg.Points(4)
+	p.Legend.XOffs = vg.Points(4)
+	return p.Save(7*vg.Inch, 6*vg.Inch, file)
+}
+
+// plotScores draws each agent's mean normalised score as a bar, best
+// first, with the standard error of the mean as error bars.
+func plotScores(file string, res *tournament.Result) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("Tournament: %d negotiations", res.Negotiations)
+	p.Y.Label.Text = "mean normalised score ± s.e."
+	p.Add(plotter.NewGrid())
+	n := len(res.Agents)
+	scores := make(plotter.Values, n)
+	errs := make(scoreErrors, n)
+	names := make([]string, n)
+	for i, s := range res.Agents {
+		scores[i] = zeroNaN(s.Score.Mean)
+		errs[i].XY = plotter.XY{X: float64(i), Y: scores[i]}
+		errs[i].se = zeroNaN(s.Score.SE)
+		names[i] = s.Agent
+	}
+	bars, err := plotter.NewBarChart(scores, vg.Points(28))
+	if err != nil {
+		return err
+	}
+	bars.Color = partyColors[0]
+	bars.LineStyle.Width = 0
+	eb, err := plotter.NewYErrorBars(errs)
+	if err != nil {
+		return err
+	}
+	eb.LineStyle.Width = vg.Points(1.2)
+	eb.CapWidth = vg.Points(10)
+	p.Add(bars, eb)
+	p.NominalX(names...)
+	p.Y.Min = math.Min(0, p.Y.Min)
+	width := vg.Length(max(4, 1+0.8*float64(n))) * vg.Inch
+	return p.Save(width, 4*vg.Inch, file)
+}
+
+// scoreErrors are bar tops with their standard errors, for YErrorBars.
+type scoreErrors []struct {
+	plotter.XY
+	se float64
+}
+
+func (s scoreErrors) Len() int                        { return len(s) }
+func (s scoreErrors) XY(i int) (float64, float64)     { return s[i].X, s[i].Y }
+func (s scoreErrors) YError(i int) (float64, float64) { return s[i].se, s[i].se }
+
+func zeroNaN(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
 }
