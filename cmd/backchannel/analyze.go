@@ -104,7 +104,7 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 	}
 	opt := analysis.Options{Workers: f.workers}
 	if m.Terminal && !f.json {
-		bar := newBar(m.Stderr)
+		bar := newBar(m.Stderr, "enumerating outcomes")
 		defer bar.Finish()
 		opt.Progress = bar.update
 	}
@@ -144,20 +144,22 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 	return nil
 }
 
-// progress draws a progress bar with an ETA for long enumerations. The
-// analysis reports progress only when it enumerates outcomes.
+// progress draws a progress bar with an ETA on a terminal, for long
+// enumerations and tournaments. It appears on the first update, so work
+// that reports no progress draws nothing.
 type progress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w    io.Writer
+	desc string
+	bar  *progressbar.ProgressBar
 }
 
-func newBar(w io.Writer) *progress { return &progress{w: w} }
+func newBar(w io.Writer, desc string) *progress { return &progress{w: w, desc: desc} }
 
 func (p *progress) update(done, total uint64) {
 	if p.bar == nil {
 		p.bar = progressbar.NewOptions64(int64(total),
 			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("enumerating outcomes"),
+			progressbar.OptionSetDescription(p.desc),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100_000_000),

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/schollz/progressbar/v3"
-
 	"github.com/backchannel/backchannel/agent"
 	"github.com/backchannel/backchannel/genius"
 	"github.com/backchannel/backchannel/mechanism"
@@ -119,9 +117,9 @@ func (m *Main) runTournament(ctx context.Context, args []string) error {
 		Workers:   f.workers,
 	}
 	if m.Terminal && !f.json {
-		bar := newTournamentBar(m.Stderr)
+		bar := newBar(m.Stderr, "negotiating")
 		defer bar.Finish()
-		cfg.Progress = bar.update
+		cfg.Progress = func(done, total int) { bar.update(uint64(done), uint64(total)) }
 	}
 	res, err := tournament.Run(ctx, cfg)
 	if err != nil {
@@ -290,32 +288,4 @@ func percent(x float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f%%", 100*x)
-}
-
-// tournamentBar draws the progress of a tournament with an ETA.
-type tournamentBar struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
-}
-
-func newTournamentBar(w io.Writer) *tournamentBar { return &tournamentBar{w: w} }
-
-func (p *tournamentBar) update(done, total int) {
-	if p.bar == nil {
-		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(p.w),
-			progressbar.OptionSetDescription("negotiating"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100_000_000),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
-	p.bar.Set(done)
-}
-
-func (p *tournamentBar) Finish() {
-	if p.bar != nil {
-		p.bar.Finish()
-	}
 }
