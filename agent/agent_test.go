@@ -359,6 +359,12 @@ func TestAccuracyPerfect(t *testing.T) {
 	if math.Abs(acc.Spearman+1) > 1e-12 || math.Abs(acc.Kendall+1) > 1e-12 || acc.RMSE < 0.3 {
 		t.Errorf("accuracy of the reversed truth = %+v, want −1 correlations", acc)
 	}
+	// 10^10 outcomes and a non-additive truth: a sample.
+	p = load(t, "ANAC2014_10issues").Profiles[0]
+	acc, err = NewFrequency(p.Space()).Accuracy(p.Func)
+	if err != nil || acc.Outcomes != AccuracySample || acc.Spearman != 0 {
+		t.Errorf("accuracy of an untrained model on ANAC 2014 = %+v, %v, want no correlation over %d outcomes", acc, err, AccuracySample)
+	}
 }
 
 type negated struct{ utility.Func }
@@ -447,7 +453,7 @@ func TestNegotiations(t *testing.T) {
 	cases := []struct {
 		domain  string
 		parties int
-	}{{"Laptop", 2}, {"FlightBookingA", 2}, {"Lunch", 2}, {"Car", 2}, {"ParsCat", 3}, {"KillerRobot", 5}}
+	}{{"Laptop", 2}, {"FlightBookingA", 2}, {"Lunch", 2}, {"Car", 2}, {"ParsCat", 3}, {"KillerRobot", 5}, {"ANAC2014_10issues", 2}}
 	for _, c := range cases {
 		sc := load(t, c.domain)
 		profiles := sc.Profiles[:c.parties]
@@ -482,6 +488,37 @@ func TestNegotiations(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestNegotiationANAC2014 runs two Boulware negotiators for 1000 rounds on
+// ANAC 2014's 10^10 outcomes, indexed by classes of values, and checks
+// that every offer keeps to the negotiator's target.
+func TestNegotiationANAC2014(t *testing.T) {
+	sc := load(t, "ANAC2014_10issues")
+	a, b := Boulware(), Boulware()
+	res, err := mechanism.Run(context.Background(), sc.Profiles[:2], []mechanism.Negotiator{a, b}, mechanism.Config{Rounds: 1000, Trace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil {
+		t.Fatalf("%v: %v", res.Reason, res.Err)
+	}
+	offers := 0
+	for _, e := range res.Trace {
+		if e.Kind != mechanism.Offer {
+			continue
+		}
+		offers++
+		n := []*TimeBased{a, b}[e.Party]
+		want, _ := n.ix.above(n.Target(e.Time))
+		if got := n.ix.encode(e.Outcome); got != want {
+			t.Fatalf("party %d at t=%v offers class %d, want %d", e.Party, e.Time, got, want)
+		}
+	}
+	t.Logf("%s after %d steps, %d offers, agreement %v", res.Reason, res.Steps, offers, res.Agreement)
+	if offers < 1000 {
+		t.Errorf("%d offers, want a long negotiation", offers)
 	}
 }
 

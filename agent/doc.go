@@ -20,7 +20,10 @@
 // Negotiators find "the outcome at or just above utility x" with an Index
 // built once per utility function (and shared through IndexOf), never by
 // scanning the outcome space, and they allocate nothing per turn in steady
-// state: they return outcomes decoded once and kept.
+// state: they return outcomes decoded once and kept. The index sorts
+// spaces of up to MaxSorted outcomes whole, larger spaces of the
+// hyper-rectangle functions of ANAC 2014 by classes of values that no
+// rectangle tells apart, and larger additive spaces by meet-in-the-middle.
 //
 // Utilities are undiscounted throughout: a negotiator plans with its
 // profile's utility function and reserved value as written, and leaves

@@ -11,8 +11,10 @@ import (
 	"github.com/backchannel/backchannel/utility"
 )
 
-// MaxSorted is the largest outcome space that NewIndex sorts whole. At 12
-// bytes an outcome, the largest sorted index takes about 100 MB.
+// MaxSorted is the largest outcome space that NewIndex sorts whole, and the
+// most combinations of classes of values it sorts for a larger
+// hyper-rectangle space. At 12 bytes an outcome, the largest sorted index
+// takes about 100 MB.
 const MaxSorted = 1 << 23
 
 // maxHalf bounds each half of a meet-in-the-middle index.
@@ -40,6 +42,20 @@ var (
 // spaced in utility, narrows each search to one bucket, which a binary
 // search finishes: O(1) expected and O(log n) worst-case time.
 //
+// Larger spaces of a *utility.HyperRectangle, the non-linear functions of
+// ANAC 2014, are sorted by classes of values instead (see
+// utility.HyperRectangle.Classes): values of an issue that no rectangle
+// tells apart always give the same utility, so the index sorts every
+// combination of classes, represented by the outcome of the first value of
+// each class, as long as there are at most MaxSorted combinations.
+// Utilities are computed in index order with one bitset of rectangles per
+// class, each issue narrowing the set of rectangles left by the issues
+// before it, and the sum over each final set adds the rectangles' utilities
+// in order, as the function does: the results are identical. Above, Max and
+// Min are exact, with the same tie rule as a whole sort (the first outcome
+// of a utility in index order is a representative); Band yields one
+// representative per combination of classes.
+//
 // Larger additive spaces use meet-in-the-middle (Horowitz and Sahni,
 // 1974): the issues are cut into two halves with about √n partial
 // outcomes each, each half's partial sums are sorted, and a query walks
@@ -52,13 +68,19 @@ var (
 // and at most 2ε above the smallest utility at least x. The utility it
 // reports is always the function's own.
 //
-// An index holds ids of outcomes, their mixed-radix indexes in the space,
-// and decodes them on demand.
+// An index holds ids of outcomes, their mixed-radix indexes in the space
+// (in the space of classes when sorted by classes), and decodes them on
+// demand.
 type Index struct {
 	f     utility.Func
 	space *outcome.Space
-	radix []int
-	n     uint64
+	radix []int  // the values, or classes, of each issue
+	n     uint64 // the number of ids
+	size  uint64 // the number of outcomes
+
+	// The class path: the first value of each class, and each value's class.
+	class   [][]int
+	classOf [][]int
 
 	// The sorted path.
 	keys  []uint64 // order keys of the utilities, ascending
@@ -88,9 +110,11 @@ type half struct {
 }
 
 // NewIndex builds the index of f. It returns ErrTooLarge for a space of
-// more than MaxSorted outcomes whose function is not additive, or whose
-// halves would still hold more than 2^24 partial outcomes each, and an
-// error if some utility is not a number.
+// more than MaxSorted outcomes whose function is neither additive nor a
+// *utility.HyperRectangle, whose rectangles cut it into more than
+// MaxSorted combinations of classes, or whose halves would still hold more
+// than 2^24 partial outcomes each, and an error if some utility is not a
+// number.
 func NewIndex(f utility.Func) (*Index, error) {
 	return newIndex(f, MaxSorted)
 }
@@ -108,13 +132,18 @@ func newIndex(f utility.Func, maxSorted uint64) (*Index, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s outcomes", ErrTooLarge, sp.Cardinality())
 	}
-	ix.n = n
+	ix.n, ix.size = n, n
 	var err error
-	if n <= maxSorted {
-		err = ix.buildSorted()
-	} else if a, ok := f.(utility.Additive); ok {
+	h, rect := f.(*utility.HyperRectangle)
+	a, additive := f.(utility.Additive)
+	switch {
+	case n <= maxSorted:
+		err = ix.buildSorted(nil)
+	case rect:
+		err = ix.buildClasses(h)
+	case additive:
 		err = ix.buildHalves(a.Terms())
-	} else {
+	default:
 		err = fmt.Errorf("%w: %d outcomes and a function that is not additive", ErrTooLarge, n)
 	}
 	if err != nil {
@@ -143,10 +172,14 @@ func unkey(k uint64) float64 {
 	return math.Float64frombits(^k)
 }
 
-func (ix *Index) buildSorted() error {
+// buildSorted sorts every id. fill, if not nil, writes the key of each
+// id's utility; otherwise the utilities are those of the outcomes.
+func (ix *Index) buildSorted(fill func(keys []uint64)) error {
 	n := int(ix.n)
 	keys := make([]uint64, n)
-	if a, ok := ix.f.(utility.Additive); ok {
+	if fill != nil {
+		fill(keys)
+	} else if a, ok := ix.f.(utility.Additive); ok {
 		sums(a.Terms(), func(k int, u float64) { keys[k] = key(u) })
 	} else {
 		k := 0
@@ -185,6 +218,98 @@ func (ix *Index) buildSorted() error {
 	// so that Max and Above(Max) agree.
 	ix.maxID, ix.minID = uint64(ix.ids[ix.rank(ix.maxU)]), uint64(ix.ids[0])
 	return nil
+}
+
+// buildClasses sorts the combinations of classes of h.
+func (ix *Index) buildClasses(h *utility.HyperRectangle) error {
+	ix.class = h.Classes()
+	ix.classOf = make([][]int, len(ix.class))
+	for i, starts := range ix.class {
+		ix.radix[i] = len(starts)
+		ix.classOf[i] = make([]int, ix.space.Issues[i].Len())
+		c := 0
+		for v := range ix.classOf[i] {
+			if c+1 < len(starts) && v == starts[c+1] {
+				c++
+			}
+			ix.classOf[i][v] = c
+		}
+	}
+	ix.n = product(ix.radix)
+	if ix.n > MaxSorted {
+		return fmt.Errorf("%w: %d outcomes in %d combinations of classes", ErrTooLarge, ix.size, ix.n)
+	}
+	return ix.buildSorted(func(keys []uint64) {
+		rectangleSums(h, ix.class, func(k int, u float64) { keys[k] = key(u) })
+	})
+}
+
+// rectangleSums calls fn with the index and the utility of every
+// combination of classes of h, in index order. Each class of each issue
+// has a bitset of the rectangles whose ranges on that issue contain it;
+// walking the combinations like an odometer, level d holds the rectangles
+// that contain the classes of the first d issues, and only the levels
+// after the issue that changed are recomputed. The utility adds the
+// utilities of the final set in rectangle order and divides by h.Max, as
+// h.Utility does.
+func rectangleSums(h *utility.HyperRectangle, class [][]int, fn func(k int, u float64)) {
+	rects := h.Rectangles
+	m, w := len(class), (len(rects)+63)/64
+	// in[i][c] is the bitset of class c of issue i.
+	in := make([][][]uint64, m)
+	for i, starts := range class {
+		in[i] = make([][]uint64, len(starts))
+		for c := range starts {
+			in[i][c] = make([]uint64, w)
+			for r := range rects {
+				in[i][c][r/64] |= 1 << (r % 64)
+			}
+		}
+	}
+	for r, rc := range rects {
+		for _, g := range rc.Ranges {
+			for c, v := range class[g.Issue] {
+				if v < g.Min || v > g.Max {
+					in[g.Issue][c][r/64] &^= 1 << (r % 64)
+				}
+			}
+		}
+	}
+	level := make([]uint64, (m+1)*w)
+	for r := range rects {
+		level[r/64] |= 1 << (r % 64)
+	}
+	digit := make([]int, m)
+	set := func(d int) { // recompute the levels after issue d
+		for ; d < m; d++ {
+			prev, next, mask := level[d*w:(d+1)*w], level[(d+1)*w:(d+2)*w], in[d][digit[d]]
+			for j := range next {
+				next[j] = prev[j] & mask[j]
+			}
+		}
+	}
+	set(0)
+	last := level[m*w:]
+	for k := 0; ; k++ {
+		u := 0.0
+		for j, x := range last {
+			for ; x != 0; x &= x - 1 {
+				u += rects[j*64+bits.TrailingZeros64(x)].Utility
+			}
+		}
+		fn(k, u/h.Max)
+		d := m - 1
+		for ; d >= 0; d-- {
+			if digit[d]++; digit[d] < len(class[d]) {
+				break
+			}
+			digit[d] = 0
+		}
+		if d < 0 {
+			return
+		}
+		set(d)
+	}
 }
 
 // sums calls fn with the mixed-radix index and the utility of every
@@ -471,8 +596,8 @@ func (ix *Index) belowHalves(x float64) (uint64, float64, bool) {
 // Func returns the indexed utility function.
 func (ix *Index) Func() utility.Func { return ix.f }
 
-// Len returns the number of outcomes.
-func (ix *Index) Len() uint64 { return ix.n }
+// Len returns the number of outcomes of the space.
+func (ix *Index) Len() uint64 { return ix.size }
 
 // Max returns the best outcome and its utility. Of several best outcomes
 // it returns the one Above(utility) returns. The outcome belongs to the
@@ -486,8 +611,8 @@ func (ix *Index) Min() (outcome.Outcome, float64) { return ix.min, ix.minU }
 // Above returns the outcome with the smallest utility at least x, and that
 // utility; if no outcome reaches x, it returns the best outcome. Of
 // outcomes with equal utility it returns the one with the smallest index
-// in the space on the sorted path, and one of them on the
-// meet-in-the-middle path. The outcome is newly allocated.
+// in the space on the sorted paths (whole or by classes), and one of them
+// on the meet-in-the-middle path. The outcome is newly allocated.
 func (ix *Index) Above(x float64) (outcome.Outcome, float64) {
 	id, u := ix.above(x)
 	return ix.Outcome(id), u
@@ -526,7 +651,9 @@ func (ix *Index) below(x float64) (uint64, float64, bool) {
 
 // Band yields the outcomes whose utility lies in [lo, hi] with their
 // utilities: in ascending utility on the sorted path, and in no
-// particular order on the meet-in-the-middle path. The yielded outcome is reused:
+// particular order on the meet-in-the-middle path. An index sorted by
+// classes yields only the representative of each combination of classes,
+// the outcome of the first value of each class. The yielded outcome is reused:
 // Clone it to keep it. A band can hold most of the space, so callers
 // should stop early.
 func (ix *Index) Band(lo, hi float64) iter.Seq2[outcome.Outcome, float64] {
@@ -576,7 +703,8 @@ func (ix *Index) Outcome(id uint64) outcome.Outcome {
 	return o
 }
 
-// decode writes the outcome with mixed-radix index id into o.
+// decode writes the outcome with mixed-radix index id into o: on the
+// class path, the representative of the combination of classes id.
 func (ix *Index) decode(o outcome.Outcome, id uint64) {
 	if id <= math.MaxUint32 {
 		x := uint32(id)
@@ -584,6 +712,11 @@ func (ix *Index) decode(o outcome.Outcome, id uint64) {
 			l := uint32(ix.radix[i])
 			o[i] = int(x % l)
 			x /= l
+		}
+		if ix.class != nil {
+			for i, c := range o {
+				o[i] = ix.class[i][c]
+			}
 		}
 		return
 	}
@@ -594,10 +727,14 @@ func (ix *Index) decode(o outcome.Outcome, id uint64) {
 	}
 }
 
-// encode returns the mixed-radix index of o.
+// encode returns the mixed-radix index of o: on the class path, that of
+// the combination of classes o falls in.
 func (ix *Index) encode(o outcome.Outcome) uint64 {
 	var id uint64
 	for i, v := range o {
+		if ix.class != nil {
+			v = ix.classOf[i][v]
+		}
 		id = id*uint64(ix.radix[i]) + uint64(v)
 	}
 	return id

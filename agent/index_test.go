@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/backchannel/backchannel/analysis"
 	"github.com/backchannel/backchannel/outcome"
 	"github.com/backchannel/backchannel/utility"
 )
@@ -229,11 +231,240 @@ type scores []float64
 
 func (s scores) Evaluate(is outcome.Issue) ([]float64, error) { return s, nil }
 
+// TestIndexTooLarge checks ErrTooLarge for a large function that is
+// neither additive nor a hyper-rectangle, and for hyper-rectangles that
+// cut every value of 8 issues of 10 apart (10^8 combinations of classes).
 func TestIndexTooLarge(t *testing.T) {
+	if _, err := NewIndex(negated{synthetic(t, 12, 10)}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("NewIndex(10^12 non-additive) = %v, want ErrTooLarge", err)
+	}
+	sizes := make([]int, 8)
+	for i := range sizes {
+		sizes[i] = 10
+	}
+	var rects []utility.Rectangle
+	for i := range sizes {
+		for v := range 10 {
+			rects = append(rects, utility.Rectangle{Utility: 1, Ranges: []utility.Range{{Issue: i, Min: v, Max: v}}})
+		}
+	}
+	if _, err := NewIndex(hyperRectangle(t, sizes, rects)); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("NewIndex(10^8 classes) = %v, want ErrTooLarge", err)
+	}
+}
+
+// hyperRectangle returns a utility.HyperRectangle over integer issues of
+// the given sizes.
+func hyperRectangle(tb testing.TB, sizes []int, rects []utility.Rectangle) *utility.HyperRectangle {
+	tb.Helper()
+	is := make([]outcome.Issue, len(sizes))
+	for i, n := range sizes {
+		is[i] = outcome.NewInteger(fmt.Sprintf("i%d", i), 0, int64(n-1))
+	}
+	sp, err := outcome.NewSpace("rectangles", is...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	h, err := utility.NewHyperRectangle(sp, 100, rects)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h
+}
+
+// randomRectangles returns n rectangles over issues of the given sizes,
+// each with ranges on one to three issues (sometimes the same one twice)
+// and a utility drawn from utils.
+func randomRectangles(r *rand.Rand, sizes []int, n int, utils func() float64) []utility.Rectangle {
+	rects := make([]utility.Rectangle, n)
+	for k := range rects {
+		rects[k].Utility = utils()
+		for range r.IntN(3) + 1 {
+			i := r.IntN(len(sizes))
+			a, b := r.IntN(sizes[i]), r.IntN(sizes[i])
+			rects[k].Ranges = append(rects[k].Ranges, utility.Range{Issue: i, Min: min(a, b), Max: max(a, b)})
+		}
+	}
+	return rects
+}
+
+// TestIndexClasses forces the class path on small hyper-rectangle spaces
+// and checks it against brute force, exactly: every rank, Above with the
+// tie rule of a whole sort, Max, Min, Band (one representative per
+// combination of classes) and encode.
+func TestIndexClasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 14))
+	sizes := []int{4, 7, 3, 6, 5}
+	cases := []struct {
+		name  string
+		rects []utility.Rectangle
+	}{
+		{"distinct", randomRectangles(r, sizes, 14, func() float64 { return r.Float64() * 100 })},
+		{"ties", randomRectangles(r, sizes, 14, func() float64 { return float64(r.IntN(5) - 1) })},
+		{"many", randomRectangles(r, sizes, 150, func() float64 { return r.Float64() * 10 })},
+		{"none", nil},
+		{"everywhere", []utility.Rectangle{{Utility: 3}, {Utility: 4, Ranges: []utility.Range{{Issue: 1, Min: 2, Max: 4}}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := hyperRectangle(t, sizes, c.rects)
+			ix, err := newIndex(f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ix.sorted() || ix.class == nil {
+				t.Fatal("index is not sorted by classes")
+			}
+			if ix.Len() != uint64(4*7*3*6*5) {
+				t.Errorf("Len() = %d, want the size of the space", ix.Len())
+			}
+			b := bruteForce(f)
+			classes := f.Classes()
+			// The representatives, in ascending utility and then index order.
+			var reps []int
+			for k, o := range b.outcomes {
+				isRep := true
+				for i, v := range o {
+					isRep = isRep && slices.Contains(classes[i], v)
+				}
+				if isRep {
+					reps = append(reps, k)
+				}
+				if rep := representative(classes, o); ix.encode(o) != ix.encode(rep) || f.Utility(rep) != b.utils[k] {
+					t.Fatalf("outcome %v: class %d, its representative %v has class %d", o, ix.encode(o), rep, ix.encode(rep))
+				}
+			}
+			slices.SortStableFunc(reps, func(x, y int) int { return cmpFloat(b.utils[x], b.utils[y]) })
+			if len(reps) != len(ix.keys) {
+				t.Fatalf("%d ranks, want %d representatives", len(ix.keys), len(reps))
+			}
+			o := make(outcome.Outcome, len(sizes))
+			for rank, k := range ix.keys {
+				ix.decode(o, uint64(ix.ids[rank]))
+				if u := unkey(k); u != f.Utility(o) || !sameOutcome(o, b.outcomes[reps[rank]]) {
+					t.Fatalf("rank %d: %v worth %v, want %v worth %v", rank, o, u, b.outcomes[reps[rank]], b.utils[reps[rank]])
+				}
+			}
+			for _, x := range b.queries() {
+				o, u := ix.Above(x)
+				want, ok := b.above(x)
+				if !ok {
+					want = b.sorted[len(b.sorted)-1]
+				}
+				if u != want || f.Utility(o) != want {
+					t.Fatalf("Above(%v) = %v (%v), want %v", x, u, f.Utility(o), want)
+				}
+				if got, _ := f.Space().Index(o); got != uint64(b.first(want)) {
+					t.Fatalf("Above(%v) = outcome %d, want the first of its utility, %d", x, got, b.first(want))
+				}
+			}
+			if o, u := ix.Max(); u != b.sorted[len(b.sorted)-1] || !sameOutcome(o, b.outcomes[b.first(u)]) {
+				t.Errorf("Max() = %v %v, want %v %v", o, u, b.outcomes[b.first(u)], b.sorted[len(b.sorted)-1])
+			}
+			if _, u := ix.Min(); u != b.sorted[0] {
+				t.Errorf("Min() = %v, want %v", u, b.sorted[0])
+			}
+			lo, hi := b.sorted[len(b.sorted)/3], b.sorted[2*len(b.sorted)/3]
+			var got, want []outcome.Outcome
+			for o, u := range ix.Band(lo, hi) {
+				if f.Utility(o) != u {
+					t.Fatalf("Band yields %v with utility %v, function says %v", o, u, f.Utility(o))
+				}
+				got = append(got, o.Clone())
+			}
+			for _, k := range reps {
+				if u := b.utils[k]; u >= lo && u <= hi {
+					want = append(want, b.outcomes[k])
+				}
+			}
+			if !slices.EqualFunc(got, want, sameOutcome) {
+				t.Errorf("Band(%v, %v) yields %d outcomes, want the %d representatives", lo, hi, len(got), len(want))
+			}
+		})
+	}
+}
+
+// representative returns the outcome of the first values of o's classes.
+func representative(classes [][]int, o outcome.Outcome) outcome.Outcome {
+	rep := make(outcome.Outcome, len(o))
+	for i, v := range o {
+		for _, c := range classes[i] {
+			if c <= v {
+				rep[i] = c
+			}
+		}
+	}
+	return rep
+}
+
+// TestIndexANAC2014 checks the class index of ANAC 2014's 10^10 outcomes:
+// every rank against the function, Above on random outcomes, and Max
+// against the frontier shipped with the domain and the one package
+// analysis computes.
+func TestIndexANAC2014(t *testing.T) {
 	sc := load(t, "ANAC2014_10issues")
-	_, err := NewIndex(sc.Profiles[0].Func)
-	if !errors.Is(err, ErrTooLarge) {
-		t.Errorf("NewIndex(ANAC2014) = %v, want ErrTooLarge", err)
+	var maxes []float64
+	for pi, p := range sc.Profiles {
+		ix, err := NewIndex(p.Func)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ix.sorted() || ix.class == nil || ix.Len() != 1e10 {
+			t.Fatalf("profile %d: sorted %v, by classes %v, %d outcomes", pi, ix.sorted(), ix.class != nil, ix.Len())
+		}
+		t.Logf("profile %d: %d combinations of classes", pi, ix.n)
+		seen := make([]bool, ix.n)
+		o := make(outcome.Outcome, len(ix.radix))
+		for r, k := range ix.keys {
+			ix.decode(o, uint64(ix.ids[r]))
+			if u := unkey(k); u != p.Func.Utility(o) || r > 0 && k < ix.keys[r-1] || seen[ix.ids[r]] {
+				t.Fatalf("profile %d rank %d: utility %v, function says %v", pi, r, u, p.Func.Utility(o))
+			}
+			seen[ix.ids[r]] = true
+		}
+		rng := rand.New(rand.NewPCG(2014, uint64(pi)))
+		for range 500 {
+			for i, is := range p.Space().Issues {
+				o[i] = rng.IntN(is.Len())
+			}
+			u := p.Func.Utility(o)
+			if got, gu := ix.Above(u); gu != u || p.Func.Utility(got) != u {
+				t.Fatalf("profile %d: Above(%v) = %v worth %v (%v), want %v", pi, u, got, gu, p.Func.Utility(got), u)
+			}
+			// Nothing lies strictly between u and the next utility up.
+			if _, gu := ix.Above(math.Nextafter(u, 2)); gu <= u && gu != ix.maxU {
+				t.Fatalf("profile %d: Above just over %v = %v", pi, u, gu)
+			}
+		}
+		best, u := ix.Max()
+		if p.Func.Utility(best) != u {
+			t.Errorf("profile %d: Max() = %v worth %v, function says %v", pi, best, u, p.Func.Utility(best))
+		}
+		ref := 0.0
+		for _, pt := range sc.Reference {
+			ref = math.Max(ref, pt[pi])
+		}
+		if math.Abs(u-ref) > 1e-7 {
+			t.Errorf("profile %d: Max() = %v, the reference frontier reaches %v", pi, u, ref)
+		}
+		maxes = append(maxes, u)
+	}
+	if testing.Short() {
+		return
+	}
+	funcs := []utility.Func{sc.Profiles[0].Func, sc.Profiles[1].Func}
+	front, err := analysis.Frontier(context.Background(), funcs, []float64{0, 0}, analysis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pi := range funcs {
+		ideal := math.Inf(-1)
+		for _, pt := range front {
+			ideal = math.Max(ideal, pt.Utilities[pi])
+		}
+		if ideal != maxes[pi] {
+			t.Errorf("profile %d: Max() = %v, analysis.Frontier's ideal is %v", pi, maxes[pi], ideal)
+		}
 	}
 }
 

@@ -25,9 +25,13 @@ import (
 // received from any one of them, the MiCRO-Min rule of Aguilera-Luzon, de
 // Jonge and Larrosa, "MiCRO for Multilateral Negotiations", 2025.
 //
-// Outcomes of equal utility are walked in reverse index order. On a space too
-// large to sort, the walk goes from one utility to the next lower one and
-// skips outcomes of equal utility. Random repeats come from a PCG
+// Outcomes of equal utility are walked in reverse index order. On an index
+// sorted by classes of values (a large utility.HyperRectangle space), the
+// walk goes through the representatives of the combinations of classes,
+// not every outcome, and offers received count as distinct only when they
+// fall in distinct combinations, which this negotiator cannot tell apart
+// anyway. On a space too large to sort, the walk goes from one utility to
+// the next lower one and skips outcomes of equal utility. Random repeats come from a PCG
 // generator seeded with Info.Seed.
 type MiCRO struct {
 	base
@@ -40,7 +44,7 @@ type MiCRO struct {
 
 var _ mechanism.Negotiator = (*MiCRO)(nil)
 
-// set is a set of outcome ids: a bitset for spaces that can be sorted
+// set is a set of outcome ids: a bitset for indexes that are sorted
 // (at most MaxSorted/8 bytes), a map otherwise.
 type set struct {
 	bits []uint64

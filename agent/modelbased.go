@@ -19,8 +19,11 @@ import (
 //
 // A band can hold most of the space, so at most Scan outcomes are rated
 // per turn: on a sorted index, Scan outcomes spread evenly over the band;
-// on a meet-in-the-middle index, the first Scan the band yields. Each
-// turn costs O(Scan·k) for k issues.
+// on a meet-in-the-middle index, the first Scan the band yields. On an
+// index sorted by classes of values (a large utility.HyperRectangle space)
+// it rates and offers only the representatives of the combinations of
+// classes, the outcomes of the first value of each class. Each turn costs
+// O(Scan·k) for k issues.
 type ModelBased struct {
 	E      float64 // concession exponent, e > 0
 	Window float64 // width of the band above the target, ≥ 0

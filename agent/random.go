@@ -13,7 +13,11 @@ import (
 // otherwise it offers what it drew. Its draws come from a PCG generator
 // seeded with Info.Seed, so a run is reproducible.
 //
-// On a space too large to sort it draws uniformly from the whole space and
+// On an index sorted by classes of values (a large utility.HyperRectangle
+// space) it draws uniformly among the representatives of the combinations
+// of classes, so an outcome of a large combination is as likely as one of
+// a small one. On a space too large to sort it draws uniformly from the
+// whole space and
 // keeps the first of up to 64 draws worth its reserved value, falling back
 // to the outcome just above the reserved value.
 type Random struct {

@@ -346,6 +346,33 @@ func (h *HyperRectangle) Utility(o outcome.Outcome) float64 {
 	return u / h.Max
 }
 
+// Classes returns, for each issue, the first values of its classes in
+// ascending order. A class is a run of consecutive values that no range of
+// a rectangle tells apart: the runs are cut at each range's Min and just
+// after its Max. Every value of a class lies inside or outside each range
+// alike, so two outcomes whose values fall in the same classes, issue by
+// issue, have the same utility. The first class of an issue starts at 0.
+func (h *HyperRectangle) Classes() [][]int {
+	classes := make([][]int, len(h.space.Issues))
+	for i, is := range h.space.Issues {
+		cut := make([]bool, is.Len()+1)
+		cut[0] = true
+		for _, r := range h.Rectangles {
+			for _, g := range r.Ranges {
+				if g.Issue == i {
+					cut[g.Min], cut[g.Max+1] = true, true
+				}
+			}
+		}
+		for v, c := range cut[:is.Len()] {
+			if c {
+				classes[i] = append(classes[i], v)
+			}
+		}
+	}
+	return classes
+}
+
 // Bounds returns the smallest and largest utility f gives. It is exact: for
 // an Additive function it sums per-issue extremes, otherwise it enumerates
 // the space, which must then have fewer than 2^64 outcomes.

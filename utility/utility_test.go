@@ -123,6 +123,24 @@ func TestHyperRectangle(t *testing.T) {
 			t.Errorf("Utility(%v) = %v, want %v", tt.o, got, tt.want)
 		}
 	}
+	classes := h.Classes()
+	if want := [][]int{{0, 2, 4, 6}, {0, 1}}; fmt.Sprint(classes) != fmt.Sprint(want) {
+		t.Errorf("Classes() = %v, want %v", classes, want)
+	}
+	// Every outcome has the utility of its classes' first values.
+	for o := range s.All() {
+		rep := make(outcome.Outcome, len(o))
+		for i, v := range o {
+			for _, c := range classes[i] {
+				if c <= v {
+					rep[i] = c
+				}
+			}
+		}
+		if h.Utility(o) != h.Utility(rep) {
+			t.Errorf("Utility(%v) = %v, its representative %v has %v", o, h.Utility(o), rep, h.Utility(rep))
+		}
+	}
 	if _, err := utility.NewHyperRectangle(s, 10, []utility.Rectangle{{Ranges: []utility.Range{{Issue: 2}}}}); !errors.Is(err, utility.ErrInvalid) {
 		t.Errorf("rectangle on missing issue: err = %v, want ErrInvalid", err)
 	}
