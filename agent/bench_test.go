@@ -1,9 +1,13 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 
 	"github.com/backchannel/backchannel/mechanism"
@@ -13,14 +17,14 @@ import (
 
 var benchDomains = []string{"Laptop", "Car", "Energy", "EnergyGrid", "ANAC2014_10issues"}
 
-// BenchmarkIndexSetup measures building the index of a domain's first
+// BenchmarkIndexSetup measures building the index of each domain's first
 // profile, as a negotiator's first Init does, on domains from 27 to
 // 5,764,801 outcomes, the class index of ANAC 2014's 10^10 outcomes
 // (1,440,000 combinations of classes), and the meet-in-the-middle index
 // of 10^12. ns/outcome is per outcome sorted: per combination of classes
 // on ANAC 2014.
 func BenchmarkIndexSetup(b *testing.B) {
-	for _, name := range []string{"Laptop", "Car", "Wholesaler", "Travel", "Energy", "EnergyGrid", "ANAC2014_10issues"} {
+	for _, name := range allDomains(b) {
 		f := load(b, name).Profiles[0].Func
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -44,6 +48,26 @@ func BenchmarkIndexSetup(b *testing.B) {
 			}
 		}
 	})
+}
+
+// allDomains names every domain folder of the examples, smallest first.
+func allDomains(tb testing.TB) []string {
+	entries, err := os.ReadDir(domains)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			names = append(names, e.Name())
+		}
+	}
+	size := func(name string) float64 {
+		n, _ := new(big.Float).SetInt(load(tb, name).Space.Cardinality()).Float64()
+		return n
+	}
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(size(a), size(b)) })
+	return names
 }
 
 // synthetic returns a random linear additive function over issues issues
@@ -133,7 +157,7 @@ func BenchmarkBoulwareAct(b *testing.B) {
 // BenchmarkNegotiation runs two Boulware negotiators for 1000 rounds with
 // mechanism.Run, indexes built beforehand, and reports steps per second.
 func BenchmarkNegotiation(b *testing.B) {
-	for _, name := range benchDomains {
+	for _, name := range allDomains(b) {
 		sc := load(b, name)
 		profiles := []*utility.Profile{sc.Profiles[0], sc.Profiles[1]}
 		for _, p := range profiles {
