@@ -48,9 +48,12 @@ func IndexOf(f utility.Func) (*Index, error) {
 	cache.m[f] = e
 	cache.Unlock()
 
-	e.ix, e.err = NewIndex(f)
+	ix, err := NewIndex(f)
 
+	// Other callers read e.ix while evicting, under the lock: publish it
+	// under the lock too.
 	cache.Lock()
+	e.ix, e.err = ix, err
 	if e.err != nil {
 		delete(cache.m, f)
 	} else {
