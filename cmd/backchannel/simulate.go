@@ -97,6 +97,9 @@ func (m *Main) runSimulate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(sc.Profiles) < 2 {
+		return usagef("simulate: %s has %d profile: a negotiation needs at least 2 parties", domainName(sc), len(sc.Profiles))
+	}
 	if len(names) != len(sc.Profiles) {
 		return usagef("simulate: %d agents for the %d parties of %s: give one agent per profile, in party order", len(names), len(sc.Profiles), domainName(sc))
 	}

@@ -222,6 +222,7 @@ func TestSimulateErrors(t *testing.T) {
 		{"bad time", []string{laptop, "--agents", "boulware,linear", "--time", "soon"}, 2, "invalid value"},
 		{"missing folder", []string{filepath.Join(laptop, "nope"), "--agents", "boulware,linear"}, 2, "does not exist"},
 		{"missing profile", []string{filepath.Join(laptop, "laptop_domain.xml"), filepath.Join(laptop, "laptop_buyer_utility.xml"), filepath.Join(laptop, "nobody.xml"), "--agents", "boulware,linear"}, 2, "nobody.xml does not exist"},
+		{"one profile", []string{filepath.Join(laptop, "laptop_domain.xml"), filepath.Join(laptop, "laptop_buyer_utility.xml"), "--agents", "boulware"}, 2, "1 profile: a negotiation needs at least 2 parties"},
 		{"domain file alone", []string{filepath.Join(laptop, "laptop_domain.xml"), "--agents", "boulware,linear"}, 2, "give its profiles after it"},
 		{"bad trace extension", []string{laptop, "--agents", "boulware,linear", "--trace", "x.txt"}, 2, "must end in .csv or .json"},
 		{"bad plot extension", []string{laptop, "--agents", "boulware,linear", "--plot", "x.gif"}, 2, "must end in .svg, .png or .pdf"},
