@@ -109,11 +109,19 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 
 // parseInterspersed parses flags that may come before, between or after
 // the positional arguments, as in "analyze DIR --plot x.svg".
+// A bad flag gets the one-line error of main, not the flag package's
+// message followed by the whole usage; -h still prints the usage.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(out)
+				usage()
 				return nil, err
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)

@@ -265,3 +265,22 @@ func BenchmarkSimulateEnergy(b *testing.B) {
 		}
 	}
 }
+
+// TestBadFlagOneLine checks that a bad flag gets only main's one-line
+// error, not the flag package's message and the whole usage, while -h
+// still prints the usage.
+func TestBadFlagOneLine(t *testing.T) {
+	for _, cmd := range []string{"analyze", "simulate", "tournament"} {
+		_, stderr, err := run(t, cmd, "--bogus")
+		if exitCode(err) != 2 || err == nil || !strings.Contains(err.Error(), "-bogus") {
+			t.Errorf("%s --bogus: err %v (exit %d), want a usage error naming -bogus", cmd, err, exitCode(err))
+		}
+		if stderr != "" {
+			t.Errorf("%s --bogus wrote %q to stderr, want nothing besides main's one line", cmd, stderr)
+		}
+		_, stderr, err = run(t, cmd, "-h")
+		if !strings.Contains(stderr, "Usage:") || exitCode(err) != 2 {
+			t.Errorf("%s -h: stderr %q, exit %d; want the usage and exit 2", cmd, stderr, exitCode(err))
+		}
+	}
+}
