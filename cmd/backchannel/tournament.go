@@ -153,6 +153,9 @@ func loadDomains(list string, parties int) ([]tournament.Domain, error) {
 	var domains []tournament.Domain
 	for _, dir := range strings.Split(list, ",") {
 		dir = strings.TrimSpace(dir)
+		if dir == "" {
+			return nil, usagef("tournament: --domains has an empty folder name in %q", list)
+		}
 		st, err := os.Stat(dir)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
