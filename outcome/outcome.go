@@ -393,8 +393,12 @@ func (s *Space) Parse(values map[string]string) (Outcome, error) {
 	return o, nil
 }
 
-// Values returns the outcome as issue names to value names.
+// Values returns the outcome as issue names to value names. It returns
+// nil if o is not an outcome of s (see Check).
 func (s *Space) Values(o Outcome) map[string]string {
+	if s.Check(o) != nil {
+		return nil
+	}
 	m := make(map[string]string, len(o))
 	for i, v := range o {
 		m[s.Issues[i].Name] = s.Issues[i].Value(v)
@@ -402,8 +406,12 @@ func (s *Space) Values(o Outcome) map[string]string {
 	return m
 }
 
-// Format returns the outcome as "issue=value, issue=value".
+// Format returns the outcome as "issue=value, issue=value", or, if o is
+// not an outcome of s (see Check), "invalid outcome" and its indexes.
 func (s *Space) Format(o Outcome) string {
+	if s.Check(o) != nil {
+		return fmt.Sprintf("invalid outcome %v", []int(o))
+	}
 	var b strings.Builder
 	for i, v := range o {
 		if i > 0 {

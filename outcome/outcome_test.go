@@ -168,3 +168,23 @@ func ExampleSpace() {
 	fmt.Println(s.Cardinality(), idx, s.Format(o))
 	// Output: 9 7 brand=HP, warranty=2
 }
+
+// TestFormatInvalid checks that Format and Values do not panic, nor name
+// values that do not exist, for an outcome outside the space.
+func TestFormatInvalid(t *testing.T) {
+	s, err := outcome.NewSpace("s", outcome.NewDiscrete("a", "x", "y"), outcome.NewInteger("b", 1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []outcome.Outcome{{9, 0}, {0, 3}, {0}, {0, 0, 0}, {-1, 0}} {
+		if got, want := s.Format(o), fmt.Sprintf("invalid outcome %v", []int(o)); got != want {
+			t.Errorf("Format(%v) = %q, want %q", o, got, want)
+		}
+		if got := s.Values(o); got != nil {
+			t.Errorf("Values(%v) = %v, want nil", o, got)
+		}
+	}
+	if got, want := s.Format(outcome.Outcome{1, 2}), "a=y, b=3"; got != want {
+		t.Errorf("Format([1 2]) = %q, want %q", got, want)
+	}
+}
