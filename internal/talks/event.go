@@ -1,0 +1,203 @@
+package talks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/backchannel/backchannel/outcome"
+)
+
+// Event types. Each has a payload type below.
+const (
+	EventTalkCreated       = "talk.created"
+	EventTalkUpdated       = "talk.updated"
+	EventPartyAdded        = "party.added"
+	EventMemberAdded       = "member.added"
+	EventTrackCreated      = "track.created"
+	EventTrackMemberAdded  = "track.member_added"
+	EventMessagePosted     = "message.posted"
+	EventMessageRetracted  = "message.retracted"
+	canonicalEventDomainV1 = "backchannel/event/v1\n"
+)
+
+// Event is one change in a talk's log. See the package documentation for
+// its canonical encoding and hash.
+type Event struct {
+	ID       int64 // the sequence number within the talk, 1..n
+	TalkID   int64
+	Time     time.Time // UTC, truncated to the microsecond
+	ActorID  int64     // the acting user; 0 for the system
+	TrackID  int64     // 0 for a talk-wide event
+	Type     string
+	Payload  json.RawMessage
+	PrevHash [32]byte
+	Hash     [32]byte
+}
+
+// Timestamp returns t as events record it: in UTC, truncated to the
+// microsecond, which every store keeps exactly.
+func Timestamp(t time.Time) time.Time {
+	return t.UTC().Truncate(time.Microsecond)
+}
+
+// NewEvent returns an unsealed event of the given type whose payload is
+// the JSON encoding of payload. The store seals it with Seal when it
+// appends it.
+func NewEvent(talkID, trackID int64, typ string, s Stamp, payload any) (*Event, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
+	}
+	return &Event{
+		TalkID:  talkID,
+		Time:    Timestamp(s.Time),
+		ActorID: s.ActorID,
+		TrackID: trackID,
+		Type:    typ,
+		Payload: b,
+	}, nil
+}
+
+// Seal numbers the event as seq, links it to prev (the hash of event
+// seq-1, zero for seq 1), and sets its hash.
+func (e *Event) Seal(seq int64, prev [32]byte) {
+	e.ID = seq
+	e.PrevHash = prev
+	e.Hash = e.ComputeHash()
+}
+
+// TimeString returns the event's time as the canonical encoding has it.
+func (e *Event) TimeString() string {
+	return Timestamp(e.Time).Format(time.RFC3339Nano)
+}
+
+// CanonicalBytes returns the event's canonical encoding (version 1), which
+// its hash covers and which a Merkle log takes as the event's leaf. It
+// covers every field but Hash.
+func (e *Event) CanonicalBytes() []byte {
+	ts := e.TimeString()
+	var b bytes.Buffer
+	b.Grow(len(canonicalEventDomainV1) + 8*4 + 4*3 + len(ts) + len(e.Type) + len(e.Payload) + 32)
+	b.WriteString(canonicalEventDomainV1)
+	u64 := func(v int64) { b.Write(binary.BigEndian.AppendUint64(nil, uint64(v))) }
+	str := func(s []byte) {
+		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
+		b.Write(s)
+	}
+	u64(e.TalkID)
+	u64(e.ID)
+	str([]byte(ts))
+	u64(e.ActorID)
+	u64(e.TrackID)
+	str([]byte(e.Type))
+	str(e.Payload)
+	b.Write(e.PrevHash[:])
+	return b.Bytes()
+}
+
+// ComputeHash returns SHA-256 of the event's canonical bytes.
+func (e *Event) ComputeHash() [32]byte {
+	return sha256.Sum256(e.CanonicalBytes())
+}
+
+// ChainError reports the first event at which a log fails verification.
+type ChainError struct {
+	Seq    int64 // the position (1..n) at which the log fails
+	Reason string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("talks: event log broken at event %d: %s", e.Seq, e.Reason)
+}
+
+// VerifyChain checks that events are the complete log of one talk from its
+// first event: numbered 1..n without gaps, each hash correct, and each
+// PrevHash equal to the previous event's hash. It returns a *ChainError
+// for the first failure. It takes O(n) time and the size of the payloads.
+func VerifyChain(events []*Event) error {
+	var prev [32]byte
+	for i, e := range events {
+		seq := int64(i + 1)
+		switch {
+		case e.ID != seq:
+			return &ChainError{Seq: seq, Reason: fmt.Sprintf("numbered %d", e.ID)}
+		case i > 0 && e.TalkID != events[0].TalkID:
+			return &ChainError{Seq: seq, Reason: fmt.Sprintf("belongs to talk %d, not %d", e.TalkID, events[0].TalkID)}
+		case e.PrevHash != prev:
+			return &ChainError{Seq: seq, Reason: "previous hash does not match"}
+		case e.ComputeHash() != e.Hash:
+			return &ChainError{Seq: seq, Reason: "hash does not match contents"}
+		}
+		prev = e.Hash
+	}
+	return nil
+}
+
+// TalkCreated is the payload of a talk.created event. The talk's ID is
+// the event's TalkID, its creation time the event's time, and its
+// status open.
+type TalkCreated struct {
+	Title       string         `json:"title"`
+	Description string         `json:"description"`
+	Space       *outcome.Space `json:"space,omitempty"`
+	ConvenerID  int64          `json:"convener_id"`
+}
+
+// TalkUpdated is the payload of a talk.updated event. Absent fields are
+// unchanged.
+type TalkUpdated struct {
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Status      *Status `json:"status,omitempty"`
+}
+
+// PartyAdded is the payload of a party.added event.
+type PartyAdded struct {
+	PartyID int64  `json:"party_id"`
+	Name    string `json:"name"`
+}
+
+// MemberAdded is the payload of a member.added event.
+type MemberAdded struct {
+	MemberID int64 `json:"member_id"`
+	UserID   int64 `json:"user_id"`
+	PartyID  int64 `json:"party_id,omitempty"`
+	Role     Role  `json:"role"`
+}
+
+// TrackCreated is the payload of a track.created event, whose TrackID is
+// the new track.
+type TrackCreated struct {
+	Name      string    `json:"name"`
+	Kind      TrackKind `json:"kind"`
+	MemberIDs []int64   `json:"member_ids,omitempty"`
+}
+
+// TrackMemberAdded is the payload of a track.member_added event.
+type TrackMemberAdded struct {
+	MemberID int64 `json:"member_id"`
+}
+
+// MessagePosted is the payload of a message.posted event. The message's
+// track is the event's track and its time the event's time.
+type MessagePosted struct {
+	MessageID int64  `json:"message_id"`
+	AuthorID  int64  `json:"author_id"`
+	Body      string `json:"body"`
+}
+
+// MessageRetracted is the payload of a message.retracted event.
+type MessageRetracted struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// EventFilter selects the events of one talk in ascending order.
+type EventFilter struct {
+	TalkID   int64
+	AfterSeq int64 // only events with a greater ID
+	Limit    int   // at most this many; 0 means no limit
+}

@@ -1,0 +1,420 @@
+package talks
+
+import (
+	"context"
+	"strings"
+)
+
+// Service is the talks service as users see it. Every method acts for the
+// user in ctx (NewContextWithUser) and enforces the access rules:
+//
+//   - Someone who is not a member of a talk is told that the talk, and
+//     everything in it, does not exist (ENOTFOUND).
+//   - A member sees a track if View.CanSeeTrack says so; any other track
+//     does not exist for it (ENOTFOUND, never EFORBIDDEN), and lists and
+//     event logs leave it and its events out.
+//   - A member that may see something but not change it gets EFORBIDDEN.
+//
+// A method called without a user returns EUNAUTHORIZED. Service is safe for
+// concurrent use if its Store is.
+type Service struct {
+	store Store
+	clock Clock
+}
+
+// NewService returns a Service over store that stamps events with clock.
+func NewService(store Store, clock Clock) *Service {
+	if clock == nil {
+		clock = SystemClock
+	}
+	return &Service{store: store, clock: clock}
+}
+
+// View is what one member may see of one talk. Service builds it once per
+// call from the member's membership, and every read and write asks it.
+type View struct {
+	User   *User
+	Talk   *Talk
+	Member *Member // the user's membership
+
+	members map[int64]*Member // every member of the talk, by ID
+	tracks  map[int64]*Track  // every track of the talk, by ID
+	order   []*Track          // the same, in ascending ID order
+}
+
+// NewView returns the view of member me of talk t, which has the given
+// members and tracks.
+func NewView(u *User, t *Talk, me *Member, members []*Member, tracks []*Track) *View {
+	v := &View{User: u, Talk: t, Member: me, members: map[int64]*Member{}, tracks: map[int64]*Track{}, order: tracks}
+	for _, m := range members {
+		v.members[m.ID] = m
+	}
+	for _, tr := range tracks {
+		v.tracks[tr.ID] = tr
+	}
+	return v
+}
+
+// CanSeeTrack reports whether the member may see track t: t is the talk's
+// official track, or the member is on t, or the member is the principal
+// of a party that has a member on t. This is the one rule; everything
+// else derives from it.
+func (v *View) CanSeeTrack(t *Track) bool {
+	switch {
+	case t == nil || t.TalkID != v.Talk.ID:
+		return false
+	case t.HasMember(v.Member.ID):
+		return true
+	case v.Member.Role != RolePrincipal:
+		return false
+	}
+	for _, id := range t.MemberIDs {
+		if m := v.members[id]; m != nil && m.PartyID == v.Member.PartyID {
+			return true
+		}
+	}
+	return false
+}
+
+// CanSeeEvent reports whether the member may see event e: a talk-wide event
+// of its talk, or an event of a track it may see.
+func (v *View) CanSeeEvent(e *Event) bool {
+	if e.TalkID != v.Talk.ID {
+		return false
+	} else if e.TrackID == 0 {
+		return true
+	}
+	return v.CanSeeTrack(v.tracks[e.TrackID])
+}
+
+// Tracks returns the tracks the member may see, in ascending ID order.
+func (v *View) Tracks() []*Track {
+	var a []*Track
+	for _, t := range v.order {
+		if v.CanSeeTrack(t) {
+			a = append(a, t)
+		}
+	}
+	return a
+}
+
+// Track returns track id if the member may see it, or ENOTFOUND.
+func (v *View) Track(id int64) (*Track, error) {
+	if t := v.tracks[id]; v.CanSeeTrack(t) {
+		return t, nil
+	}
+	return nil, errTrackNotFound
+}
+
+// CanManage reports whether the member may shape the talk (add parties,
+// members and tracks): the convener and facilitators may.
+func (v *View) CanManage() bool {
+	return v.Member.Role == RoleFacilitator || v.Talk.ConvenerID == v.User.ID
+}
+
+var (
+	errTalkNotFound    = Errorf(ENOTFOUND, "Talk not found.")
+	errTrackNotFound   = Errorf(ENOTFOUND, "Track not found.")
+	errMessageNotFound = Errorf(ENOTFOUND, "Message not found.")
+)
+
+func (s *Service) stamp(v *View) Stamp { return Stamp{ActorID: v.User.ID, Time: s.clock.Now()} }
+
+func currentUser(ctx context.Context) (*User, error) {
+	u := UserFromContext(ctx)
+	if u == nil || u.ID == 0 {
+		return nil, Errorf(EUNAUTHORIZED, "You must be signed in.")
+	}
+	return u, nil
+}
+
+// View returns what the acting user may see of talk talkID. ENOTFOUND if
+// there is no such talk or the user is not a member of it.
+func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
+	u, err := currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	members, err := s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+	if err != nil {
+		return nil, err
+	}
+	var me *Member
+	for _, m := range members {
+		if m.UserID == u.ID {
+			me = m
+		}
+	}
+	if me == nil {
+		return nil, errTalkNotFound
+	}
+	t, err := s.store.FindTalkByID(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	tracks, err := s.store.FindTracks(ctx, TrackFilter{TalkID: talkID})
+	if err != nil {
+		return nil, err
+	}
+	return NewView(u, t, me, members, tracks), nil
+}
+
+// viewOfTrack returns the view of the talk of track id and the track, or
+// notFound if the track does not exist for the acting user, whether or
+// not the user belongs to its talk.
+func (s *Service) viewOfTrack(ctx context.Context, id int64, notFound error) (*View, *Track, error) {
+	if _, err := currentUser(ctx); err != nil {
+		return nil, nil, err
+	}
+	t, err := s.store.FindTrackByID(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, notFound
+	} else if err != nil {
+		return nil, nil, err
+	}
+	v, err := s.View(ctx, t.TalkID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, notFound
+	} else if err != nil {
+		return nil, nil, err
+	}
+	t, err = v.Track(id)
+	if err != nil {
+		return nil, nil, notFound
+	}
+	return v, t, nil
+}
+
+// CreateTalk creates t convened by the acting user, who joins it as its
+// facilitator; the talk gets its official track. Any signed-in user may.
+func (s *Service) CreateTalk(ctx context.Context, t *Talk) error {
+	u, err := currentUser(ctx)
+	if err != nil {
+		return err
+	}
+	t.ConvenerID = u.ID
+	t.Status = StatusOpen
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return s.store.CreateTalk(ctx, t, Stamp{ActorID: u.ID, Time: s.clock.Now()})
+}
+
+// FindTalkByID returns talk id if the acting user is a member, or ENOTFOUND.
+func (s *Service) FindTalkByID(ctx context.Context, id int64) (*Talk, error) {
+	v, err := s.View(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return v.Talk, nil
+}
+
+// FindTalks returns the talks of which the acting user is a member and
+// that match f; f.UserID is ignored.
+func (s *Service) FindTalks(ctx context.Context, f TalkFilter) ([]*Talk, error) {
+	u, err := currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.UserID = &u.ID
+	return s.store.FindTalks(ctx, f)
+}
+
+// UpdateTalk changes talk id. The convener and facilitators may.
+func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Talk, error) {
+	v, err := s.View(ctx, id)
+	if err != nil {
+		return nil, err
+	} else if !v.CanManage() {
+		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may change the talk.")
+	}
+	if upd.Title != nil && strings.TrimSpace(*upd.Title) == "" {
+		return nil, Errorf(EINVALID, "Talk title required.")
+	}
+	if upd.Status != nil && !upd.Status.Valid() {
+		return nil, Errorf(EINVALID, "Talk status %q is not open, agreed or closed.", *upd.Status)
+	}
+	return s.store.UpdateTalk(ctx, id, upd, s.stamp(v))
+}
+
+// AddParty adds party p to talk p.TalkID. The convener and facilitators may.
+func (s *Service) AddParty(ctx context.Context, p *Party) error {
+	v, err := s.View(ctx, p.TalkID)
+	if err != nil {
+		return err
+	} else if !v.CanManage() {
+		return Errorf(EFORBIDDEN, "Only the convener or a facilitator may add a party.")
+	} else if strings.TrimSpace(p.Name) == "" {
+		return Errorf(EINVALID, "Party name required.")
+	}
+	return s.store.AddParty(ctx, p, s.stamp(v))
+}
+
+// FindParties returns the parties of talk talkID, which every member sees.
+func (s *Service) FindParties(ctx context.Context, talkID int64) ([]*Party, error) {
+	if _, err := s.View(ctx, talkID); err != nil {
+		return nil, err
+	}
+	return s.store.FindParties(ctx, PartyFilter{TalkID: talkID})
+}
+
+// AddMember adds m to talk m.TalkID. The convener and facilitators may add
+// anyone; a principal may add members to its own party.
+func (s *Service) AddMember(ctx context.Context, m *Member) error {
+	v, err := s.View(ctx, m.TalkID)
+	if err != nil {
+		return err
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if !v.CanManage() && (v.Member.Role != RolePrincipal || m.PartyID != v.Member.PartyID) {
+		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the party's principal may add this member.")
+	}
+	return s.store.AddMember(ctx, m, s.stamp(v))
+}
+
+// FindMembers returns the members of talk talkID, which every member sees.
+func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, error) {
+	if _, err := s.View(ctx, talkID); err != nil {
+		return nil, err
+	}
+	return s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+}
+
+// CreateTrack creates back-channel t in talk t.TalkID. The convener and
+// facilitators may. The track is visible to its members and their
+// principals, which need not include its creator.
+func (s *Service) CreateTrack(ctx context.Context, t *Track) error {
+	v, err := s.View(ctx, t.TalkID)
+	if err != nil {
+		return err
+	} else if !v.CanManage() {
+		return Errorf(EFORBIDDEN, "Only the convener or a facilitator may open a track.")
+	} else if strings.TrimSpace(t.Name) == "" {
+		return Errorf(EINVALID, "Track name required.")
+	}
+	t.Kind = TrackBackchannel
+	return s.store.CreateTrack(ctx, t, s.stamp(v))
+}
+
+// AddTrackMember puts member memberID on back-channel trackID. Of those who
+// may see the track, the convener and facilitators may add any member of
+// the talk, and a principal may add a member of its own party.
+func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) error {
+	v, t, err := s.viewOfTrack(ctx, trackID, errTrackNotFound)
+	if err != nil {
+		return err
+	}
+	m := v.members[memberID]
+	if m == nil {
+		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
+	} else if t.Kind == TrackOfficial {
+		return Errorf(EINVALID, "Every member is on the official track.")
+	}
+	if !v.CanManage() && (v.Member.Role != RolePrincipal || m.PartyID != v.Member.PartyID) {
+		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the member's principal may add it to a track.")
+	}
+	return s.store.AddTrackMember(ctx, trackID, memberID, s.stamp(v))
+}
+
+// FindTrackByID returns track id if the acting user may see it, or ENOTFOUND.
+func (s *Service) FindTrackByID(ctx context.Context, id int64) (*Track, error) {
+	_, t, err := s.viewOfTrack(ctx, id, errTrackNotFound)
+	return t, err
+}
+
+// FindTracks returns the tracks of talk talkID that the acting user may see.
+func (s *Service) FindTracks(ctx context.Context, talkID int64) ([]*Track, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	return v.Tracks(), nil
+}
+
+// PostMessage posts m in track m.TrackID as the acting member, which must
+// be on the track and not an observer. A principal that sees a
+// back-channel through its party's members reads it but does not post.
+func (s *Service) PostMessage(ctx context.Context, m *Message) error {
+	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
+	if err != nil {
+		return err
+	}
+	if !t.HasMember(v.Member.ID) {
+		return Errorf(EFORBIDDEN, "Only members on this track may post in it.")
+	} else if v.Member.Role == RoleObserver {
+		return Errorf(EFORBIDDEN, "Observers do not post.")
+	}
+	if strings.TrimSpace(m.Body) == "" {
+		return Errorf(EINVALID, "Message body required.")
+	} else if len(m.Body) > MaxMessageLen {
+		return Errorf(EINVALID, "Message longer than %d bytes.", MaxMessageLen)
+	}
+	m.AuthorID = v.Member.ID
+	m.Retracted = false
+	return s.store.PostMessage(ctx, m, s.stamp(v))
+}
+
+// RetractMessage retracts message id. Only its author may; the message
+// stays, marked retracted. ECONFLICT if it is already retracted.
+func (s *Service) RetractMessage(ctx context.Context, id int64) error {
+	if _, err := currentUser(ctx); err != nil {
+		return err
+	}
+	msg, err := s.store.FindMessageByID(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return errMessageNotFound
+	} else if err != nil {
+		return err
+	}
+	v, _, err := s.viewOfTrack(ctx, msg.TrackID, errMessageNotFound)
+	if err != nil {
+		return err
+	}
+	if msg.AuthorID != v.Member.ID {
+		return Errorf(EFORBIDDEN, "Only its author may retract a message.")
+	} else if msg.Retracted {
+		return Errorf(ECONFLICT, "Message already retracted.")
+	}
+	return s.store.RetractMessage(ctx, id, s.stamp(v))
+}
+
+// FindMessages returns the messages of track f.TrackID if the acting user
+// may see the track, or ENOTFOUND.
+func (s *Service) FindMessages(ctx context.Context, f MessageFilter) ([]*Message, error) {
+	if _, _, err := s.viewOfTrack(ctx, f.TrackID, errTrackNotFound); err != nil {
+		return nil, err
+	}
+	return s.store.FindMessages(ctx, f)
+}
+
+// FindEvents returns the events of talk f.TalkID that the acting user may
+// see (View.CanSeeEvent), in ascending order, at most f.Limit of them if
+// f.Limit > 0. The IDs of the events left out are gaps in the sequence.
+func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, error) {
+	v, err := s.View(ctx, f.TalkID)
+	if err != nil {
+		return nil, err
+	}
+	const page = 500
+	var out []*Event
+	for {
+		evs, err := s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, Limit: page})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range evs {
+			if v.CanSeeEvent(e) {
+				out = append(out, e)
+				if f.Limit > 0 && len(out) == f.Limit {
+					return out, nil
+				}
+			}
+		}
+		if len(evs) < page {
+			return out, nil
+		}
+		f.AfterSeq = evs[len(evs)-1].ID
+	}
+}

@@ -1,0 +1,70 @@
+// Package talks is the domain of the backchannel service: talks between
+// parties, their members and tracks, the messages in those tracks, and the
+// rules of who may see and do what.
+//
+// # Events
+//
+// Every change to a talk is an Event in that talk's append-only log. The
+// log is the single source of truth: the tables a Store keeps for fast
+// reads (talks, parties, members, tracks, messages) are projections that
+// Project rebuilds from the events alone. A Store appends an event and
+// updates its projections in one transaction.
+//
+// Events of a talk are numbered 1, 2, 3, ... without gaps (Event.ID). Each
+// carries the hash of the one before it (PrevHash; all zero for event 1)
+// and its own hash, so that editing, deleting, inserting or reordering an
+// event breaks the chain (see VerifyChain). A later Merkle log uses each
+// event's canonical bytes as a leaf.
+//
+// The canonical bytes of an event (Event.CanonicalBytes), version 1, are
+// the concatenation of:
+//
+//	"backchannel/event/v1\n"          the domain separator, 21 bytes
+//	talk id                            uint64, big-endian
+//	seq (Event.ID)                     uint64, big-endian
+//	len(time) || time                  uint32 big-endian length, then the time
+//	                                   in UTC as RFC 3339 with nanoseconds
+//	                                   (time.RFC3339Nano), truncated to the
+//	                                   microsecond, e.g. 2025-01-02T03:04:05.123456Z
+//	actor id                           uint64, big-endian (a user ID; 0 = system)
+//	track id                           uint64, big-endian (0 = talk-wide)
+//	len(type) || type                  uint32 big-endian length, then ASCII
+//	len(payload) || payload            uint32 big-endian length, then the payload
+//	                                   bytes exactly as stored (JSON)
+//	prev hash                          32 bytes
+//
+// and Event.Hash is SHA-256 of those bytes. Every variable-length field is
+// length-prefixed, so no two events share an encoding. The payload is
+// hashed as stored, never re-encoded: verifiers need not agree on JSON.
+//
+// # Access
+//
+// Store is dumb about access: it persists and reads. Service holds every
+// access rule, and View (built once per request from the acting user's
+// membership) answers the one question every read and write asks: may this
+// member see this track? Anything a member may not see does not exist for
+// it: the answer is ENOTFOUND, never EFORBIDDEN, and lists leave it out.
+package talks
+
+import "time"
+
+// Clock tells the time. Service stamps events with it.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now returns f().
+func (f ClockFunc) Now() time.Time { return f() }
+
+// SystemClock is the wall clock.
+var SystemClock Clock = ClockFunc(time.Now)
+
+// Stamp is who makes a write and when. Every event the write appends
+// records both.
+type Stamp struct {
+	ActorID int64 // the acting user; 0 for the system
+	Time    time.Time
+}
