@@ -79,10 +79,13 @@ func (p *Profile) UtilityAt(o outcome.Outcome, t float64) float64 {
 func (p *Profile) ReservedAt(t float64) float64 { return Discount(p.Reserved, p.Discount, t) }
 
 // Discount returns u·d^t, the GENIUS discounted utility. A factor outside
-// (0, 1) means no discounting, and t is clamped to [0, 1].
+// (0, 1) means no discounting, and t is clamped to [0, 1] (NaN counts as 0).
 func Discount(u, d, t float64) float64 {
 	if !(d > 0 && d < 1) {
 		return u
+	}
+	if math.IsNaN(t) {
+		t = 0
 	}
 	t = math.Min(math.Max(t, 0), 1)
 	return u * math.Pow(d, t)

@@ -170,6 +170,7 @@ func TestDiscount(t *testing.T) {
 		{0.8, 1, 0.7, 0.8},
 		{0.8, 0, 0.7, 0.8}, // no factor given
 		{0.8, 0.5, 2, 0.4}, // t clamps to 1
+		{0.8, 0.5, math.NaN(), 0.8},
 	}
 	for _, tt := range tests {
 		if got := utility.Discount(tt.u, tt.d, tt.t); math.Abs(got-tt.want) > 1e-12 {

@@ -62,6 +62,14 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	switch {
+	case f.frontier < 0:
+		return usagef("analyze: --frontier %d: give 0 (all) or more", f.frontier)
+	case f.improvements < 0:
+		return usagef("analyze: --improvements %d: give 0 (all) or more", f.improvements)
+	case f.workers < 0:
+		return usagef("analyze: --workers %d: give 0 (one per core) or more", f.workers)
+	}
 	if f.plot != "" {
 		switch strings.ToLower(filepath.Ext(f.plot)) {
 		case ".svg", ".png", ".pdf":
@@ -109,7 +117,7 @@ func (m *Main) runAnalyze(ctx context.Context, args []string) error {
 		opt.Progress = bar.update
 	}
 	var draft *draftResult
-	if f.outcome != "" {
+	if flagSet(fs, "outcome") {
 		o, err := parseOutcome(sc.Space, f.outcome)
 		if err != nil {
 			return usagef("analyze: --outcome: %v", err)

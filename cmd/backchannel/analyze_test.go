@@ -242,6 +242,8 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"bad flag", []string{"analyze", "--nope"}, 2, ""},
 		{"unknown value in draft", []string{"analyze", filepath.Join(domains, "Laptop"), "--outcome", "Laptop=Acer,Harddisk=60 Gb,External Monitor=19'' LCD"}, 2, `issue "Laptop" has no value "Acer"`},
 		{"draft not issue=value", []string{"analyze", filepath.Join(domains, "Laptop"), "--outcome", "HP"}, 2, `"HP" is not issue=value`},
+		{"negative frontier", []string{"analyze", filepath.Join(domains, "Laptop"), "--frontier", "-1"}, 2, "--frontier -1"},
+		{"empty draft", []string{"analyze", filepath.Join(domains, "Laptop"), "--outcome", ""}, 2, "--outcome"},
 		{"truncated domain", []string{"analyze", bad, filepath.Join(domains, "Laptop", "laptop_buyer_utility.xml")}, 1, "bad.xml"},
 	}
 	for _, tt := range tests {

@@ -151,10 +151,16 @@ func loadDomains(list string, parties int) ([]tournament.Domain, error) {
 		return nil, usagef("tournament: give the domain folders with --domains")
 	}
 	var domains []tournament.Domain
+	seen := make(map[string]bool)
 	for _, dir := range strings.Split(list, ",") {
 		dir = strings.TrimSpace(dir)
 		if dir == "" {
 			return nil, usagef("tournament: --domains has an empty folder name in %q", list)
+		}
+		if key := filepath.Clean(dir); seen[key] {
+			return nil, usagef("tournament: --domains names %s twice", dir)
+		} else {
+			seen[key] = true
 		}
 		st, err := os.Stat(dir)
 		switch {

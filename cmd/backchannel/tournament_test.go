@@ -207,6 +207,7 @@ func TestTournamentErrors(t *testing.T) {
 		{"one agent", []string{"--domains", laptop, "--agents", "boulware"}, 2, "1 agents for 2 parties"},
 		{"agent twice", []string{"--domains", laptop, "--agents", "boulware,boulware"}, 2, `agent "boulware" is given twice`},
 		{"empty folder name", []string{"--domains", laptop + ",", "--agents", "boulware,linear"}, 2, "--domains has an empty folder name"},
+		{"same folder twice", []string{"--domains", laptop + "," + laptop, "--agents", "boulware,linear"}, 2, "names " + laptop + " twice"},
 		{"missing folder", []string{"--domains", laptop + "," + filepath.Join(domains, "Nowhere"), "--agents", "boulware,linear"}, 2, "Nowhere does not exist"},
 		{"file for a folder", []string{"--domains", filepath.Join(laptop, "laptop_domain.xml"), "--agents", "boulware,linear"}, 2, "is not a folder"},
 		{"zero rounds", []string{"--domains", laptop, "--agents", "boulware,linear", "--rounds", "0"}, 2, "--rounds must be positive"},
