@@ -1,0 +1,191 @@
+// Package sqlite implements talks.Store on SQLite (modernc.org/sqlite, pure
+// Go), in one file.
+//
+// The database runs in WAL mode with synchronous=FULL, so a write is
+// acknowledged only once it is durable, and with foreign keys on. All
+// writes go through one connection and begin with BEGIN IMMEDIATE, so they
+// are serialised even across processes and a talk's event sequence and
+// hash chain never fork; reads use a separate pool and run alongside. The
+// schema is embedded under migrations/ and applied by goose on Open.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ talks.Store = (*Store)(nil)
+
+// Store is a talks.Store on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	write *sql.DB // one connection: every write transaction
+	read  *sql.DB // a pool for reads
+}
+
+// Open opens (creating if need be) the database at path and migrates it to
+// the latest schema.
+func Open(ctx context.Context, path string) (*Store, error) {
+	dsn := func(txlock string) string {
+		q := url.Values{}
+		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", txlock)
+		q.Set("_time_format", "sqlite")
+		return "file:" + path + "?" + q.Encode()
+	}
+	w, err := sql.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	s := &Store{write: w}
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
+	s.read = r
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// update runs fn in one write transaction and commits it, or rolls it
+// back if fn or the commit fails.
+func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(fmt.Errorf("begin: %w", err))
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// view runs fn in one read transaction, a consistent snapshot.
+func (s *Store) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return translate(fmt.Errorf("begin: %w", err))
+	}
+	defer tx.Rollback()
+	return translate(fn(tx))
+}
+
+// translate turns driver errors into talks errors, so that no driver type
+// crosses into talks.
+func translate(err error) error {
+	var serr *msqlite.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return talks.Errorf(talks.ENOTFOUND, "Not found.")
+	case errors.As(err, &serr):
+		switch serr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return talks.Errorf(talks.ECONFLICT, "Already exists.")
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return talks.Errorf(talks.EINVALID, "Refers to something that does not exist.")
+		case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+			return talks.Errorf(talks.EINVALID, "Invalid value.")
+		}
+		// The driver's text may name tables: keep it out of Message.
+		return fmt.Errorf("sqlite: %s", serr.Error())
+	}
+	return err
+}
+
+// appendEvent seals e as the next event of its talk and inserts it.
+func appendEvent(ctx context.Context, tx *sql.Tx, e *talks.Event) error {
+	var seq int64
+	var prev []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events WHERE talk_id = $1 ORDER BY seq DESC LIMIT 1`, e.TalkID).Scan(&seq, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("read last event: %w", err)
+	}
+	var ph [32]byte
+	copy(ph[:], prev)
+	e.Seal(seq+1, ph)
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.TalkID, e.ID, e.TimeString(), e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// record builds an event and appends it.
+func record(ctx context.Context, tx *sql.Tx, talkID, trackID int64, typ string, st talks.Stamp, payload any) error {
+	e, err := talks.NewEvent(talkID, trackID, typ, st, payload)
+	if err != nil {
+		return err
+	}
+	return appendEvent(ctx, tx, e)
+}
+
+func formatTime(t time.Time) string { return talks.Timestamp(t).Format(time.RFC3339Nano) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// exists returns ENOTFOUND with msg unless query returns a row.
+func exists(ctx context.Context, tx *sql.Tx, msg, query string, args ...any) error {
+	var one int
+	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return talks.Errorf(talks.ENOTFOUND, "%s", msg)
+	}
+	return err
+}
