@@ -154,9 +154,15 @@ func TestServiceAccess(t *testing.T) {
 			return w.svc.CreateTrack(ctx, &talks.Track{TalkID: w.talk.ID, Name: "Principals", MemberIDs: []int64{w.members["NP"].ID, w.members["SP"].ID}})
 		}, with(notFound(members...), talks.EFORBIDDEN, "NP", "NE", "NA", "SP", "SE", "SA")},
 
-		{"FindTrackByID official", func(ctx context.Context, w *world) error { _, err := w.svc.FindTrackByID(ctx, w.official.ID); return err }, notFound(members...)},
+		{"FindTrackByID official", func(ctx context.Context, w *world) error {
+			_, err := w.svc.FindTrackByID(ctx, w.official.ID)
+			return err
+		}, notFound(members...)},
 		{"FindTrackByID envoys", func(ctx context.Context, w *world) error { _, err := w.svc.FindTrackByID(ctx, w.envoys.ID); return err }, notFound(seesEnvoys...)},
-		{"FindTrackByID north", func(ctx context.Context, w *world) error { _, err := w.svc.FindTrackByID(ctx, w.northBC.ID); return err }, notFound(seesNorth...)},
+		{"FindTrackByID north", func(ctx context.Context, w *world) error {
+			_, err := w.svc.FindTrackByID(ctx, w.northBC.ID)
+			return err
+		}, notFound(seesNorth...)},
 		{"FindTrackByID unknown", func(ctx context.Context, w *world) error { _, err := w.svc.FindTrackByID(ctx, 9999); return err }, notFound()},
 		{"FindMessages envoys", func(ctx context.Context, w *world) error {
 			_, err := w.svc.FindMessages(ctx, talks.MessageFilter{TrackID: w.envoys.ID})
