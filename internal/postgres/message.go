@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// PostMessage implements talks.Store.
+func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(tx *txn) error {
+		var talkID int64
+		err := tx.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return fmt.Errorf("find track: %w", err)
+		}
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO messages (talk_id, track_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			talkID, m.TrackID, m.AuthorID, m.Body, at).Scan(&id); err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		if err := tx.record(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body}); err != nil {
+			return err
+		}
+		m.ID, m.CreatedAt, m.Retracted = id, at, false
+		return nil
+	})
+}
+
+// RetractMessage implements talks.Store.
+func (s *Store) RetractMessage(ctx context.Context, id int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		var talkID, trackID int64
+		err := tx.QueryRow(ctx, `SELECT talk_id, track_id FROM messages WHERE id = $1`, id).Scan(&talkID, &trackID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Message not found.")
+		} else if err != nil {
+			return fmt.Errorf("find message: %w", err)
+		}
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		// Under the lock, this sees any retraction committed before it.
+		ct, err := tx.Exec(ctx, `UPDATE messages SET retracted = true WHERE id = $1 AND NOT retracted`, id)
+		if err != nil {
+			return fmt.Errorf("retract message: %w", err)
+		} else if ct.RowsAffected() == 0 {
+			return talks.Errorf(talks.ECONFLICT, "Message already retracted.")
+		}
+		return tx.record(ctx, trackID, talks.EventMessageRetracted, st, talks.MessageRetracted{MessageID: id})
+	})
+}
+
+// FindMessageByID implements talks.Store.
+func (s *Store) FindMessageByID(ctx context.Context, id int64) (*talks.Message, error) {
+	a, err := s.findMessages(ctx, `id = $1`, id)
+	if err != nil {
+		return nil, err
+	} else if len(a) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Message not found.")
+	}
+	return a[0], nil
+}
+
+// FindMessages implements talks.Store.
+func (s *Store) FindMessages(ctx context.Context, f talks.MessageFilter) ([]*talks.Message, error) {
+	return s.findMessages(ctx, `track_id = $1 AND id > $2 ORDER BY id`+limit(0, f.Limit), f.TrackID, f.AfterID)
+}
+
+func (s *Store) findMessages(ctx context.Context, where string, args ...any) ([]*talks.Message, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, track_id, author_id, body, created_at, retracted FROM messages WHERE `+where, args...)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find messages: %w", err))
+	}
+	defer rows.Close()
+	var a []*talks.Message
+	for rows.Next() {
+		var m talks.Message
+		var created time.Time
+		if err := rows.Scan(&m.ID, &m.TrackID, &m.AuthorID, &m.Body, &created, &m.Retracted); err != nil {
+			return nil, translate(err)
+		}
+		m.CreatedAt = created.UTC()
+		a = append(a, &m)
+	}
+	return a, translate(rows.Err())
+}
+
+// FindEvents implements talks.Store.
+func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
+		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find events: %w", err))
+	}
+	defer rows.Close()
+	var a []*talks.Event
+	for rows.Next() {
+		var e talks.Event
+		var at time.Time
+		var payload, prev, hash []byte
+		if err := rows.Scan(&e.TalkID, &e.ID, &at, &e.ActorID, &e.TrackID, &e.Type, &payload, &prev, &hash); err != nil {
+			return nil, translate(err)
+		}
+		e.Time = at.UTC()
+		e.Payload = payload
+		copy(e.PrevHash[:], prev)
+		copy(e.Hash[:], hash)
+		a = append(a, &e)
+	}
+	return a, translate(rows.Err())
+}

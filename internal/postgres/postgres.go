@@ -1,0 +1,246 @@
+// Package postgres implements talks.Store on PostgreSQL with pgx.
+//
+// The store talks to the server through a pgxpool.Pool, pgx's native
+// interface, rather than database/sql: it keeps the server's error codes
+// (*pgconn.PgError), binary encodings of bytea and timestamptz, and one
+// round trip per statement. Only goose, which needs a *sql.DB, sees the pool
+// through pgx's stdlib adapter, while Open migrates. The schema is embedded
+// under migrations/ and mirrors internal/sqlite's in PostgreSQL types.
+//
+// Every write is one transaction at READ COMMITTED. A write that changes a
+// talk first locks the talk's row in event_heads (SELECT ... FOR UPDATE),
+// which holds the sequence number and hash of its last event, and only then
+// reads and writes anything else; it appends its events after that head and
+// moves the head in the same statement. So the writers of one talk are
+// serialised across connections, processes and machines, its log stays
+// numbered 1..n and its hash chain never forks, while writers of different
+// talks do not wait for each other. Because every writer of a talk takes
+// that one lock first, they cannot deadlock on each other's rows. The
+// primary key (talk_id, seq) of events backs this up: a fork could not
+// commit.
+//
+// Durability is PostgreSQL's default (synchronous_commit on): a write is
+// acknowledged once its commit record is flushed. Event times are
+// timestamptz, which keeps microseconds exactly, as talks.Timestamp
+// truncates them, and payloads and hashes are bytea, the exact bytes the
+// hash covers; so events read back verify bit for bit.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+var _ talks.Store = (*Store)(nil)
+
+// Store is a talks.Store on a PostgreSQL database. It is safe for
+// concurrent use, also with other Stores, in this or other processes, on
+// the same database.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects to the database at dsn (a postgres:// URL or a
+// keyword/value string, as pgx accepts them; pool_max_conns sets the pool
+// size) and migrates it to the latest schema. Concurrent Opens of one
+// database migrate it once: goose holds an advisory lock meanwhile.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgconn's message leaves out the password.
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// Concurrent writers of different talks run in parallel, and the
+		// server groups their commits; the pgx default (the number of
+		// CPUs) would queue them in the pool instead.
+		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return err
+	}
+	// Closing db leaves the pool open.
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// Close closes the pool's connections, waiting for those in use.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// txn is a write transaction. Once lock has locked a talk's log head, it
+// holds the head for record to append after.
+type txn struct {
+	pgx.Tx
+	talkID int64 // 0 until lock
+	seq    int64
+	hash   [32]byte
+}
+
+// update runs fn in one write transaction and commits it, or rolls it
+// back if fn or the commit fails.
+func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return translate(fmt.Errorf("begin: %w", err))
+	}
+	// A rollback after a commit does nothing; after a cancelled ctx pgx
+	// closes the connection, which rolls back too.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(&txn{Tx: tx}); err != nil {
+		return translate(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// view runs fn in one read-only transaction that sees one snapshot.
+func (s *Store) view(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return translate(fmt.Errorf("begin: %w", err))
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	return translate(fn(tx))
+}
+
+// lock locks the head of talk talkID's event log until the transaction
+// ends, waiting for any other writer of the talk, and reads it. Every write
+// transaction of a talk calls it before it reads or writes anything else of
+// the talk. ENOTFOUND if there is no such talk.
+func (tx *txn) lock(ctx context.Context, talkID int64) error {
+	var hash []byte
+	err := tx.QueryRow(ctx, `SELECT seq, hash FROM event_heads WHERE talk_id = $1 FOR UPDATE`, talkID).Scan(&tx.seq, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
+	} else if err != nil {
+		return fmt.Errorf("lock talk %d: %w", talkID, err)
+	}
+	tx.talkID = talkID
+	copy(tx.hash[:], hash)
+	return nil
+}
+
+// record builds an event of the locked talk, seals it as the next event
+// after the head, inserts it and moves the head to it.
+func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any) error {
+	if tx.talkID == 0 {
+		return fmt.Errorf("record %s: the talk is not locked", typ)
+	}
+	e, err := talks.NewEvent(tx.talkID, trackID, typ, st, payload)
+	if err != nil {
+		return err
+	}
+	e.Seal(tx.seq+1, tx.hash)
+	if _, err := tx.Exec(ctx, `
+		WITH e AS (
+			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		)
+		UPDATE event_heads SET seq = $2, hash = $9 WHERE talk_id = $1`,
+		e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	tx.seq, tx.hash = e.ID, e.Hash
+	return nil
+}
+
+// translate turns driver errors into talks errors, so that no driver type
+// crosses into talks: a server error becomes a talks code or, for anything
+// else, plain text.
+func translate(err error) error {
+	var terr *talks.Error
+	var perr *pgconn.PgError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &terr):
+		return err
+	case errors.Is(err, pgx.ErrNoRows):
+		return talks.Errorf(talks.ENOTFOUND, "Not found.")
+	case errors.As(err, &perr):
+		switch perr.Code {
+		case "23505": // unique_violation
+			return talks.Errorf(talks.ECONFLICT, "Already exists.")
+		case "23503": // foreign_key_violation
+			return talks.Errorf(talks.EINVALID, "Refers to something that does not exist.")
+		case "23514", "23502": // check_violation, not_null_violation
+			return talks.Errorf(talks.EINVALID, "Invalid value.")
+		case "22021", "22P05": // character_not_in_repertoire, untranslatable_character
+			return talks.Errorf(talks.EINVALID, "Text must be UTF-8 without NUL characters.")
+		}
+	}
+	for _, c := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, c) {
+			return fmt.Errorf("postgres: %s: %w", err.Error(), c)
+		}
+	}
+	// The server's text may name tables: it stays out of talks.Error's
+	// Message, which a user may see.
+	return fmt.Errorf("postgres: %s", err.Error())
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// limit returns the LIMIT and OFFSET clauses; n <= 0 means no limit.
+func limit(offset, n int) string {
+	var s string
+	if n > 0 {
+		s = fmt.Sprintf(" LIMIT %d", n)
+	}
+	if offset > 0 {
+		s += fmt.Sprintf(" OFFSET %d", offset)
+	}
+	return s
+}

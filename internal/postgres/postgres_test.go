@@ -1,0 +1,283 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/storetest"
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// database is a fresh database on the server that BACKCHANNEL_TEST_POSTGRES
+// names. Each store that open returns lives in a schema of its own, which
+// is much faster than a database per store.
+type database struct {
+	dsn   string    // of the database
+	admin *pgx.Conn // to the database, for creating schemas
+	n     int
+}
+
+// newDatabase creates bc_test_<random hex> and drops it when t ends. It
+// skips t unless BACKCHANNEL_TEST_POSTGRES is set.
+func newDatabase(t *testing.T) *database {
+	t.Helper()
+	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set; to run the PostgreSQL store tests, set it to a server's DSN, " +
+			"e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	}
+	ctx := context.Background()
+	server, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to BACKCHANNEL_TEST_POSTGRES: %v", err)
+	}
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := "bc_test_" + hex.EncodeToString(b)
+	if _, err := server.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		server.Close(ctx)
+		t.Fatalf("create database: %v", err)
+	}
+	db := &database{dsn: withParam(t, dsn, "dbname", name)}
+	t.Cleanup(func() {
+		if db.admin != nil {
+			db.admin.Close(ctx)
+		}
+		// FORCE terminates the connections left open.
+		if _, err := server.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+		server.Close(ctx)
+	})
+	if db.admin, err = pgx.Connect(ctx, db.dsn); err != nil {
+		t.Fatalf("connect to %s: %v", name, err)
+	}
+	return db
+}
+
+// withParam returns dsn, a URL or keyword/value string, with key set to
+// value: dbname names the database, anything else is a run-time parameter.
+func withParam(t *testing.T, dsn, key, value string) string {
+	t.Helper()
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " " + key + "=" + value
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse BACKCHANNEL_TEST_POSTGRES: %v", err)
+	}
+	if key == "dbname" {
+		u.Path = "/" + value
+		return u.String()
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// schema creates a new schema and returns a DSN whose search_path is it.
+func (db *database) schema(t *testing.T) string {
+	t.Helper()
+	db.n++
+	name := fmt.Sprintf("s%d", db.n)
+	if _, err := db.admin.Exec(context.Background(), "CREATE SCHEMA "+name); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	return withParam(t, db.dsn, "search_path", name)
+}
+
+func openDSN(t *testing.T, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	db := newDatabase(t)
+	storetest.Run(t, func(t *testing.T) talks.Store { return openDSN(t, db.schema(t)) })
+}
+
+// TestOpen checks that opening a migrated database again keeps its data.
+func TestOpen(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	s := openDSN(t, dsn)
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = openDSN(t, dsn)
+	if _, err := s.FindUserByID(ctx, u.ID); err != nil {
+		t.Errorf("FindUserByID after reopen: %v", err)
+	}
+}
+
+// TestConcurrentStores appends to one talk from several stores, each with
+// its own pool, as several servers on one database would, and checks that
+// the log is numbered without gaps and its chain verifies.
+func TestConcurrentStores(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn), openDSN(t, dsn)}
+	s := stores[0]
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, each = 24, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		st := stores[w%len(stores)]
+		wg.Go(func() {
+			for i := range each {
+				var err error
+				if i%5 == 4 {
+					title := fmt.Sprintf("T %d-%d", w, i)
+					_, err = st.UpdateTalk(ctx, tk.ID, talks.TalkUpdate{Title: &title}, talks.Stamp{ActorID: u.ID, Time: time.Now()})
+				} else {
+					err = st.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: fmt.Sprintf("w%d-%d", w, i)},
+						talks.Stamp{ActorID: u.ID, Time: time.Now()})
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent write: %v", err)
+	}
+	evs, err := stores[1].FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 + workers*each; len(evs) != want {
+		t.Errorf("talk has %d events, want %d", len(evs), want)
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestEventTime checks that event times, kept as timestamptz, read back
+// exactly as they were hashed, across the range a timestamptz holds.
+func TestEventTime(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	s := openDSN(t, db.schema(t))
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	times := []time.Time{
+		{},
+		time.Date(1969, 12, 31, 23, 59, 59, 999_999_999, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 1_000, time.UTC),
+		time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2025, 6, 1, 9, 0, 0, 123_456_789, time.FixedZone("X", -7*3600-1800)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC),
+		time.Now(),
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID, Time: times[0]}); err != nil {
+		t.Fatal(err)
+	}
+	for i, at := range times {
+		title := fmt.Sprint(i)
+		if _, err := s.UpdateTalk(ctx, tk.ID, talks.TalkUpdate{Title: &title}, talks.Stamp{ActorID: u.ID, Time: at}); err != nil {
+			t.Fatalf("UpdateTalk at %v: %v", at, err)
+		}
+	}
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID, AfterSeq: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range evs {
+		if want := talks.Timestamp(times[i]); !e.Time.Equal(want) || e.Time.Location() != time.UTC {
+			t.Errorf("event %d: Time = %v, want %v", e.ID, e.Time, want)
+		}
+		if got := e.ComputeHash(); got != e.Hash {
+			t.Errorf("event %d at %v: hash does not verify", e.ID, times[i])
+		}
+	}
+	all, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := talks.VerifyChain(all); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestErrors checks that server errors the suite does not provoke still
+// reach talks as codes.
+func TestErrors(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	s := openDSN(t, db.schema(t))
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	bad := talks.Status("pending")
+	tests := []struct {
+		name string
+		err  error
+		code string
+	}{
+		{"NUL in a name", s.CreateUser(ctx, &talks.User{Name: "a\x00b", Email: "b@example.org"}), talks.EINVALID},
+		{"invalid UTF-8", s.AddParty(ctx, &talks.Party{TalkID: tk.ID, Name: "\xff"}, talks.Stamp{}), talks.EINVALID},
+		{"unknown status", func() error {
+			_, err := s.UpdateTalk(ctx, tk.ID, talks.TalkUpdate{Status: &bad}, talks.Stamp{})
+			return err
+		}(), talks.EINVALID},
+		{"unknown talk", func() error { _, err := s.UpdateTalk(ctx, 9999, talks.TalkUpdate{}, talks.Stamp{}); return err }(), talks.ENOTFOUND},
+	}
+	for _, tt := range tests {
+		if got := talks.ErrorCode(tt.err); got != tt.code {
+			t.Errorf("%s: error %v (code %q), want code %q", tt.name, tt.err, got, tt.code)
+		}
+	}
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil || len(evs) != 3 {
+		t.Errorf("after failed writes, %d events (%v), want 3", len(evs), err)
+	}
+}

@@ -1,0 +1,279 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
+)
+
+// CreateUser implements talks.Store.
+func (s *Store) CreateUser(ctx context.Context, u *talks.User) error {
+	at := talks.Timestamp(u.CreatedAt)
+	return s.update(ctx, func(tx *txn) error {
+		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			u.Name, u.Email, u.PasswordHash, at).Scan(&u.ID)
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		u.CreatedAt = at
+		return nil
+	})
+}
+
+// FindUserByID implements talks.Store.
+func (s *Store) FindUserByID(ctx context.Context, id int64) (*talks.User, error) {
+	return s.findUser(ctx, `id = $1`, id)
+}
+
+// FindUserByEmail implements talks.Store.
+func (s *Store) FindUserByEmail(ctx context.Context, email string) (*talks.User, error) {
+	return s.findUser(ctx, `email = $1`, email)
+}
+
+func (s *Store) findUser(ctx context.Context, where string, arg any) (*talks.User, error) {
+	var u talks.User
+	err := s.pool.QueryRow(ctx, `SELECT id, name, email, password_hash, created_at FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, talks.Errorf(talks.ENOTFOUND, "User not found.")
+	} else if err != nil {
+		return nil, translate(fmt.Errorf("find user: %w", err))
+	}
+	u.CreatedAt = u.CreatedAt.UTC()
+	return &u, nil
+}
+
+// CreateTalk implements talks.Store.
+func (s *Store) CreateTalk(ctx context.Context, t *talks.Talk, st talks.Stamp) error {
+	var space []byte
+	if t.Space != nil {
+		var err error
+		if space, err = json.Marshal(t.Space); err != nil {
+			return fmt.Errorf("encode space: %w", err)
+		}
+	}
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(tx *txn) error {
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO talks (title, description, space, status, convener_id, created_at)
+			VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id`,
+			t.Title, t.Description, space, t.ConvenerID, at).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert talk: %w", err)
+		}
+		// The new head is invisible to other transactions until commit, so
+		// it needs no lock.
+		if _, err := tx.Exec(ctx, `INSERT INTO event_heads (talk_id, seq, hash) VALUES ($1, 0, $2)`, id, make([]byte, 32)); err != nil {
+			return fmt.Errorf("insert event head: %w", err)
+		}
+		tx.talkID = id
+		if err := tx.record(ctx, 0, talks.EventTalkCreated, st, talks.TalkCreated{
+			Title: t.Title, Description: t.Description, Space: t.Space, ConvenerID: t.ConvenerID}); err != nil {
+			return err
+		}
+		var trackID int64
+		if err := tx.QueryRow(ctx, `INSERT INTO tracks (talk_id, name, kind) VALUES ($1, 'Official', 'official') RETURNING id`, id).Scan(&trackID); err != nil {
+			return fmt.Errorf("insert official track: %w", err)
+		}
+		if err := tx.record(ctx, trackID, talks.EventTrackCreated, st, talks.TrackCreated{Name: "Official", Kind: talks.TrackOfficial}); err != nil {
+			return err
+		}
+		var memberID int64
+		if err := tx.QueryRow(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, NULL, 'facilitator') RETURNING id`,
+			id, t.ConvenerID).Scan(&memberID); err != nil {
+			return fmt.Errorf("insert convener: %w", err)
+		}
+		if err := tx.record(ctx, 0, talks.EventMemberAdded, st, talks.MemberAdded{MemberID: memberID, UserID: t.ConvenerID, Role: talks.RoleFacilitator}); err != nil {
+			return err
+		}
+		t.ID, t.Status, t.CreatedAt = id, talks.StatusOpen, at
+		return nil
+	})
+}
+
+// FindTalkByID implements talks.Store.
+func (s *Store) FindTalkByID(ctx context.Context, id int64) (*talks.Talk, error) {
+	a, err := s.FindTalks(ctx, talks.TalkFilter{ID: &id})
+	if err != nil {
+		return nil, err
+	} else if len(a) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Talk not found.")
+	}
+	return a[0], nil
+}
+
+// FindTalks implements talks.Store.
+func (s *Store) FindTalks(ctx context.Context, f talks.TalkFilter) ([]*talks.Talk, error) {
+	where, args := []string{"true"}, []any{}
+	if f.ID != nil {
+		args = append(args, *f.ID)
+		where = append(where, fmt.Sprintf("id = $%d", len(args)))
+	}
+	if f.UserID != nil {
+		args = append(args, *f.UserID)
+		where = append(where, fmt.Sprintf("id IN (SELECT talk_id FROM members WHERE user_id = $%d)", len(args)))
+	}
+	q := `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY id` + limit(f.Offset, f.Limit)
+	return scanTalks(ctx, s.pool, q, args...)
+}
+
+func scanTalks(ctx context.Context, q querier, query string, args ...any) ([]*talks.Talk, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find talks: %w", err))
+	}
+	defer rows.Close()
+	var a []*talks.Talk
+	for rows.Next() {
+		var t talks.Talk
+		var space []byte
+		var created time.Time
+		if err := rows.Scan(&t.ID, &t.Title, &t.Description, &space, &t.Status, &t.ConvenerID, &created); err != nil {
+			return nil, translate(fmt.Errorf("scan talk: %w", err))
+		}
+		if space != nil {
+			t.Space = new(outcome.Space)
+			if err := json.Unmarshal(space, t.Space); err != nil {
+				return nil, fmt.Errorf("decode space of talk %d: %w", t.ID, err)
+			}
+		}
+		t.CreatedAt = created.UTC()
+		a = append(a, &t)
+	}
+	return a, translate(rows.Err())
+}
+
+// UpdateTalk implements talks.Store.
+func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, st talks.Stamp) (*talks.Talk, error) {
+	var t *talks.Talk
+	err := s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, id); err != nil {
+			return err
+		}
+		a, err := scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE id = $1`, id)
+		if err != nil {
+			return err
+		} else if len(a) == 0 {
+			return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
+		}
+		t = a[0]
+		if upd.Title != nil {
+			t.Title = *upd.Title
+		}
+		if upd.Description != nil {
+			t.Description = *upd.Description
+		}
+		if upd.Status != nil {
+			t.Status = *upd.Status
+		}
+		if _, err := tx.Exec(ctx, `UPDATE talks SET title = $1, description = $2, status = $3 WHERE id = $4`,
+			t.Title, t.Description, t.Status, id); err != nil {
+			return fmt.Errorf("update talk: %w", err)
+		}
+		return tx.record(ctx, 0, talks.EventTalkUpdated, st, talks.TalkUpdated(upd))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// AddParty implements talks.Store.
+func (s *Store) AddParty(ctx context.Context, p *talks.Party, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, p.TalkID); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO parties (talk_id, name) VALUES ($1, $2) RETURNING id`, p.TalkID, p.Name).Scan(&p.ID); err != nil {
+			return fmt.Errorf("insert party: %w", err)
+		}
+		return tx.record(ctx, 0, talks.EventPartyAdded, st, talks.PartyAdded{PartyID: p.ID, Name: p.Name})
+	})
+}
+
+// FindParties implements talks.Store.
+func (s *Store) FindParties(ctx context.Context, f talks.PartyFilter) ([]*talks.Party, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, name FROM parties WHERE talk_id = $1 ORDER BY id`, f.TalkID)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find parties: %w", err))
+	}
+	defer rows.Close()
+	var a []*talks.Party
+	for rows.Next() {
+		var p talks.Party
+		if err := rows.Scan(&p.ID, &p.TalkID, &p.Name); err != nil {
+			return nil, translate(err)
+		}
+		a = append(a, &p)
+	}
+	return a, translate(rows.Err())
+}
+
+// AddMember implements talks.Store.
+func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, m.TalkID); err != nil {
+			return err
+		}
+		var party *int64
+		if m.PartyID != 0 {
+			party = &m.PartyID
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
+			m.TalkID, m.UserID, party, m.Role).Scan(&m.ID); err != nil {
+			return fmt.Errorf("insert member: %w", err)
+		}
+		return tx.record(ctx, 0, talks.EventMemberAdded, st, talks.MemberAdded{MemberID: m.ID, UserID: m.UserID, PartyID: m.PartyID, Role: m.Role})
+	})
+}
+
+// FindMemberByID implements talks.Store.
+func (s *Store) FindMemberByID(ctx context.Context, id int64) (*talks.Member, error) {
+	a, err := s.findMembers(ctx, `id = $1`, id)
+	if err != nil {
+		return nil, err
+	} else if len(a) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Member not found.")
+	}
+	return a[0], nil
+}
+
+// FindMembers implements talks.Store.
+func (s *Store) FindMembers(ctx context.Context, f talks.MemberFilter) ([]*talks.Member, error) {
+	where, args := []string{"true"}, []any{}
+	if f.TalkID != 0 {
+		args = append(args, f.TalkID)
+		where = append(where, fmt.Sprintf("talk_id = $%d", len(args)))
+	}
+	if f.UserID != 0 {
+		args = append(args, f.UserID)
+		where = append(where, fmt.Sprintf("user_id = $%d", len(args)))
+	}
+	return s.findMembers(ctx, strings.Join(where, " AND "), args...)
+}
+
+func (s *Store) findMembers(ctx context.Context, where string, args ...any) ([]*talks.Member, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, user_id, COALESCE(party_id, 0), role FROM members WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find members: %w", err))
+	}
+	defer rows.Close()
+	var a []*talks.Member
+	for rows.Next() {
+		var m talks.Member
+		if err := rows.Scan(&m.ID, &m.TalkID, &m.UserID, &m.PartyID, &m.Role); err != nil {
+			return nil, translate(err)
+		}
+		a = append(a, &m)
+	}
+	return a, translate(rows.Err())
+}

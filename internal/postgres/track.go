@@ -1,0 +1,131 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// CreateTrack implements talks.Store.
+func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp) error {
+	if t.Kind != talks.TrackBackchannel {
+		return talks.Errorf(talks.EINVALID, "Only back-channels can be created; a talk has one official track.")
+	}
+	ids := slices.Clone(t.MemberIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, t.TalkID); err != nil {
+			return err
+		}
+		var id int64
+		if err := tx.QueryRow(ctx, `INSERT INTO tracks (talk_id, name, kind) VALUES ($1, $2, $3) RETURNING id`,
+			t.TalkID, t.Name, t.Kind).Scan(&id); err != nil {
+			return fmt.Errorf("insert track: %w", err)
+		}
+		if err := tx.record(ctx, id, talks.EventTrackCreated, st, talks.TrackCreated{Name: t.Name, Kind: t.Kind, MemberIDs: ids}); err != nil {
+			return err
+		}
+		if len(ids) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) SELECT $1, $2, unnest($3::bigint[])`,
+				t.TalkID, id, ids); err != nil {
+				return fmt.Errorf("insert track members: %w", err)
+			}
+		}
+		t.ID, t.MemberIDs = id, ids
+		return nil
+	})
+}
+
+// AddTrackMember implements talks.Store.
+func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		// A track never moves to another talk or changes kind, so reading
+		// it before locking the talk is safe.
+		var talkID int64
+		var kind talks.TrackKind
+		err := tx.QueryRow(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return fmt.Errorf("find track: %w", err)
+		} else if kind == talks.TrackOfficial {
+			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		}
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, trackID, memberID); err != nil {
+			return fmt.Errorf("insert track member: %w", err)
+		}
+		return tx.record(ctx, trackID, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: memberID})
+	})
+}
+
+// FindTrackByID implements talks.Store.
+func (s *Store) FindTrackByID(ctx context.Context, id int64) (*talks.Track, error) {
+	var talkID int64
+	err := s.pool.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, id).Scan(&talkID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	} else if err != nil {
+		return nil, translate(fmt.Errorf("find track: %w", err))
+	}
+	a, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: talkID, ID: &id})
+	if err != nil {
+		return nil, err
+	} else if len(a) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	}
+	return a[0], nil
+}
+
+// FindTracks implements talks.Store.
+func (s *Store) FindTracks(ctx context.Context, f talks.TrackFilter) ([]*talks.Track, error) {
+	var a []*talks.Track
+	err := s.view(ctx, func(tx pgx.Tx) error {
+		q, args := `SELECT id, talk_id, name, kind FROM tracks WHERE talk_id = $1`, []any{f.TalkID}
+		if f.ID != nil {
+			q, args = q+` AND id = $2`, append(args, *f.ID)
+		}
+		rows, err := tx.Query(ctx, q+` ORDER BY id`, args...)
+		if err != nil {
+			return fmt.Errorf("find tracks: %w", err)
+		}
+		defer rows.Close()
+		byID := map[int64]*talks.Track{}
+		for rows.Next() {
+			var t talks.Track
+			if err := rows.Scan(&t.ID, &t.TalkID, &t.Name, &t.Kind); err != nil {
+				return err
+			}
+			a = append(a, &t)
+			byID[t.ID] = &t
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		rows, err = tx.Query(ctx, `SELECT track_id, member_id FROM track_members WHERE talk_id = $1 ORDER BY track_id, member_id`, f.TalkID)
+		if err != nil {
+			return fmt.Errorf("find track members: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var tr, m int64
+			if err := rows.Scan(&tr, &m); err != nil {
+				return err
+			}
+			if t := byID[tr]; t != nil {
+				t.MemberIDs = append(t.MemberIDs, m)
+			}
+		}
+		return rows.Err()
+	})
+	return a, err
+}
