@@ -33,6 +33,9 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Projection", testProjection},
 		{"Atomicity", testAtomicity},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"Proposals", testProposals},
+		{"Answers", testAnswers},
+		{"ConcurrentAgreement", testConcurrentAgreement},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -385,6 +388,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	if !reflect.DeepEqual(got.Talk, want.Talk) {
 		t.Errorf("talk projection = %+v, fold of events = %+v", got.Talk, want.Talk)
 	}
+	checkText(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

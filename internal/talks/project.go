@@ -15,6 +15,12 @@ type State struct {
 	Members  []*Member
 	Tracks   []*Track
 	Messages []*Message
+
+	// The single negotiating text; Agreement is nil until the talk agrees.
+	Proposals []*Proposal
+	Versions  []*Version
+	Answers   []*Answer
+	Agreement *Agreement
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -28,8 +34,9 @@ func Project(events []*Event) (*State, error) {
 	members := map[int64]*Member{}
 	tracks := map[int64]*Track{}
 	messages := map[int64]*Message{}
+	text := newTextIndex()
 	for _, e := range events {
-		if err := s.apply(e, parties, members, tracks, messages); err != nil {
+		if err := s.apply(e, parties, members, tracks, messages, text); err != nil {
 			return nil, fmt.Errorf("talks: project event %d (%s): %w", e.ID, e.Type, err)
 		}
 	}
@@ -38,10 +45,13 @@ func Project(events []*Event) (*State, error) {
 	slices.SortFunc(s.Members, func(a, b *Member) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Tracks, func(a, b *Track) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Messages, func(a, b *Message) int { return sortByID(a.ID, b.ID) })
+	slices.SortFunc(s.Proposals, func(a, b *Proposal) int { return sortByID(a.ID, b.ID) })
+	slices.SortFunc(s.Versions, func(a, b *Version) int { return sortByID(a.ID, b.ID) })
+	slices.SortFunc(s.Answers, func(a, b *Answer) int { return sortByID(a.ID, b.ID) })
 	return s, nil
 }
 
-func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message) error {
+func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message, text *textIndex) error {
 	if e.Type != EventTalkCreated && s.Talk == nil {
 		return fmt.Errorf("before talk.created")
 	}
@@ -146,6 +156,8 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 			return fmt.Errorf("unknown message %d", p.MessageID)
 		}
 		m.Retracted = true
+	case EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed:
+		return s.applyText(e, parties, tracks, text)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

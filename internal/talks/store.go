@@ -20,6 +20,8 @@ import "context"
 //
 // Implementations are safe for concurrent use.
 type Store interface {
+	ProposalStore // the single negotiating text (proposal.go)
+
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error
 

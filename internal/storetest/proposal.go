@@ -1,0 +1,276 @@
+package storetest
+
+import (
+	"context"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// textFixture is a fixture with a proposal in the back-channel: version v1
+// by the north envoy, v2 countering it by the south envoy (with south's
+// counter answer), and v3 countering v1 by the north envoy without an
+// answer.
+type textFixture struct {
+	*fixture
+	prop       *talks.Proposal
+	v1, v2, v3 *talks.Version
+	counter    *talks.Answer
+}
+
+func newTextFixture(t *testing.T, s talks.Store) *textFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &textFixture{fixture: newFixture(t, s)}
+	f.prop = &talks.Proposal{TrackID: f.back.ID, Title: "Draft", AuthorID: f.mNorthE.ID}
+	f.v1 = &talks.Version{Values: map[string]string{"line": "river", "prisoners": "10"},
+		Clauses: map[string]string{"line": "The line follows the river."}, Rationale: "A start.", AuthorID: f.mNorthE.ID}
+	must(t, "CreateProposal", s.CreateProposal(ctx, f.prop, f.v1, stamp(f.northE.ID, 200)))
+	f.v2 = &talks.Version{ParentID: f.v1.ID, Values: map[string]string{"line": "ridge", "prisoners": "10"}, AuthorID: f.mSouthE.ID}
+	f.counter = &talks.Answer{PartyID: f.south.ID, MemberID: f.mSouthE.ID}
+	must(t, "ProposeVersion", s.ProposeVersion(ctx, f.v2, f.counter, stamp(f.southE.ID, 201)))
+	f.v3 = &talks.Version{ParentID: f.v1.ID, Values: map[string]string{"line": "river", "prisoners": "20"}, AuthorID: f.mNorthE.ID}
+	must(t, "ProposeVersion", s.ProposeVersion(ctx, f.v3, nil, stamp(f.northE.ID, 202)))
+	return f
+}
+
+func (f *textFixture) answer(t *testing.T, s talks.Store, v *talks.Version, m *talks.Member, kind talks.AnswerKind, i int) (*talks.Answer, error) {
+	t.Helper()
+	a := &talks.Answer{VersionID: v.ID, PartyID: m.PartyID, MemberID: m.ID, Kind: kind}
+	return a, s.AnswerVersion(context.Background(), a, stamp(m.UserID, i))
+}
+
+func testProposals(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	if f.prop.ID == 0 || f.prop.TalkID != f.talk.ID || !f.prop.CreatedAt.Equal(talks.Timestamp(stamp(0, 200).Time)) {
+		t.Fatalf("CreateProposal set %+v", f.prop)
+	}
+	if f.v1.ID == 0 || f.v1.ProposalID != f.prop.ID || f.v1.ParentID != 0 {
+		t.Fatalf("CreateProposal set first version %+v", f.v1)
+	}
+	got, err := s.FindProposalByID(ctx, f.prop.ID)
+	must(t, "FindProposalByID", err)
+	if !reflect.DeepEqual(got, f.prop) {
+		t.Errorf("FindProposalByID() = %+v, want %+v", got, f.prop)
+	}
+	v, err := s.FindVersionByID(ctx, f.v1.ID)
+	must(t, "FindVersionByID", err)
+	if !reflect.DeepEqual(v, f.v1) {
+		t.Errorf("FindVersionByID() = %+v, want %+v", v, f.v1)
+	}
+
+	// The lineage is a tree: v2 and v3 both counter v1, v4 counters v2.
+	v4 := &talks.Version{ParentID: f.v2.ID, Values: map[string]string{"line": "ridge", "prisoners": "15"}, Clauses: map[string]string{}, AuthorID: f.mNorthP.ID}
+	must(t, "ProposeVersion", s.ProposeVersion(ctx, v4, nil, stamp(f.northP.ID, 203)))
+	vs, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: f.prop.ID})
+	must(t, "FindVersions", err)
+	if want := []*talks.Version{f.v1, f.v2, f.v3, v4}; !reflect.DeepEqual(vs, want) {
+		t.Errorf("FindVersions() = %v, want %v", vs, want)
+	}
+	var parents []int64
+	for _, v := range vs {
+		parents = append(parents, v.ParentID)
+	}
+	if want := []int64{0, f.v1.ID, f.v1.ID, f.v2.ID}; !reflect.DeepEqual(parents, want) {
+		t.Errorf("parents = %v, want %v", parents, want)
+	}
+
+	// A counter is recorded as the countering party's answer to the parent.
+	if f.counter.ID == 0 || f.counter.Kind != talks.AnswerCounter || f.counter.VersionID != f.v1.ID || f.counter.CounterID != f.v2.ID || f.counter.ProposalID != f.prop.ID {
+		t.Errorf("ProposeVersion set counter answer %+v", f.counter)
+	}
+	as, err := s.FindAnswers(ctx, talks.AnswerFilter{VersionID: f.v1.ID})
+	must(t, "FindAnswers", err)
+	if len(as) != 1 || !reflect.DeepEqual(as[0], f.counter) {
+		t.Errorf("FindAnswers(v1) = %v, want [%+v]", as, f.counter)
+	}
+	a, err := s.FindAnswerByID(ctx, f.counter.ID)
+	must(t, "FindAnswerByID", err)
+	if !reflect.DeepEqual(a, f.counter) {
+		t.Errorf("FindAnswerByID() = %+v, want %+v", a, f.counter)
+	}
+
+	ps, err := s.FindProposals(ctx, talks.ProposalFilter{TalkID: f.talk.ID})
+	must(t, "FindProposals", err)
+	if len(ps) != 1 || ps[0].ID != f.prop.ID {
+		t.Errorf("FindProposals(talk) = %v, want [%v]", ps, f.prop)
+	}
+	ps, err = s.FindProposals(ctx, talks.ProposalFilter{TalkID: f.talk.ID, TrackID: f.official.ID})
+	must(t, "FindProposals", err)
+	if len(ps) != 0 {
+		t.Errorf("FindProposals(official track) = %v, want none", ps)
+	}
+
+	_, err = s.FindProposalByID(ctx, 9999)
+	wantCode(t, "FindProposalByID(unknown)", err, talks.ENOTFOUND)
+	_, err = s.FindVersionByID(ctx, 9999)
+	wantCode(t, "FindVersionByID(unknown)", err, talks.ENOTFOUND)
+	_, err = s.FindAnswerByID(ctx, 9999)
+	wantCode(t, "FindAnswerByID(unknown)", err, talks.ENOTFOUND)
+	_, err = s.FindAgreement(ctx, f.talk.ID)
+	wantCode(t, "FindAgreement(none)", err, talks.ENOTFOUND)
+	vals := map[string]string{"line": "river", "prisoners": "1"}
+	wantCode(t, "CreateProposal(unknown track)", s.CreateProposal(ctx, &talks.Proposal{TrackID: 9999, Title: "x", AuthorID: f.mNorthE.ID},
+		&talks.Version{Values: vals, AuthorID: f.mNorthE.ID}, stamp(1, 210)), talks.ENOTFOUND)
+	wantCode(t, "ProposeVersion(unknown parent)", s.ProposeVersion(ctx, &talks.Version{ParentID: 9999, Values: vals, AuthorID: f.mNorthE.ID}, nil, stamp(1, 211)), talks.ENOTFOUND)
+	_, err = f.answer(t, s, &talks.Version{ID: 9999}, f.mNorthE, talks.AnswerAccept, 212)
+	wantCode(t, "AnswerVersion(unknown version)", err, talks.ENOTFOUND)
+	wantCode(t, "WithdrawAnswer(unknown)", s.WithdrawAnswer(ctx, 9999, stamp(1, 213)), talks.ENOTFOUND)
+	wantCode(t, "CreateProposal(author not in talk)", s.CreateProposal(ctx, &talks.Proposal{TrackID: f.back.ID, Title: "x", AuthorID: 9999},
+		&talks.Version{Values: vals, AuthorID: 9999}, stamp(1, 214)), talks.EINVALID)
+	_, err = f.answer(t, s, f.v1, &talks.Member{ID: f.mNorthE.ID, PartyID: f.south.ID, UserID: f.northE.ID}, talks.AnswerAccept, 215)
+	wantCode(t, "AnswerVersion(member of another party)", err, talks.EINVALID)
+	_, err = f.answer(t, s, f.v1, f.mNorthE, talks.AnswerCounter, 216)
+	wantCode(t, "AnswerVersion(counter)", err, talks.EINVALID)
+	checkProjection(t, s, f.talk.ID)
+}
+
+func testAnswers(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	acc, err := f.answer(t, s, f.v1, f.mNorthE, talks.AnswerAccept, 220)
+	must(t, "AnswerVersion", err)
+	if acc.ID == 0 || acc.ProposalID != f.prop.ID || !acc.Standing() {
+		t.Errorf("AnswerVersion set %+v", acc)
+	}
+	// A party answers a version once until it withdraws, whoever speaks.
+	_, err = f.answer(t, s, f.v1, f.mNorthP, talks.AnswerReject, 221)
+	wantCode(t, "AnswerVersion(twice)", err, talks.ECONFLICT)
+	versions, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: f.prop.ID})
+	must(t, "FindVersions", err)
+	err = s.ProposeVersion(ctx, &talks.Version{ParentID: f.v1.ID, Values: f.v1.Values, AuthorID: f.mNorthE.ID},
+		&talks.Answer{PartyID: f.north.ID, MemberID: f.mNorthE.ID}, stamp(f.northE.ID, 222))
+	wantCode(t, "ProposeVersion(counter after accepting)", err, talks.ECONFLICT)
+	if after, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: f.prop.ID}); err != nil || len(after) != len(versions) {
+		t.Errorf("a refused counter left versions %v (%v)", after, err)
+	}
+
+	must(t, "WithdrawAnswer", s.WithdrawAnswer(ctx, acc.ID, stamp(f.northE.ID, 223)))
+	wantCode(t, "WithdrawAnswer(twice)", s.WithdrawAnswer(ctx, acc.ID, stamp(f.northE.ID, 224)), talks.ECONFLICT)
+	rej, err := f.answer(t, s, f.v1, f.mNorthP, talks.AnswerReject, 225)
+	must(t, "AnswerVersion(after withdrawal)", err)
+	as, err := s.FindAnswers(ctx, talks.AnswerFilter{ProposalID: f.prop.ID})
+	must(t, "FindAnswers", err)
+	if len(as) != 3 || as[1].ID != acc.ID || as[1].Standing() || !as[1].WithdrawnAt.Equal(talks.Timestamp(stamp(0, 223).Time)) || as[2].ID != rej.ID || !as[2].Standing() {
+		t.Errorf("FindAnswers(proposal) = %+v, want the counter, the withdrawn acceptance and the rejection", as)
+	}
+	checkProjection(t, s, f.talk.ID)
+
+	// A withdrawn acceptance does not count towards the agreement; the
+	// acceptance of another version neither.
+	_, err = f.answer(t, s, f.v2, f.mNorthE, talks.AnswerAccept, 226)
+	must(t, "AnswerVersion", err)
+	_, err = f.answer(t, s, f.v3, f.mSouthE, talks.AnswerAccept, 227)
+	must(t, "AnswerVersion", err)
+	_, err = s.FindAgreement(ctx, f.talk.ID)
+	wantCode(t, "FindAgreement(no version accepted by all)", err, talks.ENOTFOUND)
+
+	// South accepting v2, which north accepted, is the agreement.
+	last, err := f.answer(t, s, f.v2, f.mSouthP, talks.AnswerAccept, 228)
+	// South's counter to v1 is an answer to v1, not to v2.
+	must(t, "AnswerVersion(last acceptance)", err)
+	ag, err := s.FindAgreement(ctx, f.talk.ID)
+	must(t, "FindAgreement", err)
+	want := &talks.Agreement{TalkID: f.talk.ID, ProposalID: f.prop.ID, VersionID: f.v2.ID, TrackID: f.back.ID, AgreedAt: talks.Timestamp(stamp(0, 228).Time)}
+	if !reflect.DeepEqual(ag, want) {
+		t.Errorf("FindAgreement() = %+v, want %+v", ag, want)
+	}
+	tk, err := s.FindTalkByID(ctx, f.talk.ID)
+	must(t, "FindTalkByID", err)
+	if tk.Status != talks.StatusAgreed {
+		t.Errorf("talk status after agreement = %q, want agreed", tk.Status)
+	}
+	evs := events(t, s, f.talk.ID)
+	must(t, "VerifyChain", talks.VerifyChain(evs))
+	n := len(evs)
+	if evs[n-2].Type != talks.EventAnswerGiven || evs[n-1].Type != talks.EventTalkAgreed || evs[n-1].TrackID != f.back.ID || !evs[n-1].Time.Equal(last.CreatedAt) {
+		t.Errorf("last events = %s, %s (track %d), want answer.given then talk.agreed on the back-channel", evs[n-2].Type, evs[n-1].Type, evs[n-1].TrackID)
+	}
+
+	// The agreed text is settled.
+	wantCode(t, "WithdrawAnswer(after agreement)", s.WithdrawAnswer(ctx, last.ID, stamp(f.southP.ID, 229)), talks.ECONFLICT)
+	_, err = f.answer(t, s, f.v3, f.mNorthE, talks.AnswerReject, 230)
+	wantCode(t, "AnswerVersion(after agreement)", err, talks.ECONFLICT)
+	wantCode(t, "ProposeVersion(after agreement)", s.ProposeVersion(ctx, &talks.Version{ParentID: f.v2.ID, Values: f.v2.Values, AuthorID: f.mNorthE.ID}, nil, stamp(1, 231)), talks.ECONFLICT)
+	wantCode(t, "CreateProposal(after agreement)", s.CreateProposal(ctx, &talks.Proposal{TrackID: f.official.ID, Title: "x", AuthorID: f.mNorthP.ID},
+		&talks.Version{Values: f.v2.Values, AuthorID: f.mNorthP.ID}, stamp(1, 232)), talks.ECONFLICT)
+	if after := events(t, s, f.talk.ID); len(after) != n {
+		t.Errorf("refused writes after the agreement appended %d events", len(after)-n)
+	}
+	checkProjection(t, s, f.talk.ID)
+}
+
+// testConcurrentAgreement has both parties accept one version at once:
+// exactly one agreement and one talk.agreed result, in the transaction of
+// whichever acceptance came last.
+func testConcurrentAgreement(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for i, m := range []*talks.Member{f.mNorthE, f.mSouthP} {
+		wg.Go(func() {
+			if _, err := f.answer(t, s, f.v3, m, talks.AnswerAccept, 240+i); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent AnswerVersion: %v", err)
+	}
+	ag, err := s.FindAgreement(ctx, f.talk.ID)
+	must(t, "FindAgreement", err)
+	if ag.VersionID != f.v3.ID {
+		t.Errorf("agreement on version %d, want %d", ag.VersionID, f.v3.ID)
+	}
+	agreed := 0
+	for _, e := range events(t, s, f.talk.ID) {
+		if e.Type == talks.EventTalkAgreed {
+			agreed++
+		}
+	}
+	if agreed != 1 {
+		t.Errorf("%d talk.agreed events, want 1", agreed)
+	}
+	checkProjection(t, s, f.talk.ID)
+}
+
+// checkText compares a talk's proposals, versions, answers and agreement
+// with the fold of its events.
+func checkText(t *testing.T, s talks.Store, talkID int64, want *talks.State) {
+	t.Helper()
+	ctx := context.Background()
+	ps, err := s.FindProposals(ctx, talks.ProposalFilter{TalkID: talkID})
+	must(t, "FindProposals", err)
+	var vs []*talks.Version
+	var as []*talks.Answer
+	for _, p := range ps {
+		v, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: p.ID})
+		must(t, "FindVersions", err)
+		vs = append(vs, v...)
+		a, err := s.FindAnswers(ctx, talks.AnswerFilter{ProposalID: p.ID})
+		must(t, "FindAnswers", err)
+		as = append(as, a...)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{{"proposals", ps, want.Proposals}, {"versions", vs, want.Versions}, {"answers", as, want.Answers}} {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s projection = %v, fold of events = %v", c.name, c.got, c.want)
+		}
+	}
+	ag, err := s.FindAgreement(ctx, talkID)
+	if talks.ErrorCode(err) == talks.ENOTFOUND {
+		ag, err = nil, nil
+	}
+	must(t, "FindAgreement", err)
+	if !reflect.DeepEqual(ag, want.Agreement) {
+		t.Errorf("agreement projection = %+v, fold of events = %+v", ag, want.Agreement)
+	}
+}
