@@ -90,6 +90,14 @@ func (tx *txn) insertAnswer(ctx context.Context, trackID int64, a *talks.Answer,
 	} else if err != nil {
 		return fmt.Errorf("find member: %w", err)
 	}
+	// The unique index backs this up; the check gives the reason.
+	var one int
+	err = tx.QueryRow(ctx, `SELECT 1 FROM answers WHERE version_id = $1 AND party_id = $2 AND withdrawn_at IS NULL`, a.VersionID, a.PartyID).Scan(&one)
+	if err == nil {
+		return talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("find answer: %w", err)
+	}
 	var counter *int64
 	if a.CounterID != 0 {
 		counter = &a.CounterID
