@@ -209,6 +209,20 @@ func testAnswers(t *testing.T, s talks.Store) {
 func testConcurrentAgreement(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newTextFixture(t, s)
+	// An acceptance that would complete the agreement but fails writes
+	// neither the answer, nor the agreement, nor an event.
+	first, err := f.answer(t, s, f.v3, f.mNorthE, talks.AnswerAccept, 235)
+	must(t, "AnswerVersion", err)
+	before := events(t, s, f.talk.ID)
+	_, err = f.answer(t, s, f.v3, &talks.Member{ID: f.mSouthP.ID, PartyID: f.north.ID, UserID: f.southP.ID}, talks.AnswerAccept, 236)
+	wantCode(t, "AnswerVersion(member of another party)", err, talks.EINVALID)
+	_, err = s.FindAgreement(ctx, f.talk.ID)
+	wantCode(t, "FindAgreement after a failed acceptance", err, talks.ENOTFOUND)
+	if after := events(t, s, f.talk.ID); len(after) != len(before) {
+		t.Errorf("a failed acceptance appended %d events", len(after)-len(before))
+	}
+	must(t, "WithdrawAnswer", s.WithdrawAnswer(ctx, first.ID, stamp(f.northE.ID, 237)))
+
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	for i, m := range []*talks.Member{f.mNorthE, f.mSouthP} {

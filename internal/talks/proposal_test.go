@@ -546,3 +546,43 @@ func TestServiceTextInvalid(t *testing.T) {
 		t.Errorf("CreateProposal in a talk without space: %v, want EINVALID", err)
 	}
 }
+
+// TestServiceTextObserver checks an observer of a party: it reads the text
+// of the tracks it sees, answers nothing there (EFORBIDDEN), and the text
+// of the others does not exist for it.
+func TestServiceTextObserver(t *testing.T) {
+	w := newTextWorld(t)
+	u := &talks.User{Name: "NO", Email: "no@example.org"}
+	mustOK(t, "CreateUser", w.store.CreateUser(context.Background(), u))
+	mustOK(t, "AddMember", w.svc.AddMember(w.as("NP"), &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: w.north.ID, Role: talks.RoleObserver}))
+	ctx := talks.NewContextWithUser(context.Background(), u)
+	vs, err := w.svc.FindVersions(ctx, talks.VersionFilter{ProposalID: w.offProp.ID})
+	mustOK(t, "FindVersions", err)
+	if len(vs) != 1 || vs[0].ID != w.offV1.ID {
+		t.Errorf("FindVersions(official) as observer = %v, want [v1]", vs)
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"AnswerVersion official", w.svc.AnswerVersion(ctx, &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerAccept}), talks.EFORBIDDEN},
+		{"ProposeVersion official", w.svc.ProposeVersion(ctx, &talks.Version{ParentID: w.offV1.ID, Values: values("ridge", "1")}), talks.EFORBIDDEN},
+		{"CreateProposal official", w.svc.CreateProposal(ctx, &talks.Proposal{TrackID: w.official.ID, Title: "x"}, &talks.Version{Values: values("ridge", "1")}), talks.EFORBIDDEN},
+		{"WithdrawAnswer official", func() error {
+			a := &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerReject}
+			mustOK(t, "NE rejects", w.svc.AnswerVersion(w.as("NE"), a))
+			return w.svc.WithdrawAnswer(ctx, a.ID)
+		}(), talks.EFORBIDDEN},
+		{"AnswerVersion envoys", w.svc.AnswerVersion(ctx, &talks.Answer{VersionID: w.envV1.ID, Kind: talks.AnswerAccept}), talks.ENOTFOUND},
+		{"WithdrawAnswer envoys", w.svc.WithdrawAnswer(ctx, w.envAccept.ID), talks.ENOTFOUND},
+		{"FindVersions north", func() error {
+			_, err := w.svc.FindVersions(ctx, talks.VersionFilter{ProposalID: w.northProp.ID})
+			return err
+		}(), talks.ENOTFOUND},
+	} {
+		if got := talks.ErrorCode(c.err); got != c.want {
+			t.Errorf("%s as observer: error %v (code %q), want %q", c.name, c.err, got, c.want)
+		}
+	}
+}
