@@ -18,8 +18,8 @@ import (
 func (s *Store) CreateUser(ctx context.Context, u *talks.User) error {
 	at := talks.Timestamp(u.CreatedAt)
 	return s.update(ctx, func(tx *txn) error {
-		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			u.Name, u.Email, u.PasswordHash, at).Scan(&u.ID)
+		err := tx.QueryRow(ctx, `INSERT INTO users (name, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			u.Name, u.Email, u.PasswordHash, u.Admin, at).Scan(&u.ID)
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
@@ -40,8 +40,8 @@ func (s *Store) FindUserByEmail(ctx context.Context, email string) (*talks.User,
 
 func (s *Store) findUser(ctx context.Context, where string, arg any) (*talks.User, error) {
 	var u talks.User
-	err := s.pool.QueryRow(ctx, `SELECT id, name, email, password_hash, created_at FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.CreatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT id, name, email, password_hash, admin, created_at FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Admin, &u.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, talks.Errorf(talks.ENOTFOUND, "User not found.")
 	} else if err != nil {

@@ -15,8 +15,8 @@ import (
 // CreateUser implements talks.Store.
 func (s *Store) CreateUser(ctx context.Context, u *talks.User) error {
 	return s.update(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			u.Name, u.Email, u.PasswordHash, formatTime(u.CreatedAt)).Scan(&u.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			u.Name, u.Email, u.PasswordHash, u.Admin, formatTime(u.CreatedAt)).Scan(&u.ID)
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
 		}
@@ -38,8 +38,8 @@ func (s *Store) FindUserByEmail(ctx context.Context, email string) (*talks.User,
 func (s *Store) findUser(ctx context.Context, where string, arg any) (*talks.User, error) {
 	var u talks.User
 	var created string
-	err := s.read.QueryRowContext(ctx, `SELECT id, name, email, password_hash, created_at FROM users WHERE `+where, arg).
-		Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &created)
+	err := s.read.QueryRowContext(ctx, `SELECT id, name, email, password_hash, admin, created_at FROM users WHERE `+where, arg).
+		Scan(&u.ID, &u.Name, &u.Email, &u.PasswordHash, &u.Admin, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, talks.Errorf(talks.ENOTFOUND, "User not found.")
 	} else if err != nil {

@@ -36,6 +36,11 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Proposals", testProposals},
 		{"Answers", testAnswers},
 		{"ConcurrentAgreement", testConcurrentAgreement},
+		{"AccountUsers", testAccountUsers},
+		{"Sessions", testSessions},
+		{"APITokens", testAPITokens},
+		{"SetupTokens", testSetupTokens},
+		{"SetupTokenRace", testSetupTokenRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -20,6 +20,7 @@ import (
 type Service struct {
 	store Store
 	clock Clock
+	acct  accountState // account.go
 }
 
 // NewService returns a Service over store that stamps events with clock.

@@ -21,6 +21,7 @@ import "context"
 // Implementations are safe for concurrent use.
 type Store interface {
 	ProposalStore // the single negotiating text (proposal.go)
+	AccountStore  // passwords, sessions, API tokens, setup (account.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

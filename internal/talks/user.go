@@ -11,6 +11,10 @@ type User struct {
 	Name  string
 	Email string
 
+	// Admin marks an administrator of the server. The first user, made
+	// with a setup token (Service.Setup), is one.
+	Admin bool
+
 	// PasswordHash is the encoded argon2id hash of the user's password. It
 	// never leaves the server: API and template types have no field for it.
 	PasswordHash string
