@@ -13,17 +13,6 @@ import (
 	"time"
 )
 
-// Accounts are not part of any talk: signing in, sessions, API tokens and
-// the first administrator change no talk's event log. Each write is still
-// one durable transaction.
-//
-// Secrets (session tokens, API tokens, setup tokens) are 32 random bytes
-// in unpadded base64url with a short prefix that names their kind
-// ("bcs_", "bct_", "bcsetup_"). A Store keeps only their SHA-256 hashes:
-// the token itself is returned once, when it is made, and a stolen
-// database opens no session. Passwords are kept as argon2id hashes
-// (HashPassword).
-
 // Session is a signed-in browser. Service.Login opens it, FindSession
 // finds it by its token, and Logout or a password change closes it.
 type Session struct {
@@ -274,7 +263,7 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 		return nil, errBadLogin
 	}
 
-	u, err := s.store.FindUserByEmail(ctx, email)
+	u, err := s.store.FindUserByEmail(ctx, strings.TrimSpace(email))
 	if err != nil && ErrorCode(err) != ENOTFOUND {
 		release()
 		return nil, err
@@ -357,6 +346,13 @@ func (s *Service) FindSession(ctx context.Context, token string) (*Session, erro
 	}
 	sess.User = publicUser(u)
 	return sess, nil
+}
+
+// DeleteExpiredSessions deletes every session that has expired and
+// returns how many it deleted. FindSession deletes an expired session it
+// meets; the server calls this now and then for the rest.
+func (s *Service) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	return s.store.DeleteExpiredSessions(ctx, s.clock.Now())
 }
 
 // Logout closes the session whose token is token. Closing a session that

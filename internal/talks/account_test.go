@@ -326,6 +326,14 @@ func TestSessions(t *testing.T) {
 	if _, err := a.store.FindSessionByTokenHash(ctx, talks.HashToken(bob.Token)); talks.ErrorCode(err) != talks.ENOTFOUND {
 		t.Errorf("an expired session is still stored: %v", err)
 	}
+
+	// Sessions nobody presents again are swept.
+	if n, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredSessions() = %d, %v; want 1 (ada's first session)", n, err)
+	}
+	if n, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 0 {
+		t.Errorf("DeleteExpiredSessions() again = %d, %v; want 0", n, err)
+	}
 }
 
 func TestChangePassword(t *testing.T) {

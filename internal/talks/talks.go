@@ -44,6 +44,20 @@
 // membership) answers the one question every read and write asks: may this
 // member see this track? Anything a member may not see does not exist for
 // it: the answer is ENOTFOUND, never EFORBIDDEN, and lists leave it out.
+//
+// # Accounts
+//
+// Accounts belong to no talk and are not events: signing in, sessions, API
+// tokens and the first administrator change no talk's log, though each
+// change is one durable transaction (AccountStore). Passwords are argon2id
+// hashes (HashPassword, DefaultArgon2Params). Session, API and setup
+// tokens are 32 random bytes in unpadded base64url behind a prefix naming
+// their kind ("bcs_", "bct_", "bcsetup_"); a Store keeps only their SHA-256
+// (HashToken), so the token is shown once and a copy of the database opens
+// nothing. Service.Login answers every failure alike, whether the email
+// exists or not, and a Limiter per email and per address stops guessing
+// (AccountPolicy). No user an account method returns carries its password
+// hash. CSRFToken derives a form token from a session and a server key.
 package talks
 
 import "time"
