@@ -3,6 +3,7 @@
 //
 // Usage:
 //
+//	backchannel serve [--db FILE | postgres://...] the talks service (--demo: a demo talk)
 //	backchannel analyze DIR                        a domain folder in GENIUS layout
 //	backchannel analyze DOMAIN PROFILE PROFILE...  a domain file and the parties' profiles
 //	backchannel simulate DIR --agents A,B          one negotiation between automated agents
@@ -21,10 +22,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	m := NewMain()
@@ -74,6 +76,8 @@ func exitCode(err error) int {
 const usage = `backchannel: confidential negotiation tracks and the engine behind them
 
 Usage:
+  backchannel serve [--addr HOST:PORT] [--db FILE | postgres://...] [--demo]
+                                                         run the talks service (--demo: with a demo talk)
   backchannel analyze DIR [flags]                        analyse a domain folder (GENIUS layout)
   backchannel analyze DOMAIN PROFILE PROFILE... [flags]  analyse a domain with the given parties
   backchannel simulate DIR --agents A,B [flags]          run one negotiation between agents
@@ -98,6 +102,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runSimulate(ctx, rest)
 	case "tournament":
 		return m.runTournament(ctx, rest)
+	case "serve":
+		return m.runServe(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

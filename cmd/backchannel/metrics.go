@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// metrics counts what /metrics reports, in the Prometheus text exposition
+// format (version 0.0.4), written by hand: a few counters and gauges need no
+// client library.
+type metrics struct {
+	start    time.Time
+	inFlight atomic.Int64
+	byClass  [6]atomic.Uint64 // responses by status class: 1xx..5xx at 1..5
+}
+
+func newMetrics() *metrics { return &metrics{start: time.Now()} }
+
+// wrap counts the requests that h serves.
+func (m *metrics) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.Add(1)
+		rec := &statusRecorder{ResponseWriter: w}
+		defer func() {
+			m.inFlight.Add(-1)
+			code := rec.code
+			if code == 0 {
+				// Nothing written (or a panic, which net/http answers
+				// by closing the connection): count it as a 5xx only
+				// if it panicked, else as the implicit 200.
+				code = http.StatusOK
+				if v := recover(); v != nil {
+					m.byClass[5].Add(1)
+					panic(v)
+				}
+			}
+			if c := code / 100; c >= 1 && c <= 5 {
+				m.byClass[c].Add(1)
+			}
+		}()
+		h.ServeHTTP(rec, r)
+	})
+}
+
+// ServeHTTP writes the metrics.
+func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	fmt.Fprint(w, "# HELP backchannel_http_requests_total HTTP requests answered, by status class.\n")
+	fmt.Fprint(w, "# TYPE backchannel_http_requests_total counter\n")
+	for c := 1; c <= 5; c++ {
+		fmt.Fprintf(w, "backchannel_http_requests_total{code=\"%dxx\"} %d\n", c, m.byClass[c].Load())
+	}
+	fmt.Fprint(w, "# HELP backchannel_http_requests_in_flight HTTP requests being served, this one included.\n")
+	fmt.Fprint(w, "# TYPE backchannel_http_requests_in_flight gauge\n")
+	fmt.Fprintf(w, "backchannel_http_requests_in_flight %d\n", m.inFlight.Load())
+	fmt.Fprint(w, "# HELP backchannel_uptime_seconds Seconds since the server started.\n")
+	fmt.Fprint(w, "# TYPE backchannel_uptime_seconds gauge\n")
+	fmt.Fprintf(w, "backchannel_uptime_seconds %.3f\n", time.Since(m.start).Seconds())
+	fmt.Fprint(w, "# HELP go_goroutines Number of goroutines that currently exist.\n")
+	fmt.Fprint(w, "# TYPE go_goroutines gauge\n")
+	fmt.Fprintf(w, "go_goroutines %d\n", runtime.NumGoroutine())
+}
+
+// statusRecorder remembers the status of a response. It passes Flush on,
+// for event streams, and Unwrap lets http.ResponseController reach the
+// connection underneath.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 && code >= 200 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *statusRecorder) Flush() {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	http.NewResponseController(r.ResponseWriter).Flush()
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

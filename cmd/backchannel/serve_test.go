@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// syncBuffer is a bytes.Buffer that a server goroutine may write while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// openServe boots the real server on a free port of 127.0.0.1 and closes it
+// when the test ends.
+func openServe(t *testing.T, s *Serve) *Serve {
+	t.Helper()
+	s.Addr = "127.0.0.1:0"
+	if s.Out == nil {
+		s.Out = &syncBuffer{}
+	}
+	if err := s.Open(context.Background()); err != nil {
+		s.Close()
+		t.Fatalf("Open(%s): %v", s.DB, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func get(t *testing.T, c *http.Client, u string) (int, string) {
+	t.Helper()
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// demoLogins parses the login table that --demo prints: email to password.
+func demoLogins(t *testing.T, out string) map[string]string {
+	t.Helper()
+	logins := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && strings.Contains(f[len(f)-2], "@") {
+			logins[f[len(f)-2]] = f[len(f)-1]
+		}
+	}
+	if len(logins) != len(demoUsers) {
+		t.Fatalf("demo printed %d logins, want %d:\n%s", len(logins), len(demoUsers), out)
+	}
+	return logins
+}
+
+// checkDemo checks the probes and the seeded talk of a server started with
+// Demo.
+func checkDemo(t *testing.T, s *Serve) {
+	t.Helper()
+	base := "http://" + s.ListenAddr()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, nil, base+path); code != http.StatusOK {
+			t.Errorf("GET %s = %d %q, want 200", path, code, body)
+		}
+	}
+	code, body := get(t, nil, base+"/metrics")
+	if code != http.StatusOK || !regexp.MustCompile(`(?m)^backchannel_http_requests_total\{code="2xx"\} [1-9]`).MatchString(body) ||
+		!strings.Contains(body, "\ngo_goroutines ") || !strings.Contains(body, "# TYPE backchannel_uptime_seconds gauge") {
+		t.Errorf("GET /metrics = %d, want 200 with the request counts, uptime and goroutines:\n%s", code, body)
+	}
+
+	out := s.Out.(*syncBuffer).String()
+	logins := demoLogins(t, out)
+	if !strings.Contains(out, "demo only") {
+		t.Errorf("demo output does not warn that the passwords are for the demo only:\n%s", out)
+	}
+
+	// What the seed made, as the demo users see it through the Service.
+	ctx := context.Background()
+	as := func(email string) context.Context {
+		u, err := s.store.FindUserByEmail(ctx, email)
+		if err != nil {
+			t.Fatalf("FindUserByEmail(%s): %v", email, err)
+		}
+		if ok, err := talks.CheckPassword(u.PasswordHash, logins[email]); !ok || err != nil {
+			t.Errorf("the printed password of %s does not match: %v, %v", email, ok, err)
+		}
+		return talks.NewContextWithUser(ctx, u)
+	}
+	ts, err := s.service.FindTalks(as("facilitator@demo.example"), talks.TalkFilter{})
+	if err != nil || len(ts) != 1 || ts[0].Title != "Northland-Southland ceasefire talks" || len(ts[0].Space.Issues) != 6 {
+		t.Fatalf("the facilitator's talks: %v, %v; want the ceasefire talks with 6 issues", ts, err)
+	}
+	talk := ts[0]
+	for email, want := range map[string]int{
+		"facilitator@demo.example": 1, // the official track only
+		"amara@northland.example":  2, // a principal sees the back-channel of its envoys
+		"tomas@northland.example":  2,
+		"priya@northland.example":  1,
+		"yusuf@southland.example":  1,
+	} {
+		tracks, err := s.service.FindTracks(as(email), talk.ID)
+		if err != nil || len(tracks) != want {
+			t.Errorf("%s sees %d tracks (%v), want %d", email, len(tracks), err, want)
+		}
+	}
+	ps, err := s.service.FindProposals(as("amara@northland.example"), talks.ProposalFilter{TalkID: talk.ID})
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("proposals: %v, %v; want the first draft", ps, err)
+	}
+	vs, err := s.service.FindVersions(as("amara@northland.example"), talks.VersionFilter{ProposalID: ps[0].ID})
+	if err != nil || len(vs) != 2 || vs[1].ParentID != vs[0].ID {
+		t.Errorf("versions: %v, %v; want a first draft and one counter to it", vs, err)
+	}
+	evs, err := s.store.FindEvents(ctx, talks.EventFilter{TalkID: talk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Errorf("the demo talk's log: %v", err)
+	}
+	if _, err := talks.Project(evs); err != nil {
+		t.Errorf("Project(the demo talk's log): %v", err)
+	}
+}
+
+func TestServeDemo(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "demo.db")
+	s := openServe(t, &Serve{DB: db, Demo: true})
+	checkDemo(t, s)
+
+	fi, err := os.Stat(db + ".csrf-key")
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("CSRF key file: %v, %v; want mode 0600", fi, err)
+	}
+	if out := s.Out.(*syncBuffer).String(); strings.Contains(out, "/setup?token=") {
+		t.Errorf("the demo printed a setup link:\n%s", out)
+	}
+}
+
+func TestServeSetupLink(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "empty.db")
+	s := openServe(t, &Serve{DB: db})
+	out := s.Out.(*syncBuffer).String()
+	m := regexp.MustCompile(`http://(\S+)/setup\?token=(\S+)`).FindStringSubmatch(out)
+	if m == nil || m[1] != s.ListenAddr() || !strings.HasPrefix(m[2], "bcsetup_") {
+		t.Fatalf("output has no setup link to %s:\n%s", s.ListenAddr(), out)
+	}
+	u, err := s.service.Setup(context.Background(), m[2], "Ada Admin", "ada@example.org", "correct horse battery")
+	if err != nil || !u.Admin {
+		t.Fatalf("Setup with the printed token: %v, %v", u, err)
+	}
+	key1, err := os.ReadFile(filepath.Join(dir, "empty.db.csrf-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted, the database has a user: no link, and --demo seeds nothing.
+	s2 := openServe(t, &Serve{DB: db, Demo: true})
+	if out := s2.Out.(*syncBuffer).String(); strings.Contains(out, "setup?token=") || strings.Contains(out, "PASSWORD") {
+		t.Errorf("a database with a user printed a setup link or demo logins:\n%s", out)
+	}
+	key2, err := os.ReadFile(filepath.Join(dir, "empty.db.csrf-key"))
+	if err != nil || !bytes.Equal(key1, key2) {
+		t.Errorf("the CSRF key changed across a restart: %q, %q (%v)", key1, key2, err)
+	}
+}
+
+// TestServeShutdown runs the command as main does and stops it as a
+// signal would: by cancelling its context.
+func TestServeShutdown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "x.db")
+	var stderr syncBuffer
+	m := &Main{Stdout: io.Discard, Stderr: &stderr}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db}) }()
+
+	serving := regexp.MustCompile(`msg=serving url=(\S+)`)
+	var base string
+	for deadline := time.Now().Add(20 * time.Second); base == ""; {
+		if mm := serving.FindStringSubmatch(stderr.String()); mm != nil {
+			base = mm[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", stderr.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve returned early: %v\n%s", err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if code, _ := get(t, nil, base+"/healthz"); code != http.StatusOK {
+		t.Errorf("GET /healthz = %d, want 200", code)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve after shutdown: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not shut down within 20s")
+	}
+	if !strings.Contains(stderr.String(), "msg=stopped") {
+		t.Errorf("no stop in the log:\n%s", stderr.String())
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Errorf("the server still answers after shutdown")
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown scheme", []string{"--db", "mysql://localhost/x"}, `unknown scheme "mysql"`},
+		{"empty db", []string{"--db", ""}, "--db is empty"},
+		{"sqlite without a path", []string{"--db", "sqlite:"}, "names no file"},
+		{"tls cert alone", []string{"--tls-cert", "c.pem"}, "go together"},
+		{"argument", []string{"extra"}, "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, err := run(t, append([]string{"serve"}, tc.args...)...)
+			if code := exitCode(err); code != 2 || err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("serve %v: exit %d, error %v; want exit 2 and one line with %q", tc.args, code, err, tc.want)
+			}
+			if stdout != "" || stderr != "" {
+				t.Errorf("serve %v printed %q, %q; want only the error line of main", tc.args, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestParseDSN(t *testing.T) {
+	for _, tc := range []struct{ dsn, kind, target string }{
+		{"backchannel.db", "sqlite", "backchannel.db"},
+		{"/var/lib/bc/x.db", "sqlite", "/var/lib/bc/x.db"},
+		{"sqlite:x.db", "sqlite", "x.db"},
+		{"sqlite:///abs/x.db", "sqlite", "/abs/x.db"},
+		{"dir/with://odd", "sqlite", "dir/with://odd"},
+		{"postgres://u@h/db", "postgres", "postgres://u@h/db"},
+		{"postgresql://u@h/db?sslmode=disable", "postgres", "postgresql://u@h/db?sslmode=disable"},
+	} {
+		kind, target, err := parseDSN(tc.dsn)
+		if err != nil || kind != tc.kind || target != tc.target {
+			t.Errorf("parseDSN(%q) = %q, %q, %v; want %q, %q", tc.dsn, kind, target, err, tc.kind, tc.target)
+		}
+	}
+	if got := redactDSN("postgres://bc:s3cret@db:5432/bc"); got != "postgres://bc:xxxxx@db:5432/bc" {
+		t.Errorf("redactDSN = %q", got)
+	}
+}
+
+// TestServePostgres boots the server on a fresh PostgreSQL database when
+// BACKCHANNEL_TEST_POSTGRES names a server (any database on it: the test
+// creates and drops its own).
+func TestServePostgres(t *testing.T) {
+	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", dsn, err)
+	}
+	defer admin.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "bc_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Errorf("drop %s: %v", name, err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		t.Fatalf("BACKCHANNEL_TEST_POSTGRES must be a postgres:// URL here: %v", err)
+	}
+	u.Path = "/" + name
+
+	keyDir := t.TempDir()
+	s := openServe(t, &Serve{DB: u.String(), Demo: true, KeyDir: keyDir})
+	checkDemo(t, s)
+	if _, err := os.Stat(filepath.Join(keyDir, "csrf-key")); err != nil {
+		t.Errorf("no CSRF key in --key-dir: %v", err)
+	}
+}
