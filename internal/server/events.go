@@ -1,0 +1,202 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// HeartbeatInterval is how often an idle event stream sends a comment line,
+// which keeps proxies from closing it, and reads the log again in case a
+// write it was not told of (another process) appended events.
+var HeartbeatInterval = 20 * time.Second
+
+// eventBatch is how many events a stream reads from the store at once.
+const eventBatch = 500
+
+// broker wakes the event streams of a talk after a write to it. It carries
+// no events, only a nudge: each stream then reads the events after its last
+// one through the Service, so what a member may see is decided in one place.
+// A nudge to a stream already nudged is dropped, so a burst of writes costs
+// a stream one read.
+type broker struct {
+	mu   sync.Mutex
+	subs map[int64]map[chan struct{}]struct{} // by talk ID
+
+	// Tracks and proposals never change talks, so their talks are cached
+	// for Notify after writes that name only a track or a proposal.
+	trackTalk    sync.Map // track ID → talk ID
+	proposalTalk sync.Map // proposal ID → talk ID
+}
+
+func newBroker() *broker {
+	return &broker{subs: map[int64]map[chan struct{}]struct{}{}}
+}
+
+// subscribe returns a channel that receives a nudge after each write to talk
+// talkID, and a function that ends the subscription.
+func (b *broker) subscribe(talkID int64) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	if b.subs[talkID] == nil {
+		b.subs[talkID] = map[chan struct{}]struct{}{}
+	}
+	b.subs[talkID][ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.subs[talkID], ch)
+		if len(b.subs[talkID]) == 0 {
+			delete(b.subs, talkID)
+		}
+		b.mu.Unlock()
+	}
+}
+
+// Notify wakes the streams of talk talkID. It never blocks.
+func (b *broker) Notify(talkID int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for ch := range b.subs[talkID] {
+		nudge(ch)
+	}
+}
+
+// NotifyAll wakes every stream, for a write whose talk is unknown.
+func (b *broker) NotifyAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, chs := range b.subs {
+		for ch := range chs {
+			nudge(ch)
+		}
+	}
+}
+
+func nudge(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+func (b *broker) talkOfTrack(id int64) (int64, bool) {
+	v, ok := b.trackTalk.Load(id)
+	if !ok {
+		return 0, false
+	}
+	return v.(int64), true
+}
+
+func (b *broker) rememberTrack(id, talkID int64) { b.trackTalk.Store(id, talkID) }
+
+func (b *broker) talkOfProposal(id int64) (int64, bool) {
+	v, ok := b.proposalTalk.Load(id)
+	if !ok {
+		return 0, false
+	}
+	return v.(int64), true
+}
+
+func (b *broker) rememberProposal(id, talkID int64) { b.proposalTalk.Store(id, talkID) }
+
+// handleEvents streams the events of a talk that the member may see as
+// Server-Sent Events: each with id (the event's sequence number), event (its
+// type) and data (the Event as JSON). A client resumes after the last id it
+// received with the Last-Event-ID header (browsers send it when they
+// reconnect) or ?after=. Events it may not see leave gaps in the ids.
+func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	after, err := queryInt(r, "after", 0, 0, 1<<62)
+	if err != nil {
+		return err
+	}
+	if h := r.Header.Get("Last-Event-ID"); h != "" {
+		n, err := strconv.ParseInt(h, 10, 64)
+		if err != nil || n < 0 {
+			return talks.Errorf(talks.EINVALID, "Last-Event-ID must be the id of an event.")
+		}
+		after = n
+	}
+	ctx := r.Context()
+
+	// Subscribe before the first read, so that no write between the read
+	// and the wait goes unnoticed.
+	wake, cancel := s.broker.subscribe(id)
+	defer cancel()
+	evs, err := s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch})
+	if err != nil {
+		return err // nothing written yet: a plain JSON error (404 outside the talk)
+	}
+
+	rc := http.NewResponseController(w)
+	// A stream outlives any write timeout the http.Server sets.
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return nil
+	}
+
+	heartbeat := time.NewTicker(HeartbeatInterval)
+	defer heartbeat.Stop()
+	for {
+		for len(evs) > 0 {
+			for _, e := range evs {
+				data, err := json.Marshal(apiEvent(e))
+				if err != nil {
+					s.logger.Error("events: encode", "talk", id, "event", e.ID, "err", err)
+					return nil
+				}
+				if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", e.ID, e.Type, data); err != nil {
+					return nil
+				}
+				after = e.ID
+			}
+			if len(evs) < eventBatch {
+				break
+			}
+			if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
+				return s.endStream(ctx, id, err)
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return nil
+		}
+
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.done:
+			return nil
+		case <-wake:
+		case <-heartbeat.C:
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
+				return nil
+			}
+		}
+		if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
+			return s.endStream(ctx, id, err)
+		}
+	}
+}
+
+// endStream ends a stream whose read failed. Headers are sent, so the error
+// can only be logged; a member who lost sight of the talk just sees the end.
+func (s *Server) endStream(ctx interface{ Err() error }, talkID int64, err error) error {
+	if ctx.Err() == nil && talks.ErrorCode(err) == talks.EINTERNAL {
+		s.logger.Error("events: read", "talk", talkID, "err", err)
+	}
+	return nil
+}

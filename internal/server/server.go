@@ -1,0 +1,171 @@
+// Package server is the HTTP face of the talks service: a JSON API under
+// /api/v1, described by an OpenAPI 3.1 document it serves, with sessions,
+// API tokens and CSRF protection, and Server-Sent Events of a talk's log.
+//
+// Handlers are thin: they decode a request, call talks.Service, which holds
+// every access rule, and map its result to API types that have no field for
+// a password hash or a token hash. Errors are talks.Error codes, mapped to
+// HTTP status by one table (errors.go).
+package server
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// Options configure a Server.
+type Options struct {
+	Logger  *slog.Logger // nil logs to slog.Default()
+	CSRFKey []byte       // 32 secret bytes that CSRF tokens derive from
+	Secure  bool         // set the Secure flag of the session cookie (HTTPS)
+}
+
+// Server is the HTTP handler of the API. It is safe for concurrent use.
+type Server struct {
+	svc     *talks.Service
+	logger  *slog.Logger
+	csrfKey []byte
+	secure  bool
+	mux     *http.ServeMux
+	broker  *broker
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close: event streams end
+}
+
+// New returns a Server over svc.
+func New(svc *talks.Service, opt Options) *Server {
+	s := &Server{
+		svc:     svc,
+		logger:  opt.Logger,
+		csrfKey: opt.CSRFKey,
+		secure:  opt.Secure,
+		mux:     http.NewServeMux(),
+		broker:  newBroker(),
+		done:    make(chan struct{}),
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.handle(rt))
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, talks.Errorf(talks.ENOTFOUND, "No such API route."))
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close ends every event stream, so that a graceful shutdown of the
+// http.Server need not wait for them. Requests that are not streams are
+// unaffected. Call it before http.Server.Shutdown.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
+	return nil
+}
+
+// access is who may call a route.
+type access int
+
+const (
+	public access = iota // anyone; the handler checks what it needs
+	user                 // a signed-in user (session or API token)
+)
+
+// route is one API route. routes() is the single list that both the mux and
+// the tests (OpenAPI document, access matrix) read.
+type route struct {
+	Method string
+	Path   string
+	Access access
+	// Param names the kind of resource the path's {id} names ("talk",
+	// "track", "message", "proposal", "version", "answer", "token"), or ""
+	// for a route without one. The access matrix test reads it.
+	Param  string
+	Handle func(w http.ResponseWriter, r *http.Request) error
+}
+
+// routes lists every API route.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/api/v1/openapi.json", public, "", s.handleOpenAPI},
+
+		{"POST", "/api/v1/setup", public, "", s.handleSetup},
+		{"POST", "/api/v1/login", public, "", s.handleLogin},
+		{"POST", "/api/v1/logout", public, "", s.handleLogout},
+		{"GET", "/api/v1/me", user, "", s.handleMe},
+		{"GET", "/api/v1/tokens", user, "", s.handleTokens},
+		{"POST", "/api/v1/tokens", user, "", s.handleCreateToken},
+		{"DELETE", "/api/v1/tokens/{id}", user, "token", s.handleRevokeToken},
+
+		{"GET", "/api/v1/talks", user, "", s.handleTalks},
+		{"POST", "/api/v1/talks", user, "", s.handleCreateTalk},
+		{"GET", "/api/v1/talks/{id}", user, "talk", s.handleTalk},
+		{"PATCH", "/api/v1/talks/{id}", user, "talk", s.handleUpdateTalk},
+		{"GET", "/api/v1/talks/{id}/parties", user, "talk", s.handleParties},
+		{"POST", "/api/v1/talks/{id}/parties", user, "talk", s.handleAddParty},
+		{"GET", "/api/v1/talks/{id}/members", user, "talk", s.handleMembers},
+		{"POST", "/api/v1/talks/{id}/members", user, "talk", s.handleAddMember},
+		{"GET", "/api/v1/talks/{id}/tracks", user, "talk", s.handleTracks},
+		{"POST", "/api/v1/talks/{id}/tracks", user, "talk", s.handleCreateTrack},
+		{"GET", "/api/v1/talks/{id}/proposals", user, "talk", s.handleTalkProposals},
+		{"GET", "/api/v1/talks/{id}/agreement", user, "talk", s.handleAgreement},
+		{"GET", "/api/v1/talks/{id}/diff", user, "talk", s.handleDiff},
+		{"GET", "/api/v1/talks/{id}/events", user, "talk", s.handleEvents},
+
+		{"GET", "/api/v1/tracks/{id}", user, "track", s.handleTrack},
+		{"POST", "/api/v1/tracks/{id}/members", user, "track", s.handleAddTrackMember},
+		{"GET", "/api/v1/tracks/{id}/messages", user, "track", s.handleMessages},
+		{"POST", "/api/v1/tracks/{id}/messages", user, "track", s.handlePostMessage},
+		{"GET", "/api/v1/tracks/{id}/proposals", user, "track", s.handleTrackProposals},
+		{"POST", "/api/v1/tracks/{id}/proposals", user, "track", s.handleCreateProposal},
+		{"POST", "/api/v1/messages/{id}/retract", user, "message", s.handleRetractMessage},
+
+		{"GET", "/api/v1/proposals/{id}", user, "proposal", s.handleProposal},
+		{"GET", "/api/v1/proposals/{id}/versions", user, "proposal", s.handleVersions},
+		{"GET", "/api/v1/versions/{id}", user, "version", s.handleVersion},
+		{"POST", "/api/v1/versions/{id}/counter", user, "version", s.handleCounter},
+		{"GET", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswers},
+		{"POST", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswer},
+		{"POST", "/api/v1/answers/{id}/withdraw", user, "answer", s.handleWithdrawAnswer},
+	}
+}
+
+// handle wraps a route's handler with authentication, the CSRF check and
+// error writing.
+func (s *Server) handle(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r, err := s.authenticate(w, r)
+		if err == nil && rt.Access == user && talks.UserFromContext(r.Context()) == nil {
+			err = talks.Errorf(talks.EUNAUTHORIZED, "Sign in or present an API token.")
+		}
+		if err == nil {
+			err = s.checkCSRF(r)
+		}
+		if err == nil {
+			err = rt.Handle(w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, err := w.Write(openapiDoc)
+	_ = err // a client that went away cannot be told
+	return nil
+}
