@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -15,11 +16,9 @@ type appOptions struct {
 	Secure  bool
 }
 
-// newApp returns the handler of the web pages and the API, and what stops
-// it. Until internal/server lands it answers 503.
+// newApp returns the handler of the API (internal/server) and what stops
+// it: its Close ends the event streams.
 func newApp(svc *talks.Service, opt appOptions) (http.Handler, io.Closer) {
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "the web server is not built yet", http.StatusServiceUnavailable)
-	})
-	return h, io.NopCloser(nil)
+	s := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure})
+	return s, s
 }

@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -344,5 +346,73 @@ func TestServePostgres(t *testing.T) {
 	checkDemo(t, s)
 	if _, err := os.Stat(filepath.Join(keyDir, "csrf-key")); err != nil {
 		t.Errorf("no CSRF key in --key-dir: %v", err)
+	}
+}
+
+// TestServeAPILogin signs in as a demo user through the API and lists the
+// talks that user sees.
+func TestServeAPILogin(t *testing.T) {
+	s := openServe(t, &Serve{DB: filepath.Join(t.TempDir(), "api.db"), Demo: true})
+	logins := demoLogins(t, s.Out.(*syncBuffer).String())
+	base := "http://" + s.ListenAddr()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar}
+
+	body := fmt.Sprintf(`{"email":%q,"password":%q}`, "priya@northland.example", logins["priya@northland.example"])
+	resp, err := c.Post(base+"/api/v1/login", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/v1/login = %d %s, want 200", resp.StatusCode, b)
+	}
+	code, talksBody := get(t, c, base+"/api/v1/talks")
+	if code != http.StatusOK || !strings.Contains(talksBody, "Northland-Southland ceasefire talks") {
+		t.Errorf("GET /api/v1/talks = %d %s, want 200 with the demo talk", code, talksBody)
+	}
+
+	resp, err = http.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"email":"priya@northland.example","password":"not the password"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /api/v1/login with a wrong password = %d, want 401", resp.StatusCode)
+	}
+	code, metricsBody := get(t, nil, base+"/metrics")
+	if code != http.StatusOK || !regexp.MustCompile(`(?m)^backchannel_http_requests_total\{code="4xx"\} [1-9]`).MatchString(metricsBody) {
+		t.Errorf("/metrics does not count the 401:\n%s", metricsBody)
+	}
+
+	// A live event stream does not hold up a graceful shutdown.
+	ts, err := s.store.FindTalks(context.Background(), talks.TalkFilter{})
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("FindTalks: %v, %v", ts, err)
+	}
+	resp, err = c.Get(fmt.Sprintf("%s/api/v1/talks/%d/events", base, ts[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET events = %d, want 200", resp.StatusCode)
+	}
+	if _, err := resp.Body.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("reading the event stream: %v", err)
+	}
+	start := time.Now()
+	if err := s.Close(); err != nil {
+		t.Errorf("Close with a stream open: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close with a stream open took %v, want well under the shutdown timeout", d)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Logf("stream ended with %v", err)
 	}
 }
