@@ -14,7 +14,7 @@ import (
 // HeartbeatInterval is how often an idle event stream sends a comment line,
 // which keeps proxies from closing it, and reads the log again in case a
 // write it was not told of (another process) appended events.
-var HeartbeatInterval = 20 * time.Second
+const HeartbeatInterval = 20 * time.Second
 
 // eventBatch is how many events a stream reads from the store at once.
 const eventBatch = 500
@@ -149,7 +149,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 
-	heartbeat := time.NewTicker(HeartbeatInterval)
+	heartbeat := time.NewTicker(s.heartbeat)
 	defer heartbeat.Stop()
 	for {
 		for len(evs) > 0 {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
 )
 
 // TestOpenAPIInSync checks that docs/openapi.json is the embedded document,

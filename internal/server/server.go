@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -33,6 +34,8 @@ type Server struct {
 	mux     *http.ServeMux
 	broker  *broker
 
+	heartbeat time.Duration // of event streams; tests shorten it
+
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: event streams end
 }
@@ -47,6 +50,8 @@ func New(svc *talks.Service, opt Options) *Server {
 		mux:     http.NewServeMux(),
 		broker:  newBroker(),
 		done:    make(chan struct{}),
+
+		heartbeat: HeartbeatInterval,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
