@@ -51,6 +51,7 @@ func TestErrors(t *testing.T) {
 		{"unknown talk", "F", "GET", "/api/v1/talks/999999", nil, 404, talks.ENOTFOUND, "Talk not found."},
 		{"non-numeric id", "F", "GET", "/api/v1/talks/abc", nil, 404, talks.ENOTFOUND, ""},
 		{"unknown route", "F", "GET", "/api/v1/nothing", nil, 404, talks.ENOTFOUND, ""},
+		{"wrong method", "F", "PUT", fmt.Sprintf("/api/v1/talks/%d", w.talk.ID), `{}`, 405, EMETHOD, "GET or PATCH"},
 		{"unknown track", "NA", "POST", "/api/v1/tracks/999999/messages", `{"body": "hi"}`, 404, talks.ENOTFOUND, "Track not found."},
 		{"invisible track", "NA", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.envoys.ID), `{"body": "hi"}`, 404, talks.ENOTFOUND, "Track not found."},
 		{"forbidden", "NA", "POST", fmt.Sprintf("/api/v1/tracks/%d/proposals", w.official.ID),
@@ -83,6 +84,20 @@ func TestErrors(t *testing.T) {
 		_, missing := e.do("NA", "GET", "/api/v1/tracks/999999", nil)
 		if !bytes.Equal(hidden, missing) {
 			t.Errorf("invisible track answers %s, a missing one %s; want the same", hidden, missing)
+		}
+	})
+
+	t.Run("cross-origin write", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", e.ts.URL+"/api/v1/login", strings.NewReader(`{"email": "f@example.org", "password": "x"}`))
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := e.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 403 || decodeErr(t, body).Code != talks.EFORBIDDEN {
+			t.Errorf("cross-site login = %d %s, want 403", resp.StatusCode, body)
 		}
 	})
 

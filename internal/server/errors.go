@@ -14,6 +14,10 @@ import (
 // server's own: the service never sees such a request.
 const ETOOLARGE = "too_large"
 
+// EMETHOD is the code of a request whose path exists but not for its
+// method. It is the server's own, like ETOOLARGE.
+const EMETHOD = "method_not_allowed"
+
 // MaxBodySize is the largest request body the API reads, in bytes.
 const MaxBodySize = 1 << 20
 
@@ -25,6 +29,7 @@ var codeStatus = map[string]int{
 	talks.ENOTFOUND:     http.StatusNotFound,
 	talks.ECONFLICT:     http.StatusConflict,
 	ETOOLARGE:           http.StatusRequestEntityTooLarge,
+	EMETHOD:             http.StatusMethodNotAllowed,
 	talks.EINTERNAL:     http.StatusInternalServerError,
 }
 

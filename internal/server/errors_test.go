@@ -15,7 +15,7 @@ import (
 func TestErrorStatus(t *testing.T) {
 	for code, want := range map[string]int{
 		talks.EINVALID: 400, talks.EUNAUTHORIZED: 401, talks.EFORBIDDEN: 403, talks.ENOTFOUND: 404,
-		talks.ECONFLICT: 409, ETOOLARGE: 413, talks.EINTERNAL: 500, "whatever": 500,
+		talks.ECONFLICT: 409, ETOOLARGE: 413, EMETHOD: 405, talks.EINTERNAL: 500, "whatever": 500,
 	} {
 		if got := ErrorStatus(code); got != want {
 			t.Errorf("ErrorStatus(%q) = %d, want %d", code, got, want)

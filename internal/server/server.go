@@ -9,9 +9,11 @@
 package server
 
 import (
+	"context"
 	_ "embed"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,7 @@ type Server struct {
 	secure  bool
 	mux     *http.ServeMux
 	broker  *broker
+	origin  *http.CrossOriginProtection
 
 	heartbeat time.Duration // of event streams; tests shorten it
 
@@ -49,6 +52,7 @@ func New(svc *talks.Service, opt Options) *Server {
 		secure:  opt.Secure,
 		mux:     http.NewServeMux(),
 		broker:  newBroker(),
+		origin:  http.NewCrossOriginProtection(),
 		done:    make(chan struct{}),
 
 		heartbeat: HeartbeatInterval,
@@ -59,10 +63,54 @@ func New(svc *talks.Service, opt Options) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.Method+" "+rt.Path, s.handle(rt))
 	}
-	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, talks.Errorf(talks.ENOTFOUND, "No such API route."))
-	})
+	s.mux.HandleFunc("/api/", s.handleNoRoute)
+	if svc != nil {
+		go s.sweepSessions(SessionSweepInterval)
+	}
 	return s
+}
+
+// SessionSweepInterval is how often a Server deletes expired sessions.
+const SessionSweepInterval = time.Hour
+
+// sweepSessions deletes expired sessions every interval until Close.
+func (s *Server) sweepSessions(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			n, err := s.svc.DeleteExpiredSessions(ctx)
+			cancel()
+			if err != nil {
+				s.logger.Error("sessions: sweep", "err", err)
+			} else if n > 0 {
+				s.logger.Info("sessions: swept expired", "count", n)
+			}
+		}
+	}
+}
+
+// handleNoRoute answers a request that no route matches: 405 with Allow if
+// the path has routes for other methods, else 404, both as JSON errors.
+func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, talks.Errorf(EMETHOD, "%s is not allowed here; use %s.", r.Method, strings.Join(allow, " or ")))
+		return
+	}
+	s.writeError(w, r, talks.Errorf(talks.ENOTFOUND, "No such API route."))
 }
 
 // ServeHTTP implements http.Handler.
@@ -71,8 +119,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close ends every event stream, so that a graceful shutdown of the
-// http.Server need not wait for them. Requests that are not streams are
-// unaffected. Call it before http.Server.Shutdown.
+// http.Server need not wait for them, and stops the sweep of expired
+// sessions. Requests that are not streams are unaffected. Call it before
+// http.Server.Shutdown.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.done) })
 	return nil
@@ -149,6 +198,13 @@ func (s *Server) routes() []route {
 // error writing.
 func (s *Server) handle(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Browsers say where a request comes from (Sec-Fetch-Site, Origin):
+		// refuse cross-origin writes outright, which guards the routes that
+		// need no session, such as login, against forgery too.
+		if err := s.origin.Check(r); err != nil {
+			s.writeError(w, r, talks.Errorf(talks.EFORBIDDEN, "Cross-origin request refused."))
+			return
+		}
 		r, err := s.authenticate(w, r)
 		if err == nil && rt.Access == user && talks.UserFromContext(r.Context()) == nil {
 			err = talks.Errorf(talks.EUNAUTHORIZED, "Sign in or present an API token.")
