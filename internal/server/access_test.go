@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // TestAccessMatrix walks every route of the routes table that names a
@@ -24,17 +26,24 @@ func TestAccessMatrix(t *testing.T) {
 	// Valid bodies of the write routes, so that a 404 is about access.
 	values := map[string]string{"line": "1949", "prisoners": "7"}
 	bodies := map[string]any{
-		"PATCH /api/v1/talks/{id}":           map[string]any{"title": "renamed"},
-		"POST /api/v1/talks/{id}/parties":    map[string]any{"name": "Eastland"},
-		"POST /api/v1/talks/{id}/members":    map[string]any{"user_id": e.users["O"].ID, "role": "observer"},
-		"POST /api/v1/talks/{id}/tracks":     map[string]any{"name": "side", "member_ids": []int64{w.members["NA"].ID}},
-		"POST /api/v1/tracks/{id}/members":   map[string]any{"member_id": w.members["NP"].ID},
-		"POST /api/v1/tracks/{id}/messages":  map[string]any{"body": "hello"},
-		"POST /api/v1/tracks/{id}/proposals": map[string]any{"title": "t", "values": values},
-		"POST /api/v1/versions/{id}/counter": map[string]any{"values": values},
-		"POST /api/v1/versions/{id}/answers": map[string]any{"kind": "accept"},
-		"POST /api/v1/messages/{id}/retract": nil,
-		"POST /api/v1/answers/{id}/withdraw": nil,
+		"PATCH /api/v1/talks/{id}":            map[string]any{"title": "renamed"},
+		"POST /api/v1/talks/{id}/parties":     map[string]any{"name": "Eastland"},
+		"POST /api/v1/talks/{id}/members":     map[string]any{"user_id": e.users["O"].ID, "role": "observer"},
+		"POST /api/v1/talks/{id}/tracks":      map[string]any{"name": "side", "member_ids": []int64{w.members["NA"].ID}},
+		"POST /api/v1/tracks/{id}/members":    map[string]any{"member_id": w.members["NP"].ID},
+		"POST /api/v1/tracks/{id}/messages":   map[string]any{"body": "hello"},
+		"POST /api/v1/tracks/{id}/proposals":  map[string]any{"title": "t", "values": values},
+		"POST /api/v1/versions/{id}/counter":  map[string]any{"values": values},
+		"POST /api/v1/versions/{id}/answers":  map[string]any{"kind": "accept"},
+		"POST /api/v1/messages/{id}/retract":  nil,
+		"POST /api/v1/answers/{id}/withdraw":  nil,
+		"POST /api/v1/talks/{id}/invitations": map[string]any{"party_id": w.north.ID, "role": "envoy"},
+		"DELETE /api/v1/invitations/{id}":     nil,
+	}
+	// An invitation to the north, which only F and NP may see and revoke.
+	inv, err := e.svc.CreateInvitation(e.as("F"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
+	if err != nil {
+		t.Fatal(err)
 	}
 	// The back-channel's resource of each kind, and the talk.
 	bcIDs := map[string]int64{
@@ -44,6 +53,8 @@ func TestAccessMatrix(t *testing.T) {
 		"proposal": w.proposal.ID,
 		"version":  w.version.ID,
 		"answer":   w.answer.ID,
+
+		"invitation": inv.ID,
 	}
 	officialIDs := map[string]int64{
 		"talk":     w.talk.ID,

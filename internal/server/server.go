@@ -175,6 +175,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/agreement", user, "talk", s.handleAgreement},
 		{"GET", "/api/v1/talks/{id}/diff", user, "talk", s.handleDiff},
 		{"GET", "/api/v1/talks/{id}/events", user, "talk", s.handleEvents},
+		{"GET", "/api/v1/talks/{id}/invitations", user, "talk", s.handleInvitations},
+		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
+		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},
+		{"POST", "/api/v1/invitations/accept", user, "", s.handleAcceptInvitation},
 
 		{"GET", "/api/v1/tracks/{id}", user, "track", s.handleTrack},
 		{"POST", "/api/v1/tracks/{id}/members", user, "track", s.handleAddTrackMember},

@@ -41,6 +41,10 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"APITokens", testAPITokens},
 		{"SetupTokens", testSetupTokens},
 		{"SetupTokenRace", testSetupTokenRace},
+		{"Invitations", testInvitations},
+		{"InvitationExpiry", testInvitationExpiry},
+		{"InvitationRevocation", testInvitationRevocation},
+		{"ConcurrentAccepts", testConcurrentAccepts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -394,6 +398,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 		t.Errorf("talk projection = %+v, fold of events = %+v", got.Talk, want.Talk)
 	}
 	checkText(t, s, talkID, want)
+	checkInvitations(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

@@ -21,6 +21,9 @@ type State struct {
 	Versions  []*Version
 	Answers   []*Answer
 	Agreement *Agreement
+
+	// Invitations, without token hashes.
+	Invitations []*Invitation
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -35,8 +38,9 @@ func Project(events []*Event) (*State, error) {
 	tracks := map[int64]*Track{}
 	messages := map[int64]*Message{}
 	text := newTextIndex()
+	invs := map[int64]*Invitation{}
 	for _, e := range events {
-		if err := s.apply(e, parties, members, tracks, messages, text); err != nil {
+		if err := s.apply(e, parties, members, tracks, messages, text, invs); err != nil {
 			return nil, fmt.Errorf("talks: project event %d (%s): %w", e.ID, e.Type, err)
 		}
 	}
@@ -48,10 +52,11 @@ func Project(events []*Event) (*State, error) {
 	slices.SortFunc(s.Proposals, func(a, b *Proposal) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Versions, func(a, b *Version) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Answers, func(a, b *Answer) int { return sortByID(a.ID, b.ID) })
+	slices.SortFunc(s.Invitations, func(a, b *Invitation) int { return sortByID(a.ID, b.ID) })
 	return s, nil
 }
 
-func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message, text *textIndex) error {
+func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message, text *textIndex, invs map[int64]*Invitation) error {
 	if e.Type != EventTalkCreated && s.Talk == nil {
 		return fmt.Errorf("before talk.created")
 	}
@@ -158,8 +163,51 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		m.Retracted = true
 	case EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed:
 		return s.applyText(e, parties, tracks, text)
+	case EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted:
+		return s.applyInvitation(e, parties, members, invs)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
+	}
+	return nil
+}
+
+func (s *State) applyInvitation(e *Event, parties map[int64]*Party, members map[int64]*Member, invs map[int64]*Invitation) error {
+	switch e.Type {
+	case EventInvitationCreated:
+		var p InvitationCreated
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		} else if invs[p.InvitationID] != nil {
+			return fmt.Errorf("invitation %d created twice", p.InvitationID)
+		} else if p.PartyID != 0 && parties[p.PartyID] == nil {
+			return fmt.Errorf("unknown party %d", p.PartyID)
+		}
+		inv := &Invitation{ID: p.InvitationID, TalkID: e.TalkID, PartyID: p.PartyID, Role: p.Role,
+			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time), ExpiresAt: Timestamp(p.ExpiresAt)}
+		invs[inv.ID] = inv
+		s.Invitations = append(s.Invitations, inv)
+	case EventInvitationRevoked:
+		var p InvitationRevoked
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		}
+		inv := invs[p.InvitationID]
+		if inv == nil {
+			return fmt.Errorf("unknown invitation %d", p.InvitationID)
+		}
+		inv.RevokedAt = Timestamp(e.Time)
+	case EventInvitationAccepted:
+		var p InvitationAccepted
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		}
+		inv := invs[p.InvitationID]
+		if inv == nil {
+			return fmt.Errorf("unknown invitation %d", p.InvitationID)
+		} else if members[p.MemberID] == nil {
+			return fmt.Errorf("unknown member %d", p.MemberID)
+		}
+		inv.AcceptedAt, inv.AcceptedBy, inv.MemberID = Timestamp(e.Time), p.UserID, p.MemberID
 	}
 	return nil
 }

@@ -20,8 +20,9 @@ import "context"
 //
 // Implementations are safe for concurrent use.
 type Store interface {
-	ProposalStore // the single negotiating text (proposal.go)
-	AccountStore  // passwords, sessions, API tokens, setup (account.go)
+	ProposalStore   // the single negotiating text (proposal.go)
+	AccountStore    // passwords, sessions, API tokens, setup (account.go)
+	InvitationStore // one-time links that make members (invitation.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

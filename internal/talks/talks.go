@@ -58,6 +58,18 @@
 // exists or not, and a Limiter per email and per address stops guessing
 // (AccountPolicy). No user an account method returns carries its password
 // hash. CSRFToken derives a form token from a session and a server key.
+//
+// # Invitations
+//
+// An Invitation is a one-time link that makes the signed-in user who opens
+// it a member of a talk, with a party and a role; it expires and can be
+// revoked. Its token ("bci_") is shown once and stored as its SHA-256, like
+// the account tokens. Making, revoking and accepting one are events of the
+// talk's log (invitation.created, invitation.revoked, and member.added
+// followed by invitation.accepted, appended in the transaction that marks
+// the invitation used); no event carries the token or its hash. Whoever
+// may add such a member may invite and revoke; for anyone else in the talk
+// an invitation does not exist.
 package talks
 
 import "time"

@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+const invitationColumns = `id, talk_id, COALESCE(party_id, 0), role, created_by, created_at, expires_at,
+	COALESCE(revoked_at, ''), COALESCE(accepted_at, ''), COALESCE(accepted_by, 0), COALESCE(member_id, 0)`
+
+// findInvitations returns the invitations that match where, without token
+// hashes, in ascending ID order.
+func findInvitations(ctx context.Context, q querier, where string, args ...any) ([]*talks.Invitation, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find invitations: %w", err)
+	}
+	defer rows.Close()
+	var a []*talks.Invitation
+	for rows.Next() {
+		var inv talks.Invitation
+		var created, expires, revoked, accepted string
+		if err := rows.Scan(&inv.ID, &inv.TalkID, &inv.PartyID, &inv.Role, &inv.CreatedBy, &created, &expires,
+			&revoked, &accepted, &inv.AcceptedBy, &inv.MemberID); err != nil {
+			return nil, err
+		}
+		for _, t := range []struct {
+			s   string
+			dst *time.Time
+		}{{created, &inv.CreatedAt}, {expires, &inv.ExpiresAt}, {revoked, &inv.RevokedAt}, {accepted, &inv.AcceptedAt}} {
+			if t.s == "" {
+				continue
+			}
+			if *t.dst, err = parseTime(t.s); err != nil {
+				return nil, err
+			}
+		}
+		a = append(a, &inv)
+	}
+	return a, rows.Err()
+}
+
+// findInvitation returns the one invitation that matches where, or
+// ENOTFOUND.
+func findInvitation(ctx context.Context, q querier, where string, args ...any) (*talks.Invitation, error) {
+	a, err := findInvitations(ctx, q, where, args...)
+	if err != nil {
+		return nil, err
+	} else if len(a) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Invitation not found.")
+	}
+	return a[0], nil
+}
+
+// CreateInvitation implements talks.Store.
+func (s *Store) CreateInvitation(ctx context.Context, inv *talks.Invitation, st talks.Stamp) error {
+	return s.update(ctx, func(tx *sql.Tx) error {
+		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, inv.TalkID); err != nil {
+			return err
+		}
+		var party any
+		if inv.PartyID != 0 {
+			party = inv.PartyID
+		}
+		at := talks.Timestamp(st.Time)
+		exp := talks.Timestamp(inv.ExpiresAt)
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO invitations (talk_id, party_id, role, token_hash, created_by, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			inv.TalkID, party, inv.Role, inv.TokenHash, st.ActorID, formatTime(at), formatTime(exp)).Scan(&id); err != nil {
+			return fmt.Errorf("insert invitation: %w", err)
+		}
+		if err := record(ctx, tx, inv.TalkID, 0, talks.EventInvitationCreated, st, talks.InvitationCreated{
+			InvitationID: id, PartyID: inv.PartyID, Role: inv.Role, ExpiresAt: exp}); err != nil {
+			return err
+		}
+		inv.ID, inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt = id, st.ActorID, at, exp
+		inv.RevokedAt, inv.AcceptedAt, inv.AcceptedBy, inv.MemberID = time.Time{}, time.Time{}, 0, 0
+		return nil
+	})
+}
+
+// FindInvitationByID implements talks.Store.
+func (s *Store) FindInvitationByID(ctx context.Context, id int64) (*talks.Invitation, error) {
+	inv, err := findInvitation(ctx, s.read, `id = $1`, id)
+	return inv, translate(err)
+}
+
+// FindInvitationByTokenHash implements talks.Store.
+func (s *Store) FindInvitationByTokenHash(ctx context.Context, hash []byte) (*talks.Invitation, error) {
+	inv, err := findInvitation(ctx, s.read, `token_hash = $1`, hash)
+	return inv, translate(err)
+}
+
+// FindInvitations implements talks.Store.
+func (s *Store) FindInvitations(ctx context.Context, f talks.InvitationFilter) ([]*talks.Invitation, error) {
+	a, err := findInvitations(ctx, s.read, `talk_id = $1`, f.TalkID)
+	return a, translate(err)
+}
+
+// RevokeInvitation implements talks.Store.
+func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *sql.Tx) error {
+		inv, err := findInvitation(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case inv.AcceptedBy != 0:
+			return talks.Errorf(talks.ECONFLICT, "The invitation has been accepted; it can no longer be revoked.")
+		case !inv.RevokedAt.IsZero():
+			return talks.Errorf(talks.ECONFLICT, "The invitation is already revoked.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = $1 WHERE id = $2`, formatTime(st.Time), id); err != nil {
+			return fmt.Errorf("revoke invitation: %w", err)
+		}
+		return record(ctx, tx, inv.TalkID, 0, talks.EventInvitationRevoked, st, talks.InvitationRevoked{InvitationID: id})
+	})
+}
+
+// AcceptInvitation implements talks.Store. Writes are serialised, so the
+// checks and the update see the same invitation.
+func (s *Store) AcceptInvitation(ctx context.Context, id, userID int64, st talks.Stamp) (*talks.Member, error) {
+	var m *talks.Member
+	err := s.update(ctx, func(tx *sql.Tx) error {
+		inv, err := findInvitation(ctx, tx, `id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if err := talks.CheckAcceptable(inv, st.Time); err != nil {
+			return err
+		}
+		var one int
+		err = tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
+		if err == nil {
+			return talks.ErrAlreadyMember
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find member: %w", err)
+		}
+		var party any
+		if inv.PartyID != 0 {
+			party = inv.PartyID
+		}
+		mem := &talks.Member{TalkID: inv.TalkID, UserID: userID, PartyID: inv.PartyID, Role: inv.Role}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
+			mem.TalkID, mem.UserID, party, mem.Role).Scan(&mem.ID); err != nil {
+			return fmt.Errorf("insert member: %w", err)
+		}
+		if err := record(ctx, tx, inv.TalkID, 0, talks.EventMemberAdded, st, talks.MemberAdded{
+			MemberID: mem.ID, UserID: userID, PartyID: mem.PartyID, Role: mem.Role}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1, accepted_by = $2, member_id = $3 WHERE id = $4`,
+			formatTime(st.Time), userID, mem.ID, id); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
+		if err := record(ctx, tx, inv.TalkID, 0, talks.EventInvitationAccepted, st, talks.InvitationAccepted{
+			InvitationID: id, UserID: userID, MemberID: mem.ID}); err != nil {
+			return err
+		}
+		m = mem
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
