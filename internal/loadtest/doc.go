@@ -1,0 +1,12 @@
+// Package loadtest holds the benchmarks of issue 4 (docs/benchmarks.md): the
+// raw durable commit rate of SQLite and PostgreSQL on this disk, the API's
+// write throughput and latency with 1, 16 and 200 concurrent clients, and
+// the fan-out of one event to 1,000 Server-Sent Events subscribers.
+//
+// They are benchmarks only; go test ./... runs none of them. Run them with
+//
+//	go test ./internal/loadtest -run '^$' -bench . -benchtime 2000x
+//
+// and set BACKCHANNEL_TEST_POSTGRES to a server's DSN to add PostgreSQL
+// (each run creates a bc_test_<hex> database and drops it afterwards).
+package loadtest

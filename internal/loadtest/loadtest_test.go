@@ -1,0 +1,510 @@
+package loadtest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite"
+
+	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/server"
+	"github.com/backchannel/backchannel/internal/sqlite"
+	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
+)
+
+// cheapArgon2 keeps the set-up of many users fast; logins are not measured.
+var cheapArgon2 = talks.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+type store interface {
+	talks.Store
+	Close() error
+}
+
+// backends are the stores to measure: SQLite always, PostgreSQL when
+// BACKCHANNEL_TEST_POSTGRES is set.
+func backends() []string {
+	if os.Getenv("BACKCHANNEL_TEST_POSTGRES") != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// pgDatabase creates bc_test_<hex> on the BACKCHANNEL_TEST_POSTGRES server
+// and drops it when b ends; it returns the new database's DSN.
+func pgDatabase(b *testing.B) string {
+	b.Helper()
+	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatalf("connect to BACKCHANNEL_TEST_POSTGRES: %v", err)
+	}
+	rb := make([]byte, 8)
+	rand.Read(rb)
+	name := "bc_test_" + hex.EncodeToString(rb)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close(ctx)
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			b.Errorf("drop database %s: %v", name, err)
+		}
+		admin.Close(ctx)
+	})
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.Path = "/" + name
+		return u.String()
+	}
+	return dsn + " dbname=" + name
+}
+
+func openStore(b *testing.B, kind string) store {
+	b.Helper()
+	ctx := context.Background()
+	var st store
+	var err error
+	switch kind {
+	case "sqlite":
+		st, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "bc.db"))
+	case "postgres":
+		st, err = postgres.Open(ctx, pgDatabase(b))
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
+}
+
+// run calls op b.N times from c goroutines and reports the rate and the
+// p50/p99 latency of the calls.
+func run(b *testing.B, c int, unit string, op func(g, i int) error) {
+	durs := make([]time.Duration, b.N)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for g := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				t0 := time.Now()
+				if err := op(g, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					next.Store(int64(b.N))
+					return
+				}
+				durs[i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
+	reportPercentiles(b, "", durs)
+}
+
+func reportPercentiles(b *testing.B, prefix string, durs []time.Duration) {
+	slices.Sort(durs)
+	pct := func(p float64) float64 {
+		i := int(p * float64(len(durs)-1))
+		return float64(durs[i]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), prefix+"p50-ms")
+	b.ReportMetric(pct(0.99), prefix+"p99-ms")
+	b.ReportMetric(pct(1), prefix+"max-ms")
+}
+
+// BenchmarkRawCommit measures the physical limit: one INSERT of a small
+// row per durable transaction into a minimal table, with the settings of
+// the stores (SQLite: WAL, synchronous=FULL, one writing connection with
+// BEGIN IMMEDIATE; PostgreSQL: defaults, one connection per writer).
+func BenchmarkRawCommit(b *testing.B) {
+	ctx := context.Background()
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			var insert func() error
+			switch kind {
+			case "sqlite":
+				q := url.Values{}
+				for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+					q.Add("_pragma", p)
+				}
+				q.Set("_txlock", "immediate")
+				db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "raw.db")+"?"+q.Encode())
+				if err != nil {
+					b.Fatal(err)
+				}
+				db.SetMaxOpenConns(1)
+				b.Cleanup(func() { db.Close() })
+				if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+					b.Fatal(err)
+				}
+				insert = func() error {
+					tx, err := db.BeginTx(ctx, nil)
+					if err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row"); err != nil {
+						tx.Rollback()
+						return err
+					}
+					return tx.Commit()
+				}
+			case "postgres":
+				cfg, err := pgxpool.ParseConfig(pgDatabase(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.MaxConns = 16
+				pool, err := pgxpool.NewWithConfig(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(pool.Close)
+				if _, err := pool.Exec(ctx, "CREATE TABLE t (id bigserial PRIMARY KEY, v text NOT NULL)"); err != nil {
+					b.Fatal(err)
+				}
+				insert = func() error {
+					_, err := pool.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row")
+					return err
+				}
+			}
+			for _, c := range []int{1, 16} {
+				b.Run(fmt.Sprintf("writers=%d", c), func(b *testing.B) {
+					run(b, c, "commits/s", func(int, int) error { return insert() })
+				})
+			}
+		})
+	}
+}
+
+// world is a talk served by the real handler (server.New over
+// talks.Service over a store) behind httptest on loopback, with n members
+// (envoys of two parties, alternately), each with an API token.
+type world struct {
+	b        *testing.B
+	svc      *talks.Service
+	srv      *server.Server
+	ts       *httptest.Server
+	client   *http.Client
+	talk     *talks.Talk
+	official *talks.Track
+	tokens   []string
+	convener context.Context
+}
+
+func newWorld(b *testing.B, st store, n int) *world {
+	b.Helper()
+	ctx := context.Background()
+	svc := talks.NewService(st, talks.SystemClock)
+	pol := talks.DefaultAccountPolicy
+	pol.Argon2 = cheapArgon2
+	svc.SetAccountPolicy(pol)
+	w := &world{b: b, svc: svc}
+	w.srv = server.New(svc, server.Options{
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CSRFKey: bytes.Repeat([]byte{7}, 32),
+	})
+	w.ts = httptest.NewServer(w.srv)
+	b.Cleanup(func() { w.srv.Close(); w.ts.Close() })
+	w.client = &http.Client{Transport: &http.Transport{
+		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute,
+	}}
+	b.Cleanup(w.client.CloseIdleConnections)
+
+	hash, err := talks.HashPassword("correct horse battery", cheapArgon2)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ok := func(what string, err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatalf("%s: %v", what, err)
+		}
+	}
+	user := func(name string) context.Context {
+		u := &talks.User{Name: name, Email: name + "@example.org", PasswordHash: hash}
+		ok("CreateUser", st.CreateUser(ctx, u))
+		return talks.NewContextWithUser(ctx, u)
+	}
+	w.convener = user("convener")
+	sp, err := outcome.NewSpace("Ceasefire",
+		outcome.NewDiscrete("line", "1949", "1967", "current"),
+		outcome.NewInteger("prisoners", 0, 1000))
+	ok("NewSpace", err)
+	w.talk = &talks.Talk{Title: "Load", Space: sp}
+	ok("CreateTalk", svc.CreateTalk(w.convener, w.talk))
+	parties := []*talks.Party{{TalkID: w.talk.ID, Name: "Northland"}, {TalkID: w.talk.ID, Name: "Southland"}}
+	for _, p := range parties {
+		ok("AddParty", svc.AddParty(w.convener, p))
+	}
+	tracks, err := svc.FindTracks(w.convener, w.talk.ID)
+	ok("FindTracks", err)
+	w.official = tracks[0]
+	for i := range n {
+		uctx := user(fmt.Sprintf("member%04d", i))
+		u := talks.UserFromContext(uctx)
+		ok("AddMember", svc.AddMember(w.convener, &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: parties[i%2].ID, Role: talks.RoleEnvoy}))
+		tok, err := svc.CreateAPIToken(uctx, "load")
+		ok("CreateAPIToken", err)
+		w.tokens = append(w.tokens, tok.Token)
+	}
+	return w
+}
+
+// post sends body to path as member g and decodes the 201 answer into out.
+func (w *world) post(g int, path string, body []byte, out any) error {
+	req, err := http.NewRequest("POST", w.ts.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.tokens[g])
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("POST %s = %d %s", path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// BenchmarkAPI measures the API's write throughput and latency: members
+// posting messages to the official track, and countering versions, with 1,
+// 16 and 200 concurrent clients (one member each).
+//
+// Each client counters its own chain of versions (each counter counters the
+// client's previous one), starting from a proposal of its own that the
+// convener put on the table, since a party may answer a version only once.
+func BenchmarkAPI(b *testing.B) {
+	const maxClients = 200
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			w := newWorld(b, openStore(b, kind), maxClients)
+			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+			parent := make([]int64, maxClients)
+			for g := range parent {
+				p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
+				v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
+				if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
+					b.Fatal(err)
+				}
+				parent[g] = v.ID
+			}
+			for _, c := range []int{1, 16, 200} {
+				b.Run(fmt.Sprintf("message/clients=%d", c), func(b *testing.B) {
+					run(b, c, "writes/s", func(g, i int) error {
+						body := fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g)
+						return w.post(g, msgPath, body, nil)
+					})
+				})
+			}
+			for _, c := range []int{1, 16, 200} {
+				b.Run(fmt.Sprintf("counter/clients=%d", c), func(b *testing.B) {
+					run(b, c, "writes/s", func(g, i int) error {
+						body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
+						var v server.Version
+						if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
+							return err
+						}
+						parent[g] = v.ID
+						return nil
+					})
+				})
+			}
+		})
+	}
+}
+
+// raiseFileLimit lifts the soft limit on open files to the hard one: each
+// subscriber holds two descriptors (client and server end).
+func raiseFileLimit(b *testing.B, need uint64) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		b.Fatal(err)
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if rl.Cur < need {
+		b.Skipf("open file limit %d < %d", rl.Cur, need)
+	}
+}
+
+// round is one message on its way to the subscribers.
+type round struct {
+	marker  string
+	start   time.Time
+	arrived []time.Duration // by subscriber
+	n       atomic.Int32
+	done    chan struct{}
+}
+
+// BenchmarkSSEFanout connects 1,000 subscribers (members who see the
+// official track) to the talk's event stream, then posts b.N messages one
+// after the other, each once every subscriber has the previous one, and
+// reports the time from sending the POST until each subscriber has read
+// the event (p50/p99/max over all messages and subscribers), and the heap
+// in use before and after connecting.
+func BenchmarkSSEFanout(b *testing.B) {
+	const subs = 1000
+	raiseFileLimit(b, 2*subs+200)
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			w := newWorld(b, openStore(b, kind), subs)
+			var cur atomic.Pointer[round]
+			ctx, cancel := context.WithCancel(context.Background())
+			var wg sync.WaitGroup
+			b.Cleanup(func() { cancel(); wg.Wait() })
+
+			// Subscribers start after the set-up's events.
+			evs, err := w.svc.FindEvents(w.convener, talks.EventFilter{TalkID: w.talk.ID})
+			if err != nil || len(evs) == 0 {
+				b.Fatalf("FindEvents: %d, %v", len(evs), err)
+			}
+			last := evs[len(evs)-1].ID
+
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			goroutines := runtime.NumGoroutine()
+			ready := make(chan error, subs)
+			for s := range subs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events?after=%d", w.ts.URL, w.talk.ID, last), nil)
+					req.Header.Set("Authorization", "Bearer "+w.tokens[s])
+					resp, err := w.client.Do(req)
+					if err != nil {
+						ready <- err
+						return
+					}
+					defer resp.Body.Close()
+					if resp.StatusCode != 200 {
+						ready <- fmt.Errorf("subscriber %d: %d", s, resp.StatusCode)
+						return
+					}
+					ready <- nil
+					rd := bufio.NewReader(resp.Body)
+					for {
+						line, err := rd.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if !bytes.HasPrefix(line, []byte("data: ")) {
+							continue
+						}
+						r := cur.Load()
+						if r != nil && bytes.Contains(line, []byte(r.marker)) {
+							r.arrived[s] = time.Since(r.start)
+							if r.n.Add(1) == subs {
+								close(r.done)
+							}
+						}
+					}
+				}()
+			}
+			for range subs {
+				if err := <-ready; err != nil {
+					b.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			heapBefore := float64(before.HeapInuse) / (1 << 20)
+			heapAfter := float64(after.HeapInuse) / (1 << 20)
+			b.Logf("%s: %d subscribers: HeapInuse %.1f MiB before, %.1f MiB after (%.1f KiB each, clients included); goroutines +%d",
+				kind, subs, heapBefore, heapAfter, (heapAfter-heapBefore)*1024/subs, runtime.NumGoroutine()-goroutines)
+
+			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+			seq := 0
+			b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+				var all []time.Duration
+				var maxHeap uint64
+				b.ResetTimer()
+				for range b.N {
+					seq++
+					r := &round{marker: "fanout-" + strconv.Itoa(seq) + "-end", arrived: make([]time.Duration, subs), done: make(chan struct{})}
+					r.start = time.Now()
+					cur.Store(r)
+					if err := w.post(0, msgPath, fmt.Appendf(nil, `{"body":"%s"}`, r.marker), nil); err != nil {
+						b.Fatal(err)
+					}
+					select {
+					case <-r.done:
+					case <-time.After(30 * time.Second):
+						b.Fatalf("message %d reached %d of %d subscribers in 30s", seq, r.n.Load(), subs)
+					}
+					all = append(all, r.arrived...)
+					var ms runtime.MemStats
+					runtime.ReadMemStats(&ms)
+					maxHeap = max(maxHeap, ms.HeapInuse)
+				}
+				b.StopTimer()
+				reportPercentiles(b, "deliver-", all)
+				b.ReportMetric(heapBefore, "heap-before-MiB")
+				b.ReportMetric(heapAfter, "heap-connected-MiB")
+				b.ReportMetric(float64(maxHeap)/(1<<20), "heap-max-MiB")
+			})
+		})
+	}
+}
