@@ -122,3 +122,13 @@ func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.E
 	}
 	return a, translate(rows.Err())
 }
+
+// TalkHead implements talks.Store.
+func (s *Store) TalkHead(ctx context.Context, talkID int64) (int64, error) {
+	var seq int64
+	err := s.pool.QueryRow(ctx, `SELECT COALESCE((SELECT seq FROM event_heads WHERE talk_id = $1), 0)`, talkID).Scan(&seq)
+	if err != nil {
+		return 0, translate(fmt.Errorf("talk head: %w", err))
+	}
+	return seq, nil
+}

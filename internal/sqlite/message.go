@@ -117,3 +117,13 @@ func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.E
 	}
 	return a, translate(rows.Err())
 }
+
+// TalkHead implements talks.Store.
+func (s *Store) TalkHead(ctx context.Context, talkID int64) (int64, error) {
+	var seq int64
+	err := s.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE talk_id = $1`, talkID).Scan(&seq)
+	if err != nil {
+		return 0, translate(fmt.Errorf("talk head: %w", err))
+	}
+	return seq, nil
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Tracks", testTracks},
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
+		{"TalkHead", testTalkHead},
 		{"Projection", testProjection},
 		{"Atomicity", testAtomicity},
 		{"ConcurrentAppends", testConcurrentAppends},
@@ -327,6 +328,45 @@ func events(t *testing.T, s talks.Store, talkID int64) []*talks.Event {
 	evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID})
 	must(t, "FindEvents", err)
 	return evs
+}
+
+// testTalkHead checks that TalkHead is the sequence number of the talk's
+// last event: 0 for an unknown talk, moved by every write to the talk and
+// by no failed write or write to another talk.
+func testTalkHead(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	head := func(id int64) int64 {
+		t.Helper()
+		h, err := s.TalkHead(ctx, id)
+		must(t, "TalkHead", err)
+		return h
+	}
+	if h := head(987654); h != 0 {
+		t.Errorf("TalkHead(unknown talk) = %d, want 0", h)
+	}
+	f := newFixture(t, s)
+	evs := events(t, s, f.talk.ID)
+	if h := head(f.talk.ID); h != evs[len(evs)-1].ID {
+		t.Fatalf("TalkHead = %d, want %d (the last event)", h, evs[len(evs)-1].ID)
+	}
+	h0 := head(f.talk.ID)
+	err := s.PostMessage(ctx, &talks.Message{TrackID: 987654, AuthorID: f.mSouthP.ID, Body: "lost"}, stamp(f.southP.ID, 40))
+	wantCode(t, "PostMessage(unknown track)", err, talks.ENOTFOUND)
+	if h := head(f.talk.ID); h != h0 {
+		t.Errorf("TalkHead after a failed write = %d, want %d", h, h0)
+	}
+	other := &talks.Talk{Title: "Elsewhere", ConvenerID: f.southP.ID}
+	must(t, "CreateTalk", s.CreateTalk(ctx, other, stamp(f.southP.ID, 41)))
+	if h := head(f.talk.ID); h != h0 {
+		t.Errorf("TalkHead after a write to another talk = %d, want %d", h, h0)
+	}
+	if h := head(other.ID); h != 3 {
+		t.Errorf("TalkHead(new talk) = %d, want 3", h)
+	}
+	must(t, "AddParty", s.AddParty(ctx, &talks.Party{TalkID: f.talk.ID, Name: "Westland"}, stamp(f.southP.ID, 42)))
+	if h := head(f.talk.ID); h != h0+1 {
+		t.Errorf("TalkHead after AddParty = %d, want %d", h, h0+1)
+	}
 }
 
 func testEventChain(t *testing.T, s talks.Store) {

@@ -484,7 +484,7 @@ func (s *Service) FindProposals(ctx context.Context, f ProposalFilter) ([]*Propo
 	}
 	var out []*Proposal
 	for _, p := range ps {
-		if v.CanSeeTrack(v.tracks[p.TrackID]) {
+		if v.CanSeeTrack(v.snap.tracks[p.TrackID]) {
 			out = append(out, p)
 		}
 	}
@@ -535,7 +535,7 @@ func (s *Service) FindAgreement(ctx context.Context, talkID int64) (*Agreement, 
 		return nil, errAgreementNotFound
 	} else if err != nil {
 		return nil, err
-	} else if !v.CanSeeTrack(v.tracks[ag.TrackID]) {
+	} else if !v.CanSeeTrack(v.snap.tracks[ag.TrackID]) {
 		return nil, errAgreementNotFound
 	}
 	return ag, nil

@@ -2,7 +2,9 @@ package talks
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Service is the talks service as users see it. Every method acts for the
@@ -21,6 +23,7 @@ type Service struct {
 	store Store
 	clock Clock
 	acct  accountState // account.go
+	views viewCache    // snapshots of talks' members and tracks
 }
 
 // NewService returns a Service over store that stamps events with clock.
@@ -32,28 +35,83 @@ func NewService(store Store, clock Clock) *Service {
 }
 
 // View is what one member may see of one talk. Service builds it once per
-// call from the member's membership, and every read and write asks it.
+// call from the member's membership, and every read and write asks it. A
+// View is never changed once built; views of the same talk at the same
+// point in its log share one read-only snapshot of its members and tracks.
 type View struct {
 	User   *User
 	Talk   *Talk
 	Member *Member // the user's membership
 
-	members map[int64]*Member // every member of the talk, by ID
-	tracks  map[int64]*Track  // every track of the talk, by ID
+	snap *snapshot
+}
+
+// snapshot is every member and track of one talk as of event head. It is
+// read-only once built, so views and goroutines may share it.
+type snapshot struct {
+	head    int64
+	members map[int64]*Member // by ID
+	byUser  map[int64]*Member // by user ID
+	tracks  map[int64]*Track  // by ID
 	order   []*Track          // the same, in ascending ID order
+}
+
+func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
+	sn := &snapshot{head: head, members: make(map[int64]*Member, len(members)), byUser: make(map[int64]*Member, len(members)),
+		tracks: make(map[int64]*Track, len(tracks)), order: tracks}
+	for _, m := range members {
+		sn.members[m.ID] = m
+		sn.byUser[m.UserID] = m
+	}
+	for _, tr := range tracks {
+		sn.tracks[tr.ID] = tr
+	}
+	return sn
+}
+
+// viewCacheSize bounds the number of talks whose snapshot Service keeps.
+const viewCacheSize = 4096
+
+// viewCache keeps the latest snapshot of each recently viewed talk.
+type viewCache struct {
+	mu sync.Mutex
+	m  map[int64]*snapshot // by talk ID
+}
+
+// get returns the snapshot of talk talkID as of head, or nil.
+func (c *viewCache) get(talkID, head int64) *snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sn := c.m[talkID]; sn != nil && sn.head == head {
+		return sn
+	}
+	return nil
+}
+
+// put keeps sn as the snapshot of talk talkID unless a later one is kept.
+func (c *viewCache) put(talkID int64, sn *snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[int64]*snapshot)
+	}
+	if old := c.m[talkID]; old != nil {
+		if old.head > sn.head {
+			return
+		}
+	} else if len(c.m) >= viewCacheSize {
+		for id := range c.m { // evict an arbitrary talk
+			delete(c.m, id)
+			break
+		}
+	}
+	c.m[talkID] = sn
 }
 
 // NewView returns the view of member me of talk t, which has the given
 // members and tracks.
 func NewView(u *User, t *Talk, me *Member, members []*Member, tracks []*Track) *View {
-	v := &View{User: u, Talk: t, Member: me, members: map[int64]*Member{}, tracks: map[int64]*Track{}, order: tracks}
-	for _, m := range members {
-		v.members[m.ID] = m
-	}
-	for _, tr := range tracks {
-		v.tracks[tr.ID] = tr
-	}
-	return v
+	return &View{User: u, Talk: t, Member: me, snap: newSnapshot(0, members, tracks)}
 }
 
 // CanSeeTrack reports whether the member may see track t: t is the talk's
@@ -70,7 +128,7 @@ func (v *View) CanSeeTrack(t *Track) bool {
 		return false
 	}
 	for _, id := range t.MemberIDs {
-		if m := v.members[id]; m != nil && m.PartyID == v.Member.PartyID {
+		if m := v.snap.members[id]; m != nil && m.PartyID == v.Member.PartyID {
 			return true
 		}
 	}
@@ -85,26 +143,33 @@ func (v *View) CanSeeEvent(e *Event) bool {
 	} else if e.TrackID == 0 {
 		return true
 	}
-	return v.CanSeeTrack(v.tracks[e.TrackID])
+	return v.CanSeeTrack(v.snap.tracks[e.TrackID])
 }
 
-// Tracks returns the tracks the member may see, in ascending ID order.
+// Tracks returns the tracks the member may see, in ascending ID order. They
+// are copies, which the caller may change.
 func (v *View) Tracks() []*Track {
 	var a []*Track
-	for _, t := range v.order {
+	for _, t := range v.snap.order {
 		if v.CanSeeTrack(t) {
-			a = append(a, t)
+			a = append(a, cloneTrack(t))
 		}
 	}
 	return a
 }
 
-// Track returns track id if the member may see it, or ENOTFOUND.
+// Track returns (a copy of) track id if the member may see it, or ENOTFOUND.
 func (v *View) Track(id int64) (*Track, error) {
-	if t := v.tracks[id]; v.CanSeeTrack(t) {
-		return t, nil
+	if t := v.snap.tracks[id]; v.CanSeeTrack(t) {
+		return cloneTrack(t), nil
 	}
 	return nil, errTrackNotFound
+}
+
+func cloneTrack(t *Track) *Track {
+	c := *t
+	c.MemberIDs = slices.Clone(t.MemberIDs)
+	return &c
 }
 
 // CanManage reports whether the member may shape the talk (add parties,
@@ -136,16 +201,11 @@ func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	members, err := s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+	sn, err := s.snapshot(ctx, talkID)
 	if err != nil {
 		return nil, err
 	}
-	var me *Member
-	for _, m := range members {
-		if m.UserID == u.ID {
-			me = m
-		}
-	}
+	me := sn.byUser[u.ID]
 	if me == nil {
 		return nil, errTalkNotFound
 	}
@@ -153,11 +213,38 @@ func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := *me
+	return &View{User: u, Talk: t, Member: &m, snap: sn}, nil
+}
+
+// snapshot returns the members and tracks of talk talkID as they are now.
+// It reads the head of the talk's log first and reuses the snapshot kept
+// for that head; otherwise it loads one, which is then at least as recent
+// as the head, and keeps it. Every change of members or tracks appends an
+// event, so a snapshot tagged with the current head is exact.
+func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error) {
+	head, err := s.store.TalkHead(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	if head > 0 {
+		if sn := s.views.get(talkID, head); sn != nil {
+			return sn, nil
+		}
+	}
+	members, err := s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+	if err != nil {
+		return nil, err
+	}
 	tracks, err := s.store.FindTracks(ctx, TrackFilter{TalkID: talkID})
 	if err != nil {
 		return nil, err
 	}
-	return NewView(u, t, me, members, tracks), nil
+	sn := newSnapshot(head, members, tracks)
+	if head > 0 {
+		s.views.put(talkID, sn)
+	}
+	return sn, nil
 }
 
 // viewOfTrack returns the view of the talk of track id and the track, or
@@ -307,7 +394,7 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 	if err != nil {
 		return err
 	}
-	m := v.members[memberID]
+	m := v.snap.members[memberID]
 	if m == nil {
 		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
 	} else if t.Kind == TrackOfficial {

@@ -107,4 +107,10 @@ type Store interface {
 	// FindEvents returns the events of talk f.TalkID that match f, in
 	// ascending order. An unknown talk has no events.
 	FindEvents(ctx context.Context, f EventFilter) ([]*Event, error)
+
+	// TalkHead returns the sequence number of the last event of talk
+	// talkID, 0 if it has none (an unknown talk). Every change to a talk's
+	// members or tracks appends an event, so an unchanged head means
+	// unchanged members and tracks.
+	TalkHead(ctx context.Context, talkID int64) (int64, error)
 }

@@ -1,0 +1,108 @@
+package talks_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// TestViewSeesChangesAtOnce checks that the snapshot of members and tracks
+// Service keeps per talk is never stale: a membership change, made through
+// this Service, through another Service over the same store or by
+// accepting an invitation, is seen by the very next view.
+func TestViewSeesChangesAtOnce(t *testing.T) {
+	w := newWorld(t)
+	other := talks.NewService(w.store, nil) // another process, say
+	ctx := context.Background()
+
+	// Warm the cache for the talk.
+	for _, n := range []string{"F", "NP", "SA"} {
+		if _, err := w.svc.FindTracks(w.as(n), w.talk.ID); err != nil {
+			t.Fatalf("FindTracks(%s): %v", n, err)
+		}
+	}
+	_, err := w.svc.FindTrackByID(w.as("SA"), w.envoys.ID)
+	wantCode(t, "FindTrackByID(SA, envoys) before", err, talks.ENOTFOUND)
+
+	// SA joins the envoys' back-channel.
+	mustOK(t, "AddTrackMember", w.svc.AddTrackMember(w.as("SP"), w.envoys.ID, w.members["SA"].ID))
+	if _, err := w.svc.FindTrackByID(w.as("SA"), w.envoys.ID); err != nil {
+		t.Fatalf("FindTrackByID(SA, envoys) after AddTrackMember: %v", err)
+	}
+	evs, err := w.svc.FindEvents(w.as("SA"), talks.EventFilter{TalkID: w.talk.ID})
+	mustOK(t, "FindEvents(SA)", err)
+	if !slices.ContainsFunc(evs, func(e *talks.Event) bool { return e.TrackID == w.envoys.ID }) {
+		t.Errorf("FindEvents(SA) after AddTrackMember has no event of the envoys' track")
+	}
+
+	// NE joins the north-only back-channel through the other Service, and
+	// sees it through this one.
+	_, err = w.svc.FindTrackByID(w.as("NE"), w.northBC.ID)
+	wantCode(t, "FindTrackByID(NE, north) before", err, talks.ENOTFOUND)
+	mustOK(t, "AddTrackMember(other)", other.AddTrackMember(w.as("NP"), w.northBC.ID, w.members["NE"].ID))
+	if _, err := w.svc.FindTrackByID(w.as("NE"), w.northBC.ID); err != nil {
+		t.Fatalf("FindTrackByID(NE, north) after AddTrackMember elsewhere: %v", err)
+	}
+
+	// O, an outsider, accepts an invitation and is a member at once.
+	_, err = w.svc.FindTalkByID(w.as("O"), w.talk.ID)
+	wantCode(t, "FindTalkByID(O) before", err, talks.ENOTFOUND)
+	inv, err := w.svc.CreateInvitation(w.as("NP"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
+	mustOK(t, "CreateInvitation", err)
+	m, err := w.svc.AcceptInvitation(w.as("O"), inv.Token)
+	mustOK(t, "AcceptInvitation", err)
+	if _, err := w.svc.FindTalkByID(w.as("O"), w.talk.ID); err != nil {
+		t.Fatalf("FindTalkByID(O) after AcceptInvitation: %v", err)
+	}
+	// and is then put on a new back-channel, which O sees at once.
+	tr := &talks.Track{TalkID: w.talk.ID, Name: "New", MemberIDs: []int64{m.ID}}
+	mustOK(t, "CreateTrack", other.CreateTrack(w.as("F"), tr))
+	ts, err := w.svc.FindTracks(w.as("O"), w.talk.ID)
+	mustOK(t, "FindTracks(O)", err)
+	if len(ts) != 2 || ts[1].ID != tr.ID {
+		t.Fatalf("FindTracks(O) = %d tracks, want the official one and %d", len(ts), tr.ID)
+	}
+
+	// A member added directly is a member at once.
+	u := &talks.User{Name: "late", Email: "late@example.org"}
+	mustOK(t, "CreateUser", w.store.CreateUser(ctx, u))
+	w.users["late"] = u
+	_, err = w.svc.FindTalkByID(w.as("late"), w.talk.ID)
+	wantCode(t, "FindTalkByID(late) before", err, talks.ENOTFOUND)
+	mustOK(t, "AddMember", other.AddMember(w.as("SP"), &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: w.south.ID, Role: talks.RoleObserver}))
+	if _, err := w.svc.FindTalkByID(w.as("late"), w.talk.ID); err != nil {
+		t.Fatalf("FindTalkByID(late) after AddMember: %v", err)
+	}
+}
+
+// TestViewResultsAreCopies checks that what a caller does to the tracks
+// and membership it is given does not reach the next view.
+func TestViewResultsAreCopies(t *testing.T) {
+	w := newWorld(t)
+	ts, err := w.svc.FindTracks(w.as("NE"), w.talk.ID)
+	mustOK(t, "FindTracks", err)
+	for _, tr := range ts {
+		tr.TalkID = -1
+		for i := range tr.MemberIDs {
+			tr.MemberIDs[i] = -1
+		}
+	}
+	v, err := w.svc.View(w.as("NE"), w.talk.ID)
+	mustOK(t, "View", err)
+	v.Member.Role = talks.RolePrincipal
+	v.Member.PartyID = w.south.ID
+	ts2, err := w.svc.FindTracks(w.as("NE"), w.talk.ID)
+	mustOK(t, "FindTracks again", err)
+	if len(ts2) != len(ts) {
+		t.Fatalf("FindTracks again = %d tracks, want %d", len(ts2), len(ts))
+	}
+	for _, tr := range ts2 {
+		if tr.TalkID != w.talk.ID || slices.Contains(tr.MemberIDs, -1) {
+			t.Errorf("FindTracks again = %+v: changed by the caller", tr)
+		}
+	}
+	_, err = w.svc.FindTrackByID(w.as("NE"), w.northBC.ID)
+	wantCode(t, "FindTrackByID(NE, north)", err, talks.ENOTFOUND)
+}
