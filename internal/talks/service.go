@@ -78,15 +78,33 @@ type viewCache struct {
 	m  map[int64]*snapshot // by talk ID
 }
 
-// get returns the snapshot of talk talkID as of head, or nil.
-func (c *viewCache) get(talkID, head int64) *snapshot {
+// get returns the latest snapshot kept of talk talkID, or nil.
+func (c *viewCache) get(talkID int64) *snapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if sn := c.m[talkID]; sn != nil && sn.head == head {
-		return sn
-	}
-	return nil
+	return c.m[talkID]
 }
+
+// keepsSnapshot lists the event types that change no member and no track:
+// a snapshot stays exact across them. Any other type, including one added
+// later, makes Service reload the snapshot.
+var keepsSnapshot = map[string]bool{
+	EventTalkUpdated:       true,
+	EventPartyAdded:        true,
+	EventMessagePosted:     true,
+	EventMessageRetracted:  true,
+	EventInvitationCreated: true,
+	EventInvitationRevoked: true,
+	EventProposalCreated:   true,
+	EventVersionProposed:   true,
+	EventAnswerGiven:       true,
+	EventAnswerWithdrawn:   true,
+	EventTalkAgreed:        true,
+}
+
+// maxSnapshotCatchUp is the most events Service reads to carry a snapshot
+// forward rather than reload it.
+const maxSnapshotCatchUp = 64
 
 // put keeps sn as the snapshot of talk talkID unless a later one is kept.
 func (c *viewCache) put(talkID int64, sn *snapshot) {
@@ -219,17 +237,37 @@ func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
 
 // snapshot returns the members and tracks of talk talkID as they are now.
 // It reads the head of the talk's log first and reuses the snapshot kept
-// for that head; otherwise it loads one, which is then at least as recent
-// as the head, and keeps it. Every change of members or tracks appends an
-// event, so a snapshot tagged with the current head is exact.
+// for that head, or carries the kept one forward to the head if the few
+// events since are all of types in keepsSnapshot; otherwise it loads one,
+// which is then at least as recent as the head, and keeps it. Every change
+// of members or tracks appends an event, so a snapshot tagged with the
+// current head is exact.
 func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error) {
 	head, err := s.store.TalkHead(ctx, talkID)
 	if err != nil {
 		return nil, err
 	}
-	if head > 0 {
-		if sn := s.views.get(talkID, head); sn != nil {
-			return sn, nil
+	if old := s.views.get(talkID); head > 0 && old != nil && old.head <= head {
+		if old.head == head {
+			return old, nil
+		}
+		// Carry old forward if none of the events since changed members
+		// or tracks.
+		if n := head - old.head; n <= maxSnapshotCatchUp {
+			evs, err := s.store.FindEvents(ctx, EventFilter{TalkID: talkID, AfterSeq: old.head, Limit: int(n)})
+			if err != nil {
+				return nil, err
+			}
+			keep := len(evs) == int(n)
+			for i, e := range evs {
+				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
+			}
+			if keep {
+				sn := *old // shares old's read-only maps
+				sn.head = head
+				s.views.put(talkID, &sn)
+				return &sn, nil
+			}
 		}
 	}
 	members, err := s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})

@@ -25,6 +25,11 @@ func TestViewSeesChangesAtOnce(t *testing.T) {
 	}
 	_, err := w.svc.FindTrackByID(w.as("SA"), w.envoys.ID)
 	wantCode(t, "FindTrackByID(SA, envoys) before", err, talks.ENOTFOUND)
+	// Events that change no membership carry the snapshot forward.
+	mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "one"}))
+	_, err = w.svc.FindTrackByID(w.as("SA"), w.envoys.ID)
+	wantCode(t, "FindTrackByID(SA, envoys) after a message", err, talks.ENOTFOUND)
+	mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "two"}))
 
 	// SA joins the envoys' back-channel.
 	mustOK(t, "AddTrackMember", w.svc.AddTrackMember(w.as("SP"), w.envoys.ID, w.members["SA"].ID))
