@@ -237,15 +237,11 @@ func (s *Server) handleDiff(w http.ResponseWriter, r *http.Request) error {
 // notifyProposal wakes the event streams of the talk of proposal id, which
 // the acting user has just written to and so may see.
 func (s *Server) notifyProposal(r *http.Request, id int64) {
-	if talkID, ok := s.broker.talkOfProposal(id); ok {
-		s.broker.Notify(talkID)
-		return
-	}
-	p, err := s.svc.FindProposalByID(r.Context(), id)
-	if err != nil {
-		s.broker.NotifyAll()
-		return
-	}
-	s.broker.rememberProposal(id, p.TalkID)
-	s.broker.Notify(p.TalkID)
+	s.broker.notifyVia(&s.broker.proposalTalk, id, func() (int64, error) {
+		p, err := s.svc.FindProposalByID(r.Context(), id)
+		if err != nil {
+			return 0, err
+		}
+		return p.TalkID, nil
+	})
 }

@@ -299,15 +299,11 @@ func (s *Server) handleRetractMessage(w http.ResponseWriter, r *http.Request) er
 // notifyTrack wakes the event streams of the talk of track id, which the
 // acting user has just written to and so may see.
 func (s *Server) notifyTrack(r *http.Request, id int64) {
-	if talkID, ok := s.broker.talkOfTrack(id); ok {
-		s.broker.Notify(talkID)
-		return
-	}
-	t, err := s.svc.FindTrackByID(r.Context(), id)
-	if err != nil {
-		s.broker.NotifyAll()
-		return
-	}
-	s.broker.rememberTrack(id, t.TalkID)
-	s.broker.Notify(t.TalkID)
+	s.broker.notifyVia(&s.broker.trackTalk, id, func() (int64, error) {
+		t, err := s.svc.FindTrackByID(r.Context(), id)
+		if err != nil {
+			return 0, err
+		}
+		return t.TalkID, nil
+	})
 }

@@ -85,25 +85,23 @@ func nudge(ch chan struct{}) {
 	}
 }
 
-func (b *broker) talkOfTrack(id int64) (int64, bool) {
-	v, ok := b.trackTalk.Load(id)
-	if !ok {
-		return 0, false
+// notifyVia wakes the streams of the talk that holds the resource id (a
+// track or a proposal), looking its talk up in talkOf, or else with find
+// and remembering it. If find fails every stream is woken: each reads only
+// its own talk's new events, so that costs time, never visibility.
+func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error)) {
+	if v, ok := talkOf.Load(id); ok {
+		b.Notify(v.(int64))
+		return
 	}
-	return v.(int64), true
-}
-
-func (b *broker) rememberTrack(id, talkID int64) { b.trackTalk.Store(id, talkID) }
-
-func (b *broker) talkOfProposal(id int64) (int64, bool) {
-	v, ok := b.proposalTalk.Load(id)
-	if !ok {
-		return 0, false
+	talkID, err := find()
+	if err != nil {
+		b.NotifyAll()
+		return
 	}
-	return v.(int64), true
+	talkOf.Store(id, talkID)
+	b.Notify(talkID)
 }
-
-func (b *broker) rememberProposal(id, talkID int64) { b.proposalTalk.Store(id, talkID) }
 
 // handleEvents streams the events of a talk that the member may see as
 // Server-Sent Events: each with id (the event's sequence number), event (its
