@@ -586,3 +586,51 @@ func TestServiceTextObserver(t *testing.T) {
 		}
 	}
 }
+
+// TestUpdateTalkStatus checks the status rules of UpdateTalk: open and
+// closed either way; agreed never by hand; no reopening once agreed.
+func TestUpdateTalkStatus(t *testing.T) {
+	w := newTextWorld(t)
+	set := func(st talks.Status) error {
+		_, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: &st})
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		to   talks.Status
+		code string
+	}{
+		{"agreed by hand", talks.StatusAgreed, talks.EINVALID},
+		{"unknown", "paused", talks.EINVALID},
+		{"close", talks.StatusClosed, ""},
+		{"close again", talks.StatusClosed, ""},
+		{"agreed by hand while closed", talks.StatusAgreed, talks.EINVALID},
+		{"reopen", talks.StatusOpen, ""},
+	} {
+		if got := talks.ErrorCode(set(tc.to)); got != tc.code {
+			t.Errorf("%s: UpdateTalk(status %q) code %q, want %q", tc.name, tc.to, got, tc.code)
+		}
+	}
+	err := set(talks.StatusAgreed)
+	if msg := talks.ErrorMessage(err); !strings.Contains(msg, "every party accepts") {
+		t.Errorf("UpdateTalk(status agreed) message %q, want it to say agreements come from accepting the text", msg)
+	}
+	if tk, _ := w.svc.FindTalkByID(w.as("F"), w.talk.ID); tk.Status != talks.StatusOpen {
+		t.Errorf("status after refused updates = %q, want open", tk.Status)
+	}
+
+	// Agree on the official text: North and South accept v1.
+	for _, who := range []string{"NE", "SE"} {
+		mustOK(t, who+" accepts", w.svc.AnswerVersion(w.as(who), &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerAccept}))
+	}
+	if got := talks.ErrorCode(set(talks.StatusOpen)); got != talks.ECONFLICT {
+		t.Errorf("reopen an agreed talk: code %q, want %q", got, talks.ECONFLICT)
+	}
+	if got := talks.ErrorCode(set(talks.StatusAgreed)); got != "" {
+		t.Errorf("resend status agreed to an agreed talk: code %q, want none", got)
+	}
+	mustOK(t, "close an agreed talk", set(talks.StatusClosed))
+	if got := talks.ErrorCode(set(talks.StatusOpen)); got != talks.ECONFLICT {
+		t.Errorf("reopen a closed talk that was agreed: code %q, want %q", got, talks.ECONFLICT)
+	}
+}

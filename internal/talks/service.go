@@ -347,6 +347,13 @@ func (s *Service) FindTalks(ctx context.Context, f TalkFilter) ([]*Talk, error) 
 }
 
 // UpdateTalk changes talk id. The convener and facilitators may.
+//
+// The status moves between open and closed either way. No one sets it to
+// agreed (EINVALID): a talk is agreed when every party accepts one version
+// of the text (AnswerVersion), in the write that records the last
+// acceptance. An agreed talk may be closed, but neither it nor a closed
+// talk that was agreed opens again (ECONFLICT): its agreement stands.
+// Sending the status a talk already has changes nothing and is allowed.
 func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Talk, error) {
 	v, err := s.View(ctx, id)
 	if err != nil {
@@ -357,8 +364,20 @@ func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Ta
 	if upd.Title != nil && strings.TrimSpace(*upd.Title) == "" {
 		return nil, Errorf(EINVALID, "Talk title required.")
 	}
-	if upd.Status != nil && !upd.Status.Valid() {
-		return nil, Errorf(EINVALID, "Talk status %q is not open, agreed or closed.", *upd.Status)
+	if upd.Status != nil && *upd.Status != v.Talk.Status {
+		switch *upd.Status {
+		case StatusClosed:
+		case StatusAgreed:
+			return nil, Errorf(EINVALID, "A talk cannot be set to agreed: it is agreed when every party accepts the same version of the text.")
+		case StatusOpen:
+			if _, err := s.store.FindAgreement(ctx, id); err == nil {
+				return nil, Errorf(ECONFLICT, "The talk has an agreement; it cannot open again.")
+			} else if ErrorCode(err) != ENOTFOUND {
+				return nil, err
+			}
+		default:
+			return nil, Errorf(EINVALID, "Talk status %q is not open or closed.", *upd.Status)
+		}
 	}
 	return s.store.UpdateTalk(ctx, id, upd, s.stamp(v))
 }
