@@ -101,12 +101,11 @@ func (s *Server) handleRevokeInvitation(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RevokeInvitation(r.Context(), id); err != nil {
+	inv, err := s.svc.RevokeInvitation(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	// The service does not say which talk the invitation is of: wake every
-	// stream, each of which reads only its own talk's new events.
-	s.broker.NotifyAll()
+	s.broker.Notify(inv.TalkID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

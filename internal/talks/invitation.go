@@ -187,26 +187,32 @@ func (s *Service) FindInvitations(ctx context.Context, talkID int64) ([]*Invitat
 	return out, nil
 }
 
-// RevokeInvitation revokes invitation id. Those who may make such an
-// invitation may; for anyone else it does not exist (ENOTFOUND).
-// ECONFLICT if it has been accepted or revoked already.
-func (s *Service) RevokeInvitation(ctx context.Context, id int64) error {
+// RevokeInvitation revokes invitation id and returns it, with RevokedAt
+// set and without secrets. Those who may make such an invitation may; for
+// anyone else it does not exist (ENOTFOUND). ECONFLICT if it has been
+// accepted or revoked already.
+func (s *Service) RevokeInvitation(ctx context.Context, id int64) (*Invitation, error) {
 	if _, err := currentUser(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	inv, err := s.store.FindInvitationByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return errInvitationNotFound
+		return nil, errInvitationNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	v, err := s.View(ctx, inv.TalkID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && !v.canInvite(inv.PartyID, inv.Role)) {
-		return errInvitationNotFound
+		return nil, errInvitationNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
-	return s.store.RevokeInvitation(ctx, id, s.stamp(v))
+	st := s.stamp(v)
+	if err := s.store.RevokeInvitation(ctx, id, st); err != nil {
+		return nil, err
+	}
+	inv.RevokedAt, inv.TokenHash = Timestamp(st.Time), nil
+	return inv, nil
 }
 
 // AcceptInvitation makes the acting user a member of the talk that token

@@ -151,11 +151,15 @@ func TestInvitationAccept(t *testing.T) {
 	rev, err := w.svc.CreateInvitation(w.as("F"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
 	mustOK(t, "CreateInvitation", err)
 	for _, u := range []string{"O", "NE", "SP"} {
-		wantCode(t, "RevokeInvitation as "+u, w.svc.RevokeInvitation(w.as(u), rev.ID), talks.ENOTFOUND)
+		wantCode(t, "RevokeInvitation as "+u, errOf(w.svc.RevokeInvitation(w.as(u), rev.ID)), talks.ENOTFOUND)
 	}
-	wantCode(t, "RevokeInvitation(unknown)", w.svc.RevokeInvitation(w.as("F"), rev.ID+100), talks.ENOTFOUND)
-	mustOK(t, "RevokeInvitation", w.svc.RevokeInvitation(w.as("NP"), rev.ID))
-	wantCode(t, "RevokeInvitation(again)", w.svc.RevokeInvitation(w.as("F"), rev.ID), talks.ECONFLICT)
+	wantCode(t, "RevokeInvitation(unknown)", errOf(w.svc.RevokeInvitation(w.as("F"), rev.ID+100)), talks.ENOTFOUND)
+	revoked, err := w.svc.RevokeInvitation(w.as("NP"), rev.ID)
+	mustOK(t, "RevokeInvitation", err)
+	if revoked.ID != rev.ID || revoked.TalkID != w.talk.ID || revoked.RevokedAt.IsZero() || revoked.TokenHash != nil || revoked.Token != "" {
+		t.Errorf("RevokeInvitation() = %+v, want invitation %d of talk %d, revoked, without secrets", revoked, rev.ID, w.talk.ID)
+	}
+	wantCode(t, "RevokeInvitation(again)", errOf(w.svc.RevokeInvitation(w.as("F"), rev.ID)), talks.ECONFLICT)
 	_, err = w.svc.AcceptInvitation(w.as("late"), rev.Token)
 	wantCode(t, "AcceptInvitation(revoked)", err, talks.ECONFLICT)
 	if msg := talks.ErrorMessage(err); !strings.Contains(msg, "revoked") {
@@ -163,7 +167,7 @@ func TestInvitationAccept(t *testing.T) {
 	}
 	facInv, err := w.svc.CreateInvitation(w.as("F"), &talks.Invitation{TalkID: w.talk.ID, Role: talks.RoleFacilitator})
 	mustOK(t, "CreateInvitation", err)
-	wantCode(t, "RevokeInvitation(facilitator) as NP", w.svc.RevokeInvitation(w.as("NP"), facInv.ID), talks.ENOTFOUND)
+	wantCode(t, "RevokeInvitation(facilitator) as NP", errOf(w.svc.RevokeInvitation(w.as("NP"), facInv.ID)), talks.ENOTFOUND)
 
 	// The log still folds.
 	all, err := w.store.FindEvents(context.Background(), talks.EventFilter{TalkID: w.talk.ID})

@@ -501,28 +501,34 @@ func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	return s.store.PostMessage(ctx, m, s.stamp(v))
 }
 
-// RetractMessage retracts message id. Only its author may; the message
-// stays, marked retracted. ECONFLICT if it is already retracted.
-func (s *Service) RetractMessage(ctx context.Context, id int64) error {
+// RetractMessage retracts message id and returns it, marked retracted
+// (its TrackID tells the caller which track, and so which talk, changed).
+// Only its author may; the message stays, marked retracted. ECONFLICT if
+// it is already retracted.
+func (s *Service) RetractMessage(ctx context.Context, id int64) (*Message, error) {
 	if _, err := currentUser(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	msg, err := s.store.FindMessageByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return errMessageNotFound
+		return nil, errMessageNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	v, _, err := s.viewOfTrack(ctx, msg.TrackID, errMessageNotFound)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if msg.AuthorID != v.Member.ID {
-		return Errorf(EFORBIDDEN, "Only its author may retract a message.")
+		return nil, Errorf(EFORBIDDEN, "Only its author may retract a message.")
 	} else if msg.Retracted {
-		return Errorf(ECONFLICT, "Message already retracted.")
+		return nil, Errorf(ECONFLICT, "Message already retracted.")
 	}
-	return s.store.RetractMessage(ctx, id, s.stamp(v))
+	if err := s.store.RetractMessage(ctx, id, s.stamp(v)); err != nil {
+		return nil, err
+	}
+	msg.Retracted = true
+	return msg, nil
 }
 
 // FindMessages returns the messages of track f.TrackID if the acting user
