@@ -89,15 +89,17 @@ func (c matrixCase) mayInvite(party string) bool {
 
 // Scopes of a resource: who may see it.
 const (
-	scopeTalk       = "talk"             // every member of the talk
-	scopeOfficial   = "official track"   // every member of the talk
-	scopeBC         = "back-channel"     // see matrixCase.seesBC
-	scopeInvitation = "invitation"       // those who may invite to its party
-	scopeOwn        = "NE's own token"   // its owner
-	scopeNone       = "no such thing"    // nobody: the placeholder of what does not exist
-	missingID       = int64(987654321)   // an ID that names nothing
-	secret          = "secret"           // in every text of the back-channel
-	talkTitle       = "Ceasefire matrix" // of every matrix talk
+	scopeTalk       = "talk"           // every member of the talk
+	scopeOfficial   = "official track" // every member of the talk
+	scopeBC         = "back-channel"   // see matrixCase.seesBC
+	scopeInvitation = "invitation"     // those who may invite to its party
+	scopeOwn        = "NE's own token" // its owner
+)
+
+const (
+	missingID = int64(987654321)   // an ID that names nothing
+	secret    = "secret"           // in every text of the back-channel
+	talkTitle = "Ceasefire matrix" // of every matrix talk
 )
 
 // sees reports whether c may see a resource of scope.
