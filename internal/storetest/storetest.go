@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"InvitationExpiry", testInvitationExpiry},
 		{"InvitationRevocation", testInvitationRevocation},
 		{"ConcurrentAccepts", testConcurrentAccepts},
+		{"InvitationNewUser", testInvitationNewUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -70,6 +70,11 @@
 // the invitation used); no event carries the token or its hash. Whoever
 // may add such a member may invite and revoke; for anyone else in the talk
 // an invitation does not exist.
+//
+// The link is also how someone without an account joins: InvitationPreview
+// shows the holder the talk's title, the party, the role and the expiry,
+// and SignUpWithInvitation makes the account and the membership in one
+// transaction and opens a session, limited like Login.
 package talks
 
 import "time"
