@@ -388,6 +388,8 @@ var talkFreeRoutes = map[string]string{
 	"GET /api/v1/talks":               "checked below: lists only the caller's talks",
 	"POST /api/v1/talks":              "any signed-in user convenes a talk of its own",
 	"POST /api/v1/invitations/accept": "addressed by a secret token, not an ID (TestInvitationFlow)",
+	"GET /api/v1/invitations/preview": "addressed by a secret token, not an ID (TestInvitationPreview)",
+	"POST /api/v1/invitations/signup": "addressed by a secret token, not an ID (TestSignUp)",
 }
 
 // TestAccessMatrix runs every route of the OpenAPI document against every

@@ -179,6 +179,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},
 		{"POST", "/api/v1/invitations/accept", user, "", s.handleAcceptInvitation},
+		{"GET", "/api/v1/invitations/preview", public, "", s.handleInvitationPreview},
+		{"POST", "/api/v1/invitations/signup", public, "", s.handleSignUp},
 
 		{"GET", "/api/v1/tracks/{id}", user, "track", s.handleTrack},
 		{"POST", "/api/v1/tracks/{id}/members", user, "track", s.handleAddTrackMember},
