@@ -524,6 +524,7 @@ func TestAccessMatrix(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("the access matrix made %d runs", runs)
 	if runs < 300 {
 		t.Errorf("the access matrix made %d runs; the routes table has lost its resources", runs)
 	}
