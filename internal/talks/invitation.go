@@ -343,8 +343,8 @@ func (s *Service) InvitationPreview(ctx context.Context, token string) (*Invitat
 // ErrEmailTaken if an account has that email (a holder of a valid link may
 // learn that, at the rate below); EUNAUTHORIZED "Too many attempts" after
 // too many failures. Failures count as failed logins do (AccountPolicy):
-// per address, in the same budget as Login, and per invitation, in the
-// per-account one. Passwords are hashed with the policy's argon2id
+// per address, in the same budget as Login, and per invitation, with the
+// per-account limits. Passwords are hashed with the policy's argon2id
 // parameters.
 func (s *Service) SignUpWithInvitation(ctx context.Context, token, name, email, password, addr string) (*Session, *Member, error) {
 	now := Timestamp(s.clock.Now())
@@ -360,35 +360,42 @@ func (s *Service) SignUpWithInvitation(ctx context.Context, token, name, email, 
 		return nil, nil, err
 	}
 
-	// As in Login, each attempt counts as a failure until it succeeds.
+	// As in Login, each attempt counts as a failure until it succeeds:
+	// first per address, then, once the token names an invitation, per
+	// invitation (so that only real invitations take room in the limiter).
 	a := s.accounts()
-	hash := HashToken(token)
-	invKey := fmt.Sprintf("invitation %x", hash)
-	ok, wait, invAt := a.byAccount.Take(invKey)
-	if !ok {
-		return nil, nil, tooMany(wait)
-	}
-	var addrAt time.Time
+	var addrAt, invAt time.Time
+	invKey := ""
 	if addr != "" {
-		if ok, wait, addrAt = a.byAddress.Take(addr); !ok {
-			a.byAccount.Release(invKey, invAt)
+		ok, wait, at := a.byAddress.Take(addr)
+		if !ok {
 			return nil, nil, tooMany(wait)
 		}
+		addrAt = at
 	}
 	release := func() {
-		a.byAccount.Release(invKey, invAt)
 		if addr != "" {
 			a.byAddress.Release(addr, addrAt)
 		}
+		if invKey != "" {
+			a.byInvitation.Release(invKey, invAt)
+		}
 	}
 
-	inv, err := s.store.FindInvitationByTokenHash(ctx, hash)
+	inv, err := s.store.FindInvitationByTokenHash(ctx, HashToken(token))
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, errBadInvitationLink
 	} else if err != nil {
 		release()
 		return nil, nil, err
 	}
+	key := fmt.Sprintf("invitation %d", inv.ID)
+	ok, wait, at := a.byInvitation.Take(key)
+	if !ok {
+		release()
+		return nil, nil, tooMany(wait)
+	}
+	invKey, invAt = key, at
 	if err := CheckAcceptable(inv, now); err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package talks_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -341,7 +342,12 @@ func TestSignUpLimit(t *testing.T) {
 	if talks.ErrorCode(err) != talks.EUNAUTHORIZED || !strings.Contains(talks.ErrorMessage(err), "Too many") {
 		t.Errorf("SignUpWithInvitation after 3 failures from one address = %v, want Too many attempts", err)
 	}
-	// Per invitation: the emails one link may try are limited too.
+	// Per invitation: the emails one link may try are limited too, and no
+	// failed login, whatever email it names, counts against a link.
+	for range pol.AccountFailures + 1 {
+		_, err := w.svc.Login(ctx, fmt.Sprintf("invitation %d", inv.ID), pw, "")
+		wantCode(t, "Login", err, talks.EUNAUTHORIZED)
+	}
 	for range pol.AccountFailures {
 		_, _, err := w.svc.SignUpWithInvitation(ctx, inv.Token, "G", w.users["NE"].Email, pw, "")
 		wantCode(t, "SignUpWithInvitation(taken)", err, talks.ECONFLICT)
