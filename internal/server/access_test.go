@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -39,10 +40,21 @@ func TestAccessMatrix(t *testing.T) {
 		"POST /api/v1/answers/{id}/withdraw":  nil,
 		"POST /api/v1/talks/{id}/invitations": map[string]any{"party_id": w.north.ID, "role": "envoy"},
 		"DELETE /api/v1/invitations/{id}":     nil,
+		"POST /api/v1/tracks/{id}/meetings":   map[string]any{"title": "t", "start": "2025-07-01T10:00:00Z", "duration_minutes": 60},
+		"PATCH /api/v1/meetings/{id}":         map[string]any{"title": "renamed"},
 	}
 	// An invitation to the north, which only F and NP may see and revoke.
 	inv, err := e.svc.CreateInvitation(e.as("F"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A meeting in the back-channel and one in the official track.
+	bcMeeting := &talks.Meeting{TrackID: w.envoys.ID, Title: "secret meeting", Start: time.Now(), Duration: time.Hour}
+	if err := e.svc.ScheduleMeeting(e.as("NE"), bcMeeting); err != nil {
+		t.Fatal(err)
+	}
+	officialMeeting := &talks.Meeting{TrackID: w.official.ID, Title: "plenary", Start: time.Now(), Duration: time.Hour}
+	if err := e.svc.ScheduleMeeting(e.as("F"), officialMeeting); err != nil {
 		t.Fatal(err)
 	}
 	// The back-channel's resource of each kind, and the talk.
@@ -55,6 +67,7 @@ func TestAccessMatrix(t *testing.T) {
 		"answer":   w.answer.ID,
 
 		"invitation": inv.ID,
+		"meeting":    bcMeeting.ID,
 	}
 	officialIDs := map[string]int64{
 		"talk":     w.talk.ID,
@@ -62,6 +75,7 @@ func TestAccessMatrix(t *testing.T) {
 		"message":  w.officialMsg.ID,
 		"proposal": w.officialProposal.ID,
 		"version":  w.officialVersion.ID,
+		"meeting":  officialMeeting.ID,
 	}
 	path := func(rt route, id int64, diffVersion int64) string {
 		p := strings.Replace(rt.Path, "{id}", fmt.Sprint(id), 1)
