@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -166,4 +168,51 @@ func TestMeetingErrors(t *testing.T) {
 	}
 	// The observer reads what it may not change.
 	e.must(200, "OB", "GET", official, nil, nil)
+}
+
+// FuzzMeetingRequest checks that no body of PATCH /meetings/{id} makes its
+// parsing panic or fail with anything but EINVALID or ETOOLARGE, that no
+// number of minutes overflows into a valid duration, and that a body that
+// parses survives a round trip.
+func FuzzMeetingRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"title": "t", "place": "p", "start": "2025-07-01T10:00:00Z", "duration_minutes": 60, "attendees": [1, 2], "agenda": "a"}`,
+		`{"status": "held", "minutes": "m", "attendees": []}`, `{"start": "2025-07-01T12:00:00.5+02:00"}`,
+		`{"duration_minutes": 9223372036854775807}`, `{"duration_minutes": -9223372036854775808}`, `{"start": "tomorrow"}`,
+		`{"attendees": null}`, `{"title": 1}`, `{"nope": 1}`, `{}`, ``,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req updateMeetingRequest
+		if err := decode(httptest.NewRecorder(), httptest.NewRequest("PATCH", "/", strings.NewReader(body)), &req); err != nil {
+			if c := talks.ErrorCode(err); c != talks.EINVALID && c != ETOOLARGE {
+				t.Fatalf("decode(%q) = %v, want EINVALID", body, err)
+			}
+			return
+		}
+		if req.Start != nil {
+			if _, err := meetingStart(*req.Start); err != nil && talks.ErrorCode(err) != talks.EINVALID {
+				t.Fatalf("meetingStart(%q) = %v, want EINVALID", *req.Start, err)
+			}
+		}
+		if req.DurationMinutes != nil {
+			n := *req.DurationMinutes
+			d := meetingDuration(n)
+			if (n >= 1 && n <= 1440) != (d >= time.Minute && d <= talks.MaxMeetingDuration) {
+				t.Fatalf("meetingDuration(%d) = %v: valid %v, minutes valid %v", n, d, d > 0 && d <= talks.MaxMeetingDuration, n >= 1 && n <= 1440)
+			}
+		}
+		data, err := json.Marshal(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again updateMeetingRequest
+		if err := decode(httptest.NewRecorder(), httptest.NewRequest("PATCH", "/", strings.NewReader(string(data))), &again); err != nil {
+			t.Fatalf("decode(%s) of a re-encoded body = %v", data, err)
+		}
+		if data2, err := json.Marshal(again); err != nil || string(data) != string(data2) {
+			t.Fatalf("round trip: %s != %s (%v)", data, data2, err)
+		}
+	})
 }
