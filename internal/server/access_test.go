@@ -200,6 +200,10 @@ func (e *env) matrixTalk() *matrixTalk {
 	ok("CreateInvitation", err)
 	tok, err := e.svc.CreateAPIToken(e.as("NE"), fmt.Sprintf("matrix %d", x.talk.ID))
 	ok("CreateAPIToken", err)
+	bcMeet := &talks.Meeting{TrackID: bc.ID, Title: "secret meeting", Agenda: "secret agenda", Start: time.Now(), Duration: time.Hour}
+	ok("ScheduleMeeting", e.svc.ScheduleMeeting(e.as("NE"), bcMeet))
+	offMeet := &talks.Meeting{TrackID: official.ID, Title: "plenary", Start: time.Now(), Duration: time.Hour}
+	ok("ScheduleMeeting", e.svc.ScheduleMeeting(e.as("F"), offMeet))
 
 	x.targets = map[string][]target{
 		"talk":       {{scope: scopeTalk, id: x.talk.ID}},
@@ -210,6 +214,7 @@ func (e *env) matrixTalk() *matrixTalk {
 		"answer":     {{scope: scopeBC, id: bcAns.ID, party: "S"}, {scope: scopeOfficial, id: offAns.ID, party: "W"}},
 		"invitation": {{scope: scopeInvitation, id: inv.ID}},
 		"token":      {{scope: scopeOwn, id: tok.ID}},
+		"meeting":    {{scope: scopeBC, id: bcMeet.ID}, {scope: scopeOfficial, id: offMeet.ID}},
 	}
 	return x
 }
@@ -330,6 +335,22 @@ var matrixRules = map[string]matrixRule{
 	"GET /api/v1/tracks/{id}/messages": {},
 	"POST /api/v1/tracks/{id}/messages": {
 		body: func(*matrixTalk) any { return map[string]any{"body": "hello"} },
+		may: func(c matrixCase, tg target) int {
+			return allow((tg.scope == scopeOfficial || c.onBC) && c.role != talks.RoleObserver)
+		},
+	},
+	"GET /api/v1/tracks/{id}/meetings": {},
+	"POST /api/v1/tracks/{id}/meetings": { // whoever may post in the track
+		body: func(*matrixTalk) any {
+			return map[string]any{"title": "t", "start": "2025-07-01T10:00:00Z", "duration_minutes": 60}
+		},
+		may: func(c matrixCase, tg target) int {
+			return allow((tg.scope == scopeOfficial || c.onBC) && c.role != talks.RoleObserver)
+		},
+	},
+	"GET /api/v1/meetings/{id}": {},
+	"PATCH /api/v1/meetings/{id}": { // whoever may post in its track
+		body: func(*matrixTalk) any { return map[string]any{"title": "renamed"} },
 		may: func(c matrixCase, tg target) int {
 			return allow((tg.scope == scopeOfficial || c.onBC) && c.role != talks.RoleObserver)
 		},

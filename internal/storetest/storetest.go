@@ -47,6 +47,9 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"InvitationRevocation", testInvitationRevocation},
 		{"ConcurrentAccepts", testConcurrentAccepts},
 		{"InvitationNewUser", testInvitationNewUser},
+		{"Meetings", testMeetings},
+		{"MeetingUpdates", testMeetingUpdates},
+		{"ConcurrentMeetingUpdates", testConcurrentMeetingUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -440,6 +443,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	}
 	checkText(t, s, talkID, want)
 	checkInvitations(t, s, talkID, want)
+	checkMeetings(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

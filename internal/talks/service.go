@@ -100,6 +100,8 @@ var keepsSnapshot = map[string]bool{
 	EventAnswerGiven:       true,
 	EventAnswerWithdrawn:   true,
 	EventTalkAgreed:        true,
+	EventMeetingScheduled:  true,
+	EventMeetingUpdated:    true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -479,17 +481,16 @@ func (s *Service) FindTracks(ctx context.Context, talkID int64) ([]*Track, error
 }
 
 // PostMessage posts m in track m.TrackID as the acting member, which must
-// be on the track and not an observer. A principal that sees a
-// back-channel through its party's members reads it but does not post.
+// be on the track and not an observer (View.canPost). A principal that
+// sees a back-channel through its party's members reads it but does not
+// post.
 func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
 	}
-	if !t.HasMember(v.Member.ID) {
-		return Errorf(EFORBIDDEN, "Only members on this track may post in it.")
-	} else if v.Member.Role == RoleObserver {
-		return Errorf(EFORBIDDEN, "Observers do not post.")
+	if err := v.canPost(t); err != nil {
+		return err
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return Errorf(EINVALID, "Message body required.")
