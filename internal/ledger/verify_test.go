@@ -269,3 +269,15 @@ func TestNewBundleRefusesMismatchedTree(t *testing.T) {
 		t.Error("NewBundle(since a size beyond the log): no error")
 	}
 }
+
+// TestVerifyHugeCheckpoint is a case FuzzParseBundle found: a checkpoint
+// of more than 2^62 leaves, on which tlog.CheckRecord never returns.
+func TestVerifyHugeCheckpoint(t *testing.T) {
+	b, _, _ := testBundle(t, 3)
+	key := testKey(t, "bc.example")
+	b.Checkpoint, _ = Checkpoint{Origin: b.Origin, Size: 1<<62 + 1}.Sign(key.Signer())
+	r, err := Verify(b, VerifyOptions{ServerKey: key.VerifierKey()})
+	if err != nil || r.OK() || !slices.ContainsFunc(r.Failures, func(f Failure) bool { return f.Check == CheckSize }) {
+		t.Errorf("Verify(checkpoint of 2^62+1 leaves) = %+v, %v", r, err)
+	}
+}
