@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -64,14 +65,11 @@ func TestParseBundleErrors(t *testing.T) {
 		{"leaf neither", edit(func(m map[string]any) { delete(leaf(m, 2), "leaf_hash") }), "leaves[2]"},
 		{"hidden proof", edit(func(m map[string]any) { leaf(m, 2)["proof"] = leaf(m, 0)["proof"] }), "leaves[2].proof"},
 		{"leaf hash", edit(func(m map[string]any) { leaf(m, 2)["leaf_hash"] = "AAAA" }), "leaves[2].leaf_hash"},
-		{"proof hash", edit(func(m map[string]any) { leaf(m, 1)["proof"] = []any{"not base64!"} }), "leaves[1].proof[0]"},
-		{"proof too long", edit(func(m map[string]any) {
-			p := make([]any, 64)
-			for i := range p {
-				p[i] = leaf(m, 2)["leaf_hash"]
-			}
-			leaf(m, 1)["proof"] = p
-		}), "leaves[1].proof"},
+		{"proof base64", edit(func(m map[string]any) { leaf(m, 1)["proof"] = "not base64!" }), "leaves[1].proof"},
+		{"proof of 31 bytes", edit(func(m map[string]any) { leaf(m, 1)["proof"] = base64.StdEncoding.EncodeToString(make([]byte, 31)) }), "leaves[1].proof"},
+		{"proof too long", edit(func(m map[string]any) { leaf(m, 1)["proof"] = base64.StdEncoding.EncodeToString(make([]byte, 64*32)) }), "leaves[1].proof"},
+		{"proof missing", edit(func(m map[string]any) { delete(leaf(m, 1), "proof") }), "leaves[1].proof"},
+		{"proof array", edit(func(m map[string]any) { leaf(m, 1)["proof"] = []any{leaf(m, 2)["leaf_hash"]} }), "leaves[1].proof"},
 		{"unknown event field", edit(func(m map[string]any) { event(m, 0)["signature"] = "x" }), "leaves[0]"},
 		{"seq type", edit(func(m map[string]any) { event(m, 1)["seq"] = "2" }), "leaves[1].event.seq"},
 		{"seq zero", edit(func(m map[string]any) { event(m, 1)["seq"] = 0 }), "leaves[1].event.seq"},
@@ -104,7 +102,7 @@ func FuzzParseBundle(f *testing.F) {
 	data, _ := json.Marshal(b)
 	f.Add(data)
 	f.Add([]byte(`{"version":1,"origin":"o","server_key":"k","checkpoint":"c","leaves":[{"leaf_hash":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}]}`))
-	f.Add([]byte(`{"version":1,"leaves":[{"event":{"talk":1,"seq":1,"time":"2026-01-02T03:04:05Z","actor":0,"track":0,"type":"t","payload":"{}","prev_hash":"","hash":""},"proof":[]}]}`))
+	f.Add([]byte(`{"version":1,"leaves":[{"event":{"talk":1,"seq":1,"time":"2026-01-02T03:04:05Z","actor":0,"track":0,"type":"t","payload":"{}","prev_hash":"","hash":""},"proof":""}]}`))
 	f.Add([]byte(`{}`))
 	key := testKey(f, "bc.example").VerifierKey()
 	f.Fuzz(func(t *testing.T, data []byte) {
