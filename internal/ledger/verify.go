@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/backchannel/backchannel/internal/talks"
 	"golang.org/x/mod/sumdb/note"
@@ -141,13 +143,33 @@ func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 }
 
 func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
+	// Hashing is most of the work and each leaf's is independent: hash
+	// and check proofs in parallel, then report in order.
+	n := len(b.Leaves)
+	leafHash := make([]tlog.Hash, n)
+	hashOK := make([]bool, n)
+	proofOK := make([]bool, n)
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &b.Leaves[i]
+			if l.Event == nil {
+				leafHash[i] = l.LeafHash
+				continue
+			}
+			leaf := l.Event.CanonicalBytes()
+			hashOK[i] = sha256.Sum256(leaf) == l.Event.Hash
+			leafHash[i] = tlog.RecordHash(leaf)
+			proofOK[i] = int64(i) < cp.Size && tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), leafHash[i]) == nil
+		}
+	})
+
 	var tree Tree
 	var prev *talks.Event
 	for i, l := range b.Leaves {
+		tree.AppendHash(leafHash[i])
 		e := l.Event
 		if e == nil {
 			r.Hidden++
-			tree.AppendHash(l.LeafHash)
 			prev = nil
 			continue
 		}
@@ -159,8 +181,7 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		if talkID != 0 && e.TalkID != talkID {
 			r.fail(e.ID, CheckSeq, "belongs to talk %d, not %d", e.TalkID, talkID)
 		}
-		leaf := e.CanonicalBytes()
-		if sha256.Sum256(leaf) != e.Hash {
+		if !hashOK[i] {
 			r.fail(e.ID, CheckHash, "hash does not match the event's fields")
 		}
 		switch {
@@ -169,18 +190,25 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		case prev != nil && e.PrevHash != prev.Hash:
 			r.fail(e.ID, CheckChain, "prev_hash is not the hash of event %d", prev.ID)
 		}
-		h := tlog.RecordHash(leaf)
-		tree.AppendHash(h)
-		if int64(i) < cp.Size {
-			if err := tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), h); err != nil {
-				r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
-			}
+		if int64(i) < cp.Size && !proofOK[i] {
+			r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
 		}
 		prev = e
 	}
 	if root, err := tree.Root(tree.Size()); err == nil && tree.Size() == cp.Size && root != cp.Root {
 		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", tree.Size())
 	}
+}
+
+// parallel calls f on consecutive ranges that cover [0, n), one per CPU,
+// and returns when all have returned.
+func parallel(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), 1+n/1024)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { f(n*w/workers, n*(w+1)/workers) })
+	}
+	wg.Wait()
 }
 
 func (r *Report) verifySince(b *Bundle, cp Checkpoint, v note.Verifier, since []byte) {
