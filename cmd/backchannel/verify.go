@@ -89,10 +89,10 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 		return usagef("verify: %v", err)
 	}
 	if r.OK() {
-		fmt.Fprintf(m.Stdout, "OK: %d events, tree size %d, checkpoint signed by %s\n", r.Events, r.Size, r.KeyName)
+		fmt.Fprintf(m.Stdout, "OK: %s, tree size %d, checkpoint signed by %s\n", plural(r.Events, "event"), r.Size, r.KeyName)
 		fmt.Fprintf(m.Stdout, "  origin %s, root %s", r.Origin, r.Root)
 		if r.Hidden > 0 {
-			fmt.Fprintf(m.Stdout, ", %d events outside your view (hashes only)", r.Hidden)
+			fmt.Fprintf(m.Stdout, ", %s outside your view (hashes only)", plural(r.Hidden, "event"))
 		}
 		fmt.Fprintln(m.Stdout)
 		if opts.Since != nil {
@@ -100,11 +100,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	checks := "checks"
-	if len(r.Failures) == 1 {
-		checks = "check"
-	}
-	fmt.Fprintf(m.Stdout, "FAILED: %d %s failed for %s (tree size %d, key %s)\n", len(r.Failures), checks, pos[0], r.Size, r.KeyName)
+	fmt.Fprintf(m.Stdout, "FAILED: %s failed for %s (tree size %d, key %s)\n", plural(len(r.Failures), "check"), pos[0], r.Size, r.KeyName)
 	for i, f := range r.Failures {
 		if i == maxFailuresShown {
 			fmt.Fprintf(m.Stdout, "  ... and %d more\n", len(r.Failures)-i)
@@ -149,4 +145,11 @@ func (m *Main) readBundle(name string) ([]byte, error) {
 		return nil, fmt.Errorf("verify: read %s: %w", name, err)
 	}
 	return data, nil
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
