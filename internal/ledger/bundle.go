@@ -65,11 +65,16 @@ type Consistency struct {
 // since lists earlier tree sizes, each between 1 and n, to include
 // consistency proofs from. NewBundle checks that each event's leaf hash
 // matches the one stored in the tree, so a bundle is never built from a
-// tree and a log that disagree. It takes O(n log n) time.
+// tree and a log that disagree. The bundle refers to the visible events
+// rather than copying them. It takes O(n log n) time.
 func NewBundle(events []*talks.Event, visible func(*talks.Event) bool, hashes tlog.HashReader, key *Key, since ...int64) (*Bundle, error) {
 	n := int64(len(events))
-	if n == 0 {
+	switch {
+	case n == 0:
 		return nil, errorf("bundle: no events")
+	case visible == nil:
+		// Never default to showing everything.
+		return nil, errorf("bundle: no visibility predicate")
 	}
 	talkID := events[0].TalkID
 	idx := make([]int64, n)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -81,7 +82,7 @@ func (c Checkpoint) Sign(s note.Signer) ([]byte, error) {
 // OpenCheckpoint).
 func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	bad := func(what string) (Checkpoint, error) {
-		return Checkpoint{}, errors.Join(ErrMalformedCheckpoint, errors.New(what))
+		return Checkpoint{}, fmt.Errorf("%w: %s", ErrMalformedCheckpoint, what)
 	}
 	if len(text) > maxCheckpoint {
 		return bad("longer than 64 KiB")
@@ -126,7 +127,7 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 // v's signature is missing or invalid.
 func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 	if len(msg) > maxCheckpoint {
-		return Checkpoint{}, errors.Join(ErrMalformedCheckpoint, errors.New("longer than 64 KiB"))
+		return Checkpoint{}, fmt.Errorf("%w: longer than 64 KiB", ErrMalformedCheckpoint)
 	}
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
@@ -138,7 +139,7 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 		case errors.As(err, &invalid):
 			return Checkpoint{}, errorf("checkpoint signature by key %s+%08x is invalid", v.Name(), v.KeyHash())
 		}
-		return Checkpoint{}, errors.Join(ErrMalformedCheckpoint, err)
+		return Checkpoint{}, fmt.Errorf("%w: %v", ErrMalformedCheckpoint, err)
 	}
 	return ParseCheckpoint([]byte(n.Text))
 }

@@ -122,7 +122,7 @@ func LoadKey(path, name string) (*Key, error) {
 	}
 	// Windows has no Unix permission bits to check.
 	if perm := st.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
-		return nil, errorf("key file %s has permissions %04o: others may read it; run chmod 600 %s", path, perm, path)
+		return nil, errorf("key file %s has permissions %04o, so group or others may use it: run chmod 600 %s", path, perm, path)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -109,12 +109,18 @@ func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 	}
 	cp, err := ParseCheckpoint(text)
 	if err != nil {
-		r.fail(0, CheckCheckpoint, "%v", err)
+		r.fail(0, CheckCheckpoint, "%s", strings.TrimPrefix(err.Error(), "ledger: "))
 		return r, nil
 	}
 	r.Origin, r.Size, r.Root = cp.Origin, cp.Size, cp.Root
 	if _, err := OpenCheckpoint(b.Checkpoint, v); err != nil {
-		r.fail(0, CheckSignature, "%v", strings.TrimPrefix(err.Error(), "ledger: "))
+		detail := strings.TrimPrefix(err.Error(), "ledger: ")
+		if b.ServerKey != opts.ServerKey {
+			// Most often the member has the wrong key, or the bundle
+			// comes from another server: say what the bundle claims.
+			detail += fmt.Sprintf(" (the bundle names key %s)", b.ServerKey)
+		}
+		r.fail(0, CheckSignature, "%s", detail)
 	}
 	server, talkID, ok := parseOrigin(cp.Origin)
 	switch {
