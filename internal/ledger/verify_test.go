@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/backchannel/backchannel/internal/talks"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // copyBundle returns a deep copy of b made through its JSON format.
@@ -279,5 +280,27 @@ func TestVerifyHugeCheckpoint(t *testing.T) {
 	r, err := Verify(b, VerifyOptions{ServerKey: key.VerifierKey()})
 	if err != nil || r.OK() || !slices.ContainsFunc(r.Failures, func(f Failure) bool { return f.Check == CheckSize }) {
 		t.Errorf("Verify(checkpoint of 2^62+1 leaves) = %+v, %v", r, err)
+	}
+}
+
+// TestBundleProofsCheckWithTlog checks a bundle's proofs with tlog's own
+// functions, independently of Verify.
+func TestBundleProofsCheckWithTlog(t *testing.T) {
+	b, _, tree := testBundle(t, 11, 5)
+	c, err := OpenCheckpoint(b.Checkpoint, testKey(t, "bc.example").Verifier())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range b.Leaves {
+		if l.Event == nil {
+			continue
+		}
+		if err := tlog.CheckRecord(l.Proof, c.Size, c.Root, int64(i), tlog.RecordHash(l.Event.CanonicalBytes())); err != nil {
+			t.Errorf("tlog.CheckRecord(proof of event %d): %v", l.Event.ID, err)
+		}
+	}
+	old, _ := tree.Root(5)
+	if err := tlog.CheckTree(b.Consistency[0].Proof, c.Size, c.Root, 5, old); err != nil {
+		t.Errorf("tlog.CheckTree(consistency from 5): %v", err)
 	}
 }
