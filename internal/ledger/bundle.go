@@ -66,7 +66,9 @@ type Consistency struct {
 // consistency proofs from. NewBundle checks that each event's leaf hash
 // matches the one stored in the tree, so a bundle is never built from a
 // tree and a log that disagree. The bundle refers to the visible events
-// rather than copying them. It takes O(n log n) time.
+// rather than copying them. It takes O(n log n) time and reads hashes once
+// per visible event: over a database, load the talk's stored hashes into a
+// Tree first (NewTree).
 func NewBundle(events []*talks.Event, visible func(*talks.Event) bool, hashes tlog.HashReader, key *Key, since ...int64) (*Bundle, error) {
 	n := int64(len(events))
 	switch {
@@ -80,7 +82,7 @@ func NewBundle(events []*talks.Event, visible func(*talks.Event) bool, hashes tl
 	idx := make([]int64, n)
 	for i, e := range events {
 		if e.ID != int64(i+1) || e.TalkID != talkID {
-			return nil, errorf("bundle: event %d is seq %d of talk %d, want seq %d of talk %d", i, e.ID, e.TalkID, i+1, talkID)
+			return nil, errorf("bundle: position %d holds seq %d of talk %d, want seq %d of talk %d", i, e.ID, e.TalkID, i+1, talkID)
 		}
 		idx[i] = tlog.StoredHashIndex(0, int64(i))
 	}

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"fmt"
+	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -18,6 +19,17 @@ type Tree struct {
 }
 
 var _ tlog.HashReader = (*Tree)(nil)
+
+// NewTree returns the tree of size leaves whose stored hashes are stored,
+// in stored-hash order (tlog.StoredHashIndex), as a database keeps them.
+// It checks only their number: a wrong hash shows in the root.
+func NewTree(size int64, stored []tlog.Hash) (*Tree, error) {
+	if size < 0 || tlog.StoredHashCount(size) != int64(len(stored)) {
+		return nil, errorf("tree of %d leaves: %d stored hashes, want %d", size, len(stored), tlog.StoredHashCount(max(size, 0)))
+	}
+	// Clip, so that appending never writes into the caller's array.
+	return &Tree{n: size, hashes: slices.Clip(stored)}, nil
+}
 
 // Size returns the number of leaves in t.
 func (t *Tree) Size() int64 { return t.n }

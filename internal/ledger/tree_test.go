@@ -116,3 +116,38 @@ func TestTreeCTVectors(t *testing.T) {
 		}
 	}
 }
+
+func TestNewTree(t *testing.T) {
+	var tree Tree
+	for i := range 13 {
+		tree.Append(fmt.Appendf(nil, "leaf %d", i))
+	}
+	stored, err := tree.ReadHashes(func() []int64 {
+		idx := make([]int64, tlog.StoredHashCount(13))
+		for i := range idx {
+			idx[i] = int64(i)
+		}
+		return idx
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := NewTree(13, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := tree.Root(13)
+	if got, err := loaded.Root(13); err != nil || got != want {
+		t.Errorf("NewTree(13, stored).Root(13) = %v, %v; want %v", got, err, want)
+	}
+	// It keeps growing like any tree.
+	tree.Append([]byte("leaf 13"))
+	loaded.Append([]byte("leaf 13"))
+	want, _ = tree.Root(14)
+	if got, _ := loaded.Root(14); got != want {
+		t.Errorf("after Append, Root(14) = %v, want %v", got, want)
+	}
+	if _, err := NewTree(12, stored); err == nil {
+		t.Error("NewTree(12, hashes of 13 leaves): no error")
+	}
+}
