@@ -206,6 +206,7 @@ type ParseError struct {
 	Err  error
 }
 
+// Error returns the message, prefixed with the path if there is one.
 func (e *ParseError) Error() string {
 	if e.Path == "" {
 		return "ledger: bundle: " + e.Err.Error()
@@ -213,6 +214,7 @@ func (e *ParseError) Error() string {
 	return "ledger: bundle: " + e.Path + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 func parseErr(path, format string, args ...any) error {

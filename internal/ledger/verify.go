@@ -47,6 +47,8 @@ type Failure struct {
 	Detail string
 }
 
+// String returns the failure as "event 12: hash: ..." or, for the bundle
+// as a whole, "signature: ...".
 func (f Failure) String() string {
 	if f.Seq > 0 {
 		return fmt.Sprintf("event %d: %s: %s", f.Seq, f.Check, f.Detail)
