@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -104,6 +106,9 @@ func FuzzParseBundle(f *testing.F) {
 	f.Add([]byte(`{"version":1,"origin":"o","server_key":"k","checkpoint":"c","leaves":[{"leaf_hash":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}]}`))
 	f.Add([]byte(`{"version":1,"leaves":[{"event":{"talk":1,"seq":1,"time":"2026-01-02T03:04:05Z","actor":0,"track":0,"type":"t","payload":"{}","prev_hash":"","hash":""},"proof":""}]}`))
 	f.Add([]byte(`{}`))
+	if golden, err := os.ReadFile(filepath.Join("testdata", "bundle-v1.json")); err == nil {
+		f.Add(golden)
+	}
 	key := testKey(f, "bc.example").VerifierKey()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ParseBundle(data)
