@@ -79,7 +79,10 @@ func (c Checkpoint) Sign(s note.Signer) ([]byte, error) {
 // without sign or leading zeros; a root of exactly 32 bytes in canonical,
 // padded standard base64; and non-empty extension lines. Errors wrap
 // ErrMalformedCheckpoint. It does not check signatures (see
-// OpenCheckpoint).
+// OpenCheckpoint). It accepts any size up to 2^63-1, as the format does,
+// but tlog.CheckRecord and tlog.CheckTree never return for sizes over
+// 2^62 (golang.org/x/mod v0.43.0): bound the size before checking proofs
+// against it, as Verify does.
 func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	bad := func(what string) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("%w: %s", ErrMalformedCheckpoint, what)
