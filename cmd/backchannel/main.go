@@ -9,6 +9,8 @@
 //	backchannel simulate DIR --agents A,B          one negotiation between automated agents
 //	backchannel tournament --domains DIR,DIR --agents A,B,C
 //	                                               every agent against every other, ranked
+//	backchannel verify BUNDLE --key KEY [--since FILE]
+//	                                               check a talk's record bundle offline
 //
 // Run "backchannel help" for the commands and "backchannel CMD -h" for the
 // flags of one.
@@ -84,6 +86,7 @@ Usage:
   backchannel simulate DOMAIN PROFILE... --agents A,B    the same, with the profiles given
   backchannel tournament --domains DIR,... --agents A,B,C [flags]
                                                          run a tournament and rank the agents
+  backchannel verify BUNDLE --key KEY [--since FILE]    check a talk's record bundle offline
   backchannel help                                       show this help
 
 Run "backchannel CMD -h" for the flags of a command.
@@ -104,6 +107,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runTournament(ctx, rest)
 	case "serve":
 		return m.runServe(ctx, rest)
+	case "verify":
+		return m.runVerify(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

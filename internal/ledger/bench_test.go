@@ -1,0 +1,58 @@
+package ledger
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// benchBundle returns the JSON of a bundle of 100,000 events, all visible,
+// so that each has an inclusion proof to check: the worst case.
+func benchBundle(b *testing.B) []byte {
+	b.Helper()
+	events := testLog(b, 100_000)
+	bundle, err := NewBundle(events, allVisible, testTree(b, events), testKey(b, "bc.example"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := json.Marshal(bundle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
+
+// BenchmarkVerify verifies a parsed bundle of 100,000 events.
+func BenchmarkVerify(b *testing.B) {
+	data := benchBundle(b)
+	bundle, err := ParseBundle(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := VerifyOptions{ServerKey: testKey(b, "bc.example").VerifierKey()}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Verify(bundle, opts)
+		if err != nil || !r.OK() {
+			b.Fatalf("Verify() = %v, %v", r.Failures, err)
+		}
+	}
+}
+
+// BenchmarkParseVerify reads and verifies a bundle of 100,000 events from
+// its JSON, as "backchannel verify" does.
+func BenchmarkParseVerify(b *testing.B) {
+	data := benchBundle(b)
+	opts := VerifyOptions{ServerKey: testKey(b, "bc.example").VerifierKey()}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		bundle, err := ParseBundle(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := Verify(bundle, opts)
+		if err != nil || !r.OK() {
+			b.Fatalf("Verify() = %v, %v", r.Failures, err)
+		}
+	}
+}

@@ -1,0 +1,136 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestBundleRoundTrip(t *testing.T) {
+	b, _, _ := testBundle(t, 7, 3)
+	data, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseBundle(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, again) {
+		t.Errorf("Marshal(ParseBundle(data)) differs from data:\n%s\n%s", data, again)
+	}
+	// The payload travels as the exact stored text, HTML-sensitive
+	// characters and all.
+	if e := got.Leaves[0].Event; e == nil || !strings.Contains(string(e.Payload), `"body":"offer \u003ca\u003e \u0026 more"`) {
+		t.Errorf("payload of event 1 = %s", e.Payload)
+	}
+	if got.Leaves[2].Event != nil || got.Leaves[2].Proof != nil {
+		t.Errorf("hidden leaf 2 = %+v, want a bare leaf hash", got.Leaves[2])
+	}
+}
+
+// TestParseBundleErrors checks that each malformed bundle is refused with
+// the path to the bad field.
+func TestParseBundleErrors(t *testing.T) {
+	b, _, _ := testBundle(t, 3, 2)
+	data, _ := json.Marshal(b)
+	edit := func(f func(m map[string]any)) string {
+		var m map[string]any
+		json.Unmarshal(data, &m)
+		f(m)
+		out, _ := json.Marshal(m)
+		return string(out)
+	}
+	leaf := func(m map[string]any, i int) map[string]any { return m["leaves"].([]any)[i].(map[string]any) }
+	event := func(m map[string]any, i int) map[string]any { return leaf(m, i)["event"].(map[string]any) }
+	for _, tc := range []struct{ name, data, path string }{
+		{"not JSON", "{", ""},
+		{"trailing data", string(data) + "{}", ""},
+		{"unknown top field", edit(func(m map[string]any) { m["extra"] = 1 }), ""},
+		{"version", edit(func(m map[string]any) { m["version"] = 2 }), "version"},
+		{"version type", edit(func(m map[string]any) { m["version"] = "1" }), "version"},
+		{"no origin", edit(func(m map[string]any) { delete(m, "origin") }), "origin"},
+		{"no key", edit(func(m map[string]any) { delete(m, "server_key") }), "server_key"},
+		{"no checkpoint", edit(func(m map[string]any) { delete(m, "checkpoint") }), "checkpoint"},
+		{"no leaves", edit(func(m map[string]any) { m["leaves"] = []any{} }), "leaves"},
+		{"unknown leaf field", edit(func(m map[string]any) { leaf(m, 1)["x"] = 1 }), "leaves[1]"},
+		{"leaf both", edit(func(m map[string]any) { leaf(m, 0)["leaf_hash"] = leaf(m, 2)["leaf_hash"] }), "leaves[0]"},
+		{"leaf neither", edit(func(m map[string]any) { delete(leaf(m, 2), "leaf_hash") }), "leaves[2]"},
+		{"hidden proof", edit(func(m map[string]any) { leaf(m, 2)["proof"] = leaf(m, 0)["proof"] }), "leaves[2].proof"},
+		{"leaf hash", edit(func(m map[string]any) { leaf(m, 2)["leaf_hash"] = "AAAA" }), "leaves[2].leaf_hash"},
+		{"proof base64", edit(func(m map[string]any) { leaf(m, 1)["proof"] = "not base64!" }), "leaves[1].proof"},
+		{"proof of 31 bytes", edit(func(m map[string]any) { leaf(m, 1)["proof"] = base64.StdEncoding.EncodeToString(make([]byte, 31)) }), "leaves[1].proof"},
+		{"proof too long", edit(func(m map[string]any) { leaf(m, 1)["proof"] = base64.StdEncoding.EncodeToString(make([]byte, 64*32)) }), "leaves[1].proof"},
+		{"proof missing", edit(func(m map[string]any) { delete(leaf(m, 1), "proof") }), "leaves[1].proof"},
+		{"proof array", edit(func(m map[string]any) { leaf(m, 1)["proof"] = []any{leaf(m, 2)["leaf_hash"]} }), "leaves[1].proof"},
+		{"unknown event field", edit(func(m map[string]any) { event(m, 0)["signature"] = "x" }), "leaves[0]"},
+		{"seq type", edit(func(m map[string]any) { event(m, 1)["seq"] = "2" }), "leaves[1].event.seq"},
+		{"seq zero", edit(func(m map[string]any) { event(m, 1)["seq"] = 0 }), "leaves[1].event.seq"},
+		{"talk", edit(func(m map[string]any) { event(m, 1)["talk"] = -1 }), "leaves[1].event.talk"},
+		{"type", edit(func(m map[string]any) { event(m, 1)["type"] = "" }), "leaves[1].event.type"},
+		{"time", edit(func(m map[string]any) { event(m, 0)["time"] = "yesterday" }), "leaves[0].event.time"},
+		{"time not canonical", edit(func(m map[string]any) { event(m, 0)["time"] = "2026-11-27T10:00:00.123456+01:00" }), "leaves[0].event.time"},
+		{"prev hash", edit(func(m map[string]any) { event(m, 1)["prev_hash"] = "00" }), "leaves[1].event.prev_hash"},
+		{"hash upper case", edit(func(m map[string]any) { event(m, 1)["hash"] = strings.ToUpper(event(m, 1)["hash"].(string)) }), "leaves[1].event.hash"},
+		{"old size", edit(func(m map[string]any) { m["consistency"].([]any)[0].(map[string]any)["old_size"] = 0 }), "consistency[0].old_size"},
+		{"consistency field", edit(func(m map[string]any) { m["consistency"].([]any)[0].(map[string]any)["new_size"] = 3 }), "consistency[0]"},
+	} {
+		_, err := ParseBundle([]byte(tc.data))
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Errorf("%s: ParseBundle() = %v, want a *ParseError", tc.name, err)
+			continue
+		}
+		if pe.Path != tc.path {
+			t.Errorf("%s: ParseBundle() error %q at path %q, want %q", tc.name, err, pe.Path, tc.path)
+		}
+	}
+}
+
+// FuzzParseBundle checks that ParseBundle never panics, and that what it
+// accepts marshals back to a bundle that parses to the same encoding, and
+// that Verify never panics on it.
+func FuzzParseBundle(f *testing.F) {
+	b, _, _ := testBundle(f, 5, 2)
+	data, _ := json.Marshal(b)
+	f.Add(data)
+	f.Add([]byte(`{"version":1,"origin":"o","server_key":"k","checkpoint":"c","leaves":[{"leaf_hash":"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}]}`))
+	f.Add([]byte(`{"version":1,"leaves":[{"event":{"talk":1,"seq":1,"time":"2026-01-02T03:04:05Z","actor":0,"track":0,"type":"t","payload":"{}","prev_hash":"","hash":""},"proof":""}]}`))
+	f.Add([]byte(`{}`))
+	if golden, err := os.ReadFile(filepath.Join("testdata", "bundle-v1.json")); err == nil {
+		f.Add(golden)
+	}
+	key := testKey(f, "bc.example").VerifierKey()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, err := ParseBundle(data)
+		if err != nil {
+			return
+		}
+		out, err := json.Marshal(b)
+		if err != nil {
+			// Only a payload that is not UTF-8 cannot go back out, and
+			// JSON strings decode to UTF-8.
+			t.Fatalf("Marshal(ParseBundle(%q)): %v", data, err)
+		}
+		b2, err := ParseBundle(out)
+		if err != nil {
+			t.Fatalf("ParseBundle(Marshal(ParseBundle(%q))): %v", data, err)
+		}
+		out2, _ := json.Marshal(b2)
+		if !bytes.Equal(out, out2) {
+			t.Fatalf("round trip is not stable:\n%s\n%s", out, out2)
+		}
+		if _, err := Verify(b, VerifyOptions{ServerKey: key}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,256 @@
+package ledger
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/backchannel/backchannel/internal/talks"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Checks that Verify reports in a Failure.
+const (
+	CheckCheckpoint  = "checkpoint"  // the checkpoint is malformed
+	CheckSignature   = "signature"   // the checkpoint is not signed by the server key
+	CheckOrigin      = "origin"      // the origin does not name this talk on the key's server
+	CheckSize        = "size"        // the number of leaves is not the checkpoint's size
+	CheckSeq         = "seq"         // an event is not numbered by its position, or not of this talk
+	CheckHash        = "hash"        // an event's hash does not match its fields
+	CheckChain       = "chain"       // an event's prev_hash is not the previous event's hash
+	CheckInclusion   = "inclusion"   // an event's inclusion proof fails against the checkpoint
+	CheckRoot        = "root"        // the leaves do not hash to the checkpoint's root
+	CheckSince       = "since"       // the earlier checkpoint is malformed, unsigned or of another log
+	CheckConsistency = "consistency" // no consistency proof from the earlier checkpoint
+	CheckRollback    = "rollback"    // the earlier checkpoint is larger: the log was rolled back
+	CheckFork        = "fork"        // the earlier checkpoint is not a prefix: the log forked
+)
+
+// VerifyOptions are the inputs to Verify that the member brings.
+type VerifyOptions struct {
+	// ServerKey is the server's verifier key, as Key.VerifierKey encodes
+	// it, obtained by a channel other than the bundle. Required.
+	ServerKey string
+	// Since, if not nil, is an earlier signed checkpoint of the same talk
+	// that the member kept. The bundle's log must extend it.
+	Since []byte
+}
+
+// Failure is one check that a bundle failed.
+type Failure struct {
+	Seq    int64  // the event concerned, or 0 for the bundle as a whole
+	Check  string // one of the Check constants
+	Detail string
+}
+
+// String returns the failure as "event 12: hash: ..." or, for the bundle
+// as a whole, "signature: ...".
+func (f Failure) String() string {
+	if f.Seq > 0 {
+		return fmt.Sprintf("event %d: %s: %s", f.Seq, f.Check, f.Detail)
+	}
+	return f.Check + ": " + f.Detail
+}
+
+// Report is the outcome of Verify: what the bundle holds and every check
+// it failed. The bundle verifies if and only if Failures is empty.
+type Report struct {
+	Origin    string
+	Size      int64     // the checkpoint's tree size
+	Root      tlog.Hash // the checkpoint's root
+	KeyName   string    // the name of the server key checked against
+	Events    int       // events in full
+	Hidden    int       // leaves given only as hashes
+	SinceSize int64     // the earlier checkpoint's size, if one was given
+	Failures  []Failure
+}
+
+// OK reports whether the bundle passed every check.
+func (r *Report) OK() bool { return len(r.Failures) == 0 }
+
+func (r *Report) fail(seq int64, check, format string, args ...any) {
+	r.Failures = append(r.Failures, Failure{Seq: seq, Check: check, Detail: fmt.Sprintf(format, args...)})
+}
+
+// Verify checks a bundle offline and reports every failure:
+//
+//   - the checkpoint is well formed and signed by opts.ServerKey, and its
+//     origin names a talk on that key's server and matches the bundle's;
+//   - there is one leaf per leaf of the checkpoint's tree;
+//   - each event in full is numbered by its position and belongs to the
+//     origin's talk, its hash matches its fields, its prev_hash is the
+//     hash of the event before it when that one is in full too (zero for
+//     the first), and its inclusion proof holds against the checkpoint;
+//   - all leaves together hash to the checkpoint's root;
+//   - given opts.Since, that checkpoint is signed by the same key for the
+//     same origin and the bundle's tree extends it: not smaller (rolled
+//     back), not a different tree of the same size, and a consistency
+//     proof from its size that holds (a fork otherwise).
+//
+// Verify returns an error only for unusable options: a malformed server
+// key, or no key. It takes O(n log n) time for n leaves, plus the size of
+// the payloads.
+func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
+	if opts.ServerKey == "" {
+		return nil, errors.New("ledger: verify: no server key")
+	}
+	v, err := note.NewVerifier(opts.ServerKey)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: verify: server key: %w", err)
+	}
+	r := &Report{KeyName: v.Name()}
+
+	text, ok := noteText(b.Checkpoint)
+	if !ok {
+		r.fail(0, CheckCheckpoint, "not a signed note")
+		return r, nil
+	}
+	cp, err := ParseCheckpoint(text)
+	if err != nil {
+		r.fail(0, CheckCheckpoint, "%s", strings.TrimPrefix(err.Error(), "ledger: "))
+		return r, nil
+	}
+	r.Origin, r.Size, r.Root = cp.Origin, cp.Size, cp.Root
+	if _, err := OpenCheckpoint(b.Checkpoint, v); err != nil {
+		detail := strings.TrimPrefix(err.Error(), "ledger: ")
+		if b.ServerKey != opts.ServerKey {
+			// Most often the member has the wrong key, or the bundle
+			// comes from another server: say what the bundle claims.
+			detail += fmt.Sprintf(" (the bundle names key %s)", b.ServerKey)
+		}
+		r.fail(0, CheckSignature, "%s", detail)
+	}
+	server, talkID, ok := parseOrigin(cp.Origin)
+	switch {
+	case cp.Origin != b.Origin:
+		r.fail(0, CheckOrigin, "checkpoint origin %q is not the bundle's %q", cp.Origin, b.Origin)
+	case !ok:
+		r.fail(0, CheckOrigin, "%q does not name a talk (want <server>/talks/<id>)", cp.Origin)
+	case server != v.Name():
+		r.fail(0, CheckOrigin, "%q is not a talk of server %q, whose key was given", cp.Origin, v.Name())
+	}
+	if int64(len(b.Leaves)) != cp.Size {
+		r.fail(0, CheckSize, "bundle has %d leaves, checkpoint says %d", len(b.Leaves), cp.Size)
+	}
+	if cp.Size > maxLeaves {
+		// No bundle can hold that many leaves, and tlog's proof checkers
+		// loop forever on sizes over 2^62: check no proofs against it.
+		r.fail(0, CheckSize, "checkpoint size %d is over the limit of %d", cp.Size, maxLeaves)
+		return r, nil
+	}
+
+	r.verifyLeaves(b, cp, talkID)
+	if opts.Since != nil {
+		r.verifySince(b, cp, v, opts.Since)
+	}
+	return r, nil
+}
+
+func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
+	// Hashing is most of the work and each leaf's is independent: hash
+	// and check proofs in parallel, then report in order.
+	n := len(b.Leaves)
+	leafHash := make([]tlog.Hash, n)
+	hashOK := make([]bool, n)
+	proofOK := make([]bool, n)
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &b.Leaves[i]
+			if l.Event == nil {
+				leafHash[i] = l.LeafHash
+				continue
+			}
+			leaf := l.Event.CanonicalBytes()
+			hashOK[i] = sha256.Sum256(leaf) == l.Event.Hash
+			leafHash[i] = tlog.RecordHash(leaf)
+			proofOK[i] = int64(i) < cp.Size && tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), leafHash[i]) == nil
+		}
+	})
+
+	var tree Tree
+	var prev *talks.Event
+	for i, l := range b.Leaves {
+		tree.AppendHash(leafHash[i])
+		e := l.Event
+		if e == nil {
+			r.Hidden++
+			prev = nil
+			continue
+		}
+		r.Events++
+		seq := int64(i + 1)
+		if e.ID != seq {
+			r.fail(e.ID, CheckSeq, "at position %d of the log", seq)
+		}
+		if talkID != 0 && e.TalkID != talkID {
+			r.fail(e.ID, CheckSeq, "belongs to talk %d, not %d", e.TalkID, talkID)
+		}
+		if !hashOK[i] {
+			r.fail(e.ID, CheckHash, "hash does not match the event's fields")
+		}
+		switch {
+		case i == 0 && e.PrevHash != [32]byte{}:
+			r.fail(e.ID, CheckChain, "first event has a non-zero prev_hash")
+		case prev != nil && e.PrevHash != prev.Hash:
+			r.fail(e.ID, CheckChain, "prev_hash is not the hash of event %d", prev.ID)
+		}
+		if int64(i) < cp.Size && !proofOK[i] {
+			r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
+		}
+		prev = e
+	}
+	if root, err := tree.Root(tree.Size()); err == nil && tree.Size() == cp.Size && root != cp.Root {
+		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", tree.Size())
+	}
+}
+
+// parallel calls f on consecutive ranges that cover [0, n), one per CPU,
+// and returns when all have returned.
+func parallel(n int, f func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), 1+n/1024)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { f(n*w/workers, n*(w+1)/workers) })
+	}
+	wg.Wait()
+}
+
+func (r *Report) verifySince(b *Bundle, cp Checkpoint, v note.Verifier, since []byte) {
+	old, err := OpenCheckpoint(since, v)
+	if err != nil {
+		r.fail(0, CheckSince, "%v", strings.TrimPrefix(err.Error(), "ledger: "))
+		return
+	}
+	r.SinceSize = old.Size
+	switch {
+	case old.Origin != cp.Origin:
+		r.fail(0, CheckSince, "earlier checkpoint is of %q, not %q", old.Origin, cp.Origin)
+	case old.Size > cp.Size:
+		r.fail(0, CheckRollback, "rolled back: an earlier checkpoint has %d leaves, this one only %d", old.Size, cp.Size)
+	case old.Size == cp.Size:
+		if old.Root != cp.Root {
+			r.fail(0, CheckFork, "fork: two checkpoints of size %d with different roots", cp.Size)
+		}
+	case old.Size == 0:
+		// The empty tree is a prefix of every tree.
+	default:
+		i := -1
+		for j, c := range b.Consistency {
+			if c.OldSize == old.Size {
+				i = j
+				break
+			}
+		}
+		if i < 0 {
+			r.fail(0, CheckConsistency, "bundle has no consistency proof from size %d", old.Size)
+			return
+		}
+		if err := tlog.CheckTree(b.Consistency[i].Proof, cp.Size, cp.Root, old.Size, old.Root); err != nil {
+			r.fail(0, CheckFork, "fork: the tree of size %d is not a prefix of this one", old.Size)
+		}
+	}
+}
