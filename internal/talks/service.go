@@ -72,10 +72,31 @@ func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 // viewCacheSize bounds the number of talks whose snapshot Service keeps.
 const viewCacheSize = 4096
 
-// viewCache keeps the latest snapshot of each recently viewed talk.
+// viewCache keeps the latest snapshot of each recently viewed talk, and
+// the talk of each recently used track.
 type viewCache struct {
-	mu sync.Mutex
-	m  map[int64]*snapshot // by talk ID
+	mu     sync.Mutex
+	m      map[int64]*snapshot // by talk ID
+	talkOf map[int64]int64     // talk ID by track ID
+}
+
+// trackTalk returns the talk of track id, if kept. A track never moves to
+// another talk and is never deleted, so this never goes stale.
+func (c *viewCache) trackTalk(id int64) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	talkID, ok := c.talkOf[id]
+	return talkID, ok
+}
+
+// putTrackTalk keeps talkID as the talk of track id.
+func (c *viewCache) putTrackTalk(id, talkID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.talkOf == nil || len(c.talkOf) >= 4*viewCacheSize {
+		c.talkOf = make(map[int64]int64)
+	}
+	c.talkOf[id] = talkID
 }
 
 // get returns the latest snapshot kept of talk talkID, or nil.
@@ -292,19 +313,24 @@ func (s *Service) viewOfTrack(ctx context.Context, id int64, notFound error) (*V
 	if _, err := currentUser(ctx); err != nil {
 		return nil, nil, err
 	}
-	t, err := s.store.FindTrackByID(ctx, id)
+	talkID, ok := s.views.trackTalk(id)
+	if !ok {
+		t, err := s.store.FindTrackByID(ctx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil, notFound
+		} else if err != nil {
+			return nil, nil, err
+		}
+		talkID = t.TalkID
+		s.views.putTrackTalk(id, talkID)
+	}
+	v, err := s.View(ctx, talkID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, notFound
 	} else if err != nil {
 		return nil, nil, err
 	}
-	v, err := s.View(ctx, t.TalkID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
-	}
-	t, err = v.Track(id)
+	t, err := v.Track(id)
 	if err != nil {
 		return nil, nil, notFound
 	}
