@@ -46,10 +46,12 @@ type View struct {
 	snap *snapshot
 }
 
-// snapshot is every member and track of one talk as of event head. It is
-// read-only once built, so views and goroutines may share it.
+// snapshot is every member and track of one talk as of event head, and
+// the talk itself once a view has read it. It is read-only once built, so
+// views and goroutines may share it.
 type snapshot struct {
 	head    int64
+	talk    *Talk             // nil until read
 	members map[int64]*Member // by ID
 	byUser  map[int64]*Member // by user ID
 	tracks  map[int64]*Track  // by ID
@@ -121,6 +123,21 @@ var keepsSnapshot = map[string]bool{
 	EventAnswerGiven:       true,
 	EventAnswerWithdrawn:   true,
 	EventTalkAgreed:        true,
+}
+
+// keepsTalk lists the event types that leave the talk's own row (title,
+// description, status) as it was: a snapshot carried forward across them
+// keeps its talk. Any other type makes Service read the talk again.
+var keepsTalk = map[string]bool{
+	EventPartyAdded:        true,
+	EventMessagePosted:     true,
+	EventMessageRetracted:  true,
+	EventInvitationCreated: true,
+	EventInvitationRevoked: true,
+	EventProposalCreated:   true,
+	EventVersionProposed:   true,
+	EventAnswerGiven:       true,
+	EventAnswerWithdrawn:   true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -248,12 +265,31 @@ func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
 	if me == nil {
 		return nil, errTalkNotFound
 	}
-	t, err := s.store.FindTalkByID(ctx, talkID)
-	if err != nil {
-		return nil, err
+	t := sn.talk
+	if t == nil {
+		if t, err = s.store.FindTalkByID(ctx, talkID); err != nil {
+			return nil, err
+		}
+		if sn.head > 0 {
+			withTalk := *sn
+			withTalk.talk = t
+			s.views.put(talkID, &withTalk)
+		}
 	}
 	m := *me
-	return &View{User: u, Talk: t, Member: &m, snap: sn}, nil
+	return &View{User: u, Talk: cloneTalk(t), Member: &m, snap: sn}, nil
+}
+
+// cloneTalk returns a copy of t for one view. The issues of its space are
+// shared: no one changes a talk's space once it is created.
+func cloneTalk(t *Talk) *Talk {
+	c := *t
+	if t.Space != nil {
+		sp := *t.Space
+		sp.Issues = slices.Clone(sp.Issues)
+		c.Space = &sp
+	}
+	return &c
 }
 
 // snapshot returns the members and tracks of talk talkID as they are now.
@@ -279,13 +315,17 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 			if err != nil {
 				return nil, err
 			}
-			keep := len(evs) == int(n)
+			keep, keepTalk := len(evs) == int(n), true
 			for i, e := range evs {
 				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
+				keepTalk = keepTalk && keepsTalk[e.Type]
 			}
 			if keep {
 				sn := *old // shares old's read-only maps
 				sn.head = head
+				if !keepTalk {
+					sn.talk = nil
+				}
 				s.views.put(talkID, &sn)
 				return &sn, nil
 			}
