@@ -329,18 +329,24 @@ type pool struct {
 }
 
 // stmt returns query prepared, or nil if it cannot be or the cache is full
-// (queries with a literal limit or offset may be many).
+// (queries with a literal limit or offset may be many). It prepares
+// without holding mu, which may wait for a free connection.
 func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if st := p.stmts[query]; st != nil {
+	st, full := p.stmts[query], p.stmts == nil || len(p.stmts) >= maxStmts // closed or full
+	p.mu.Unlock()
+	if st != nil || full {
 		return st
-	} else if p.stmts == nil || len(p.stmts) >= maxStmts { // closed or full
-		return nil
 	}
 	st, err := p.DB.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if old := p.stmts[query]; old != nil || p.stmts == nil {
+		st.Close() // prepared by another caller meanwhile, or closed
+		return old
 	}
 	p.stmts[query] = st
 	return st
