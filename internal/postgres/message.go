@@ -11,26 +11,28 @@ import (
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
-// PostMessage implements talks.Store.
+// PostMessage implements talks.Store. It takes two round trips while it
+// holds the talk's head, besides the commit: one to lock the head (finding
+// the talk from the track and reserving the message's ID on the way), and
+// one to insert the message and its event and move the head.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
-		var talkID int64
-		err := tx.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
+		var id int64
+		var hash []byte
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, nextval(pg_get_serial_sequence('messages', 'id'))
+			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
+			FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
 		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
+			return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
 		}
-		if err := tx.lock(ctx, talkID); err != nil {
-			return err
-		}
-		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO messages (talk_id, track_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			talkID, m.TrackID, m.AuthorID, m.Body, at).Scan(&id); err != nil {
-			return fmt.Errorf("insert message: %w", err)
-		}
-		if err := tx.record(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body}); err != nil {
+		copy(tx.hash[:], hash)
+		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
+			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($10, $1, $5, $11, $12, $13)`,
+			id, m.AuthorID, m.Body, at); err != nil {
 			return err
 		}
 		m.ID, m.CreatedAt, m.Retracted = id, at, false

@@ -172,25 +172,58 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 // record builds an event of the locked talk, seals it as the next event
 // after the head, inserts it and moves the head to it.
 func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any) error {
-	if tx.talkID == 0 {
-		return fmt.Errorf("record %s: the talk is not locked", typ)
-	}
-	e, err := talks.NewEvent(tx.talkID, trackID, typ, st, payload)
+	return tx.recordWith(ctx, trackID, typ, st, payload, "")
+}
+
+// recordWith is record that also runs the data-modifying statement with
+// (an INSERT, say, whose parameters are numbered from $10, args being
+// their values) in the same round trip, while the talk's head is locked.
+func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
+	q, qargs, err := tx.next(trackID, typ, st, payload)
 	if err != nil {
 		return err
 	}
+	if with != "" {
+		q = `WITH w AS (` + with + `), ` + strings.TrimPrefix(strings.TrimSpace(q), "WITH ")
+	}
+	if _, err := tx.Exec(ctx, q, append(qargs, args...)...); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// queue is record that queues its statement on b rather than running it;
+// the caller sends b, and its transaction fails if b does.
+func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, payload any) error {
+	q, args, err := tx.next(trackID, typ, st, payload)
+	if err != nil {
+		return err
+	}
+	b.Queue(q, args...)
+	return nil
+}
+
+// next builds an event of the locked talk, seals it as the next event
+// after the head and moves the transaction's head to it. It returns the
+// statement (and its arguments, $1 to $9) that inserts the event and moves
+// the head in the database.
+func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (string, []any, error) {
+	if tx.talkID == 0 {
+		return "", nil, fmt.Errorf("record %s: the talk is not locked", typ)
+	}
+	e, err := talks.NewEvent(tx.talkID, trackID, typ, st, payload)
+	if err != nil {
+		return "", nil, err
+	}
 	e.Seal(tx.seq+1, tx.hash)
-	if _, err := tx.Exec(ctx, `
+	tx.seq, tx.hash = e.ID, e.Hash
+	return `
 		WITH e AS (
 			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		)
 		UPDATE event_heads SET seq = $2, hash = $9 WHERE talk_id = $1`,
-		e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]); err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	tx.seq, tx.hash = e.ID, e.Hash
-	return nil
+		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]}, nil
 }
 
 // translate turns driver errors into talks errors, so that no driver type

@@ -281,3 +281,112 @@ func TestErrors(t *testing.T) {
 		t.Errorf("after failed writes, %d events (%v), want 3", len(evs), err)
 	}
 }
+
+// TestConcurrentCounters has two parties counter one version many times at
+// once, through two stores, among messages and counters by a member of the
+// wrong party: a party may answer a version only once, so exactly one
+// counter of each party must commit and every other must write nothing,
+// and the log must verify with no gaps.
+func TestConcurrentCounters(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
+	s := stores[0]
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parties []*talks.Party
+	var members []*talks.Member
+	for i, name := range []string{"North", "South"} {
+		p := &talks.Party{TalkID: tk.ID, Name: name}
+		if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		pu := &talks.User{Name: name, Email: fmt.Sprintf("%d@example.org", i)}
+		if err := s.CreateUser(ctx, pu); err != nil {
+			t.Fatal(err)
+		}
+		m := &talks.Member{TalkID: tk.ID, UserID: pu.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
+		if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		parties, members = append(parties, p), append(members, m)
+	}
+	v1 := &talks.Version{Values: map[string]string{"a": "1"}, AuthorID: members[0].ID}
+	if err := s.CreateProposal(ctx, &talks.Proposal{TrackID: tracks[0].ID, Title: "draft", AuthorID: members[0].ID}, v1, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 90
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := stores[i%2]
+			stamp := talks.Stamp{ActorID: u.ID, Time: time.Now()}
+			v := &talks.Version{ParentID: v1.ID, Values: map[string]string{"a": fmt.Sprint(i)}}
+			switch p := i % 3; p {
+			case 0, 1: // party p counters; the member of the other party pretends to be of p
+				m := members[p]
+				if i%9 == 0 || i%9 == 4 {
+					m = members[1-p]
+				}
+				v.AuthorID = m.ID
+				errs[i] = st.ProposeVersion(ctx, v, &talks.Answer{PartyID: parties[p].ID, MemberID: m.ID}, stamp)
+			case 2:
+				errs[i] = st.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: fmt.Sprint(i)}, stamp)
+			}
+		}()
+	}
+	wg.Wait()
+	counters := map[int]int{}
+	for i, err := range errs {
+		switch {
+		case i%3 == 2:
+			if err != nil {
+				t.Errorf("PostMessage %d = %v", i, err)
+			}
+		case i%9 == 0 || i%9 == 4:
+			if talks.ErrorCode(err) != talks.EINVALID {
+				t.Errorf("counter %d by the wrong party's member = %v, want EINVALID", i, err)
+			}
+		case err == nil:
+			counters[i%3]++
+		case talks.ErrorCode(err) != talks.ECONFLICT:
+			t.Errorf("counter %d = %v, want nil or ECONFLICT", i, err)
+		}
+	}
+	if counters[0] != 1 || counters[1] != 1 {
+		t.Errorf("counters committed by party = %v, want one each", counters)
+	}
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Fatalf("VerifyChain: %v", err)
+	}
+	state, err := talks.Project(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Versions) != 3 || len(state.Answers) != 2 || len(state.Messages) != n/3 {
+		t.Errorf("projection: %d versions, %d answers, %d messages; want 3, 2, %d", len(state.Versions), len(state.Answers), len(state.Messages), n/3)
+	}
+	vs, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: v1.ProposalID})
+	if err != nil || len(vs) != 3 {
+		t.Errorf("FindVersions = %d versions, %v; want 3", len(vs), err)
+	}
+}

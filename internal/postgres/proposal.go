@@ -21,8 +21,14 @@ func (tx *txn) settled(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("find agreement: %w", err)
 	}
-	return talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
+	return errSettled
 }
+
+var (
+	errSettled    = talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
+	errNotOfParty = talks.Errorf(talks.EINVALID, "The answering member is not of the answering party.")
+	errAnswered   = talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+)
 
 func encodeText(m map[string]string) (string, error) {
 	if m == nil {
@@ -86,7 +92,7 @@ func (tx *txn) insertAnswer(ctx context.Context, trackID int64, a *talks.Answer,
 	var party *int64
 	err := tx.QueryRow(ctx, `SELECT party_id FROM members WHERE id = $1 AND talk_id = $2`, a.MemberID, tx.talkID).Scan(&party)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && (party == nil || *party != a.PartyID)) {
-		return talks.Errorf(talks.EINVALID, "The answering member is not of the answering party.")
+		return errNotOfParty
 	} else if err != nil {
 		return fmt.Errorf("find member: %w", err)
 	}
@@ -94,7 +100,7 @@ func (tx *txn) insertAnswer(ctx context.Context, trackID int64, a *talks.Answer,
 	var one int
 	err = tx.QueryRow(ctx, `SELECT 1 FROM answers WHERE version_id = $1 AND party_id = $2 AND withdrawn_at IS NULL`, a.VersionID, a.PartyID).Scan(&one)
 	if err == nil {
-		return talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+		return errAnswered
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("find answer: %w", err)
 	}
@@ -154,24 +160,29 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 }
 
 // lockVersion locks the talk of version id and returns its proposal and
-// track, or ENOTFOUND. A version never moves, so reading it before the
-// lock is safe.
+// track, or ENOTFOUND. A version never
+// moves, so finding its talk in the statement that locks the talk's head
+// is safe.
 func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID int64, err error) {
-	var talkID int64
-	err = tx.QueryRow(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).
-		Scan(&talkID, &proposalID, &trackID)
+	var hash []byte
+	err = tx.QueryRow(ctx, `
+		SELECT h.talk_id, h.seq, h.hash, p.id, p.track_id
+		FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
+		WHERE v.id = $1 FOR UPDATE OF h`, id).Scan(&tx.talkID, &tx.seq, &hash, &proposalID, &trackID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, talks.Errorf(talks.ENOTFOUND, "Version not found.")
 	} else if err != nil {
-		return 0, 0, fmt.Errorf("find version: %w", err)
+		return 0, 0, fmt.Errorf("lock talk of version %d: %w", id, err)
 	}
-	if err := tx.lock(ctx, talkID); err != nil {
-		return 0, 0, err
-	}
-	return proposalID, trackID, tx.settled(ctx)
+	copy(tx.hash[:], hash)
+	return proposalID, trackID, nil
 }
 
-// ProposeVersion implements talks.Store.
+// ProposeVersion implements talks.Store. A counter-proposal (counter set)
+// takes three round trips while it holds the talk's head, besides the
+// commit: the lock, one statement for every check (made under the lock, so
+// it sees every write committed before) that also reserves the IDs of the
+// version and the answer, and one pipelined batch of the inserts.
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, v.ParentID)
@@ -179,14 +190,68 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 			return err
 		}
 		v.ProposalID = proposalID
-		if err := tx.insertVersion(ctx, trackID, v, st); err != nil {
+		if counter == nil {
+			if err := tx.settled(ctx); err != nil {
+				return err
+			}
+			return tx.insertVersion(ctx, trackID, v, st)
+		}
+		var agreed, answered bool
+		var party *int64
+		var versionID, answerID int64
+		if err := tx.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
+				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
+				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
+				nextval(pg_get_serial_sequence('versions', 'id')),
+				nextval(pg_get_serial_sequence('answers', 'id'))`,
+			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID).Scan(&agreed, &party, &answered, &versionID, &answerID); err != nil {
+			return fmt.Errorf("check counter: %w", err)
+		}
+		switch {
+		case agreed:
+			return errSettled
+		case party == nil || *party != counter.PartyID:
+			return errNotOfParty
+		case answered:
+			return errAnswered
+		}
+		if len(v.Clauses) == 0 {
+			v.Clauses = nil
+		}
+		vals, err := encodeText(v.Values)
+		if err != nil {
 			return err
 		}
-		if counter == nil {
-			return nil
+		clauses, err := encodeText(v.Clauses)
+		if err != nil {
+			return err
 		}
-		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, v.ID
-		return tx.insertAnswer(ctx, trackID, counter, st)
+		at := talks.Timestamp(st.Time)
+		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
+			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
+			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
+		if err := tx.queue(b, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
+			VersionID: versionID, ProposalID: proposalID, ParentID: v.ParentID, Values: v.Values,
+			Clauses: v.Clauses, Rationale: v.Rationale, AuthorID: v.AuthorID}); err != nil {
+			return err
+		}
+		b.Queue(`INSERT INTO answers (id, talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			answerID, tx.talkID, proposalID, v.ParentID, counter.PartyID, counter.MemberID, string(talks.AnswerCounter), versionID, at)
+		if err := tx.queue(b, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
+			AnswerID: answerID, VersionID: v.ParentID, PartyID: counter.PartyID, MemberID: counter.MemberID,
+			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return fmt.Errorf("insert counter-proposal: %w", err)
+		}
+		v.ID, v.CreatedAt = versionID, at
+		counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
+		return nil
 	})
 }
 
@@ -198,6 +263,9 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, a.VersionID)
 		if err != nil {
+			return err
+		}
+		if err := tx.settled(ctx); err != nil {
 			return err
 		}
 		a.ProposalID, a.CounterID = proposalID, 0

@@ -21,7 +21,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // UpdatePassword implements talks.Store.
 func (s *Store) UpdatePassword(ctx context.Context, userID int64, hash string, keepSessionID int64) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, userID)
 		if err != nil {
 			return fmt.Errorf("update password: %w", err)
@@ -40,7 +40,7 @@ func (s *Store) UpdatePassword(ctx context.Context, userID int64, hash string, k
 
 // CreateSession implements talks.Store.
 func (s *Store) CreateSession(ctx context.Context, sess *talks.Session) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 			sess.UserID, sess.TokenHash, formatTime(sess.CreatedAt), formatTime(sess.ExpiresAt)).Scan(&sess.ID)
 		if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 // DeleteExpiredSessions implements talks.Store.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
 		// Times are stored as RFC 3339 with a variable number of digits,
 		// which do not sort as strings: compare them here.
 		rows, err := tx.QueryContext(ctx, `SELECT id, expires_at FROM sessions`)
@@ -122,7 +122,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 
 // CreateAPIToken implements talks.Store.
 func (s *Store) CreateAPIToken(ctx context.Context, t *talks.APIToken) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
 			t.UserID, t.Name, t.TokenHash, formatTime(t.CreatedAt)).Scan(&t.ID)
 		if err != nil {
@@ -177,7 +177,7 @@ func (s *Store) DeleteAPIToken(ctx context.Context, id int64) error {
 
 // CreateSetupToken implements talks.Store.
 func (s *Store) CreateSetupToken(ctx context.Context, t *talks.SetupToken) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		if err := noUsers(ctx, tx); err != nil {
 			return err
 		}
@@ -193,7 +193,7 @@ func (s *Store) CreateSetupToken(ctx context.Context, t *talks.SetupToken) error
 
 // RedeemSetupToken implements talks.Store.
 func (s *Store) RedeemSetupToken(ctx context.Context, hash []byte, now time.Time, u *talks.User) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var expires string
 		err := tx.QueryRowContext(ctx, `SELECT expires_at FROM setup_tokens WHERE token_hash = $1`, hash).Scan(&expires)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -223,7 +223,7 @@ func (s *Store) RedeemSetupToken(ctx context.Context, hash []byte, now time.Time
 }
 
 // noUsers returns ECONFLICT if any user exists.
-func noUsers(ctx context.Context, tx *sql.Tx) error {
+func noUsers(ctx context.Context, tx *txn) error {
 	var found int
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM users)`).Scan(&found); err != nil {
 		return fmt.Errorf("count users: %w", err)
@@ -236,7 +236,7 @@ func noUsers(ctx context.Context, tx *sql.Tx) error {
 // deleteRow runs a DELETE of one row by id, ENOTFOUND with msg if it
 // deleted none.
 func (s *Store) deleteRow(ctx context.Context, query string, id int64, msg string) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, query, id)
 		if err != nil {
 			return fmt.Errorf("delete: %w", err)

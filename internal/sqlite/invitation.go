@@ -59,7 +59,7 @@ func findInvitation(ctx context.Context, q querier, where string, args ...any) (
 
 // CreateInvitation implements talks.Store.
 func (s *Store) CreateInvitation(ctx context.Context, inv *talks.Invitation, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, inv.TalkID); err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (s *Store) FindInvitations(ctx context.Context, f talks.InvitationFilter) (
 
 // RevokeInvitation implements talks.Store.
 func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		inv, err := findInvitation(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err
@@ -127,7 +127,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) 
 // checks and the update see the same invitation.
 func (s *Store) AcceptInvitation(ctx context.Context, id, userID int64, st talks.Stamp) (*talks.Member, error) {
 	var m *talks.Member
-	err := s.update(ctx, func(tx *sql.Tx) (err error) {
+	err := s.update(ctx, func(ctx context.Context, tx *txn) (err error) {
 		m, err = acceptInvitation(ctx, tx, id, nil, userID, st)
 		return err
 	})
@@ -140,7 +140,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, id, userID int64, st talks
 // AcceptInvitationAsNewUser implements talks.Store.
 func (s *Store) AcceptInvitationAsNewUser(ctx context.Context, id int64, u *talks.User, st talks.Stamp) (*talks.Member, error) {
 	var m *talks.Member
-	err := s.update(ctx, func(tx *sql.Tx) (err error) {
+	err := s.update(ctx, func(ctx context.Context, tx *txn) (err error) {
 		m, err = acceptInvitation(ctx, tx, id, u, 0, st)
 		return err
 	})
@@ -153,7 +153,7 @@ func (s *Store) AcceptInvitationAsNewUser(ctx context.Context, id int64, u *talk
 
 // acceptInvitation makes user userID, or newUser (created here, after the
 // invitation is found acceptable) a member of the talk of invitation id.
-func acceptInvitation(ctx context.Context, tx *sql.Tx, id int64, newUser *talks.User, userID int64, st talks.Stamp) (*talks.Member, error) {
+func acceptInvitation(ctx context.Context, tx *txn, id int64, newUser *talks.User, userID int64, st talks.Stamp) (*talks.Member, error) {
 	inv, err := findInvitation(ctx, tx, `id = $1`, id)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ func sortedAttendees(ids []int64) []int64 {
 }
 
 // insertAttendees puts members ids on meeting id of talk talkID.
-func insertAttendees(ctx context.Context, tx *sql.Tx, talkID, id int64, ids []int64) error {
+func insertAttendees(ctx context.Context, tx *txn, talkID, id int64, ids []int64) error {
 	for _, m := range ids {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO meeting_attendees (talk_id, meeting_id, member_id) VALUES ($1, $2, $3)`, talkID, id, m); err != nil {
 			return fmt.Errorf("insert attendee: %w", err)
@@ -40,7 +40,7 @@ func insertAttendees(ctx context.Context, tx *sql.Tx, talkID, id int64, ids []in
 // CreateMeeting implements talks.Store.
 func (s *Store) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID int64
 		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -75,7 +75,7 @@ func (s *Store) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.St
 func (s *Store) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUpdate, st talks.Stamp) (*talks.Meeting, error) {
 	at := talks.Timestamp(st.Time)
 	var out *talks.Meeting
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
 		cur, err := findMeeting(ctx, tx, `id = $1`, id)
 		if err != nil {
 			return err

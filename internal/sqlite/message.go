@@ -12,7 +12,7 @@ import (
 // PostMessage implements talks.Store.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID int64
 		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -35,7 +35,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 
 // RetractMessage implements talks.Store.
 func (s *Store) RetractMessage(ctx context.Context, id int64, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID, trackID int64
 		var retracted bool
 		err := tx.QueryRowContext(ctx, `SELECT talk_id, track_id, retracted FROM messages WHERE id = $1`, id).Scan(&talkID, &trackID, &retracted)

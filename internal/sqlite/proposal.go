@@ -12,7 +12,7 @@ import (
 )
 
 // settled returns ECONFLICT if talk talkID has an agreement.
-func settled(ctx context.Context, tx *sql.Tx, talkID int64) error {
+func settled(ctx context.Context, tx *txn, talkID int64) error {
 	err := exists(ctx, tx, "", `SELECT 1 FROM agreements WHERE talk_id = $1`, talkID)
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		return nil
@@ -46,7 +46,7 @@ func decodeText(b []byte) (map[string]string, error) {
 
 // insertVersion inserts v into proposal v.ProposalID of talk talkID and
 // appends version.proposed on track trackID.
-func insertVersion(ctx context.Context, tx *sql.Tx, talkID, trackID int64, v *talks.Version, st talks.Stamp) error {
+func insertVersion(ctx context.Context, tx *txn, talkID, trackID int64, v *talks.Version, st talks.Stamp) error {
 	if len(v.Clauses) == 0 {
 		v.Clauses = nil
 	}
@@ -80,7 +80,7 @@ func insertVersion(ctx context.Context, tx *sql.Tx, talkID, trackID int64, v *ta
 
 // insertAnswer inserts a into talk talkID and appends answer.given on
 // track trackID. The member must belong to a's party.
-func insertAnswer(ctx context.Context, tx *sql.Tx, talkID, trackID int64, a *talks.Answer, st talks.Stamp) error {
+func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.Answer, st talks.Stamp) error {
 	var party sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT party_id FROM members WHERE id = $1 AND talk_id = $2`, a.MemberID, talkID).Scan(&party)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && party.Int64 != a.PartyID) {
@@ -118,7 +118,7 @@ func insertAnswer(ctx context.Context, tx *sql.Tx, talkID, trackID int64, a *tal
 // CreateProposal implements talks.Store.
 func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.Version, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID int64
 		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, p.TrackID).Scan(&talkID)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -148,7 +148,7 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 
 // versionPlace returns the talk, proposal and track of version id, or
 // ENOTFOUND.
-func versionPlace(ctx context.Context, tx *sql.Tx, id int64) (talkID, proposalID, trackID int64, err error) {
+func versionPlace(ctx context.Context, tx *txn, id int64) (talkID, proposalID, trackID int64, err error) {
 	err = tx.QueryRowContext(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).
 		Scan(&talkID, &proposalID, &trackID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -161,7 +161,7 @@ func versionPlace(ctx context.Context, tx *sql.Tx, id int64) (talkID, proposalID
 
 // ProposeVersion implements talks.Store.
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		talkID, proposalID, trackID, err := versionPlace(ctx, tx, v.ParentID)
 		if err != nil {
 			return err
@@ -186,7 +186,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 	if a.Kind != talks.AnswerAccept && a.Kind != talks.AnswerReject {
 		return talks.Errorf(talks.EINVALID, "Answer %q is not accept or reject.", a.Kind)
 	}
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		talkID, proposalID, trackID, err := versionPlace(ctx, tx, a.VersionID)
 		if err != nil {
 			return err
@@ -226,7 +226,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 
 // WithdrawAnswer implements talks.Store.
 func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID, trackID int64
 		var withdrawn sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT a.talk_id, p.track_id, a.withdrawn_at FROM answers a JOIN proposals p ON p.id = a.proposal_id WHERE a.id = $1`, id).

@@ -5,8 +5,10 @@
 // acknowledged only once it is durable, and with foreign keys on. All
 // writes go through one connection and begin with BEGIN IMMEDIATE, so they
 // are serialised even across processes and a talk's event sequence and
-// hash chain never fork; reads use a separate pool and run alongside. The
-// schema is embedded under migrations/ and applied by goose on Open.
+// hash chain never fork; reads use a separate pool and run alongside.
+// Concurrent writes share a transaction, each in its own savepoint, and one
+// durable commit (commit.go). Statements are prepared once per connection.
+// The schema is embedded under migrations/ and applied by goose on Open.
 package sqlite
 
 import (
@@ -34,8 +36,9 @@ var _ talks.Store = (*Store)(nil)
 
 // Store is a talks.Store on one SQLite file. It is safe for concurrent use.
 type Store struct {
-	write *sql.DB // one connection: every write transaction
-	read  *sql.DB // a pool for reads
+	write   *sql.DB    // one connection: every write transaction
+	commits *committer // the one user of write, once migrated
+	read    *pool      // a pool for reads
 }
 
 // Open opens (creating if need be) the database at path and migrates it to
@@ -80,31 +83,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Idle connections stay open, so statements prepared on them stay too.
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
-	s.read = r
+	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
+	s.read = &pool{DB: r, stmts: make(map[string]*sql.Stmt)}
+	s.commits = newCommitter(w)
 	return s, nil
 }
 
-// Close closes the database.
+// Close waits for the writes already made to commit, refuses new ones and
+// closes the database.
 func (s *Store) Close() error {
-	return errors.Join(s.read.Close(), s.write.Close())
+	return errors.Join(s.commits.close(), s.read.Close(), s.write.Close())
 }
 
-// update runs fn in one write transaction and commits it, or rolls it
-// back if fn or the commit fails.
-func (s *Store) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(fmt.Errorf("begin: %w", err))
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	if err := tx.Commit(); err != nil {
-		return translate(fmt.Errorf("commit: %w", err))
-	}
-	return nil
+// update runs fn in a write transaction and returns once that has
+// committed, or fn or the commit failed; a failed fn writes nothing. The
+// transaction may hold other writes too (see commit.go), so fn must use
+// its own ctx and tx, and must not keep anything of tx.
+func (s *Store) update(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
+	return s.commits.update(ctx, fn)
 }
 
 // view runs fn in one read transaction, a consistent snapshot.
@@ -142,7 +140,7 @@ func translate(err error) error {
 }
 
 // appendEvent seals e as the next event of its talk and inserts it.
-func appendEvent(ctx context.Context, tx *sql.Tx, e *talks.Event) error {
+func appendEvent(ctx context.Context, tx *txn, e *talks.Event) error {
 	var seq int64
 	var prev []byte
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events WHERE talk_id = $1 ORDER BY seq DESC LIMIT 1`, e.TalkID).Scan(&seq, &prev)
@@ -162,7 +160,7 @@ func appendEvent(ctx context.Context, tx *sql.Tx, e *talks.Event) error {
 }
 
 // record builds an event and appends it.
-func record(ctx context.Context, tx *sql.Tx, talkID, trackID int64, typ string, st talks.Stamp, payload any) error {
+func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st talks.Stamp, payload any) error {
 	e, err := talks.NewEvent(talkID, trackID, typ, st, payload)
 	if err != nil {
 		return err
@@ -181,7 +179,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // exists returns ENOTFOUND with msg unless query returns a row.
-func exists(ctx context.Context, tx *sql.Tx, msg, query string, args ...any) error {
+func exists(ctx context.Context, tx *txn, msg, query string, args ...any) error {
 	var one int
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

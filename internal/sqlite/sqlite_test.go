@@ -3,8 +3,11 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/storetest"
@@ -108,5 +111,115 @@ func TestTamper(t *testing.T) {
 				t.Errorf("VerifyChain() after tampering (%s) = nil, want an error", tt.name)
 			}
 		})
+	}
+}
+
+// TestConcurrentWrites runs many writes at once, so that the store commits
+// them in shared transactions, with failing writes among the good ones: the
+// failed ones must write nothing, the good ones must all be there, and the
+// talk's log must verify with no gaps.
+func TestConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	errs := make([]error, n)
+	msgs := make([]*talks.Message, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			st := talks.Stamp{ActorID: u.ID, Time: time.Now()}
+			switch i % 3 {
+			case 0: // good
+				msgs[i] = &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: fmt.Sprintf("good %d", i)}
+				errs[i] = s.PostMessage(ctx, msgs[i], st)
+			case 1: // no such track
+				errs[i] = s.PostMessage(ctx, &talks.Message{TrackID: 1 << 40, AuthorID: members[0].ID, Body: "lost"}, st)
+			case 2: // a party of that name exists already, or a good one
+				errs[i] = s.AddParty(ctx, &talks.Party{TalkID: tk.ID, Name: fmt.Sprintf("party %d", i%2)}, st)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	want := map[string]bool{}
+	parties := 0
+	for i, err := range errs {
+		switch i % 3 {
+		case 0:
+			if err != nil {
+				t.Errorf("PostMessage %d = %v, want nil", i, err)
+			} else if msgs[i].ID == 0 {
+				t.Errorf("PostMessage %d left ID 0", i)
+			}
+			want[msgs[i].Body] = true
+		case 1:
+			if talks.ErrorCode(err) != talks.ENOTFOUND {
+				t.Errorf("PostMessage %d to no track = %v, want ENOTFOUND", i, err)
+			}
+		case 2:
+			if err == nil {
+				parties++
+			} else if talks.ErrorCode(err) != talks.ECONFLICT {
+				t.Errorf("AddParty %d = %v, want nil or ECONFLICT", i, err)
+			}
+		}
+	}
+	if parties != 2 {
+		t.Errorf("%d AddParty calls succeeded, want 2 (one per name)", parties)
+	}
+	got, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: tracks[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d messages stored, want %d", len(got), len(want))
+	}
+	for _, m := range got {
+		if !want[m.Body] {
+			t.Errorf("unexpected message %q stored", m.Body)
+		}
+	}
+	ps, err := s.FindParties(ctx, talks.PartyFilter{TalkID: tk.ID})
+	if err != nil || len(ps) != 2 {
+		t.Errorf("FindParties = %d parties, %v; want 2", len(ps), err)
+	}
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Errorf("VerifyChain: %v", err)
+	}
+	// The talk's three events, then one per good write.
+	if len(evs) != 3+len(want)+2 {
+		t.Errorf("%d events, want %d", len(evs), 3+len(want)+2)
+	}
+	state, err := talks.Project(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(state.Messages) != len(want) || len(state.Parties) != 2 {
+		t.Errorf("projection: %d messages, %d parties; want %d, 2", len(state.Messages), len(state.Parties), len(want))
 	}
 }

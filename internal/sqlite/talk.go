@@ -14,7 +14,7 @@ import (
 
 // CreateUser implements talks.Store.
 func (s *Store) CreateUser(ctx context.Context, u *talks.User) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			u.Name, u.Email, u.PasswordHash, u.Admin, formatTime(u.CreatedAt)).Scan(&u.ID)
 		if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) CreateTalk(ctx context.Context, t *talks.Talk, st talks.Stamp) e
 		}
 	}
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `INSERT INTO talks (title, description, space, status, convener_id, created_at)
 			VALUES ($1, $2, $3, 'open', $4, $5) RETURNING id`,
@@ -162,7 +162,7 @@ func scanTalks(ctx context.Context, q querier, query string, args ...any) ([]*ta
 // UpdateTalk implements talks.Store.
 func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, st talks.Stamp) (*talks.Talk, error) {
 	var t *talks.Talk
-	err := s.update(ctx, func(tx *sql.Tx) error {
+	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
 		a, err := scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -193,7 +193,7 @@ func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, 
 
 // AddParty implements talks.Store.
 func (s *Store) AddParty(ctx context.Context, p *talks.Party, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, p.TalkID); err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Store) FindParties(ctx context.Context, f talks.PartyFilter) ([]*talks.
 
 // AddMember implements talks.Store.
 func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, m.TalkID); err != nil {
 			return err
 		}

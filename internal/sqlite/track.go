@@ -18,7 +18,7 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 	ids := slices.Clone(t.MemberIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, t.TalkID); err != nil {
 			return err
 		}
@@ -42,7 +42,7 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 
 // AddTrackMember implements talks.Store.
 func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
-	return s.update(ctx, func(tx *sql.Tx) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		var talkID int64
 		var kind talks.TrackKind
 		err := tx.QueryRowContext(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)

@@ -46,10 +46,12 @@ type View struct {
 	snap *snapshot
 }
 
-// snapshot is every member and track of one talk as of event head. It is
-// read-only once built, so views and goroutines may share it.
+// snapshot is every member and track of one talk as of event head, and
+// the talk itself once a view has read it. It is read-only once built, so
+// views and goroutines may share it.
 type snapshot struct {
 	head    int64
+	talk    *Talk             // nil until read
 	members map[int64]*Member // by ID
 	byUser  map[int64]*Member // by user ID
 	tracks  map[int64]*Track  // by ID
@@ -72,10 +74,31 @@ func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 // viewCacheSize bounds the number of talks whose snapshot Service keeps.
 const viewCacheSize = 4096
 
-// viewCache keeps the latest snapshot of each recently viewed talk.
+// viewCache keeps the latest snapshot of each recently viewed talk, and
+// the talk of each recently used track.
 type viewCache struct {
-	mu sync.Mutex
-	m  map[int64]*snapshot // by talk ID
+	mu     sync.Mutex
+	m      map[int64]*snapshot // by talk ID
+	talkOf map[int64]int64     // talk ID by track ID
+}
+
+// trackTalk returns the talk of track id, if kept. A track never moves to
+// another talk and is never deleted, so this never goes stale.
+func (c *viewCache) trackTalk(id int64) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	talkID, ok := c.talkOf[id]
+	return talkID, ok
+}
+
+// putTrackTalk keeps talkID as the talk of track id.
+func (c *viewCache) putTrackTalk(id, talkID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.talkOf == nil || len(c.talkOf) >= 4*viewCacheSize {
+		c.talkOf = make(map[int64]int64)
+	}
+	c.talkOf[id] = talkID
 }
 
 // get returns the latest snapshot kept of talk talkID, or nil.
@@ -102,6 +125,21 @@ var keepsSnapshot = map[string]bool{
 	EventTalkAgreed:        true,
 	EventMeetingScheduled:  true,
 	EventMeetingUpdated:    true,
+}
+
+// keepsTalk lists the event types that leave the talk's own row (title,
+// description, status) as it was: a snapshot carried forward across them
+// keeps its talk. Any other type makes Service read the talk again.
+var keepsTalk = map[string]bool{
+	EventPartyAdded:        true,
+	EventMessagePosted:     true,
+	EventMessageRetracted:  true,
+	EventInvitationCreated: true,
+	EventInvitationRevoked: true,
+	EventProposalCreated:   true,
+	EventVersionProposed:   true,
+	EventAnswerGiven:       true,
+	EventAnswerWithdrawn:   true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -229,12 +267,31 @@ func (s *Service) View(ctx context.Context, talkID int64) (*View, error) {
 	if me == nil {
 		return nil, errTalkNotFound
 	}
-	t, err := s.store.FindTalkByID(ctx, talkID)
-	if err != nil {
-		return nil, err
+	t := sn.talk
+	if t == nil {
+		if t, err = s.store.FindTalkByID(ctx, talkID); err != nil {
+			return nil, err
+		}
+		if sn.head > 0 {
+			withTalk := *sn
+			withTalk.talk = t
+			s.views.put(talkID, &withTalk)
+		}
 	}
 	m := *me
-	return &View{User: u, Talk: t, Member: &m, snap: sn}, nil
+	return &View{User: u, Talk: cloneTalk(t), Member: &m, snap: sn}, nil
+}
+
+// cloneTalk returns a copy of t for one view. The issues of its space are
+// shared: no one changes a talk's space once it is created.
+func cloneTalk(t *Talk) *Talk {
+	c := *t
+	if t.Space != nil {
+		sp := *t.Space
+		sp.Issues = slices.Clone(sp.Issues)
+		c.Space = &sp
+	}
+	return &c
 }
 
 // snapshot returns the members and tracks of talk talkID as they are now.
@@ -260,13 +317,17 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 			if err != nil {
 				return nil, err
 			}
-			keep := len(evs) == int(n)
+			keep, keepTalk := len(evs) == int(n), true
 			for i, e := range evs {
 				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
+				keepTalk = keepTalk && keepsTalk[e.Type]
 			}
 			if keep {
 				sn := *old // shares old's read-only maps
 				sn.head = head
+				if !keepTalk {
+					sn.talk = nil
+				}
 				s.views.put(talkID, &sn)
 				return &sn, nil
 			}
@@ -294,19 +355,24 @@ func (s *Service) viewOfTrack(ctx context.Context, id int64, notFound error) (*V
 	if _, err := currentUser(ctx); err != nil {
 		return nil, nil, err
 	}
-	t, err := s.store.FindTrackByID(ctx, id)
+	talkID, ok := s.views.trackTalk(id)
+	if !ok {
+		t, err := s.store.FindTrackByID(ctx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil, notFound
+		} else if err != nil {
+			return nil, nil, err
+		}
+		talkID = t.TalkID
+		s.views.putTrackTalk(id, talkID)
+	}
+	v, err := s.View(ctx, talkID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, nil, notFound
 	} else if err != nil {
 		return nil, nil, err
 	}
-	v, err := s.View(ctx, t.TalkID)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
-	}
-	t, err = v.Track(id)
+	t, err := v.Track(id)
 	if err != nil {
 		return nil, nil, notFound
 	}

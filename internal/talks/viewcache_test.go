@@ -2,6 +2,7 @@ package talks_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -118,4 +119,39 @@ func TestViewResultsAreCopies(t *testing.T) {
 	}
 	_, err = w.svc.FindTrackByID(w.as("NE"), w.northBC.ID)
 	wantCode(t, "FindTrackByID(NE, north)", err, talks.ENOTFOUND)
+}
+
+// TestViewSeesTalkChanges checks that the talk a view holds is never stale
+// either: the snapshot keeps it across messages, but an update of the talk,
+// through this Service or another, is seen by the next view, and changing
+// a talk handed out does not reach the next view.
+func TestViewSeesTalkChanges(t *testing.T) {
+	w := newWorld(t)
+	other := talks.NewService(w.store, nil)
+	title := func(who string) string {
+		t.Helper()
+		tk, err := w.svc.FindTalkByID(w.as(who), w.talk.ID)
+		mustOK(t, "FindTalkByID("+who+")", err)
+		return tk.Title
+	}
+	before := title("NE")
+	tk, err := w.svc.FindTalkByID(w.as("NE"), w.talk.ID)
+	mustOK(t, "FindTalkByID", err)
+	tk.Title = "changed by a caller"
+	mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.official.ID, Body: "hello"}))
+	if got := title("NE"); got != before {
+		t.Fatalf("title after a message = %q, want %q", got, before)
+	}
+	for i, s := range []*talks.Service{w.svc, other} {
+		want := fmt.Sprintf("Renamed %d", i)
+		_, err := s.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Title: &want})
+		mustOK(t, "UpdateTalk", err)
+		if got := title("NE"); got != want {
+			t.Errorf("title after UpdateTalk %d = %q, want %q", i, got, want)
+		}
+		mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.official.ID, Body: "again"}))
+		if got := title("SE"); got != want {
+			t.Errorf("title after UpdateTalk %d and a message = %q, want %q", i, got, want)
+		}
+	}
 }
