@@ -78,3 +78,14 @@ var EventTypes = []string{
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,
 }
+
+// CanInvite reports whether the member may invite someone to party partyID
+// with role r (0 and RoleFacilitator for a facilitator), as
+// Service.CreateInvitation decides.
+func (v *View) CanInvite(partyID int64, r Role) bool { return v.canInvite(partyID, r) }
+
+// MayInvite reports whether the member may invite anyone at all: the
+// convener, a facilitator, or a principal (to its own party).
+func (v *View) MayInvite() bool {
+	return v.CanManage() || (v.Member.Role == RolePrincipal && v.Member.PartyID != 0)
+}
