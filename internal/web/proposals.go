@@ -141,6 +141,19 @@ type versionNode struct {
 	Children []*versionNode
 }
 
+// MaxSummary is how much of a version's rationale the lineage tree shows,
+// in runes.
+const MaxSummary = 160
+
+// Summary returns the start of the version's rationale.
+func (n *versionNode) Summary() string {
+	s := strings.Join(strings.Fields(n.Version.Rationale), " ")
+	if r := []rune(s); len(r) > MaxSummary {
+		return string(r[:MaxSummary-1]) + "…"
+	}
+	return s
+}
+
 // valueRow is one issue of a version.
 type valueRow struct {
 	Issue, Value, Clause string
@@ -185,6 +198,12 @@ type proposalPage struct {
 	DiffCount    int
 
 	Counter *versionForm // nil if the viewer may not counter Selected
+
+	// query is what the page was asked for: version, a and b, each only
+	// if given. Live regions reload with it, so that a page that shows the
+	// latest version moves on to a newer one, text and answers together,
+	// and a page of a given version stays on it.
+	query url.Values
 }
 
 // CanAnswer reports whether the viewer may accept or reject the selected
@@ -203,16 +222,18 @@ func (p *proposalPage) CanWithdraw() bool {
 // Label returns the label of version id.
 func (p *proposalPage) Label(id int64) string { return p.Labels[id] }
 
-// URL returns the page's address with the given version selected and the
-// current comparison.
+// URL returns the address the page's live regions reload from: the page as
+// it was asked for.
 func (p *proposalPage) URL() string {
-	q := url.Values{"version": {strconv.FormatInt(p.Selected.ID, 10)}}
-	if p.DiffA != nil && p.DiffB != nil {
-		q.Set("a", strconv.FormatInt(p.DiffA.ID, 10))
-		q.Set("b", strconv.FormatInt(p.DiffB.ID, 10))
+	u := fmt.Sprintf("/proposals/%d", p.Proposal.ID)
+	if len(p.query) > 0 {
+		u += "?" + p.query.Encode()
 	}
-	return fmt.Sprintf("/proposals/%d?%s", p.Proposal.ID, q.Encode())
+	return u
 }
+
+// Latest returns the latest version of the proposal.
+func (p *proposalPage) Latest() *talks.Version { return p.Versions[len(p.Versions)-1] }
 
 // queryVersion returns the version named by query parameter name among vs,
 // def if the parameter is absent, or ENOTFOUND if it names no version of
@@ -259,6 +280,12 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 		Open: tc.Talk.Status == talks.StatusOpen}
 	for i, v := range vs {
 		p.Labels[v.ID] = "Version " + strconv.Itoa(i+1)
+	}
+	p.query = url.Values{}
+	for _, k := range []string{"version", "a", "b"} {
+		if v := r.URL.Query().Get(k); v != "" {
+			p.query.Set(k, v)
+		}
 	}
 	if p.Selected, err = queryVersion(r, "version", vs, vs[len(vs)-1]); err != nil {
 		return nil, err
