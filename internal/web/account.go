@@ -33,6 +33,7 @@ func (h *Handler) accountRoutes() []route {
 		{"POST", "/talks/{id}/invitations/{inv}/revoke", signedIn, h.handleRevokeInvitation},
 
 		{"GET", "/invite/{token}", public, h.handleInvitePage},
+		{"GET", "/invitations/accept", public, h.handleAPIInviteLink},
 		{"POST", "/invite/{token}", public, h.handleAcceptInvitation},
 	}
 }
@@ -505,6 +506,19 @@ func (h *Handler) handleInvitePage(w http.ResponseWriter, r *http.Request) error
 	// Whether the invitation is still good is known only on accepting it:
 	// the Service has no way to look at an invitation by its token.
 	return h.renderInvite(w, r, http.StatusOK, p)
+}
+
+// handleAPIInviteLink sends the link that the JSON API answers for a new
+// invitation (/invitations/accept?token=...) to the page that accepts it.
+func (h *Handler) handleAPIInviteLink(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	tok := r.URL.Query().Get("token")
+	if !wellFormedInvitation(tok) {
+		return h.renderInvite(w, r, http.StatusNotFound, &invitePage{Token: tok, Heading: "This link does not work",
+			Problem: "This invitation link is not valid. Check that you copied all of it, or ask for a new one."})
+	}
+	http.Redirect(w, r, "/invite/"+tok, http.StatusSeeOther)
+	return nil
 }
 
 func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) error {

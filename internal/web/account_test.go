@@ -569,6 +569,13 @@ func TestAcceptInvitation(t *testing.T) {
 			e.wantUnchanged(t, "a refused acceptance", before)
 		})
 	}
+	// The link that the JSON API answers leads to the same page.
+	res = anon.get("/invitations/accept?token=" + url.QueryEscape(memberTok))
+	wantLocation(t, res, "/invite/"+memberTok)
+	wantHeader(t, res, "Referrer-Policy", "no-referrer")
+	wantStatus(t, anon.get("/invitations/accept?token=bci_short"), http.StatusNotFound)
+	wantStatus(t, anon.get("/invitations/accept"), http.StatusNotFound)
+
 	// A link cut short is known at once, before the button.
 	res = other.get("/invite/bci_short")
 	wantStatus(t, res, http.StatusNotFound)
