@@ -214,6 +214,7 @@ func TestAPITokens(t *testing.T) {
 	for _, p := range []string{"/account/tokens/999999/revoke", "/account/tokens/abc/revoke"} {
 		wantStatus(t, b.post(p, nil), http.StatusNotFound)
 	}
+	wantStatus(t, b.post(revoke, url.Values{"csrf": {""}}), http.StatusForbidden)
 	wantStatus(t, b.post(revoke, url.Values{"csrf": {"nope"}}), http.StatusForbidden)
 	wantContains(t, b.get("/account"), "laptop CLI")
 
@@ -381,9 +382,11 @@ func TestInvitations(t *testing.T) {
 
 	// Without the CSRF token: refused, nothing written.
 	before := e.head(t)
-	res = fac.post(talk, url.Values{"party": {fmt.Sprint(north.ID)}, "role": {"envoy"}, "days": {"7"}, "csrf": {"forged"}})
-	wantStatus(t, res, http.StatusForbidden)
-	e.wantUnchanged(t, "a forged form", before)
+	for _, csrf := range []string{"", "forged"} {
+		res = fac.post(talk, url.Values{"party": {fmt.Sprint(north.ID)}, "role": {"envoy"}, "days": {"7"}, "csrf": {csrf}})
+		wantStatus(t, res, http.StatusForbidden)
+	}
+	e.wantUnchanged(t, "a form without its CSRF token", before)
 
 	// Made: the full link is shown once, read-only, and the list has it.
 	res = fac.post(talk, url.Values{"party": {fmt.Sprint(south.ID)}, "role": {"advisor"}, "days": {"3"}})
@@ -510,6 +513,7 @@ func TestAcceptInvitation(t *testing.T) {
 	wantContains(t, res, `action="`+page+`"`, "Accept the invitation", "New Comer")
 
 	before := e.head(t)
+	wantStatus(t, b.post(page, url.Values{"csrf": {""}}), http.StatusForbidden)
 	wantStatus(t, b.post(page, url.Values{"csrf": {"forged"}}), http.StatusForbidden)
 	e.wantUnchanged(t, "a forged acceptance", before)
 
@@ -541,9 +545,9 @@ func TestAcceptInvitation(t *testing.T) {
 	if err := e.svc.RevokeInvitation(e.demo.As(context.Background(), "facilitator"), revoked[len(revoked)-1].ID); err != nil {
 		t.Fatal(err)
 	}
-	_, expiredTok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleEnvoy, ExpiresAt: time.Now().Add(50 * time.Millisecond)})
+	_, expiredTok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleEnvoy, ExpiresAt: time.Now().Add(200 * time.Millisecond)})
 	_, memberTok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleEnvoy})
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 
 	for _, tc := range []struct {
 		name   string
