@@ -56,20 +56,22 @@ func (f *versionForm) ValueError(name string) string { return f.Errors["value:"+
 // ClauseError returns the error next to the clause of issue name.
 func (f *versionForm) ClauseError(name string) string { return f.Errors["clause:"+name] }
 
-// readVersionForm reads the value and clause fields of every issue of space
-// from r's form, as typed. Without a space it reads every value: field, so
-// that the Service can say what is wrong.
-func readVersionForm(r *http.Request, space *outcome.Space) *versionForm {
-	f := &versionForm{Space: space, Values: map[string]string{}, Clauses: map[string]string{},
+// readVersionForm reads a version's fields from r's form, as typed: every
+// "value:ISSUE" and "clause:ISSUE" field, the rationale and the title. It
+// needs no outcome space: the Service checks the issues, and refuses those
+// the talk does not have.
+func readVersionForm(r *http.Request) *versionForm {
+	f := &versionForm{Values: map[string]string{}, Clauses: map[string]string{},
 		Rationale: r.PostFormValue("rationale"), Title: r.PostFormValue("title"), Errors: formErrors{}}
-	if space == nil {
-		return f
-	}
-	for _, is := range space.Issues {
-		if vs, ok := r.PostForm["value:"+is.Name]; ok && len(vs) > 0 {
-			f.Values[is.Name] = vs[0]
+	for k, vs := range r.PostForm {
+		if len(vs) == 0 {
+			continue
 		}
-		f.Clauses[is.Name] = r.PostFormValue("clause:" + is.Name)
+		if issue, ok := strings.CutPrefix(k, "value:"); ok {
+			f.Values[issue] = vs[0]
+		} else if issue, ok := strings.CutPrefix(k, "clause:"); ok {
+			f.Clauses[issue] = vs[0]
+		}
 	}
 	return f
 }
@@ -444,17 +446,7 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// The form names issues; the space is read only to read the form, and
-	// its talk only if the version exists for the user.
-	var space *outcome.Space
-	if parent, err := h.svc.FindVersionByID(r.Context(), id); err == nil {
-		if p, err := h.svc.FindProposalByID(r.Context(), parent.ProposalID); err == nil {
-			if t, err := h.svc.FindTalkByID(r.Context(), p.TalkID); err == nil {
-				space = t.Space
-			}
-		}
-	}
-	f := readVersionForm(r, space)
+	f := readVersionForm(r)
 	ver := f.version()
 	ver.ParentID = id
 	err = h.svc.ProposeVersion(r.Context(), ver)
@@ -476,8 +468,8 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	if lerr != nil {
 		return lerr
 	}
-	f.explain(err)
 	f.Space = p.Talk.Space
+	f.explain(err)
 	p.Counter = f
 	return h.render(w, r, http.StatusUnprocessableEntity, "proposal", h.proposalFrame(r, p))
 }
@@ -550,7 +542,6 @@ func (h *Handler) loadNewProposal(r *http.Request) (*newProposalPage, error) {
 
 func (h *Handler) newProposalFrame(r *http.Request, p *newProposalPage) *Page {
 	pg := h.page(r, "New proposal · "+p.Track.Name, p)
-	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
 	pg.Back = p.Track.Kind == talks.TrackBackchannel
 	return pg
 }
@@ -569,8 +560,8 @@ func (h *Handler) handleCreateProposal(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	f := readVersionForm(r, p.Talk.Space)
-	f.Blank = true
+	f := readVersionForm(r)
+	f.Space, f.Blank = p.Talk.Space, true
 	prop := &talks.Proposal{TrackID: p.Track.ID, Title: f.Title}
 	ver := f.version()
 	err = h.svc.CreateProposal(r.Context(), prop, ver)
@@ -617,7 +608,8 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	p := &agreementPage{talkCtx: tc}
 	ag, err := h.svc.FindAgreement(ctx, id)
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
-		// A member of the talk learns only that there is none it may see.
+		// A member of the talk learns only that there is none it may see;
+		// the page shows the agreement when it comes.
 		pg := h.page(r, "No agreement yet · "+tc.Talk.Title, p)
 		pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
 		return h.render(w, r, http.StatusNotFound, "agreement", pg)

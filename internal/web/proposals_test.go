@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
 )
 
 // counterForm returns the form of a counter that keeps the values of v but
@@ -132,7 +133,7 @@ func TestCounterAndAgreement(t *testing.T) {
 	// No agreement yet: a member is told so, under the talk's title.
 	res := north.get(agreement)
 	wantStatus(t, res, http.StatusNotFound)
-	wantContains(t, res, "No agreement yet", d.Talk.Title)
+	wantContains(t, res, "No agreement yet", d.Talk.Title, `id="no-agreement"`, `data-live="talk.agreed"`)
 
 	// Northland counters Southland's version 2 with phased sanctions relief
 	// and a clause, and is sent to its new version.
@@ -505,4 +506,52 @@ func TestProposalLiveRegions(t *testing.T) {
 	if !regexp.MustCompile(`id="agreement-live"[^>]*data-live="talk.agreed">`).MatchString(res.Body) {
 		t.Errorf("the agreement region is missing or filtered by track")
 	}
+}
+
+func TestProposalNumericIssues(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	ctx := d.As(context.Background(), "facilitator")
+	space, err := outcome.NewSpace("numbers",
+		outcome.NewInteger("troops", 0, 5000),
+		outcome.NewReal("fund", 0, 10, 0.5),
+		outcome.NewDiscrete("status", "interim", "final"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	talk := &talks.Talk{Title: "Numbers talk", Space: space}
+	if err := e.svc.CreateTalk(ctx, talk); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := e.svc.FindTracks(ctx, talk.ID)
+	if err != nil || len(tracks) != 1 {
+		t.Fatalf("tracks of a new talk: %v, %v", tracks, err)
+	}
+	b := e.login(t, "facilitator")
+	newPath := fmt.Sprintf("/tracks/%d/proposals/new", tracks[0].ID)
+	res := b.get(newPath)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `name="value:troops" type="number" inputmode="numeric" step="1" min="0" max="5000"`,
+		`name="value:fund" type="number" inputmode="decimal" step="0.5" min="0" max="10"`, `name="value:status"`)
+
+	// Out of range and off the grid: 422, each next to its input, kept.
+	form := url.Values{"title": {"Numbers"}, "value:troops": {"6000"}, "value:fund": {"2.25"}, "value:status": {"final"}}
+	res = b.post(fmt.Sprintf("/tracks/%d/proposals", tracks[0].ID), form)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-v-0"`, "a whole number from 0 to 5000", `value="6000"`,
+		`id="e-v-1"`, "a number from 0 to 10 in steps of 0.5", `value="2.25"`, `value="Numbers"`)
+
+	// An issue the talk does not have: the whole form says so.
+	form = url.Values{"title": {"Numbers"}, "value:troops": {"1200"}, "value:fund": {"2.5"}, "value:status": {"final"}, "value:colour": {"blue"}}
+	res = b.post(fmt.Sprintf("/tracks/%d/proposals", tracks[0].ID), form)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `class="flash flash-bad" role="alert"`, "colour")
+
+	form.Del("value:colour")
+	res = b.post(fmt.Sprintf("/tracks/%d/proposals", tracks[0].ID), form)
+	wantStatus(t, res, http.StatusSeeOther)
+	res = b.get(res.Header.Get("Location"))
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, "<strong>1200</strong>", "<strong>2.5</strong>", `name="value:troops" type="number"`, `value="1200"`)
 }
