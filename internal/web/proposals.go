@@ -140,6 +140,7 @@ type versionNode struct {
 	Label    string // "Version 2"
 	Who      string
 	Current  bool
+	Agreed   bool // the talk's agreement
 	Children []*versionNode
 }
 
@@ -292,7 +293,6 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	if p.Selected, err = queryVersion(r, "version", vs, vs[len(vs)-1]); err != nil {
 		return nil, err
 	}
-	p.Tree = p.tree()
 	p.Rows = rowsOf(tc.Talk.Space, p.Selected)
 
 	answers, err := h.svc.FindAnswers(ctx, talks.AnswerFilter{VersionID: p.Selected.ID})
@@ -323,6 +323,7 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 		}
 		p.Agreement = nil
 	}
+	p.Tree = p.tree()
 
 	parent := p.Selected
 	if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == p.Selected.ID }); p.Selected.ParentID != 0 && i >= 0 {
@@ -353,7 +354,8 @@ func (p *proposalPage) tree() []*versionNode {
 	nodes := make(map[int64]*versionNode, len(p.Versions))
 	var roots []*versionNode
 	for _, v := range p.Versions {
-		n := &versionNode{Version: v, Label: p.Labels[v.ID], Who: p.Who(v.AuthorID), Current: v.ID == p.Selected.ID}
+		n := &versionNode{Version: v, Label: p.Labels[v.ID], Who: p.Who(v.AuthorID), Current: v.ID == p.Selected.ID,
+			Agreed: p.Agreement != nil && p.Agreement.VersionID == v.ID}
 		nodes[v.ID] = n
 		if parent := nodes[v.ParentID]; parent != nil {
 			parent.Children = append(parent.Children, n)
