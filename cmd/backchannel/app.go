@@ -24,6 +24,6 @@ func newApp(svc *talks.Service, opt appOptions) (http.Handler, io.Closer) {
 	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
-	mux.Handle("/", web.New(svc, web.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure}))
+	mux.Handle("/", web.New(svc, web.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure, Notifier: api}))
 	return mux, api
 }

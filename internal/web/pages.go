@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -237,6 +236,11 @@ func (h *Handler) handlePostMessage(w http.ResponseWriter, r *http.Request) erro
 	if err != nil && talks.ErrorCode(err) != talks.EINVALID {
 		return err
 	}
+	if err == nil {
+		if tr, err := h.svc.FindTrackByID(r.Context(), id); err == nil {
+			wrote(r, tr.TalkID)
+		}
+	}
 	if err == nil && !isHTMX(r) {
 		http.Redirect(w, r, "/tracks/"+strconv.FormatInt(id, 10)+"#post", http.StatusSeeOther)
 		return nil
@@ -269,8 +273,10 @@ func (h *Handler) handleRetractMessage(w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	back := r.PostFormValue("track")
-	if _, err := strconv.ParseInt(back, 10, 64); err != nil || strings.TrimSpace(back) == "" {
+	if tid, err := strconv.ParseInt(back, 10, 64); err != nil || tid <= 0 {
 		back = ""
+	} else if tr, err := h.svc.FindTrackByID(r.Context(), tid); err == nil {
+		wrote(r, tr.TalkID)
 	}
 	target := "/"
 	if back != "" {

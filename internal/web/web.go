@@ -47,6 +47,17 @@ type Options struct {
 	Logger  *slog.Logger // nil logs to slog.Default()
 	CSRFKey []byte       // the same key the API uses
 	Secure  bool         // set the Secure flag of the session cookie (HTTPS)
+
+	// Notifier wakes the talk's event streams after a write, so that live
+	// pages update; nil wakes none (pages then update on their next load).
+	Notifier Notifier
+}
+
+// Notifier wakes the event streams that live pages follow. The JSON API's
+// server.Server is one.
+type Notifier interface {
+	Notify(talkID int64) // after a write to talk talkID
+	NotifyAll()          // after a write whose talk the handler did not name
 }
 
 // Handler serves the web UI. It is safe for concurrent use.
@@ -59,6 +70,7 @@ type Handler struct {
 	origin  *http.CrossOriginProtection
 	pages   map[string]*template.Template
 	static  *staticFiles
+	notify  Notifier
 }
 
 // New returns the web UI over svc.
@@ -72,6 +84,7 @@ func New(svc *talks.Service, opt Options) *Handler {
 		origin:  http.NewCrossOriginProtection(),
 		pages:   parsePages(),
 		static:  assets,
+		notify:  opt.Notifier,
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
@@ -125,10 +138,40 @@ func (h *Handler) handle(rt route) http.Handler {
 			h.renderError(w, r, err)
 			return
 		}
-		if err := rt.Handle(w, r); err != nil {
+		write := r.Method != http.MethodGet && r.Method != http.MethodHead
+		var wrote wroteTalk
+		if write {
+			r = r.WithContext(context.WithValue(r.Context(), wroteKey{}, &wrote))
+		}
+		err := rt.Handle(w, r)
+		if err != nil {
 			h.renderError(w, r, err)
 		}
+		if write && err == nil && h.notify != nil {
+			// Wake the streams of the talk written to, so every page that
+			// follows it updates at once. A handler that did not name its
+			// talk wakes them all: a web write is a person's click, so
+			// that is rare and cheap.
+			if wrote.id != 0 {
+				h.notify.Notify(wrote.id)
+			} else {
+				h.notify.NotifyAll()
+			}
+		}
 	})
+}
+
+type wroteKey struct{}
+
+// wroteTalk is where a write handler names the talk it wrote to.
+type wroteTalk struct{ id int64 }
+
+// wrote records that the request wrote to talk talkID, whose event streams
+// handle then wakes.
+func wrote(r *http.Request, talkID int64) {
+	if w, ok := r.Context().Value(wroteKey{}).(*wroteTalk); ok {
+		w.id = talkID
+	}
 }
 
 type sessionKey struct{}

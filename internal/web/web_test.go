@@ -49,7 +49,7 @@ func newEnv(t testing.TB) *env {
 	api := server.New(svc, server.Options{CSRFKey: csrfKey})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
-	mux.Handle("/", web.New(svc, web.Options{CSRFKey: csrfKey}))
+	mux.Handle("/", web.New(svc, web.Options{CSRFKey: csrfKey, Notifier: api}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { api.Close(); srv.Close() })
 	e := &env{srv: srv, store: store, svc: svc, demo: d}
