@@ -630,37 +630,50 @@ func TestE2E(t *testing.T) {
 
 // shooter writes screenshots of the main pages to the directory that
 // BACKCHANNEL_SCREENSHOTS names (docs/screenshots), at a desktop and a phone
-// width, signed in as the Northland envoy. Without the variable it does
-// nothing, so that CI does not rewrite the files.
+// width, as the Northland envoy (the invitations as the Northland
+// principal, who may invite). Without the variable it does nothing, so that
+// CI does not rewrite the files.
 type shooter struct {
-	t   *testing.T
-	dir string
-	p   *person
+	t       *testing.T
+	dir     string
+	browser context.Context
+	srv     *liveServer
+	people  map[string]*person // signed in, by demo key
 }
 
 // shotWidths are the widths of the screenshots, in CSS pixels.
 var shotWidths = []int64{1280, 390}
 
 func newShooter(t *testing.T, browser context.Context, srv *liveServer) *shooter {
-	dir := os.Getenv("BACKCHANNEL_SCREENSHOTS")
-	if dir == "" {
-		return &shooter{t: t}
+	s := &shooter{t: t, browser: browser, srv: srv, people: map[string]*person{}}
+	s.dir = os.Getenv("BACKCHANNEL_SCREENSHOTS")
+	if s.dir == "" {
+		return s
 	}
-	if !filepath.IsAbs(dir) {
-		// Relative to the module root, as the variable is written in docs.
-		dir = filepath.Join("..", "..", dir)
+	if !filepath.IsAbs(s.dir) {
+		// Relative to the module root, as docs/web.md writes it.
+		s.dir = filepath.Join("..", "..", s.dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &shooter{t: t, dir: dir, p: newPerson(t, browser, srv, "D (screenshots, Northland envoy)", "n.envoy1")}
+	return s
 }
 
-// shot writes the page at path as name-WIDTH.png at each width.
-func (s *shooter) page(name, path string) {
-	if s.dir == "" {
-		return
+// as returns the screenshot window of demo person key, signed in.
+func (s *shooter) as(key string) *person {
+	p := s.people[key]
+	if p == nil {
+		p = newPerson(s.t, s.browser, s.srv, "screenshots as "+key, key)
+		p.login()
+		s.people[key] = p
 	}
+	return p
+}
+
+// shoot writes the page at path, as p sees it, to NAME-WIDTH.png for each
+// width: the full page, not only the first screen.
+func (s *shooter) shoot(p *person, name, path string) {
 	s.t.Helper()
 	for _, w := range shotWidths {
 		h := int64(900)
@@ -669,33 +682,40 @@ func (s *shooter) page(name, path string) {
 			h = 844
 			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(1))
 		}
-		s.p.do("set the viewport", chromedp.EmulateViewport(w, h, opts...))
-		st := s.p.navigate(s.p.srv.URL + path)
-		if st != 200 {
+		p.do("set the viewport", chromedp.EmulateViewport(w, h, opts...))
+		if st := p.navigate(s.srv.URL + path); st != 200 {
 			s.t.Errorf("screenshot %s: GET %s = %d, want 200", name, path, st)
 		}
-		if eval[bool](s.p, "live page", present("#live-status")) {
-			s.p.waitLive()
+		if eval[bool](p, "live page", present("#live-status")) {
+			p.waitLive()
 		}
-		ctx, cancel := context.WithTimeout(s.p.ctx, stepTimeout)
+		ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		cancel()
 		if err != nil {
 			s.t.Fatalf("screenshot %s at %d px: %v", name, w, err)
 		}
-		file := filepath.Join(s.dir, fmt.Sprintf("%s-%d.png", name, w))
-		if err := os.WriteFile(file, png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%s-%d.png", name, w)), png, 0o644); err != nil {
 			s.t.Fatal(err)
 		}
 	}
 }
 
+// page shoots path as the Northland envoy.
+func (s *shooter) page(name, path string) {
+	if s.dir == "" {
+		return
+	}
+	s.t.Helper()
+	s.shoot(s.as("n.envoy1"), name, path)
+}
+
+// signedOut shoots the login page.
 func (s *shooter) signedOut() {
 	if s.dir == "" {
 		return
 	}
-	s.page("login", "/login")
-	s.p.login()
+	s.shoot(newPerson(s.t, s.browser, s.srv, "screenshots, signed out", ""), "login", "/login")
 }
 
 // signedIn shoots the pages before the agreement.
@@ -705,16 +725,12 @@ func (s *shooter) signedIn(talkPath, backPath string) {
 	}
 	s.page("my-talks", "/")
 	s.page("talk", talkPath)
-	s.p.open(talkPath)
-	s.page("official-track", s.p.follow("open the official track", `#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
+	p := s.as("n.envoy1")
+	p.open(talkPath)
+	s.page("official-track", p.follow("open the official track", `#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
 	s.page("back-channel", backPath)
 	s.page("account", "/account")
-	s.p.open("/account")
-	if eval[bool](s.p, "invitations link", present(`a[href*="invitations"]`)) {
-		s.page("invitations", eval[string](s.p, "invitations link", `new URL(document.querySelector('a[href*="invitations"]').href).pathname`))
-	} else {
-		s.page("invitations", talkPath+"/invitations")
-	}
+	s.shoot(s.as("n.principal"), "invitations", talkPath+"/invitations")
 }
 
 // agreed shoots the pages of the agreed talk.
