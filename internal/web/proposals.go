@@ -448,6 +448,8 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The path names the version countered; the form's hidden parent
+	// field is for readers of the form, and never overrides it.
 	f := readVersionForm(r)
 	ver := f.version()
 	ver.ParentID = id
