@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,19 @@ func checkDemo(t *testing.T, s *Serve) {
 	vs, err := s.service.FindVersions(as("amara@northland.example"), talks.VersionFilter{ProposalID: ps[0].ID})
 	if err != nil || len(vs) != 2 || vs[1].ParentID != vs[0].ID {
 		t.Errorf("versions: %v, %v; want a first draft and one counter to it", vs, err)
+	}
+	for email, want := range map[string][]talks.MeetingStatus{
+		"amara@northland.example": {talks.MeetingStatusHeld, talks.MeetingStatusScheduled}, // the plenary, then the lunch
+		"priya@northland.example": {talks.MeetingStatusHeld},                               // not on the back-channel
+	} {
+		ms, err := s.service.FindMeetings(as(email), talks.MeetingFilter{TalkID: talk.ID})
+		var got []talks.MeetingStatus
+		for _, m := range ms {
+			got = append(got, m.Status)
+		}
+		if err != nil || !slices.Equal(got, want) || ms[0].Minutes == "" {
+			t.Errorf("%s sees meetings %v (%v), want %v with minutes for the held one", email, got, err, want)
+		}
 	}
 	evs, err := s.store.FindEvents(ctx, talks.EventFilter{TalkID: talk.ID})
 	if err != nil {

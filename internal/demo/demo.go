@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/outcome"
@@ -205,6 +207,57 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 		return nil, err
 	}
 
+	if err := seedMeetings(fac, as, svc, talk, official, back, members); err != nil {
+		return nil, err
+	}
+
 	return &Demo{Talk: talk, Parties: parties, Users: users, Passwords: passwords, Members: members,
 		Official: official, Back: back, Proposal: draft, Draft: first, Counter: counter}, nil
+}
+
+// seedMeetings adds two meetings to the demo talk: yesterday's opening
+// plenary in the official track, held and minuted by the facilitator, and
+// an envoys' lunch the day after tomorrow on the back-channel, scheduled by
+// a Northland envoy. Times are relative to now, so the demo always has one
+// meeting behind it and one ahead.
+func seedMeetings(fac context.Context, as func(string) context.Context, svc *talks.Service, talk *talks.Talk,
+	official, back *talks.Track, members map[string]*talks.Member) error {
+	ms, err := svc.FindMembers(fac, talk.ID)
+	if err != nil {
+		return err
+	}
+	var facilitator int64
+	for _, m := range ms {
+		if m.Role == talks.RoleFacilitator {
+			facilitator = m.ID
+		}
+	}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	plenary := &talks.Meeting{
+		TrackID: official.ID, Title: "Opening plenary", Place: "Palais des Nations, Geneva, Room XVII",
+		Start: today.Add(-24*time.Hour + 9*time.Hour), Duration: 2 * time.Hour,
+		Attendees: []int64{facilitator, members["n.principal"].ID, members["n.envoy1"].ID, members["s.principal"].ID, members["s.envoy1"].ID},
+		Agenda:    "1. Opening statements\n2. The facilitator's first draft\n3. Schedule of the rounds",
+	}
+	if err := svc.ScheduleMeeting(fac, plenary); err != nil {
+		return fmt.Errorf("schedule plenary: %w", err)
+	}
+	held, ran := talks.MeetingStatusHeld, 150*time.Minute
+	attended := slices.Concat(plenary.Attendees, []int64{members["n.advisor"].ID, members["s.advisor"].ID})
+	minutes := "Both principals made opening statements. The facilitator tabled the first draft; Southland " +
+		"announced a counter-proposal on the ceasefire line and security guarantees. The parties agreed to meet " +
+		"weekly and to keep the envoys' channel open between rounds."
+	if _, err := svc.UpdateMeeting(fac, plenary.ID, talks.MeetingUpdate{Status: &held, Duration: &ran, Attendees: &attended, Minutes: &minutes}); err != nil {
+		return fmt.Errorf("record plenary: %w", err)
+	}
+	lunch := &talks.Meeting{
+		TrackID: back.ID, Title: "Envoys' working lunch", Place: "A private dining room, Hotel Beau-Rivage",
+		Start: today.Add(48*time.Hour + 12*time.Hour + 30*time.Minute), Duration: 90 * time.Minute,
+		Attendees: []int64{members["n.envoy1"].ID, members["n.envoy2"].ID, members["s.envoy1"].ID, members["s.envoy2"].ID},
+		Agenda:    "Test the river line against phased sanctions relief and a 5bn reconstruction fund.",
+	}
+	if err := svc.ScheduleMeeting(as("n.envoy1"), lunch); err != nil {
+		return fmt.Errorf("schedule lunch: %w", err)
+	}
+	return nil
 }

@@ -101,12 +101,11 @@ func (s *Server) handleRevokeInvitation(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RevokeInvitation(r.Context(), id); err != nil {
+	inv, err := s.svc.RevokeInvitation(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	// The service does not say which talk the invitation is of: wake every
-	// stream, each of which reads only its own talk's new events.
-	s.broker.NotifyAll()
+	s.broker.Notify(inv.TalkID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -129,5 +128,64 @@ func (s *Server) handleAcceptInvitation(w http.ResponseWriter, r *http.Request) 
 	}
 	s.broker.Notify(m.TalkID)
 	writeJSON(w, http.StatusCreated, apiMember(m))
+	return nil
+}
+
+// InvitationPreview is what an invitation link offers, shown to whoever
+// holds the link before it is accepted, and nothing else of the talk.
+type InvitationPreview struct {
+	TalkTitle string    `json:"talk_title"`
+	PartyName string    `json:"party_name,omitempty"` // none for a facilitator
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *Server) handleInvitationPreview(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		return talks.Errorf(talks.EINVALID, "The query parameter token is required.")
+	}
+	p, err := s.svc.InvitationPreview(r.Context(), token)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, InvitationPreview{TalkTitle: p.TalkTitle, PartyName: p.PartyName, Role: string(p.Role), ExpiresAt: p.ExpiresAt})
+	return nil
+}
+
+type signUpRequest struct {
+	Token    string `json:"token"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// signUpResponse is what a sign-up answers: the session as login answers
+// it, and the new membership.
+type signUpResponse struct {
+	sessionResponse
+	Member Member `json:"member"`
+}
+
+func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
+	var req signUpRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Token == "" {
+		return talks.Errorf(talks.EINVALID, "Invitation token required.")
+	}
+	sess, m, err := s.svc.SignUpWithInvitation(r.Context(), req.Token, req.Name, req.Email, req.Password, clientAddr(r))
+	if err != nil {
+		return err
+	}
+	s.broker.Notify(m.TalkID)
+	s.setCookie(w, sess)
+	exp := sess.ExpiresAt
+	writeJSON(w, http.StatusCreated, signUpResponse{
+		sessionResponse: sessionResponse{User: apiUser(sess.User), CSRFToken: talks.CSRFToken(s.csrfKey, sess), ExpiresAt: &exp},
+		Member:          apiMember(m),
+	})
 	return nil
 }

@@ -174,11 +174,11 @@ func (s *Server) handleWithdrawAnswer(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := s.svc.WithdrawAnswer(r.Context(), id); err != nil {
+	a, err := s.svc.WithdrawAnswer(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	// The service does not say which talk the answer is in.
-	s.broker.NotifyAll()
+	s.notifyProposal(r, a.ProposalID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -286,12 +286,11 @@ func (s *Server) handleRetractMessage(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RetractMessage(r.Context(), id); err != nil {
+	m, err := s.svc.RetractMessage(r.Context(), id)
+	if err != nil {
 		return err
 	}
-	// The service does not say which talk the message is in: wake every
-	// stream, each of which reads only its own talk's new events.
-	s.broker.NotifyAll()
+	s.notifyTrack(r, m.TrackID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

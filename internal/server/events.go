@@ -67,17 +67,6 @@ func (b *broker) Notify(talkID int64) {
 	}
 }
 
-// NotifyAll wakes every stream, for a write whose talk is unknown.
-func (b *broker) NotifyAll() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, chs := range b.subs {
-		for ch := range chs {
-			nudge(ch)
-		}
-	}
-}
-
 func nudge(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -87,8 +76,10 @@ func nudge(ch chan struct{}) {
 
 // notifyVia wakes the streams of the talk that holds the resource id (a
 // track or a proposal), looking its talk up in talkOf, or else with find
-// and remembering it. If find fails every stream is woken: each reads only
-// its own talk's new events, so that costs time, never visibility.
+// and remembering it. If find fails no stream is woken now; each reads the
+// log again at its next heartbeat, so a failed look-up costs delay, never
+// an event. (find runs right after the acting user wrote to the resource,
+// which it therefore sees, so it fails only if the store does.)
 func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error)) {
 	if v, ok := talkOf.Load(id); ok {
 		b.Notify(v.(int64))
@@ -96,7 +87,6 @@ func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error
 	}
 	talkID, err := find()
 	if err != nil {
-		b.NotifyAll()
 		return
 	}
 	talkOf.Store(id, talkID)
@@ -205,4 +195,12 @@ func (s *Server) Notify(talkID int64) { s.broker.Notify(talkID) }
 
 // NotifyAll wakes every event stream, for a write made outside the API
 // whose talk is unknown.
-func (s *Server) NotifyAll() { s.broker.NotifyAll() }
+func (s *Server) NotifyAll() {
+	s.broker.mu.Lock()
+	defer s.broker.mu.Unlock()
+	for _, chs := range s.broker.subs {
+		for ch := range chs {
+			nudge(ch)
+		}
+	}
+}

@@ -202,3 +202,45 @@ func TestEventsHeartbeat(t *testing.T) {
 		t.Fatal("no heartbeat in 5s")
 	}
 }
+
+// TestNotifyOnlyThatTalk checks that the writes that name a message, an
+// answer or an invitation by its own ID wake the streams of that talk and
+// no other. It subscribes to the broker as a stream does; a handler nudges
+// before it answers, so the nudges are there when the response is.
+func TestNotifyOnlyThatTalk(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	other := &talks.Talk{Title: "Elsewhere, too"}
+	if err := e.svc.CreateTalk(e.as("F"), other); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := e.svc.CreateInvitation(e.as("F"), &talks.Invitation{TalkID: w.talk.ID, Role: talks.RoleFacilitator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, user, method, path string
+	}{
+		{"retract", "NE", "POST", fmt.Sprintf("/api/v1/messages/%d/retract", w.bcMsg.ID)},
+		{"withdraw", "SE", "POST", fmt.Sprintf("/api/v1/answers/%d/withdraw", w.answer.ID)},
+		{"revoke", "F", "DELETE", fmt.Sprintf("/api/v1/invitations/%d", inv.ID)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			this, cancelThis := e.srv.broker.subscribe(w.talk.ID)
+			defer cancelThis()
+			that, cancelThat := e.srv.broker.subscribe(other.ID)
+			defer cancelThat()
+			e.must(204, tc.user, tc.method, tc.path, nil, nil)
+			select {
+			case <-this:
+			default:
+				t.Errorf("%s %s did not wake the streams of its talk", tc.method, tc.path)
+			}
+			select {
+			case <-that:
+				t.Errorf("%s %s woke the streams of another talk", tc.method, tc.path)
+			default:
+			}
+		})
+	}
+}

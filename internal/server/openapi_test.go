@@ -70,7 +70,8 @@ func TestOpenAPIServed(t *testing.T) {
 // a password hash or a token hash.
 func TestNoSecretFields(t *testing.T) {
 	types := []any{User{}, Token{}, Talk{}, Party{}, Member{}, Track{}, Message{}, Proposal{}, Version{},
-		Answer{}, Agreement{}, IssueDiff{}, Event{}, sessionResponse{}, proposalResponse{}, Invitation{}}
+		Answer{}, Agreement{}, IssueDiff{}, Event{}, sessionResponse{}, proposalResponse{}, Invitation{},
+		InvitationPreview{}, signUpResponse{}, Meeting{}}
 	var walk func(reflect.Type, string)
 	seen := map[reflect.Type]bool{}
 	walk = func(ty reflect.Type, path string) {

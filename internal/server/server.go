@@ -179,6 +179,8 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},
 		{"POST", "/api/v1/invitations/accept", user, "", s.handleAcceptInvitation},
+		{"GET", "/api/v1/invitations/preview", public, "", s.handleInvitationPreview},
+		{"POST", "/api/v1/invitations/signup", public, "", s.handleSignUp},
 
 		{"GET", "/api/v1/tracks/{id}", user, "track", s.handleTrack},
 		{"POST", "/api/v1/tracks/{id}/members", user, "track", s.handleAddTrackMember},
@@ -186,6 +188,10 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/tracks/{id}/messages", user, "track", s.handlePostMessage},
 		{"GET", "/api/v1/tracks/{id}/proposals", user, "track", s.handleTrackProposals},
 		{"POST", "/api/v1/tracks/{id}/proposals", user, "track", s.handleCreateProposal},
+		{"GET", "/api/v1/tracks/{id}/meetings", user, "track", s.handleMeetings},
+		{"POST", "/api/v1/tracks/{id}/meetings", user, "track", s.handleScheduleMeeting},
+		{"GET", "/api/v1/meetings/{id}", user, "meeting", s.handleMeeting},
+		{"PATCH", "/api/v1/meetings/{id}", user, "meeting", s.handleUpdateMeeting},
 		{"POST", "/api/v1/messages/{id}/retract", user, "message", s.handleRetractMessage},
 
 		{"GET", "/api/v1/proposals/{id}", user, "proposal", s.handleProposal},

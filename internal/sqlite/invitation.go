@@ -127,47 +127,82 @@ func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) 
 // checks and the update see the same invitation.
 func (s *Store) AcceptInvitation(ctx context.Context, id, userID int64, st talks.Stamp) (*talks.Member, error) {
 	var m *talks.Member
-	err := s.update(ctx, func(tx *sql.Tx) error {
-		inv, err := findInvitation(ctx, tx, `id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if err := talks.CheckAcceptable(inv, st.Time); err != nil {
-			return err
-		}
-		var one int
-		err = tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
-		if err == nil {
-			return talks.ErrAlreadyMember
-		} else if !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("find member: %w", err)
-		}
-		var party any
-		if inv.PartyID != 0 {
-			party = inv.PartyID
-		}
-		mem := &talks.Member{TalkID: inv.TalkID, UserID: userID, PartyID: inv.PartyID, Role: inv.Role}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
-			mem.TalkID, mem.UserID, party, mem.Role).Scan(&mem.ID); err != nil {
-			return fmt.Errorf("insert member: %w", err)
-		}
-		if err := record(ctx, tx, inv.TalkID, 0, talks.EventMemberAdded, st, talks.MemberAdded{
-			MemberID: mem.ID, UserID: userID, PartyID: mem.PartyID, Role: mem.Role}); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1, accepted_by = $2, member_id = $3 WHERE id = $4`,
-			formatTime(st.Time), userID, mem.ID, id); err != nil {
-			return fmt.Errorf("accept invitation: %w", err)
-		}
-		if err := record(ctx, tx, inv.TalkID, 0, talks.EventInvitationAccepted, st, talks.InvitationAccepted{
-			InvitationID: id, UserID: userID, MemberID: mem.ID}); err != nil {
-			return err
-		}
-		m = mem
-		return nil
+	err := s.update(ctx, func(tx *sql.Tx) (err error) {
+		m, err = acceptInvitation(ctx, tx, id, nil, userID, st)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// AcceptInvitationAsNewUser implements talks.Store.
+func (s *Store) AcceptInvitationAsNewUser(ctx context.Context, id int64, u *talks.User, st talks.Stamp) (*talks.Member, error) {
+	var m *talks.Member
+	err := s.update(ctx, func(tx *sql.Tx) (err error) {
+		m, err = acceptInvitation(ctx, tx, id, u, 0, st)
+		return err
+	})
+	if err != nil {
+		u.ID = 0
+		return nil, err
+	}
+	return m, nil
+}
+
+// acceptInvitation makes user userID, or newUser (created here, after the
+// invitation is found acceptable) a member of the talk of invitation id.
+func acceptInvitation(ctx context.Context, tx *sql.Tx, id int64, newUser *talks.User, userID int64, st talks.Stamp) (*talks.Member, error) {
+	inv, err := findInvitation(ctx, tx, `id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := talks.CheckAcceptable(inv, st.Time); err != nil {
+		return nil, err
+	}
+	if newUser != nil {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE email = $1`, newUser.Email).Scan(&one)
+		if err == nil {
+			return nil, talks.ErrEmailTaken
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, password_hash, admin, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			newUser.Name, newUser.Email, newUser.PasswordHash, newUser.Admin, formatTime(newUser.CreatedAt)).Scan(&newUser.ID); err != nil {
+			return nil, fmt.Errorf("insert user: %w", err)
+		}
+		newUser.CreatedAt = talks.Timestamp(newUser.CreatedAt)
+		userID, st.ActorID = newUser.ID, newUser.ID
+	}
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM members WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
+	if err == nil {
+		return nil, talks.ErrAlreadyMember
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("find member: %w", err)
+	}
+	var party any
+	if inv.PartyID != 0 {
+		party = inv.PartyID
+	}
+	mem := &talks.Member{TalkID: inv.TalkID, UserID: userID, PartyID: inv.PartyID, Role: inv.Role}
+	if err := tx.QueryRowContext(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
+		mem.TalkID, mem.UserID, party, mem.Role).Scan(&mem.ID); err != nil {
+		return nil, fmt.Errorf("insert member: %w", err)
+	}
+	if err := record(ctx, tx, inv.TalkID, 0, talks.EventMemberAdded, st, talks.MemberAdded{
+		MemberID: mem.ID, UserID: userID, PartyID: mem.PartyID, Role: mem.Role}); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1, accepted_by = $2, member_id = $3 WHERE id = $4`,
+		formatTime(st.Time), userID, mem.ID, id); err != nil {
+		return nil, fmt.Errorf("accept invitation: %w", err)
+	}
+	if err := record(ctx, tx, inv.TalkID, 0, talks.EventInvitationAccepted, st, talks.InvitationAccepted{
+		InvitationID: id, UserID: userID, MemberID: mem.ID}); err != nil {
+		return nil, err
+	}
+	return mem, nil
 }

@@ -211,3 +211,70 @@ func testConcurrentAccepts(t *testing.T, s talks.Store) {
 	}
 	checkProjection(t, s, f.talk.ID)
 }
+
+// testInvitationNewUser checks AcceptInvitationAsNewUser: the user, the
+// member and the events in one transaction, and nothing at all when the
+// invitation cannot be accepted or the email is taken.
+func testInvitationNewUser(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	inv, _ := newInvitation(t, s, f, f.south, talks.RoleAdvisor, 100, time.Hour)
+	revoked, _ := newInvitation(t, s, f, f.north, talks.RoleObserver, 101, time.Hour)
+	must(t, "RevokeInvitation", s.RevokeInvitation(ctx, revoked.ID, stamp(f.convener.ID, 102)))
+	newcomer := func(email string) *talks.User {
+		return &talks.User{Name: "Newcomer", Email: email, PasswordHash: "$argon2id$x", CreatedAt: t0}
+	}
+	head := func() int64 {
+		h, err := s.TalkHead(ctx, f.talk.ID)
+		must(t, "TalkHead", err)
+		return h
+	}
+	before := head()
+	for _, tc := range []struct {
+		name  string
+		id    int64
+		email string
+		at    int
+		want  *talks.Error
+	}{
+		{"email taken", inv.ID, f.northE.Email, 103, talks.ErrEmailTaken},
+		{"revoked", revoked.ID, "new@example.org", 103, talks.ErrInvitationRevoked},
+		{"revoked and email taken", revoked.ID, f.northE.Email, 103, talks.ErrInvitationRevoked},
+		{"expired", inv.ID, "new@example.org", 100 + 3600, talks.ErrInvitationExpired},
+	} {
+		u := newcomer(tc.email)
+		_, err := s.AcceptInvitationAsNewUser(ctx, tc.id, u, stamp(0, tc.at))
+		if talks.ErrorCode(err) != tc.want.Code || talks.ErrorMessage(err) != tc.want.Message || u.ID != 0 {
+			t.Errorf("AcceptInvitationAsNewUser(%s) = %v, user ID %d; want %v and none", tc.name, err, u.ID, tc.want)
+		}
+	}
+	_, err := s.AcceptInvitationAsNewUser(ctx, inv.ID+1000, newcomer("new@example.org"), stamp(0, 103))
+	wantCode(t, "AcceptInvitationAsNewUser(unknown)", err, talks.ENOTFOUND)
+	if _, err := s.FindUserByEmail(ctx, "new@example.org"); talks.ErrorCode(err) != talks.ENOTFOUND {
+		t.Fatalf("a failed AcceptInvitationAsNewUser left a user: %v", err)
+	}
+	if h := head(); h != before {
+		t.Fatalf("failed AcceptInvitationAsNewUser appended %d events", h-before)
+	}
+
+	u := newcomer("new@example.org")
+	m, err := s.AcceptInvitationAsNewUser(ctx, inv.ID, u, stamp(0, 104))
+	must(t, "AcceptInvitationAsNewUser", err)
+	if u.ID == 0 || m.UserID != u.ID || m.TalkID != f.talk.ID || m.PartyID != f.south.ID || m.Role != talks.RoleAdvisor {
+		t.Errorf("AcceptInvitationAsNewUser() = %+v, user %+v", m, u)
+	}
+	got, err := s.FindUserByEmail(ctx, "new@example.org")
+	must(t, "FindUserByEmail", err)
+	if got.ID != u.ID || got.PasswordHash != u.PasswordHash || got.Admin {
+		t.Errorf("stored user = %+v, want %+v", got, u)
+	}
+	evs := events(t, s, f.talk.ID)
+	last := evs[len(evs)-2:]
+	if last[0].Type != talks.EventMemberAdded || last[1].Type != talks.EventInvitationAccepted || last[0].ActorID != u.ID || last[1].ActorID != u.ID {
+		t.Errorf("appended %s by %d, %s by %d; want member.added and invitation.accepted by the new user",
+			last[0].Type, last[0].ActorID, last[1].Type, last[1].ActorID)
+	}
+	_, err = s.AcceptInvitationAsNewUser(ctx, inv.ID, newcomer("other@example.org"), stamp(0, 105))
+	wantCode(t, "AcceptInvitationAsNewUser(used)", err, talks.ECONFLICT)
+	checkProjection(t, s, f.talk.ID)
+}

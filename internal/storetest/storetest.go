@@ -46,6 +46,10 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"InvitationExpiry", testInvitationExpiry},
 		{"InvitationRevocation", testInvitationRevocation},
 		{"ConcurrentAccepts", testConcurrentAccepts},
+		{"InvitationNewUser", testInvitationNewUser},
+		{"Meetings", testMeetings},
+		{"MeetingUpdates", testMeetingUpdates},
+		{"ConcurrentMeetingUpdates", testConcurrentMeetingUpdates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -439,6 +443,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	}
 	checkText(t, s, talkID, want)
 	checkInvitations(t, s, talkID, want)
+	checkMeetings(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

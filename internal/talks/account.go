@@ -154,6 +154,11 @@ type accountConf struct {
 	policy    AccountPolicy
 	byAccount *Limiter
 	byAddress *Limiter
+
+	// byInvitation counts failed sign-ups per invitation ID, with the
+	// per-account limits. It is a limiter of its own so that no login
+	// email can name, and lock, an invitation.
+	byInvitation *Limiter
 }
 
 // SetAccountPolicy sets the account limits and forgets every failed
@@ -170,6 +175,8 @@ func (s *Service) newAccountConf(p AccountPolicy) *accountConf {
 		policy:    p,
 		byAccount: NewLimiter(p.AccountFailures, p.FailureWindow, s.clock),
 		byAddress: NewLimiter(p.AddressFailures, p.FailureWindow, s.clock),
+
+		byInvitation: NewLimiter(p.AccountFailures, p.FailureWindow, s.clock),
 	}
 }
 

@@ -2,6 +2,8 @@ package talks
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -110,6 +112,13 @@ type InvitationStore interface {
 	// accepted or revoked or the user is already a member of the talk,
 	// and EINVALID if it expires at or before s.Time.
 	AcceptInvitation(ctx context.Context, id, userID int64, s Stamp) (*Member, error)
+
+	// AcceptInvitationAsNewUser creates user u (setting u.ID) and makes it
+	// a member as AcceptInvitation does, in one transaction; the events'
+	// actor is the new user, whatever s.ActorID says. It fails, changing
+	// nothing and leaving u.ID 0, with AcceptInvitation's errors (checked
+	// first) or ErrEmailTaken.
+	AcceptInvitationAsNewUser(ctx context.Context, id int64, u *User, s Stamp) (*Member, error)
 }
 
 var errInvitationNotFound = Errorf(ENOTFOUND, "Invitation not found.")
@@ -187,26 +196,32 @@ func (s *Service) FindInvitations(ctx context.Context, talkID int64) ([]*Invitat
 	return out, nil
 }
 
-// RevokeInvitation revokes invitation id. Those who may make such an
-// invitation may; for anyone else it does not exist (ENOTFOUND).
-// ECONFLICT if it has been accepted or revoked already.
-func (s *Service) RevokeInvitation(ctx context.Context, id int64) error {
+// RevokeInvitation revokes invitation id and returns it, with RevokedAt
+// set and without secrets. Those who may make such an invitation may; for
+// anyone else it does not exist (ENOTFOUND). ECONFLICT if it has been
+// accepted or revoked already.
+func (s *Service) RevokeInvitation(ctx context.Context, id int64) (*Invitation, error) {
 	if _, err := currentUser(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	inv, err := s.store.FindInvitationByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return errInvitationNotFound
+		return nil, errInvitationNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	v, err := s.View(ctx, inv.TalkID)
 	if ErrorCode(err) == ENOTFOUND || (err == nil && !v.canInvite(inv.PartyID, inv.Role)) {
-		return errInvitationNotFound
+		return nil, errInvitationNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
-	return s.store.RevokeInvitation(ctx, id, s.stamp(v))
+	st := s.stamp(v)
+	if err := s.store.RevokeInvitation(ctx, id, st); err != nil {
+		return nil, err
+	}
+	inv.RevokedAt, inv.TokenHash = Timestamp(st.Time), nil
+	return inv, nil
 }
 
 // AcceptInvitation makes the acting user a member of the talk that token
@@ -234,6 +249,7 @@ var (
 	ErrInvitationRevoked = Errorf(ECONFLICT, "This invitation has been revoked.")
 	ErrInvitationExpired = Errorf(EINVALID, "This invitation has expired.")
 	ErrAlreadyMember     = Errorf(ECONFLICT, "You are already a member of this talk.")
+	ErrEmailTaken        = Errorf(ECONFLICT, "An account with this email already exists: sign in, then accept the invitation.")
 )
 
 // CheckAcceptable returns nil if inv may be accepted at now, or the error
@@ -249,4 +265,155 @@ func CheckAcceptable(inv *Invitation, now time.Time) error {
 		return ErrInvitationExpired
 	}
 	return nil
+}
+
+// InvitationPreview is what the holder of an invitation link is shown
+// before accepting it: enough to decide, and nothing else of the talk (no
+// description, members, tracks or inviter).
+type InvitationPreview struct {
+	TalkTitle string
+	PartyName string // "" for an invitation as facilitator
+	Role      Role
+	ExpiresAt time.Time
+}
+
+// errBadInvitationLink answers a token that names no invitation.
+var errBadInvitationLink = Errorf(ENOTFOUND, "This invitation link is not valid.")
+
+// InvitationPreview returns what the invitation whose token is token
+// offers, if it may still be accepted. It needs no acting user: the link
+// is the credential. An unknown token gets ENOTFOUND; a known one that can
+// no longer be accepted gets the error AcceptInvitation would give
+// (ErrInvitationUsed, ErrInvitationRevoked or ErrInvitationExpired) and
+// nothing of the talk.
+//
+// Saying used, revoked or expired is no leak: only the holder of the
+// token, who was sent it, can ask, and it learns only the state of its own
+// link, which AcceptInvitation tells it too; it helps the invitee ask for
+// a new one. The talk's title and the party are shown only while the
+// invitation stands, since revoking is how an inviter takes a link back.
+// Tokens are 256 random bits, so the look-up needs no rate limit: there is
+// nothing to guess.
+func (s *Service) InvitationPreview(ctx context.Context, token string) (*InvitationPreview, error) {
+	inv, err := s.store.FindInvitationByTokenHash(ctx, HashToken(token))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, errBadInvitationLink
+	} else if err != nil {
+		return nil, err
+	}
+	if err := CheckAcceptable(inv, s.clock.Now()); err != nil {
+		return nil, err
+	}
+	t, err := s.store.FindTalkByID(ctx, inv.TalkID)
+	if err != nil {
+		return nil, err
+	}
+	p := &InvitationPreview{TalkTitle: t.Title, Role: inv.Role, ExpiresAt: inv.ExpiresAt}
+	if inv.PartyID != 0 {
+		parties, err := s.store.FindParties(ctx, PartyFilter{TalkID: inv.TalkID})
+		if err != nil {
+			return nil, err
+		}
+		for _, party := range parties {
+			if party.ID == inv.PartyID {
+				p.PartyName = party.Name
+			}
+		}
+	}
+	return p, nil
+}
+
+// SignUpWithInvitation creates an account for someone who holds an
+// invitation link and has none: a user with the given name, email and
+// password (not an administrator), made a member of the invitation's talk
+// with its party and role, and signed in. It returns the new session, with
+// its Token and User set, and the membership. It needs no acting user.
+// addr is the client's network address ("" if unknown).
+//
+// The account and the membership are made in one transaction
+// (Store.AcceptInvitationAsNewUser), so a failure there leaves neither.
+// The session is opened after it commits; if that fails, the error is
+// returned, and the account stands, a member of the talk, and signs in
+// with its password as usual. The invitation is used either way.
+//
+// Errors: EINVALID for a missing name or email, an email without "@", or a
+// password of the wrong length (MinPasswordLength, MaxPasswordLength, as
+// for Setup), before anything is looked up; ENOTFOUND for an unknown
+// token; ErrInvitationUsed, ErrInvitationRevoked or ErrInvitationExpired;
+// ErrEmailTaken if an account has that email (a holder of a valid link may
+// learn that, at the rate below); EUNAUTHORIZED "Too many attempts" after
+// too many failures. Failures count as failed logins do (AccountPolicy):
+// per address, in the same budget as Login, and per invitation, with the
+// per-account limits. Passwords are hashed with the policy's argon2id
+// parameters.
+func (s *Service) SignUpWithInvitation(ctx context.Context, token, name, email, password, addr string) (*Session, *Member, error) {
+	now := Timestamp(s.clock.Now())
+	u := &User{Name: strings.TrimSpace(name), Email: strings.TrimSpace(email), CreatedAt: now}
+	if err := u.Validate(); err != nil {
+		return nil, nil, err
+	} else if len(u.Name) > 200 {
+		return nil, nil, Errorf(EINVALID, "Name longer than 200 bytes.")
+	} else if at := strings.Index(u.Email, "@"); at <= 0 || at == len(u.Email)-1 || len(u.Email) > 254 || strings.ContainsAny(u.Email, " \t\r\n") {
+		return nil, nil, Errorf(EINVALID, "Email %q is not an email address.", u.Email)
+	}
+	if err := validatePassword(password); err != nil {
+		return nil, nil, err
+	}
+
+	// As in Login, each attempt counts as a failure until it succeeds:
+	// first per address, then, once the token names an invitation, per
+	// invitation (so that only real invitations take room in the limiter).
+	a := s.accounts()
+	var addrAt, invAt time.Time
+	invKey := ""
+	if addr != "" {
+		ok, wait, at := a.byAddress.Take(addr)
+		if !ok {
+			return nil, nil, tooMany(wait)
+		}
+		addrAt = at
+	}
+	release := func() {
+		if addr != "" {
+			a.byAddress.Release(addr, addrAt)
+		}
+		if invKey != "" {
+			a.byInvitation.Release(invKey, invAt)
+		}
+	}
+
+	inv, err := s.store.FindInvitationByTokenHash(ctx, HashToken(token))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, errBadInvitationLink
+	} else if err != nil {
+		release()
+		return nil, nil, err
+	}
+	key := fmt.Sprintf("invitation %d", inv.ID)
+	ok, wait, at := a.byInvitation.Take(key)
+	if !ok {
+		release()
+		return nil, nil, tooMany(wait)
+	}
+	invKey, invAt = key, at
+	if err := CheckAcceptable(inv, now); err != nil {
+		return nil, nil, err
+	}
+	if u.PasswordHash, err = HashPassword(password, a.policy.Argon2); err != nil {
+		release()
+		return nil, nil, err
+	}
+	m, err := s.store.AcceptInvitationAsNewUser(ctx, inv.ID, u, Stamp{Time: now})
+	if err != nil {
+		if ErrorCode(err) == EINTERNAL {
+			release()
+		}
+		return nil, nil, err
+	}
+	release() // a success is no failure
+	sess, err := s.openSession(ctx, u)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign in user %d after sign-up: %w", u.ID, err)
+	}
+	return sess, m, nil
 }

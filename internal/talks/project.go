@@ -24,6 +24,9 @@ type State struct {
 
 	// Invitations, without token hashes.
 	Invitations []*Invitation
+
+	// Meetings, in ascending ID order.
+	Meetings []*Meeting
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -39,8 +42,9 @@ func Project(events []*Event) (*State, error) {
 	messages := map[int64]*Message{}
 	text := newTextIndex()
 	invs := map[int64]*Invitation{}
+	meetings := map[int64]*Meeting{}
 	for _, e := range events {
-		if err := s.apply(e, parties, members, tracks, messages, text, invs); err != nil {
+		if err := s.apply(e, parties, members, tracks, messages, text, invs, meetings); err != nil {
 			return nil, fmt.Errorf("talks: project event %d (%s): %w", e.ID, e.Type, err)
 		}
 	}
@@ -53,10 +57,11 @@ func Project(events []*Event) (*State, error) {
 	slices.SortFunc(s.Versions, func(a, b *Version) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Answers, func(a, b *Answer) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Invitations, func(a, b *Invitation) int { return sortByID(a.ID, b.ID) })
+	slices.SortFunc(s.Meetings, func(a, b *Meeting) int { return sortByID(a.ID, b.ID) })
 	return s, nil
 }
 
-func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message, text *textIndex, invs map[int64]*Invitation) error {
+func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Member, tracks map[int64]*Track, messages map[int64]*Message, text *textIndex, invs map[int64]*Invitation, meetings map[int64]*Meeting) error {
 	if e.Type != EventTalkCreated && s.Talk == nil {
 		return fmt.Errorf("before talk.created")
 	}
@@ -165,6 +170,8 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		return s.applyText(e, parties, tracks, text)
 	case EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted:
 		return s.applyInvitation(e, parties, members, invs)
+	case EventMeetingScheduled, EventMeetingUpdated:
+		return s.applyMeeting(e, tracks, members, meetings)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

@@ -431,30 +431,37 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 	return s.store.AnswerVersion(ctx, a, s.stamp(v))
 }
 
-// WithdrawAnswer withdraws answer id, an event of its own. A principal or
-// envoy of the answering party may; others who may see the answer get
-// EFORBIDDEN. ECONFLICT if it is already withdrawn or the talk is agreed.
-func (s *Service) WithdrawAnswer(ctx context.Context, id int64) error {
+// WithdrawAnswer withdraws answer id, an event of its own, and returns the
+// answer with WithdrawnAt set (its ProposalID tells the caller which
+// proposal, and so which talk, changed). A principal or envoy of the
+// answering party may; others who may see the answer get EFORBIDDEN.
+// ECONFLICT if it is already withdrawn or the talk is agreed.
+func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
 	if _, err := currentUser(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	a, err := s.store.FindAnswerByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return errAnswerNotFound
+		return nil, errAnswerNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	v, _, err := s.viewOfProposal(ctx, a.ProposalID, errAnswerNotFound)
 	if err != nil {
-		return err
+		return nil, err
 	} else if !v.speaksForParty() || v.Member.PartyID != a.PartyID {
-		return Errorf(EFORBIDDEN, "Only a principal or an envoy of its party may withdraw an answer.")
+		return nil, Errorf(EFORBIDDEN, "Only a principal or an envoy of its party may withdraw an answer.")
 	} else if !a.Standing() {
-		return Errorf(ECONFLICT, "Answer already withdrawn.")
+		return nil, Errorf(ECONFLICT, "Answer already withdrawn.")
 	} else if v.Talk.Status == StatusAgreed {
-		return Errorf(ECONFLICT, "The talk is agreed; answers stand.")
+		return nil, Errorf(ECONFLICT, "The talk is agreed; answers stand.")
 	}
-	return s.store.WithdrawAnswer(ctx, id, s.stamp(v))
+	st := s.stamp(v)
+	if err := s.store.WithdrawAnswer(ctx, id, st); err != nil {
+		return nil, err
+	}
+	a.WithdrawnAt = Timestamp(st.Time)
+	return a, nil
 }
 
 // FindProposalByID returns proposal id if the acting user may see its

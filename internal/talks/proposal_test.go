@@ -297,9 +297,9 @@ func TestServiceTextAccess(t *testing.T) {
 			return w.svc.AnswerVersion(ctx, &talks.Answer{VersionID: w.northV1.ID, Kind: talks.AnswerAccept})
 		}, with(notFound(seesNorth...), talks.EFORBIDDEN, "NA")},
 		{"WithdrawAnswer envoys", func(ctx context.Context, w *textWorld) error {
-			return w.svc.WithdrawAnswer(ctx, w.envAccept.ID)
+			return errOf(w.svc.WithdrawAnswer(ctx, w.envAccept.ID))
 		}, with(notFound(seesEnvoys...), talks.EFORBIDDEN, "SE", "SP")},
-		{"WithdrawAnswer unknown", func(ctx context.Context, w *textWorld) error { return w.svc.WithdrawAnswer(ctx, 9999) }, notFound()},
+		{"WithdrawAnswer unknown", func(ctx context.Context, w *textWorld) error { return errOf(w.svc.WithdrawAnswer(ctx, 9999)) }, notFound()},
 		{"FindAgreement none", func(ctx context.Context, w *textWorld) error {
 			_, err := w.svc.FindAgreement(ctx, w.talk.ID)
 			return err
@@ -419,8 +419,12 @@ func TestServiceAgreement(t *testing.T) {
 	// South must withdraw its rejection before it counters.
 	v2 := &talks.Version{ParentID: v1.ID, Values: values("ridge", "10"), Clauses: map[string]string{"line": "Along the ridge."}}
 	wantCode("SE counters v1 while rejecting it", w.svc.ProposeVersion(w.as("SE"), v2), talks.ECONFLICT)
-	mustOK(t, "SE withdraws", w.svc.WithdrawAnswer(w.as("SE"), seReject.ID))
-	wantCode("SE withdraws twice", w.svc.WithdrawAnswer(w.as("SE"), seReject.ID), talks.ECONFLICT)
+	withdrawn, err := w.svc.WithdrawAnswer(w.as("SE"), seReject.ID)
+	mustOK(t, "SE withdraws", err)
+	if withdrawn.ID != seReject.ID || withdrawn.ProposalID != w.offProp.ID || withdrawn.Standing() {
+		t.Errorf("WithdrawAnswer() = %+v, want answer %d of proposal %d, withdrawn", withdrawn, seReject.ID, w.offProp.ID)
+	}
+	wantCode("SE withdraws twice", errOf(w.svc.WithdrawAnswer(w.as("SE"), seReject.ID)), talks.ECONFLICT)
 	mustOK(t, "SE counters v1", w.svc.ProposeVersion(w.as("SE"), v2))
 	if v2.ProposalID != w.offProp.ID || v2.AuthorID != w.members["SE"].ID {
 		t.Errorf("counter = %+v", v2)
@@ -453,7 +457,7 @@ func TestServiceAgreement(t *testing.T) {
 	noAgreement("when each party accepted a different version")
 
 	// Withdrawn acceptances do not count: withdraw and accept again.
-	mustOK(t, "NE withdraws v1", w.svc.WithdrawAnswer(w.as("NE"), neAccept.ID))
+	mustOK(t, "NE withdraws v1", errOf(w.svc.WithdrawAnswer(w.as("NE"), neAccept.ID)))
 	last, err := answer("SP", v2, talks.AnswerAccept)
 	mustOK(t, "SP accepts v2", err)
 	ag, err := w.svc.FindAgreement(w.as("SA"), w.talk.ID)
@@ -475,7 +479,7 @@ func TestServiceAgreement(t *testing.T) {
 	}
 
 	// The agreed text is settled.
-	wantCode("withdraw after agreement", w.svc.WithdrawAnswer(w.as("SP"), last.ID), talks.ECONFLICT)
+	wantCode("withdraw after agreement", errOf(w.svc.WithdrawAnswer(w.as("SP"), last.ID)), talks.ECONFLICT)
 	_, err = answer("NE", v3, talks.AnswerReject)
 	wantCode("answer after agreement", err, talks.ECONFLICT)
 	wantCode("counter after agreement", w.svc.ProposeVersion(w.as("NE"), &talks.Version{ParentID: v3.ID, Values: values("river", "0")}), talks.ECONFLICT)
@@ -572,10 +576,10 @@ func TestServiceTextObserver(t *testing.T) {
 		{"WithdrawAnswer official", func() error {
 			a := &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerReject}
 			mustOK(t, "NE rejects", w.svc.AnswerVersion(w.as("NE"), a))
-			return w.svc.WithdrawAnswer(ctx, a.ID)
+			return errOf(w.svc.WithdrawAnswer(ctx, a.ID))
 		}(), talks.EFORBIDDEN},
 		{"AnswerVersion envoys", w.svc.AnswerVersion(ctx, &talks.Answer{VersionID: w.envV1.ID, Kind: talks.AnswerAccept}), talks.ENOTFOUND},
-		{"WithdrawAnswer envoys", w.svc.WithdrawAnswer(ctx, w.envAccept.ID), talks.ENOTFOUND},
+		{"WithdrawAnswer envoys", errOf(w.svc.WithdrawAnswer(ctx, w.envAccept.ID)), talks.ENOTFOUND},
 		{"FindVersions north", func() error {
 			_, err := w.svc.FindVersions(ctx, talks.VersionFilter{ProposalID: w.northProp.ID})
 			return err
@@ -584,5 +588,53 @@ func TestServiceTextObserver(t *testing.T) {
 		if got := talks.ErrorCode(c.err); got != c.want {
 			t.Errorf("%s as observer: error %v (code %q), want %q", c.name, c.err, got, c.want)
 		}
+	}
+}
+
+// TestUpdateTalkStatus checks the status rules of UpdateTalk: open and
+// closed either way; agreed never by hand; no reopening once agreed.
+func TestUpdateTalkStatus(t *testing.T) {
+	w := newTextWorld(t)
+	set := func(st talks.Status) error {
+		_, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: &st})
+		return err
+	}
+	for _, tc := range []struct {
+		name string
+		to   talks.Status
+		code string
+	}{
+		{"agreed by hand", talks.StatusAgreed, talks.EINVALID},
+		{"unknown", "paused", talks.EINVALID},
+		{"close", talks.StatusClosed, ""},
+		{"close again", talks.StatusClosed, ""},
+		{"agreed by hand while closed", talks.StatusAgreed, talks.EINVALID},
+		{"reopen", talks.StatusOpen, ""},
+	} {
+		if got := talks.ErrorCode(set(tc.to)); got != tc.code {
+			t.Errorf("%s: UpdateTalk(status %q) code %q, want %q", tc.name, tc.to, got, tc.code)
+		}
+	}
+	err := set(talks.StatusAgreed)
+	if msg := talks.ErrorMessage(err); !strings.Contains(msg, "every party accepts") {
+		t.Errorf("UpdateTalk(status agreed) message %q, want it to say agreements come from accepting the text", msg)
+	}
+	if tk, _ := w.svc.FindTalkByID(w.as("F"), w.talk.ID); tk.Status != talks.StatusOpen {
+		t.Errorf("status after refused updates = %q, want open", tk.Status)
+	}
+
+	// Agree on the official text: North and South accept v1.
+	for _, who := range []string{"NE", "SE"} {
+		mustOK(t, who+" accepts", w.svc.AnswerVersion(w.as(who), &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerAccept}))
+	}
+	if got := talks.ErrorCode(set(talks.StatusOpen)); got != talks.ECONFLICT {
+		t.Errorf("reopen an agreed talk: code %q, want %q", got, talks.ECONFLICT)
+	}
+	if got := talks.ErrorCode(set(talks.StatusAgreed)); got != "" {
+		t.Errorf("resend status agreed to an agreed talk: code %q, want none", got)
+	}
+	mustOK(t, "close an agreed talk", set(talks.StatusClosed))
+	if got := talks.ErrorCode(set(talks.StatusOpen)); got != talks.ECONFLICT {
+		t.Errorf("reopen a closed talk that was agreed: code %q, want %q", got, talks.ECONFLICT)
 	}
 }

@@ -100,6 +100,8 @@ var keepsSnapshot = map[string]bool{
 	EventAnswerGiven:       true,
 	EventAnswerWithdrawn:   true,
 	EventTalkAgreed:        true,
+	EventMeetingScheduled:  true,
+	EventMeetingUpdated:    true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -347,6 +349,13 @@ func (s *Service) FindTalks(ctx context.Context, f TalkFilter) ([]*Talk, error) 
 }
 
 // UpdateTalk changes talk id. The convener and facilitators may.
+//
+// The status moves between open and closed either way. No one sets it to
+// agreed (EINVALID): a talk is agreed when every party accepts one version
+// of the text (AnswerVersion), in the write that records the last
+// acceptance. An agreed talk may be closed, but neither it nor a closed
+// talk that was agreed opens again (ECONFLICT): its agreement stands.
+// Sending the status a talk already has changes nothing and is allowed.
 func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Talk, error) {
 	v, err := s.View(ctx, id)
 	if err != nil {
@@ -357,8 +366,20 @@ func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Ta
 	if upd.Title != nil && strings.TrimSpace(*upd.Title) == "" {
 		return nil, Errorf(EINVALID, "Talk title required.")
 	}
-	if upd.Status != nil && !upd.Status.Valid() {
-		return nil, Errorf(EINVALID, "Talk status %q is not open, agreed or closed.", *upd.Status)
+	if upd.Status != nil && *upd.Status != v.Talk.Status {
+		switch *upd.Status {
+		case StatusClosed:
+		case StatusAgreed:
+			return nil, Errorf(EINVALID, "A talk cannot be set to agreed: it is agreed when every party accepts the same version of the text.")
+		case StatusOpen:
+			if _, err := s.store.FindAgreement(ctx, id); err == nil {
+				return nil, Errorf(ECONFLICT, "The talk has an agreement; it cannot open again.")
+			} else if ErrorCode(err) != ENOTFOUND {
+				return nil, err
+			}
+		default:
+			return nil, Errorf(EINVALID, "Talk status %q is not open or closed.", *upd.Status)
+		}
 	}
 	return s.store.UpdateTalk(ctx, id, upd, s.stamp(v))
 }
@@ -460,17 +481,16 @@ func (s *Service) FindTracks(ctx context.Context, talkID int64) ([]*Track, error
 }
 
 // PostMessage posts m in track m.TrackID as the acting member, which must
-// be on the track and not an observer. A principal that sees a
-// back-channel through its party's members reads it but does not post.
+// be on the track and not an observer (View.canPost). A principal that
+// sees a back-channel through its party's members reads it but does not
+// post.
 func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
 	}
-	if !t.HasMember(v.Member.ID) {
-		return Errorf(EFORBIDDEN, "Only members on this track may post in it.")
-	} else if v.Member.Role == RoleObserver {
-		return Errorf(EFORBIDDEN, "Observers do not post.")
+	if err := v.canPost(t); err != nil {
+		return err
 	}
 	if strings.TrimSpace(m.Body) == "" {
 		return Errorf(EINVALID, "Message body required.")
@@ -482,28 +502,34 @@ func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	return s.store.PostMessage(ctx, m, s.stamp(v))
 }
 
-// RetractMessage retracts message id. Only its author may; the message
-// stays, marked retracted. ECONFLICT if it is already retracted.
-func (s *Service) RetractMessage(ctx context.Context, id int64) error {
+// RetractMessage retracts message id and returns it, marked retracted
+// (its TrackID tells the caller which track, and so which talk, changed).
+// Only its author may; the message stays, marked retracted. ECONFLICT if
+// it is already retracted.
+func (s *Service) RetractMessage(ctx context.Context, id int64) (*Message, error) {
 	if _, err := currentUser(ctx); err != nil {
-		return err
+		return nil, err
 	}
 	msg, err := s.store.FindMessageByID(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
-		return errMessageNotFound
+		return nil, errMessageNotFound
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	v, _, err := s.viewOfTrack(ctx, msg.TrackID, errMessageNotFound)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if msg.AuthorID != v.Member.ID {
-		return Errorf(EFORBIDDEN, "Only its author may retract a message.")
+		return nil, Errorf(EFORBIDDEN, "Only its author may retract a message.")
 	} else if msg.Retracted {
-		return Errorf(ECONFLICT, "Message already retracted.")
+		return nil, Errorf(ECONFLICT, "Message already retracted.")
 	}
-	return s.store.RetractMessage(ctx, id, s.stamp(v))
+	if err := s.store.RetractMessage(ctx, id, s.stamp(v)); err != nil {
+		return nil, err
+	}
+	msg.Retracted = true
+	return msg, nil
 }
 
 // FindMessages returns the messages of track f.TrackID if the acting user

@@ -181,11 +181,11 @@ func TestServiceAccess(t *testing.T) {
 		{"PostMessage north", func(ctx context.Context, w *world) error {
 			return w.svc.PostMessage(ctx, &talks.Message{TrackID: w.northBC.ID, Body: "hello"})
 		}, with(notFound(seesNorth...), talks.EFORBIDDEN, "NP")},
-		{"RetractMessage envoys", func(ctx context.Context, w *world) error { return w.svc.RetractMessage(ctx, w.msg.ID) },
+		{"RetractMessage envoys", func(ctx context.Context, w *world) error { return errOf(w.svc.RetractMessage(ctx, w.msg.ID)) },
 			with(notFound(seesEnvoys...), talks.EFORBIDDEN, "NP", "SP", "SE")},
-		{"RetractMessage north", func(ctx context.Context, w *world) error { return w.svc.RetractMessage(ctx, w.northMsg.ID) },
+		{"RetractMessage north", func(ctx context.Context, w *world) error { return errOf(w.svc.RetractMessage(ctx, w.northMsg.ID)) },
 			with(notFound(seesNorth...), talks.EFORBIDDEN, "NP")},
-		{"RetractMessage unknown", func(ctx context.Context, w *world) error { return w.svc.RetractMessage(ctx, 9999) }, notFound()},
+		{"RetractMessage unknown", func(ctx context.Context, w *world) error { return errOf(w.svc.RetractMessage(ctx, 9999)) }, notFound()},
 		{"AddTrackMember envoys NA", func(ctx context.Context, w *world) error {
 			return w.svc.AddTrackMember(ctx, w.envoys.ID, w.members["NA"].ID)
 		}, with(notFound(seesEnvoys...), talks.EFORBIDDEN, "NE", "SE", "SP")},
@@ -293,8 +293,12 @@ func idsOf(evs []*talks.Event) []int64 {
 func TestServiceRetract(t *testing.T) {
 	w := newWorld(t)
 	ctx := w.as("NE")
-	mustOK(t, "RetractMessage", w.svc.RetractMessage(ctx, w.msg.ID))
-	if err := w.svc.RetractMessage(ctx, w.msg.ID); talks.ErrorCode(err) != talks.ECONFLICT {
+	got, err := w.svc.RetractMessage(ctx, w.msg.ID)
+	mustOK(t, "RetractMessage", err)
+	if got.ID != w.msg.ID || got.TrackID != w.envoys.ID || !got.Retracted {
+		t.Errorf("RetractMessage() = %+v, want message %d of track %d, retracted", got, w.msg.ID, w.envoys.ID)
+	}
+	if err := errOf(w.svc.RetractMessage(ctx, w.msg.ID)); talks.ErrorCode(err) != talks.ECONFLICT {
 		t.Errorf("RetractMessage() twice: %v, want ECONFLICT", err)
 	}
 	ms, err := w.svc.FindMessages(w.as("SP"), talks.MessageFilter{TrackID: w.envoys.ID})
@@ -311,3 +315,6 @@ func TestServiceRetract(t *testing.T) {
 		t.Errorf("PostMessage(blank) = %v, want EINVALID", err)
 	}
 }
+
+// errOf returns the error of a method that also returns a value.
+func errOf[T any](_ T, err error) error { return err }

@@ -23,6 +23,7 @@ type Store interface {
 	ProposalStore   // the single negotiating text (proposal.go)
 	AccountStore    // passwords, sessions, API tokens, setup (account.go)
 	InvitationStore // one-time links that make members (invitation.go)
+	MeetingStore    // meetings of a track (meeting.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

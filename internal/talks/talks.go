@@ -70,6 +70,21 @@
 // the invitation used); no event carries the token or its hash. Whoever
 // may add such a member may invite and revoke; for anyone else in the talk
 // an invitation does not exist.
+//
+// The link is also how someone without an account joins: InvitationPreview
+// shows the holder the talk's title, the party, the role and the expiry,
+// and SignUpWithInvitation makes the account and the membership in one
+// transaction and opens a session, limited like Login.
+//
+// # Meetings
+//
+// A Meeting belongs to a track and is as confidential as the track: its
+// events (meeting.scheduled, meeting.updated) are the track's, and whoever
+// may post a message in the track may schedule and update its meetings.
+// A meeting is scheduled, then held (its minutes, attendance and duration
+// recorded, and still correctable) or cancelled (changed only by being
+// rescheduled); a held meeting stays held. Its attendees are members who
+// may see the track. See meeting.go.
 package talks
 
 import "time"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -30,6 +31,13 @@ func TestViewSeesChangesAtOnce(t *testing.T) {
 	_, err = w.svc.FindTrackByID(w.as("SA"), w.envoys.ID)
 	wantCode(t, "FindTrackByID(SA, envoys) after a message", err, talks.ENOTFOUND)
 	mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "two"}))
+	meet := &talks.Meeting{TrackID: w.envoys.ID, Title: "Lunch", Start: meetAt, Duration: time.Hour}
+	mustOK(t, "ScheduleMeeting", w.svc.ScheduleMeeting(w.as("NE"), meet))
+	held := talks.MeetingStatusHeld
+	_, err = w.svc.UpdateMeeting(w.as("SE"), meet.ID, talks.MeetingUpdate{Status: &held})
+	mustOK(t, "UpdateMeeting", err)
+	_, err = w.svc.FindTrackByID(w.as("SA"), w.envoys.ID)
+	wantCode(t, "FindTrackByID(SA, envoys) after meetings", err, talks.ENOTFOUND)
 
 	// SA joins the envoys' back-channel.
 	mustOK(t, "AddTrackMember", w.svc.AddTrackMember(w.as("SP"), w.envoys.ID, w.members["SA"].ID))

@@ -453,9 +453,10 @@ func (h *Handler) handleRevokeInvitation(w http.ResponseWriter, r *http.Request)
 	if !found {
 		return talks.Errorf(talks.ENOTFOUND, "Invitation not found.")
 	}
-	if err := h.svc.RevokeInvitation(r.Context(), id); err != nil {
+	if _, err := h.svc.RevokeInvitation(r.Context(), id); err != nil {
 		return err
 	}
+	wrote(r, talkID)
 	http.Redirect(w, r, "/talks/"+strconv.FormatInt(talkID, 10)+"/invitations?done=revoked", http.StatusSeeOther)
 	return nil
 }

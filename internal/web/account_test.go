@@ -542,7 +542,7 @@ func TestAcceptInvitation(t *testing.T) {
 	_, other := e.newUser(t, "Late Comer", "late@example.org")
 	_, revokedTok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleEnvoy})
 	revoked, _ := e.svc.FindInvitations(e.demo.As(context.Background(), "facilitator"), e.demo.Talk.ID)
-	if err := e.svc.RevokeInvitation(e.demo.As(context.Background(), "facilitator"), revoked[len(revoked)-1].ID); err != nil {
+	if _, err := e.svc.RevokeInvitation(e.demo.As(context.Background(), "facilitator"), revoked[len(revoked)-1].ID); err != nil {
 		t.Fatal(err)
 	}
 	_, expiredTok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleEnvoy, ExpiresAt: time.Now().Add(200 * time.Millisecond)})

@@ -269,14 +269,16 @@ func (h *Handler) handleRetractMessage(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := h.svc.RetractMessage(r.Context(), id); err != nil {
+	m, err := h.svc.RetractMessage(r.Context(), id)
+	if err != nil {
 		return err
+	}
+	if tr, err := h.svc.FindTrackByID(r.Context(), m.TrackID); err == nil {
+		wrote(r, tr.TalkID)
 	}
 	back := r.PostFormValue("track")
 	if tid, err := strconv.ParseInt(back, 10, 64); err != nil || tid <= 0 {
 		back = ""
-	} else if tr, err := h.svc.FindTrackByID(r.Context(), tid); err == nil {
-		wrote(r, tr.TalkID)
 	}
 	target := "/"
 	if back != "" {

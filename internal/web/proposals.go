@@ -496,7 +496,7 @@ func (h *Handler) handleWithdrawAnswer(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := h.svc.WithdrawAnswer(r.Context(), id); err != nil {
+	if _, err := h.svc.WithdrawAnswer(r.Context(), id); err != nil {
 		return err
 	}
 	// The form says where it came from; only a version's page is a target.
