@@ -19,7 +19,20 @@ func (v *View) Head() int64 { return v.snap.head }
 // sees a back-channel through its party's members reads it but does not
 // post.
 func (v *View) CanPost(t *Track) bool {
-	return v.CanSeeTrack(t) && t.HasMember(v.Member.ID) && v.Member.Role != RoleObserver
+	return v.CanSeeTrack(t) && v.canPost(t) == nil
+}
+
+// MembersWhoSee returns the members of the talk who may see track t, by the
+// one rule asked as each of them, in ascending ID order: those who may
+// attend its meetings.
+func (v *View) MembersWhoSee(t *Track) []*Member {
+	var a []*Member
+	for _, m := range v.Members() {
+		if (&View{User: &User{ID: m.UserID}, Talk: v.Talk, Member: m, snap: v.snap}).CanSeeTrack(t) {
+			a = append(a, m)
+		}
+	}
+	return a
 }
 
 // CanAnswer reports whether the member may answer a version for its party:
@@ -77,6 +90,7 @@ var EventTypes = []string{
 	EventTrackCreated, EventTrackMemberAdded, EventMessagePosted, EventMessageRetracted,
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,
+	EventMeetingScheduled, EventMeetingUpdated,
 }
 
 // CanInvite reports whether the member may invite someone to party partyID

@@ -35,6 +35,7 @@ func (h *Handler) accountRoutes() []route {
 		{"GET", "/invite/{token}", public, h.handleInvitePage},
 		{"GET", "/invitations/accept", public, h.handleAPIInviteLink},
 		{"POST", "/invite/{token}", public, h.handleAcceptInvitation},
+		{"POST", "/invite/{token}/signup", public, h.handleSignUp},
 	}
 }
 
@@ -467,6 +468,12 @@ type invitePage struct {
 	Login   string // the sign-in link that comes back here
 	Problem string // why the link cannot be used; "" if it may be
 	Heading string
+
+	// Preview is what the invitation offers, from the link alone.
+	Preview *talks.InvitationPreview
+	// The sign-up form of someone without an account, as typed.
+	Name, Email string
+	Errors      formErrors
 }
 
 // invitationTokenLen is the length of "bci_" and 32 bytes in unpadded
@@ -504,9 +511,72 @@ func (h *Handler) handleInvitePage(w http.ResponseWriter, r *http.Request) error
 		p.Heading, p.Problem = "This link does not work", "This invitation link is not valid. Check that you copied all of it, or ask for a new one."
 		return h.renderInvite(w, r, http.StatusNotFound, p)
 	}
-	// Whether the invitation is still good is known only on accepting it:
-	// the Service has no way to look at an invitation by its token.
+	pv, err := h.svc.InvitationPreview(r.Context(), tok)
+	switch code := talks.ErrorCode(err); code {
+	case "":
+		p.Preview = pv
+	case talks.ENOTFOUND, talks.ECONFLICT, talks.EINVALID:
+		p.Heading, p.Problem = "This link does not work", talks.ErrorMessage(err)
+		return h.renderInvite(w, r, statusOf(code), p)
+	default:
+		return err
+	}
 	return h.renderInvite(w, r, http.StatusOK, p)
+}
+
+// handleSignUp makes an account for someone without one from an invitation
+// link, makes it a member as the invitation says, signs it in and opens the
+// talk. A field error is shown next to its field with what was typed kept
+// (but never a password); a link that stopped working gets its reason.
+func (h *Handler) handleSignUp(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	tok := r.PathValue("token")
+	p := &invitePage{Token: tok, Login: "/login?next=" + url.QueryEscape("/invite/"+tok), Errors: formErrors{},
+		Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	if !wellFormedInvitation(tok) {
+		p.Heading, p.Problem = "This link does not work", "This invitation link is not valid. Check that you copied all of it, or ask for a new one."
+		return h.renderInvite(w, r, http.StatusNotFound, p)
+	}
+	pw, repeat := r.PostFormValue("new_password"), r.PostFormValue("repeat_password")
+	if p.Name == "" {
+		p.Errors["name"] = "Enter your name, as the other members will see it."
+	}
+	if p.Email == "" {
+		p.Errors["email"] = "Enter your email address; you will sign in with it."
+	}
+	if pw == "" {
+		p.Errors["new_password"] = "Choose a password."
+	} else if repeat != pw {
+		p.Errors["repeat_password"] = "The two passwords differ."
+	}
+	if len(p.Errors) == 0 {
+		sess, m, err := h.svc.SignUpWithInvitation(r.Context(), tok, p.Name, p.Email, pw, clientAddr(r))
+		if err == nil {
+			h.setCookie(w, sess)
+			wrote(r, m.TalkID)
+			http.Redirect(w, r, "/talks/"+strconv.FormatInt(m.TalkID, 10), http.StatusSeeOther)
+			return nil
+		}
+		code, msg := talks.ErrorCode(err), talks.ErrorMessage(err)
+		switch {
+		case code == talks.EINTERNAL:
+			return err
+		case code == talks.ENOTFOUND || msg == talks.ErrorMessage(talks.ErrInvitationUsed) ||
+			msg == talks.ErrorMessage(talks.ErrInvitationRevoked) || msg == talks.ErrorMessage(talks.ErrInvitationExpired):
+			// The link itself no longer works.
+			p.Heading, p.Problem = "This link does not work", msg
+			return h.renderInvite(w, r, statusOf(code), p)
+		default:
+			p.Errors[fieldOf(err, map[string]string{"name": "name", "email": "email", "password": "new_password"})] = msg
+		}
+	}
+	pv, err := h.svc.InvitationPreview(r.Context(), tok)
+	if err != nil {
+		p.Heading, p.Problem = "This link does not work", talks.ErrorMessage(err)
+		return h.renderInvite(w, r, statusOf(talks.ErrorCode(err)), p)
+	}
+	p.Preview = pv
+	return h.renderInvite(w, r, http.StatusUnprocessableEntity, p)
 }
 
 // handleAPIInviteLink sends the link that the JSON API answers for a new

@@ -501,7 +501,8 @@ func TestAcceptInvitation(t *testing.T) {
 	res := anon.get(page)
 	wantStatus(t, res, http.StatusOK)
 	wantHeader(t, res, "Referrer-Policy", "no-referrer")
-	wantContains(t, res, "sign in first", `href="/login?next=`+url.QueryEscape(page)+`"`)
+	wantContains(t, res, "sign in to accept", `href="/login?next=`+url.QueryEscape(page)+`"`,
+		e.demo.Talk.Title, "Observer of <strong>Southland</strong>", `action="`+page+`/signup"`)
 	wantNotContains(t, res, `action="`+page+`"`)
 	wantLocation(t, anon.post(page, nil), "/login?next="+url.QueryEscape(page))
 
@@ -571,6 +572,14 @@ func TestAcceptInvitation(t *testing.T) {
 			wantContains(t, res, tc.msg, `class="flash flash-bad"`)
 			wantNotContains(t, res, "Accept the invitation")
 			e.wantUnchanged(t, "a refused acceptance", before)
+			// The page itself says so before anyone tries, and shows
+			// nothing of the talk.
+			if tc.name != "already a member" {
+				res = anon.get("/invite/" + tc.token)
+				wantStatus(t, res, tc.status)
+				wantContains(t, res, tc.msg)
+				wantNotContains(t, res, e.demo.Talk.Title, "signup")
+			}
 		})
 	}
 	// The link that the JSON API answers leads to the same page.
@@ -585,4 +594,57 @@ func TestAcceptInvitation(t *testing.T) {
 	wantStatus(t, res, http.StatusNotFound)
 	wantContains(t, res, "not valid")
 	wantNotContains(t, res, "Accept the invitation")
+}
+
+func TestSignUpWithInvitation(t *testing.T) {
+	e := newEnv(t)
+	south := e.demo.Parties["Southland"]
+	_, tok := e.invite(t, "facilitator", &talks.Invitation{PartyID: south.ID, Role: talks.RoleAdvisor})
+	signup := "/invite/" + tok + "/signup"
+	good := url.Values{"name": {"Nadia Sol"}, "email": {"nadia@southland.example"}, "new_password": {"a long enough password"},
+		"repeat_password": {"a long enough password"}}
+	with := func(k, v string) url.Values {
+		f := cloneForm(good)
+		f.Set(k, v)
+		return f
+	}
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		field string
+	}{
+		{"no name", with("name", " "), "name"},
+		{"no email", with("email", ""), "email"},
+		{"not an email", with("email", "nadia"), "email"},
+		{"taken email", with("email", "tomas@northland.example"), "email"},
+		{"no password", with("new_password", ""), "new_password"},
+		{"passwords differ", with("repeat_password", "another long password"), "repeat_password"},
+		{"short password", func() url.Values { f := with("new_password", "short"); f.Set("repeat_password", "short"); return f }(), "new_password"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.head(t)
+			res := e.browser(t).post(signup, tc.form)
+			wantStatus(t, res, http.StatusUnprocessableEntity)
+			wantContains(t, res, `id="e-`+tc.field+`"`, e.demo.Talk.Title)
+			if tc.field != "name" {
+				wantContains(t, res, `value="Nadia Sol"`)
+			}
+			wantNotContains(t, res, "a long enough password", "another long password")
+			e.wantUnchanged(t, "a refused sign-up", before)
+		})
+	}
+
+	// Made: signed in, in the talk as a Southland advisor.
+	b := e.browser(t)
+	res := b.post(signup, good)
+	wantLocation(t, res, fmt.Sprintf("/talks/%d", e.demo.Talk.ID))
+	res = b.get(fmt.Sprintf("/talks/%d", e.demo.Talk.ID))
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, "You are Nadia Sol (Southland advisor).")
+
+	// The link is spent: a second sign-up is refused with its reason.
+	res = e.browser(t).post(signup, with("email", "other@southland.example"))
+	wantStatus(t, res, http.StatusConflict)
+	wantContains(t, res, "already been used")
+	wantStatus(t, e.browser(t).post("/invite/bci_short/signup", good), http.StatusNotFound)
 }

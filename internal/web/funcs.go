@@ -47,6 +47,18 @@ var funcs = template.FuncMap{
 	// eventTypes lists the event types a live page listens to.
 	"eventTypes": func() string { return strings.Join(talks.EventTypes, " ") },
 	"field":      newField,
+	// minutes formats a duration for people: "90 minutes", "2 h 30 min".
+	"minutes": func(d time.Duration) string {
+		m := int(d / time.Minute)
+		switch {
+		case m < 60:
+			return fmt.Sprintf("%d minutes", m)
+		case m%60 == 0:
+			return fmt.Sprintf("%d h", m/60)
+		}
+		return fmt.Sprintf("%d h %d min", m/60, m%60)
+	},
+	"attendees": newAttendees,
 	// values describes the values an issue can take.
 	"values": func(is outcome.Issue) string {
 		switch is.Kind {
@@ -80,4 +92,16 @@ func newField(name, label, typ, value string, errs formErrors, hint string) form
 		f.Autocomplete = "name"
 	}
 	return f
+}
+
+// attendeesField is what the "attendees" template renders.
+type attendeesField struct {
+	Members []*talks.Member
+	Form    meetingForm
+	Error   string
+	Names   map[int64]string
+}
+
+func newAttendees(ms []*talks.Member, f meetingForm, errs formErrors, names map[int64]string) attendeesField {
+	return attendeesField{Members: ms, Form: f, Error: errs["attendee"], Names: names}
 }

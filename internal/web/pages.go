@@ -169,6 +169,9 @@ type trackPage struct {
 	Body      string // what was typed, kept on an error
 	Errors    formErrors
 	OOB       bool // render the messages as an out-of-band swap
+
+	Meetings   meetingsPanel
+	Attendable []*talks.Member // who may attend the track's meetings
 }
 
 // MaxMessagesShown is how many of a track's latest messages its page shows.
@@ -196,6 +199,9 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 		p.Messages = p.Messages[n-MaxMessagesShown:]
 	}
 	if p.Proposals, err = h.svc.FindProposals(ctx, talks.ProposalFilter{TalkID: tr.TalkID, TrackID: id}); err != nil {
+		return nil, err
+	}
+	if err := h.loadMeetings(r, p); err != nil {
 		return nil, err
 	}
 	return p, nil

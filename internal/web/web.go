@@ -405,15 +405,21 @@ type formErrors map[string]string
 
 // fieldOf returns the form field an error is about, from the error's
 // message, or "" for the whole form. fields maps a word that the Service's
-// messages use to the field's name.
+// messages use to the field's name; the word that comes first in the
+// message wins (the longer one at the same place).
 func fieldOf(err error, fields map[string]string) string {
 	msg := strings.ToLower(talks.ErrorMessage(err))
-	for word, field := range fields {
-		if strings.Contains(msg, word) {
-			return field
+	best, at, field := "", -1, ""
+	for word, f := range fields {
+		i := strings.Index(msg, word)
+		if i < 0 {
+			continue
+		}
+		if at < 0 || i < at || i == at && len(word) > len(best) {
+			best, at, field = word, i, f
 		}
 	}
-	return ""
+	return field
 }
 
 // parsePages parses every page under templates/pages with the layout and the

@@ -131,9 +131,7 @@ func (b *browser) get(path string) *response {
 // unless the form has one.
 func (b *browser) post(path string, form url.Values) *response {
 	b.t.Helper()
-	if form == nil {
-		form = url.Values{}
-	}
+	form = cloneForm(form) // the caller's form is left as it was
 	if _, ok := form["csrf"]; !ok && b.csrf != "" {
 		form.Set("csrf", b.csrf)
 	}
@@ -361,4 +359,12 @@ func TestStatic(t *testing.T) {
 	}
 	wantStatus(t, b.get("/static/nothing.js"), 404)
 	wantStatus(t, b.get("/static/VENDOR.md"), 404)
+}
+
+func cloneForm(f url.Values) url.Values {
+	c := url.Values{}
+	for k, vs := range f {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
 }
