@@ -248,11 +248,19 @@ func queryVersion(r *http.Request, name string, vs []*talks.Version, def *talks.
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err == nil {
-		if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == id }); i >= 0 {
-			return vs[i], nil
+		if v := versionByID(vs, id); v != nil {
+			return v, nil
 		}
 	}
 	return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+}
+
+// versionByID returns version id among vs, or nil.
+func versionByID(vs []*talks.Version, id int64) *talks.Version {
+	if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == id }); i >= 0 {
+		return vs[i]
+	}
+	return nil
 }
 
 // loadProposal reads the page of proposal id as the acting user, with the
@@ -326,10 +334,8 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	p.Tree = p.tree()
 
 	parent := p.Selected
-	if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == p.Selected.ID }); p.Selected.ParentID != 0 && i >= 0 {
-		if j := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == p.Selected.ParentID }); j >= 0 {
-			parent = vs[j]
-		}
+	if v := versionByID(vs, p.Selected.ParentID); v != nil {
+		parent = v
 	}
 	if p.DiffA, err = queryVersion(r, "a", vs, parent); err != nil {
 		return nil, err
