@@ -98,9 +98,27 @@ func buildBinary(t *testing.T) string {
 	if err != nil {
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/backchannel/backchannel/cmd/backchannel")
+	const pkg = "github.com/backchannel/backchannel/cmd/backchannel"
+	cmd := exec.Command(gobin, "build", "-o", bin, pkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// go test caches a result by the files the test opens, and knows
+	// nothing of what a child go build read: open the sources of every
+	// package of this module that the binary is built from, so that a
+	// change to any of them (cmd/backchannel included, which no test of
+	// this package imports) runs the test again.
+	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if fh, err := os.Open(f); err == nil {
+				fh.Close()
+			}
+		}
 	}
 	return bin
 }
