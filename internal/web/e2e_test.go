@@ -90,35 +90,37 @@ func personEmail(t *testing.T, key string) string {
 	return ""
 }
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// buildBinary builds cmd/backchannel once per test binary.
+// buildBinary builds cmd/backchannel into a temporary directory.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "backchannel-e2e-bin")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "backchannel")
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gobin); err != nil {
-			gobin = "go"
-		}
-		cmd := exec.Command(gobin, "build", "-o", builtBin, "github.com/backchannel/backchannel/cmd/backchannel")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin := filepath.Join(t.TempDir(), "backchannel")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	return builtBin
+	const pkg = "github.com/backchannel/backchannel/cmd/backchannel"
+	cmd := exec.Command(gobin, "build", "-o", bin, pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// go test caches a result by the files the test opens, and knows
+	// nothing of what a child go build read: open the sources of every
+	// package of this module that the binary is built from, so that a
+	// change to any of them (cmd/backchannel included, which no test of
+	// this package imports) runs the test again.
+	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		for _, f := range files {
+			if fh, err := os.Open(f); err == nil {
+				fh.Close()
+			}
+		}
+	}
+	return bin
 }
 
 var servingRE = regexp.MustCompile(`msg=serving url=(\S+)`)

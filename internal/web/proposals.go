@@ -248,11 +248,19 @@ func queryVersion(r *http.Request, name string, vs []*talks.Version, def *talks.
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err == nil {
-		if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == id }); i >= 0 {
-			return vs[i], nil
+		if v := versionByID(vs, id); v != nil {
+			return v, nil
 		}
 	}
 	return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+}
+
+// versionByID returns version id among vs, or nil.
+func versionByID(vs []*talks.Version, id int64) *talks.Version {
+	if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == id }); i >= 0 {
+		return vs[i]
+	}
+	return nil
 }
 
 // loadProposal reads the page of proposal id as the acting user, with the
@@ -326,10 +334,8 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	p.Tree = p.tree()
 
 	parent := p.Selected
-	if i := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == p.Selected.ID }); p.Selected.ParentID != 0 && i >= 0 {
-		if j := slices.IndexFunc(vs, func(v *talks.Version) bool { return v.ID == p.Selected.ParentID }); j >= 0 {
-			parent = vs[j]
-		}
+	if v := versionByID(vs, p.Selected.ParentID); v != nil {
+		parent = v
 	}
 	if p.DiffA, err = queryVersion(r, "a", vs, parent); err != nil {
 		return nil, err
@@ -443,6 +449,15 @@ func (h *Handler) proposalOf(r *http.Request, versionID int64) (int64, error) {
 	return v.ProposalID, nil
 }
 
+// wroteProposal names the talk of proposal id as written to, so that only
+// its event streams are woken; if the proposal cannot be read, every stream
+// is.
+func (h *Handler) wroteProposal(r *http.Request, id int64) {
+	if p, err := h.svc.FindProposalByID(r.Context(), id); err == nil {
+		wrote(r, p.TalkID)
+	}
+}
+
 func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -455,6 +470,7 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	ver.ParentID = id
 	err = h.svc.ProposeVersion(r.Context(), ver)
 	if err == nil {
+		h.wroteProposal(r, ver.ProposalID)
 		http.Redirect(w, r, fmt.Sprintf("/proposals/%d?version=%d", ver.ProposalID, ver.ID), http.StatusSeeOther)
 		return nil
 	}
@@ -487,6 +503,7 @@ func (h *Handler) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.AnswerVersion(r.Context(), a); err != nil {
 		return err
 	}
+	h.wroteProposal(r, a.ProposalID)
 	http.Redirect(w, r, fmt.Sprintf("/proposals/%d?version=%d#answers", a.ProposalID, id), http.StatusSeeOther)
 	return nil
 }
@@ -504,6 +521,7 @@ func (h *Handler) handleWithdrawAnswer(w http.ResponseWriter, r *http.Request) e
 	if vid, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64); err == nil && vid > 0 {
 		if pid, err := h.proposalOf(r, vid); err == nil {
 			target = fmt.Sprintf("/proposals/%d?version=%d#answers", pid, vid)
+			h.wroteProposal(r, pid)
 		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
@@ -570,6 +588,7 @@ func (h *Handler) handleCreateProposal(w http.ResponseWriter, r *http.Request) e
 	ver := f.version()
 	err = h.svc.CreateProposal(r.Context(), prop, ver)
 	if err == nil {
+		wrote(r, prop.TalkID)
 		http.Redirect(w, r, fmt.Sprintf("/proposals/%d", prop.ID), http.StatusSeeOther)
 		return nil
 	}

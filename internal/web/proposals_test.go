@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -8,7 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/outcome"
 )
@@ -554,4 +557,62 @@ func TestProposalNumericIssues(t *testing.T) {
 	res = b.get(res.Header.Get("Location"))
 	wantStatus(t, res, http.StatusOK)
 	wantContains(t, res, "<strong>1200</strong>", "<strong>2.5</strong>", `name="value:troops" type="number"`, `value="1200"`)
+}
+
+// TestProposalWritesWake checks that a counter, an answer and its
+// withdrawal made through the pages reach another member's event stream at
+// once, not at its next heartbeat.
+func TestProposalWritesWake(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	watcher := e.login(t, "s.principal")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events?after=%d", e.srv.URL, d.Talk.ID, propHead(t, e)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := watcher.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("event stream: status %d", res.StatusCode)
+	}
+	events := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		for sc.Scan() {
+			if typ, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				events <- typ
+			}
+		}
+		close(events)
+	}()
+	want := func(typ string) {
+		t.Helper()
+		select {
+		case got, ok := <-events:
+			if !ok || got != typ {
+				t.Fatalf("event stream: got %q (open %v), want %s", got, ok, typ)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("event stream: no %s within 3s of the write (the heartbeat is %v)", typ, server.HeartbeatInterval)
+		}
+	}
+
+	b := e.login(t, "n.envoy1")
+	_, vid := newVersionID(t, b.post(fmt.Sprintf("/versions/%d/counter", d.Counter.ID), counterForm(d.Counter, map[string]string{"sanctions relief": "phased"})))
+	want("version.proposed")
+	want("answer.given") // Northland's counter is its answer to version 2
+	wantStatus(t, b.post("/versions/"+vid+"/answer", url.Values{"kind": {"reject"}}), http.StatusSeeOther)
+	want("answer.given")
+	answers, err := e.svc.FindAnswers(d.As(context.Background(), "n.envoy1"), talks.AnswerFilter{ProposalID: d.Proposal.ID})
+	if err != nil || len(answers) == 0 {
+		t.Fatalf("answers: %v, %v", answers, err)
+	}
+	last := answers[len(answers)-1]
+	wantStatus(t, b.post(fmt.Sprintf("/answers/%d/withdraw", last.ID), url.Values{"version": {vid}}), http.StatusSeeOther)
+	want("answer.withdrawn")
 }
