@@ -7,6 +7,7 @@ import (
 
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/internal/web"
 )
 
 // appOptions are the options of the application handler.
@@ -16,9 +17,13 @@ type appOptions struct {
 	Secure  bool
 }
 
-// newApp returns the handler of the API (internal/server) and what stops
+// newApp returns the application's handler, the JSON API (internal/server)
+// under /api/ and the web UI (internal/web) everywhere else, and what stops
 // it: its Close ends the event streams.
 func newApp(svc *talks.Service, opt appOptions) (http.Handler, io.Closer) {
-	s := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure})
-	return s, s
+	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure})
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api)
+	mux.Handle("/", web.New(svc, web.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure, Notifier: api}))
+	return mux, api
 }

@@ -2,257 +2,35 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
-	"slices"
 	"text/tabwriter"
-	"time"
 
+	"github.com/backchannel/backchannel/internal/demo"
 	"github.com/backchannel/backchannel/internal/talks"
-	"github.com/backchannel/backchannel/outcome"
 )
 
-// demoUser is one account of the demo talk.
-type demoUser struct {
-	key   string // how the seed refers to it
-	name  string
-	email string
-	party string // "" for the facilitator
-	role  talks.Role
-}
-
-// The cast of the demo talk: everyone in it is fictional.
-var demoUsers = []demoUser{
-	{"facilitator", "Ingrid Halvorsen", "facilitator@demo.example", "", talks.RoleFacilitator},
-	{"n.principal", "Amara Okonjo", "amara@northland.example", "Northland", talks.RolePrincipal},
-	{"n.envoy1", "Tomas Varga", "tomas@northland.example", "Northland", talks.RoleEnvoy},
-	{"n.envoy2", "Lena Marsh", "lena@northland.example", "Northland", talks.RoleEnvoy},
-	{"n.advisor", "Priya Raman", "priya@northland.example", "Northland", talks.RoleAdvisor},
-	{"s.principal", "Rafael Quispe", "rafael@southland.example", "Southland", talks.RolePrincipal},
-	{"s.envoy1", "Mei Lin Tan", "meilin@southland.example", "Southland", talks.RoleEnvoy},
-	{"s.envoy2", "Jonas Eriksen", "jonas@southland.example", "Southland", talks.RoleEnvoy},
-	{"s.advisor", "Yusuf Demir", "yusuf@southland.example", "Southland", talks.RoleAdvisor},
-}
-
-// demoSpace is what the demo talk is about.
-func demoSpace() (*outcome.Space, error) {
-	return outcome.NewSpace("ceasefire",
-		outcome.NewDiscrete("ceasefire line", "current front", "river line", "1990 border"),
-		outcome.NewDiscrete("security guarantees", "none", "observer mission", "peacekeeping force", "treaty guarantors"),
-		outcome.NewDiscrete("sanctions relief", "none", "phased", "immediate"),
-		outcome.NewDiscrete("reconstruction fund", "none", "1bn", "5bn", "10bn"),
-		outcome.NewDiscrete("prisoner exchange", "none", "wounded first", "all for all"),
-		outcome.NewDiscrete("elections timeline", "6 months", "12 months", "24 months"),
-	)
-}
-
-// seedDemo fills an empty database with the Northland-Southland ceasefire
-// talks and prints a login per demo user to out. Users are made through
-// the store (there is no service method to create an account other than
-// the first administrator's); everything in the talk goes through the
-// Service, as the user who would do it, so that the event log reads as if
-// people had done it.
+// seedDemo fills an empty database with the demo talk (package demo) and
+// prints a login per demo user to out.
 func seedDemo(ctx context.Context, store talks.Store, svc *talks.Service, out io.Writer, baseURL string) error {
-	users := make(map[string]*talks.User, len(demoUsers))
-	passwords := make(map[string]string, len(demoUsers))
-	for _, du := range demoUsers {
-		u := &talks.User{Name: du.name, Email: du.email, Admin: du.key == "facilitator"}
-		if err := store.CreateUser(ctx, u); err != nil {
-			return fmt.Errorf("create user %s: %w", du.email, err)
-		}
-		// Random passwords, so that a demo left running on a reachable
-		// address is not open to anyone who has read this file.
-		pw := rand.Text()[:16]
-		hash, err := talks.HashPassword(pw, talks.DefaultArgon2Params)
-		if err != nil {
-			return err
-		}
-		if err := store.UpdatePassword(ctx, u.ID, hash, 0); err != nil {
-			return fmt.Errorf("set password of %s: %w", du.email, err)
-		}
-		users[du.key], passwords[du.key] = u, pw
-	}
-	as := func(key string) context.Context { return talks.NewContextWithUser(ctx, users[key]) }
-
-	space, err := demoSpace()
+	d, err := demo.Seed(ctx, store, svc)
 	if err != nil {
 		return err
 	}
-	talk := &talks.Talk{
-		Title: "Northland-Southland ceasefire talks",
-		Description: "A fictional negotiation to end the border war between Northland and Southland, " +
-			"convened by a neutral facilitator. The official track is where the parties' positions " +
-			"are on the record; the envoys also meet on a back-channel.",
-		Space: space,
-	}
-	fac := as("facilitator")
-	if err := svc.CreateTalk(fac, talk); err != nil {
-		return fmt.Errorf("create talk: %w", err)
-	}
-	parties := map[string]*talks.Party{}
-	for _, name := range []string{"Northland", "Southland"} {
-		p := &talks.Party{TalkID: talk.ID, Name: name}
-		if err := svc.AddParty(fac, p); err != nil {
-			return fmt.Errorf("add party %s: %w", name, err)
-		}
-		parties[name] = p
-	}
-	members := map[string]*talks.Member{}
-	for _, du := range demoUsers {
-		if du.party == "" {
-			continue // the convener is already the facilitator
-		}
-		m := &talks.Member{TalkID: talk.ID, UserID: users[du.key].ID, PartyID: parties[du.party].ID, Role: du.role}
-		if err := svc.AddMember(fac, m); err != nil {
-			return fmt.Errorf("add member %s: %w", du.email, err)
-		}
-		members[du.key] = m
-	}
-
-	var official *talks.Track
-	tracks, err := svc.FindTracks(fac, talk.ID)
-	if err != nil {
-		return err
-	}
-	for _, t := range tracks {
-		if t.Kind == talks.TrackOfficial {
-			official = t
-		}
-	}
-	if official == nil {
-		return fmt.Errorf("talk %d has no official track", talk.ID)
-	}
-	// The envoys' back-channel: the principals see it because their envoys
-	// are on it; the advisors and the facilitator do not.
-	back := &talks.Track{TalkID: talk.ID, Name: "Envoys' back-channel", MemberIDs: []int64{
-		members["n.envoy1"].ID, members["n.envoy2"].ID, members["s.envoy1"].ID, members["s.envoy2"].ID,
-	}}
-	if err := svc.CreateTrack(fac, back); err != nil {
-		return fmt.Errorf("create back-channel: %w", err)
-	}
-
-	post := func(who string, track *talks.Track, body string) error {
-		if err := svc.PostMessage(as(who), &talks.Message{TrackID: track.ID, Body: body}); err != nil {
-			return fmt.Errorf("post as %s: %w", who, err)
-		}
-		return nil
-	}
-	if err := post("facilitator", official, "Welcome to the talks. The first draft is on the table; each party may accept, reject or counter it."); err != nil {
-		return err
-	}
-	if err := post("n.principal", official, "Northland comes in good faith. A ceasefire on the current front is the only line we can hold at home."); err != nil {
-		return err
-	}
-
-	draft := &talks.Proposal{TrackID: official.ID, Title: "Framework for a ceasefire"}
-	first := &talks.Version{
-		Values: map[string]string{
-			"ceasefire line":      "current front",
-			"security guarantees": "observer mission",
-			"sanctions relief":    "phased",
-			"reconstruction fund": "1bn",
-			"prisoner exchange":   "wounded first",
-			"elections timeline":  "12 months",
-		},
-		Clauses: map[string]string{
-			"ceasefire line": "Hostilities cease along the line of contact at 00:00 on the day after signature.",
-		},
-		Rationale: "A first draft from the facilitator: freeze the front, build trust, leave the border to a later round.",
-	}
-	if err := svc.CreateProposal(fac, draft, first); err != nil {
-		return fmt.Errorf("first draft: %w", err)
-	}
-	counter := &talks.Version{
-		ParentID: first.ID,
-		Values: map[string]string{
-			"ceasefire line":      "river line",
-			"security guarantees": "peacekeeping force",
-			"sanctions relief":    "immediate",
-			"reconstruction fund": "5bn",
-			"prisoner exchange":   "all for all",
-			"elections timeline":  "12 months",
-		},
-		Rationale: "Southland cannot accept a line that leaves the river towns occupied, and needs guarantees with troops behind them.",
-	}
-	if err := svc.ProposeVersion(as("s.envoy1"), counter); err != nil {
-		return fmt.Errorf("counter-proposal: %w", err)
-	}
-	if err := post("s.envoy1", official, "Southland has tabled a counter-proposal: the river line with a peacekeeping force."); err != nil {
-		return err
-	}
-	if err := post("n.envoy1", back, "Off the record: we could move to the river line if sanctions relief is phased rather than immediate."); err != nil {
-		return err
-	}
-	if err := post("s.envoy2", back, "That may work for us if the reconstruction fund stays at 5bn. Let us test it with our principals."); err != nil {
-		return err
-	}
-
-	if err := seedMeetings(fac, as, svc, talk, official, back, members); err != nil {
-		return err
-	}
-
-	fmt.Fprintf(out, "\nDemo: seeded %q (fictional) with %d users. Open %s/ and sign in as any of them.\n", talk.Title, len(demoUsers), baseURL)
+	fmt.Fprintf(out, "\nDemo: seeded %q (fictional) with %d users. Open %s/ and sign in as any of them.\n", d.Talk.Title, len(demo.Cast), baseURL)
 	fmt.Fprintf(out, "These passwords are printed for the demo only; do not use --demo for real talks.\n\n")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  NAME\tROLE\tEMAIL\tPASSWORD")
-	for _, du := range demoUsers {
-		role := string(du.role)
-		if du.party != "" {
-			role = du.party + " " + role
+	for _, du := range demo.Cast {
+		role := string(du.Role)
+		if du.Party != "" {
+			role = du.Party + " " + role
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", du.name, role, du.email, passwords[du.key])
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", du.Name, role, du.Email, d.Passwords[du.Key])
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(out)
-	return nil
-}
-
-// seedMeetings adds two meetings to the demo talk: yesterday's opening
-// plenary in the official track, held and minuted by the facilitator, and
-// an envoys' lunch the day after tomorrow on the back-channel, scheduled by
-// a Northland envoy. Times are relative to now, so the demo always has one
-// meeting behind it and one ahead.
-func seedMeetings(fac context.Context, as func(string) context.Context, svc *talks.Service, talk *talks.Talk,
-	official, back *talks.Track, members map[string]*talks.Member) error {
-	ms, err := svc.FindMembers(fac, talk.ID)
-	if err != nil {
-		return err
-	}
-	var facilitator int64
-	for _, m := range ms {
-		if m.Role == talks.RoleFacilitator {
-			facilitator = m.ID
-		}
-	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	plenary := &talks.Meeting{
-		TrackID: official.ID, Title: "Opening plenary", Place: "Palais des Nations, Geneva, Room XVII",
-		Start: today.Add(-24*time.Hour + 9*time.Hour), Duration: 2 * time.Hour,
-		Attendees: []int64{facilitator, members["n.principal"].ID, members["n.envoy1"].ID, members["s.principal"].ID, members["s.envoy1"].ID},
-		Agenda:    "1. Opening statements\n2. The facilitator's first draft\n3. Schedule of the rounds",
-	}
-	if err := svc.ScheduleMeeting(fac, plenary); err != nil {
-		return fmt.Errorf("schedule plenary: %w", err)
-	}
-	held, ran := talks.MeetingStatusHeld, 150*time.Minute
-	attended := slices.Concat(plenary.Attendees, []int64{members["n.advisor"].ID, members["s.advisor"].ID})
-	minutes := "Both principals made opening statements. The facilitator tabled the first draft; Southland " +
-		"announced a counter-proposal on the ceasefire line and security guarantees. The parties agreed to meet " +
-		"weekly and to keep the envoys' channel open between rounds."
-	if _, err := svc.UpdateMeeting(fac, plenary.ID, talks.MeetingUpdate{Status: &held, Duration: &ran, Attendees: &attended, Minutes: &minutes}); err != nil {
-		return fmt.Errorf("record plenary: %w", err)
-	}
-	lunch := &talks.Meeting{
-		TrackID: back.ID, Title: "Envoys' working lunch", Place: "A private dining room, Hotel Beau-Rivage",
-		Start: today.Add(48*time.Hour + 12*time.Hour + 30*time.Minute), Duration: 90 * time.Minute,
-		Attendees: []int64{members["n.envoy1"].ID, members["n.envoy2"].ID, members["s.envoy1"].ID, members["s.envoy2"].ID},
-		Agenda:    "Test the river line against phased sanctions relief and a 5bn reconstruction fund.",
-	}
-	if err := svc.ScheduleMeeting(as("n.envoy1"), lunch); err != nil {
-		return fmt.Errorf("schedule lunch: %w", err)
-	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/backchannel/backchannel/internal/demo"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -92,8 +93,8 @@ func demoLogins(t *testing.T, out string) map[string]string {
 			logins[f[len(f)-2]] = f[len(f)-1]
 		}
 	}
-	if len(logins) != len(demoUsers) {
-		t.Fatalf("demo printed %d logins, want %d:\n%s", len(logins), len(demoUsers), out)
+	if len(logins) != len(demo.Cast) {
+		t.Fatalf("demo printed %d logins, want %d:\n%s", len(logins), len(demo.Cast), out)
 	}
 	return logins
 }

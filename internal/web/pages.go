@@ -1,0 +1,299 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// routes lists every page and form action, area by area; each area's
+// handlers live in their own file.
+func (h *Handler) routes() []route {
+	var rs []route
+	for _, area := range [][]route{
+		h.sessionRoutes(),  // session.go: sign in and out
+		h.talkRoutes(),     // pages.go: my talks, a talk, a track, messages
+		h.proposalRoutes(), // proposals.go: the text, versions, answers, the agreement
+		h.accountRoutes(),  // account.go: password, API tokens, setup, invitations
+		h.meetingRoutes(),  // meetings.go: a track's meetings
+	} {
+		rs = append(rs, area...)
+	}
+	return rs
+}
+
+func (h *Handler) talkRoutes() []route {
+	return []route{
+		{"GET", "/{$}", signedIn, h.handleHome},
+		{"GET", "/talks/{id}", signedIn, h.handleTalk},
+		{"GET", "/tracks/{id}", signedIn, h.handleTrack},
+		{"GET", "/tracks/{id}/messages", signedIn, h.handleMessages},
+		{"POST", "/tracks/{id}/messages", signedIn, h.handlePostMessage},
+		{"POST", "/messages/{id}/retract", signedIn, h.handleRetractMessage},
+	}
+}
+
+// homePage is the data of the list of my talks.
+type homePage struct {
+	Talks []*talks.Talk
+}
+
+func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
+	ts, err := h.svc.FindTalks(r.Context(), talks.TalkFilter{})
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts}))
+}
+
+// talkCtx is what every page inside a talk shows: the talk, who is in it and
+// the viewer's place in it.
+type talkCtx struct {
+	View    *talks.View
+	Talk    *talks.Talk
+	Me      *talks.Member
+	Names   map[int64]string // member ID to name
+	Parties []*talks.Party
+	Tracks  []*talks.Track // those the viewer may see
+}
+
+// PartyName returns the name of party id, or "" (a facilitator).
+func (c *talkCtx) PartyName(id int64) string {
+	for _, p := range c.Parties {
+		if p.ID == id {
+			return p.Name
+		}
+	}
+	return ""
+}
+
+// Member returns member id of the talk, or nil.
+func (c *talkCtx) Member(id int64) *talks.Member {
+	for _, m := range c.View.Members() {
+		if m.ID == id {
+			return m
+		}
+	}
+	return nil
+}
+
+// Who returns "Name (Party role)" for member id.
+func (c *talkCtx) Who(id int64) string {
+	m := c.Member(id)
+	if m == nil {
+		return "someone"
+	}
+	role := string(m.Role)
+	if p := c.PartyName(m.PartyID); p != "" {
+		role = p + " " + role
+	}
+	return c.Names[id] + " (" + role + ")"
+}
+
+// loadTalk reads what every page of talk id needs, as the acting user.
+func (h *Handler) loadTalk(r *http.Request, id int64) (*talkCtx, error) {
+	ctx := r.Context()
+	v, err := h.svc.View(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	names, err := h.svc.MemberNames(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	parties, err := h.svc.FindParties(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return &talkCtx{View: v, Talk: v.Talk, Me: v.Member, Names: names, Parties: parties, Tracks: v.Tracks()}, nil
+}
+
+// delegation is one party's members on the talk page.
+type delegation struct {
+	Party   *talks.Party
+	Members []*talks.Member
+}
+
+// talkPage is the data of a talk's page.
+type talkPage struct {
+	*talkCtx
+	Delegations  []delegation
+	Facilitators []*talks.Member
+	Agreement    *talks.Agreement
+}
+
+func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	tc, err := h.loadTalk(r, id)
+	if err != nil {
+		return err
+	}
+	p := talkPage{talkCtx: tc}
+	members := tc.View.Members()
+	for _, party := range tc.Parties {
+		d := delegation{Party: party}
+		for _, m := range members {
+			if m.PartyID == party.ID {
+				d.Members = append(d.Members, m)
+			}
+		}
+		p.Delegations = append(p.Delegations, d)
+	}
+	for _, m := range members {
+		if m.PartyID == 0 {
+			p.Facilitators = append(p.Facilitators, m)
+		}
+	}
+	if p.Agreement, err = h.svc.FindAgreement(r.Context(), id); err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
+		return err
+	}
+	pg := h.page(r, tc.Talk.Title, p)
+	pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
+	if isHTMX(r) {
+		return h.renderFragment(w, http.StatusOK, "talk", "talk-live", pg)
+	}
+	return h.render(w, r, http.StatusOK, "talk", pg)
+}
+
+// trackPage is the data of a track's page.
+type trackPage struct {
+	*talkCtx
+	Track     *talks.Track
+	CanPost   bool
+	Messages  []*talks.Message
+	Proposals []*talks.Proposal
+	Body      string // what was typed, kept on an error
+	Errors    formErrors
+	OOB       bool // render the messages as an out-of-band swap
+
+	Meetings   meetingsPanel
+	Attendable []*talks.Member // who may attend the track's meetings
+}
+
+// MaxMessagesShown is how many of a track's latest messages its page shows.
+const MaxMessagesShown = 500
+
+func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	tr, err := h.svc.FindTrackByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := h.loadTalk(r, tr.TalkID)
+	if err != nil {
+		return nil, err
+	}
+	p := &trackPage{talkCtx: tc, Track: tr, CanPost: tc.View.CanPost(tr)}
+	if p.Messages, err = h.svc.FindMessages(ctx, talks.MessageFilter{TrackID: id}); err != nil {
+		return nil, err
+	}
+	if n := len(p.Messages); n > MaxMessagesShown {
+		p.Messages = p.Messages[n-MaxMessagesShown:]
+	}
+	if p.Proposals, err = h.svc.FindProposals(ctx, talks.ProposalFilter{TalkID: tr.TalkID, TrackID: id}); err != nil {
+		return nil, err
+	}
+	if err := h.loadMeetings(r, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (h *Handler) trackFrame(r *http.Request, p *trackPage) *Page {
+	pg := h.page(r, p.Track.Name+" · "+p.Talk.Title, p)
+	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
+	pg.Back = p.Track.Kind == talks.TrackBackchannel
+	return pg
+}
+
+func (h *Handler) handleTrack(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.loadTrack(r)
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "track", h.trackFrame(r, p))
+}
+
+// handleMessages renders a track's messages, the region that live updates
+// refresh.
+func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.loadTrack(r)
+	if err != nil {
+		return err
+	}
+	return h.renderFragment(w, http.StatusOK, "track", "messages", h.trackFrame(r, p))
+}
+
+func (h *Handler) handlePostMessage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	body := r.PostFormValue("body")
+	err = h.svc.PostMessage(r.Context(), &talks.Message{TrackID: id, Body: body})
+	if err != nil && talks.ErrorCode(err) != talks.EINVALID {
+		return err
+	}
+	if err == nil {
+		if tr, err := h.svc.FindTrackByID(r.Context(), id); err == nil {
+			wrote(r, tr.TalkID)
+		}
+	}
+	if err == nil && !isHTMX(r) {
+		http.Redirect(w, r, "/tracks/"+strconv.FormatInt(id, 10)+"#post", http.StatusSeeOther)
+		return nil
+	}
+	p, lerr := h.loadTrack(r)
+	if lerr != nil {
+		return lerr
+	}
+	status := http.StatusOK
+	if err != nil {
+		p.Body, p.Errors = body, formErrors{"body": talks.ErrorMessage(err)}
+		status = http.StatusUnprocessableEntity
+	}
+	pg := h.trackFrame(r, p)
+	if isHTMX(r) {
+		// The form, cleared or with its error, and the messages out of band,
+		// so the author sees its message at once.
+		p.OOB = true
+		return h.renderFragment(w, status, "track", "post-result", pg)
+	}
+	return h.render(w, r, status, "track", pg)
+}
+
+func (h *Handler) handleRetractMessage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.RetractMessage(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if tr, err := h.svc.FindTrackByID(r.Context(), m.TrackID); err == nil {
+		wrote(r, tr.TalkID)
+	}
+	back := r.PostFormValue("track")
+	if tid, err := strconv.ParseInt(back, 10, 64); err != nil || tid <= 0 {
+		back = ""
+	}
+	target := "/"
+	if back != "" {
+		target = "/tracks/" + back + "#messages"
+	}
+	if isHTMX(r) {
+		w.WriteHeader(http.StatusNoContent) // the event stream refreshes the list
+		return nil
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+func (h *Handler) sessionRoutes() []route {
+	return []route{
+		{"GET", "/login", public, h.handleLoginPage},
+		{"POST", "/login", public, h.handleLogin},
+		{"POST", "/logout", public, h.handleLogout},
+	}
+}
+
+// loginPage is the data of the sign-in page.
+type loginPage struct {
+	Email  string
+	Next   string
+	Errors formErrors
+}
+
+func (h *Handler) handleLoginPage(w http.ResponseWriter, r *http.Request) error {
+	next := safeNext(r.URL.Query().Get("next"))
+	if talks.UserFromContext(r.Context()) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return nil
+	}
+	return h.render(w, r, http.StatusOK, "login", h.page(r, "Sign in", loginPage{Next: next}))
+}
+
+func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	errs := formErrors{}
+	if email == "" {
+		errs["email"] = "Enter your email address."
+	}
+	if password == "" {
+		errs["password"] = "Enter your password."
+	}
+	if len(errs) == 0 {
+		sess, err := h.svc.Login(r.Context(), email, password, clientAddr(r))
+		if err == nil {
+			h.setCookie(w, sess)
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return nil
+		}
+		if code := talks.ErrorCode(err); code != talks.EUNAUTHORIZED && code != talks.EINVALID {
+			return err
+		}
+		errs[""] = talks.ErrorMessage(err)
+	}
+	return h.render(w, r, http.StatusUnauthorized, "login", h.page(r, "Sign in", loginPage{Email: email, Next: next, Errors: errs}))
+}
+
+func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
+	if sess := sessionFromContext(r.Context()); sess != nil {
+		if err := h.svc.Logout(r.Context(), sess.Token); err != nil {
+			return err
+		}
+	}
+	h.clearCookie(w)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+// clientAddr returns the host of r.RemoteAddr, the key of the per-address
+// login limiter, as the API uses it.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,111 @@
+// backchannel: live pages. The server renders every page; this file only
+// follows the talk's event stream and asks htmx to refresh the parts of the
+// page that an event changes.
+//
+// A page that follows a talk has <body data-talk="ID" data-head="SEQ">. Each
+// live region carries data-live="type type ..." (event types, or "*"), an
+// optional data-track="ID" (only events of that track, or talk-wide ones),
+// and hx-get / hx-trigger="refresh" to reload itself. EventSource reconnects
+// by itself and resends Last-Event-ID, so the server replays what was
+// missed; after a reconnect every region refreshes once anyway.
+(function () {
+  "use strict";
+
+  var body = document.body;
+
+  // htmx sends the CSRF token with every request it makes.
+  body.addEventListener("htmx:configRequest", function (ev) {
+    var tok = body.dataset.csrf;
+    if (tok) {
+      ev.detail.headers["X-CSRF-Token"] = tok;
+    }
+  });
+
+  var talk = body.dataset.talk;
+  if (!talk || !window.EventSource) {
+    return;
+  }
+
+  var pending = new Set();
+  var timer = null;
+
+  function refresh(el) {
+    pending.add(el);
+    if (timer === null) {
+      // Coalesce a burst of events into one request per region.
+      timer = setTimeout(function () {
+        timer = null;
+        var els = Array.from(pending);
+        pending.clear();
+        els.forEach(function (e) {
+          if (document.body.contains(e)) {
+            htmx.trigger(e, "refresh");
+          }
+        });
+      }, 30);
+    }
+  }
+
+  function matches(el, type, track) {
+    var types = (el.dataset.live || "").split(/\s+/);
+    if (types.indexOf("*") < 0 && types.indexOf(type) < 0) {
+      return false;
+    }
+    var want = el.dataset.track;
+    return !want || !track || String(track) === want;
+  }
+
+  function setStatus(state, text) {
+    var s = document.getElementById("live-status");
+    if (s) {
+      s.dataset.state = state;
+      s.textContent = text;
+    }
+  }
+
+  var url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
+  var source = new EventSource(url);
+  var lost = false;
+
+  source.onopen = function () {
+    setStatus("live", "Live");
+    if (lost) {
+      lost = false;
+      document.querySelectorAll("[data-live]").forEach(refresh);
+    }
+  };
+  source.onerror = function () {
+    lost = true;
+    setStatus("lost", "Reconnecting…");
+  };
+  source.onmessage = null;
+
+  // Every event type arrives as a named SSE event; listen to all of them by
+  // wrapping dispatch: EventSource has no wildcard listener.
+  var seen = {};
+  function listen(type) {
+    if (seen[type]) {
+      return;
+    }
+    seen[type] = true;
+    source.addEventListener(type, function (ev) {
+      var e;
+      try {
+        e = JSON.parse(ev.data);
+      } catch (err) {
+        return;
+      }
+      body.dataset.head = String(e.id);
+      document.querySelectorAll("[data-live]").forEach(function (el) {
+        if (matches(el, e.type, e.track_id)) {
+          refresh(el);
+        }
+      });
+      document.dispatchEvent(new CustomEvent("bc:event", { detail: e }));
+    });
+  }
+  (body.dataset.events || "").split(/\s+/).filter(Boolean).forEach(listen);
+  document.querySelectorAll("[data-live]").forEach(function (el) {
+    (el.dataset.live || "").split(/\s+/).filter(function (t) { return t && t !== "*"; }).forEach(listen);
+  });
+})();
