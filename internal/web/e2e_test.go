@@ -406,6 +406,42 @@ func (p *person) seenAt(key, expr string, timeout time.Duration) (int64, bool) {
 	}
 }
 
+// streamEvent is an event of a talk's stream, as the API sends it.
+type streamEvent struct {
+	ID      int64           `json:"id"`
+	Type    string          `json:"type"`
+	TrackID int64           `json:"track_id"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// replayEvents opens, in the page, the event stream of the page's talk from
+// its first event, the way app.js does but with after=0, and returns what
+// arrives until the stream has been quiet for a second.
+func (p *person) replayEvents() []streamEvent {
+	p.t.Helper()
+	js := `new Promise(function (resolve) {
+  var out = [], timer = null, es = new EventSource("/api/v1/talks/" + document.body.dataset.talk + "/events?after=0");
+  function done() { es.close(); resolve(JSON.stringify(out)); }
+  function quiet() { clearTimeout(timer); timer = setTimeout(done, 1000); }
+  document.body.dataset.events.split(/\s+/).filter(Boolean).forEach(function (type) {
+    es.addEventListener(type, function (ev) { out.push(JSON.parse(ev.data)); quiet(); });
+  });
+  es.onopen = quiet;
+  setTimeout(done, 8000);
+})`
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: replay the event stream: %v", p.name, err)
+	}
+	var evs []streamEvent
+	if err := json.Unmarshal([]byte(raw), &evs); err != nil {
+		p.t.Fatalf("%s: replay the event stream: %v", p.name, err)
+	}
+	return evs
+}
+
 // contains is a JavaScript expression: the text of css contains s.
 func contains(css, s string) string {
 	c, _ := json.Marshal(css)
@@ -514,6 +550,31 @@ func TestE2E(t *testing.T) {
 	if body := c.text("body"); strings.Contains(body, msg) || strings.Contains(body, backName) {
 		t.Errorf("C: the 404 page of %s shows the back-channel's name or message:\n%s", backPath, body)
 	}
+
+	// Nor does the talk's event stream, replayed from its first event in C's
+	// browser, carry anything of the back-channel.
+	c.open(talkPath)
+	c.waitLive()
+	evs := c.replayEvents()
+	backID := strings.TrimPrefix(backPath, "/tracks/")
+	for _, e := range evs {
+		if fmt.Sprint(e.TrackID) == backID || strings.Contains(string(e.Payload), msg) {
+			t.Errorf("C's event stream carries an event of the back-channel: %s %s", e.Type, e.Payload)
+		}
+	}
+	if len(evs) == 0 {
+		t.Errorf("C's event stream, replayed from the start, carried no event at all")
+	}
+	// The control: B, on the back-channel, replays the same stream and gets
+	// the message, so the check above can see what it looks for.
+	found := false
+	for _, e := range b.replayEvents() {
+		found = found || (fmt.Sprint(e.TrackID) == backID && strings.Contains(string(e.Payload), msg))
+	}
+	if !found {
+		t.Errorf("B's event stream, replayed from the start, lacks A's back-channel message")
+	}
+	t.Logf("C's event stream replayed %d events, none of the back-channel", len(evs))
 
 	shots.signedIn(talkPath, backPath)
 
