@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -688,7 +689,7 @@ func TestE2E(t *testing.T) {
 			t.Errorf("%s was reloaded to show the agreement; want a live update", w.at)
 		}
 	}
-	shots.agreed(talkPath, propPath)
+	shots.agreed(talkPath, propPath, backPath)
 }
 
 // shooter writes screenshots of the main pages to the directory that
@@ -793,15 +794,46 @@ func (s *shooter) signedIn(talkPath, backPath string) {
 	s.page("official-track", p.follow("open the official track", `#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
 	s.page("back-channel", backPath)
 	s.page("account", "/account")
-	s.shoot(s.as("n.principal"), "invitations", talkPath+"/invitations")
+	s.page("new-proposal", backPath+"/proposals/new")
+	pr := s.as("n.principal")
+	s.shoot(pr, "invitations", talkPath+"/invitations")
+	// An invitation link as its receiver sees it, signed out: what it
+	// offers and the form to make an account.
+	pr.open(talkPath + "/invitations")
+	pr.do("make an invitation link",
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-role').value = 'advisor';
+			document.querySelector('form[action$="/invitations"] button[type=submit]').click()`),
+		chromedp.WaitVisible(chromedp.CSS("#invitation-link")))
+	link, err := url.Parse(eval[string](pr, "the invitation link", `document.querySelector('#invitation-link').value`))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	invited := newPerson(s.t, s.browser, s.srv, "screenshots, invited", "")
+	s.shoot(invited, "invite-signup", link.Path)
+	// Leave no page of these two open: each live page holds a connection,
+	// and the browser allows few per host.
+	for _, q := range []*person{invited, pr, p} {
+		q.do("leave the page", chromedp.Navigate("about:blank"))
+	}
 }
 
 // agreed shoots the pages of the agreed talk.
-func (s *shooter) agreed(talkPath, propPath string) {
+func (s *shooter) agreed(talkPath, propPath, backPath string) {
 	if s.dir == "" {
 		return
 	}
 	s.page("agreement", talkPath+"/agreement")
 	s.page("talk-agreed", talkPath)
 	s.page("proposal-agreed", propPath)
+	// The meetings last: the main flow is done. Their paths are read off
+	// the tracks' pages.
+	p := s.as("n.envoy1")
+	href := func(css string) string {
+		return eval[string](p, "the link "+css, fmt.Sprintf(`document.querySelector(%s).getAttribute("href")`, jsString(css)))
+	}
+	p.open(backPath)
+	s.page("meeting", href(`#meetings a[href^="/meetings/"]`))
+	p.open(talkPath)
+	p.open(href(`#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
+	s.page("official-meeting", href(`#meetings a[href^="/meetings/"]`))
 }

@@ -63,49 +63,70 @@
     }
   }
 
-  var url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
-  var source = new EventSource(url);
+  var source = null;
   var lost = false;
 
-  source.onopen = function () {
-    setStatus("live", "Live");
-    if (lost) {
-      lost = false;
-      document.querySelectorAll("[data-live]").forEach(refresh);
-    }
-  };
-  source.onerror = function () {
-    lost = true;
-    setStatus("lost", "Reconnecting…");
-  };
-  source.onmessage = null;
-
-  // Every event type arrives as a named SSE event; listen to all of them by
-  // wrapping dispatch: EventSource has no wildcard listener.
-  var seen = {};
-  function listen(type) {
-    if (seen[type]) {
+  function onEvent(ev) {
+    var e;
+    try {
+      e = JSON.parse(ev.data);
+    } catch (err) {
       return;
     }
-    seen[type] = true;
-    source.addEventListener(type, function (ev) {
-      var e;
-      try {
-        e = JSON.parse(ev.data);
-      } catch (err) {
-        return;
+    body.dataset.head = String(e.id);
+    document.querySelectorAll("[data-live]").forEach(function (el) {
+      if (matches(el, e.type, e.track_id)) {
+        refresh(el);
       }
-      body.dataset.head = String(e.id);
-      document.querySelectorAll("[data-live]").forEach(function (el) {
-        if (matches(el, e.type, e.track_id)) {
-          refresh(el);
-        }
-      });
-      document.dispatchEvent(new CustomEvent("bc:event", { detail: e }));
     });
+    document.dispatchEvent(new CustomEvent("bc:event", { detail: e }));
   }
-  (body.dataset.events || "").split(/\s+/).filter(Boolean).forEach(listen);
+
+  // The event types to listen to: every event type arrives as a named SSE
+  // event, and EventSource has no wildcard listener.
+  var types = {};
+  (body.dataset.events || "").split(/\s+/).filter(Boolean).forEach(function (t) { types[t] = true; });
   document.querySelectorAll("[data-live]").forEach(function (el) {
-    (el.dataset.live || "").split(/\s+/).filter(function (t) { return t && t !== "*"; }).forEach(listen);
+    (el.dataset.live || "").split(/\s+/).forEach(function (t) {
+      if (t && t !== "*") {
+        types[t] = true;
+      }
+    });
+  });
+
+  // connect opens the stream from the last event this page has seen.
+  function connect() {
+    var url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
+    source = new EventSource(url);
+    source.onopen = function () {
+      setStatus("live", "Live");
+      if (lost) {
+        lost = false;
+        document.querySelectorAll("[data-live]").forEach(refresh);
+      }
+    };
+    source.onerror = function () {
+      lost = true;
+      setStatus("lost", "Reconnecting…");
+    };
+    Object.keys(types).forEach(function (t) { source.addEventListener(t, onEvent); });
+  }
+  connect();
+
+  // A page that the browser keeps in its back/forward cache must not keep
+  // its stream open: a browser allows only a few connections per host, and
+  // frozen pages holding them would stall every later page. Close it when
+  // the page is hidden and reopen it, catching up, if the page comes back.
+  window.addEventListener("pagehide", function () {
+    if (source) {
+      source.close();
+      source = null;
+    }
+  });
+  window.addEventListener("pageshow", function (ev) {
+    if (ev.persisted && !source) {
+      lost = true;
+      connect();
+    }
   });
 })();
