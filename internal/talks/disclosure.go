@@ -273,14 +273,27 @@ func (s *Service) FindAgreementReads(ctx context.Context, talkID int64) ([]*Agre
 // FindDisclosure returns the disclosure plan of talk talkID to a member who
 // sees its agreement, or ENOTFOUND.
 func (s *Service) FindDisclosure(ctx context.Context, talkID int64) (*Disclosure, error) {
-	if _, _, err := s.viewOfAgreement(ctx, talkID); err != nil {
+	_, ag, err := s.viewOfAgreement(ctx, talkID)
+	if err != nil {
 		return nil, err
 	}
 	d, err := s.store.FindDisclosure(ctx, talkID)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errDisclosureNotFound
+	} else if err != nil {
+		return nil, err
 	}
-	return d, err
+	// A plan made on a back-channel agreement that was since carried and
+	// agreed officially names a version of the back-channel: name the
+	// official one, the same text, to whoever may not see the other.
+	if d.VersionID != ag.VersionID {
+		if _, err := s.FindVersionByID(ctx, d.VersionID); ErrorCode(err) == ENOTFOUND {
+			d.VersionID = ag.VersionID
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
 }
 
 // ProposeDisclosure proposes d as the disclosure plan of talk d.TalkID's

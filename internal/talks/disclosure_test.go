@@ -168,6 +168,7 @@ func TestServiceHandoff(t *testing.T) {
 	if _, err := w.svc.CarryAgreement(w.as("NP"), w.talk.ID, " "); talks.ErrorCode(err) != talks.EINVALID {
 		t.Errorf("CarryAgreement without a title: %v, want EINVALID", err)
 	}
+	mustOK(t, "ProposeDisclosure", w.svc.ProposeDisclosure(w.as("NP"), w.plan(w.now)))
 	p, err := w.svc.CarryAgreement(w.as("NP"), w.talk.ID, "Carried text")
 	mustOK(t, "CarryAgreement", err)
 	if p.TrackID != w.official.ID {
@@ -201,6 +202,13 @@ func TestServiceHandoff(t *testing.T) {
 		} else if i == 1 && (err != nil || ag.TrackID != w.official.ID) {
 			t.Errorf("agreement after both accept = %+v, %v; want the official one", ag, err)
 		}
+	}
+	// The plan made on the back-channel agreement names, to those who do
+	// not see the back-channel, the official version of the same text.
+	d, err := w.svc.FindDisclosure(w.as("NA"), w.talk.ID)
+	mustOK(t, "FindDisclosure as NA", err)
+	if d.VersionID != vs[0].ID {
+		t.Errorf("plan names version %d to NA, want the official %d", d.VersionID, vs[0].ID)
 	}
 	tk, err := w.svc.FindTalkByID(w.as("NA"), w.talk.ID)
 	mustOK(t, "FindTalkByID", err)
