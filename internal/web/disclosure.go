@@ -254,8 +254,13 @@ func (h *Handler) handleCarryAgreement(w http.ResponseWriter, r *http.Request) e
 	title := r.PostFormValue("title")
 	p, err := h.svc.CarryAgreement(r.Context(), id, title)
 	if err != nil {
-		if c := talks.ErrorCode(err); c == talks.EINVALID || c == talks.ECONFLICT {
-			f := &disclosureForm{Title: title, Errors: formErrors{"title": talks.ErrorMessage(err)}}
+		field := "title" // next to the title field
+		switch talks.ErrorCode(err) {
+		case talks.ECONFLICT:
+			field = "" // carried already: the field is gone
+			fallthrough
+		case talks.EINVALID:
+			f := &disclosureForm{Title: title, Errors: formErrors{field: talks.ErrorMessage(err)}}
 			return h.handleAgreement(w, withDisclosureForm(r, f))
 		}
 		return err

@@ -147,6 +147,10 @@ func TestHandoffPage(t *testing.T) {
 	res = s1.get(loc)
 	wantContains(t, res, `form id="answer-accept"`)
 	wantNotContains(t, res, `form id="counter"`)
+	// A second hand-off is refused, with the reason.
+	res = np.post(handoff, url.Values{"title": {"Again"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "already been carried")
 	// The agreement page now says it was carried; no second button.
 	res = np.get(fmt.Sprintf("/talks/%d/agreement", d.Talk.ID))
 	wantContains(t, res, `id="handoff"`, "carried from a back-channel")
