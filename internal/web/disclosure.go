@@ -185,6 +185,15 @@ func (h *Handler) carried(r *http.Request, tc *talkCtx, prop *talks.Proposal) (c
 	return true, ag.ProposalID != prop.ID, nil
 }
 
+// published reports whether talk id has published terms.
+func (h *Handler) published(r *http.Request, id int64) (bool, error) {
+	_, err := h.svc.PublicDisclosure(r.Context(), id)
+	if talks.ErrorCode(err) == talks.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // disclosureFields maps words of the service's messages to form fields.
 var disclosureFields = map[string]string{"term": "issue", "issue": "issue", "embargo": "embargo", "clause": "issue", "title": "title"}
 

@@ -107,6 +107,8 @@ func TestDisclosurePage(t *testing.T) {
 	res = sp.get(agreement)
 	wantContains(t, res, "Published at", public)
 
+	wantContains(t, sp.get(fmt.Sprintf("/talks/%d", d.Talk.ID)), `id="public-link"`)
+
 	// Logged out, the public page shows the published term and nothing
 	// else: no other issue, no names, no title, nothing of the back-channel.
 	res = anon.get(public)

@@ -122,6 +122,7 @@ type talkPage struct {
 	Delegations  []delegation
 	Facilitators []*talks.Member
 	Agreement    *talks.Agreement
+	Public       bool // some terms of the agreement are published (disclosure.go)
 }
 
 func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
@@ -151,6 +152,11 @@ func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.Agreement, err = h.svc.FindAgreement(r.Context(), id); err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
 		return err
+	}
+	if p.Agreement != nil {
+		if p.Public, err = h.published(r, id); err != nil {
+			return err
+		}
 	}
 	pg := h.page(r, tc.Talk.Title, p)
 	pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
