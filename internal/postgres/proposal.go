@@ -265,7 +265,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		if err != nil {
 			return err
 		}
-		if err := tx.settled(ctx); err != nil {
+		if err := tx.settledFor(ctx, proposalID); err != nil {
 			return err
 		}
 		a.ProposalID, a.CounterID = proposalID, 0
@@ -288,7 +288,10 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		if parties == 0 || pending > 0 {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO agreements (talk_id, proposal_id, version_id, track_id, agreed_at) VALUES ($1, $2, $3, $4, $5)`,
+		// A carried proposal's agreement replaces the back-channel's.
+		if _, err := tx.Exec(ctx, `INSERT INTO agreements (talk_id, proposal_id, version_id, track_id, agreed_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (talk_id) DO UPDATE SET proposal_id = excluded.proposal_id, version_id = excluded.version_id,
+				track_id = excluded.track_id, agreed_at = excluded.agreed_at`,
 			tx.talkID, proposalID, a.VersionID, trackID, talks.Timestamp(st.Time)); err != nil {
 			return fmt.Errorf("insert agreement: %w", err)
 		}
@@ -302,9 +305,9 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 // WithdrawAnswer implements talks.Store.
 func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
-		var talkID, trackID int64
-		err := tx.QueryRow(ctx, `SELECT a.talk_id, p.track_id FROM answers a JOIN proposals p ON p.id = a.proposal_id WHERE a.id = $1`, id).
-			Scan(&talkID, &trackID)
+		var talkID, trackID, proposalID int64
+		err := tx.QueryRow(ctx, `SELECT a.talk_id, p.track_id, p.id FROM answers a JOIN proposals p ON p.id = a.proposal_id WHERE a.id = $1`, id).
+			Scan(&talkID, &trackID, &proposalID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Answer not found.")
 		} else if err != nil {
@@ -313,7 +316,7 @@ func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) er
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
 		}
-		if err := tx.settled(ctx); err != nil {
+		if err := tx.settledFor(ctx, proposalID); err != nil {
 			return err
 		}
 		// Under the lock, this sees any withdrawal committed before it.

@@ -141,6 +141,9 @@ type matrixTalk struct {
 	// of that kind to run a route against. Add a kind here (and seed it
 	// above) when a route names a new kind of resource.
 	targets map[string][]target
+
+	env    *env     // for targets seeded on first use
+	agreed []target // see agreedTargets (access_disclosure_test.go)
 }
 
 // matrixUsers are the users the matrix needs beyond newEnv's.
@@ -155,7 +158,7 @@ func (e *env) matrixTalk() *matrixTalk {
 			t.Fatalf("matrix talk: %s: %v", what, err)
 		}
 	}
-	x := &matrixTalk{members: map[string]*talks.Member{}, outsider: e.users["O"].ID}
+	x := &matrixTalk{members: map[string]*talks.Member{}, outsider: e.users["O"].ID, env: e}
 	x.talk = &talks.Talk{Title: talkTitle, Space: testSpace(t)}
 	ok("CreateTalk", e.svc.CreateTalk(e.as("F"), x.talk))
 	parties := map[string]*talks.Party{}

@@ -188,7 +188,7 @@ func (s *Server) handleAgreement(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.svc.FindAgreement(r.Context(), id)
+	a, err := s.svc.ReadAgreement(r.Context(), id) // a recorded read
 	if err != nil {
 		return err
 	}

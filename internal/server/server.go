@@ -201,6 +201,15 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswers},
 		{"POST", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswer},
 		{"POST", "/api/v1/answers/{id}/withdraw", user, "answer", s.handleWithdrawAnswer},
+
+		// Disclosure and hand-off (api_disclosure.go).
+		{"GET", "/api/v1/talks/{id}/agreement/reads", user, "talk", s.handleAgreementReads},
+		{"GET", "/api/v1/talks/{id}/disclosure", user, "talk", s.handleDisclosure},
+		{"PUT", "/api/v1/talks/{id}/disclosure", user, "talk", s.handleProposeDisclosure},
+		{"POST", "/api/v1/talks/{id}/disclosure/consent", user, "talk", s.handleConsentDisclosure},
+		{"GET", "/api/v1/talks/{id}/handoff", user, "talk", s.handleHandoff},
+		{"POST", "/api/v1/talks/{id}/handoff", user, "talk", s.handleCarryAgreement},
+		{"GET", "/api/v1/public/talks/{id}", public, "", s.handlePublicDisclosure},
 	}
 }
 

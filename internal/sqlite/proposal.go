@@ -191,7 +191,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		if err != nil {
 			return err
 		}
-		if err := settled(ctx, tx, talkID); err != nil {
+		if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
 			return err
 		}
 		a.ProposalID, a.CounterID = proposalID, 0
@@ -213,7 +213,10 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		if parties == 0 || pending > 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO agreements (talk_id, proposal_id, version_id, track_id, agreed_at) VALUES ($1, $2, $3, $4, $5)`,
+		// A carried proposal's agreement replaces the back-channel's.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO agreements (talk_id, proposal_id, version_id, track_id, agreed_at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (talk_id) DO UPDATE SET proposal_id = excluded.proposal_id, version_id = excluded.version_id,
+				track_id = excluded.track_id, agreed_at = excluded.agreed_at`,
 			talkID, proposalID, a.VersionID, trackID, formatTime(st.Time)); err != nil {
 			return fmt.Errorf("insert agreement: %w", err)
 		}
@@ -227,10 +230,10 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 // WithdrawAnswer implements talks.Store.
 func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID, trackID int64
+		var talkID, trackID, proposalID int64
 		var withdrawn sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT a.talk_id, p.track_id, a.withdrawn_at FROM answers a JOIN proposals p ON p.id = a.proposal_id WHERE a.id = $1`, id).
-			Scan(&talkID, &trackID, &withdrawn)
+		err := tx.QueryRowContext(ctx, `SELECT a.talk_id, p.track_id, a.withdrawn_at, p.id FROM answers a JOIN proposals p ON p.id = a.proposal_id WHERE a.id = $1`, id).
+			Scan(&talkID, &trackID, &withdrawn, &proposalID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Answer not found.")
 		} else if err != nil {
@@ -238,7 +241,7 @@ func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) er
 		} else if withdrawn.Valid {
 			return talks.Errorf(talks.ECONFLICT, "Answer already withdrawn.")
 		}
-		if err := settled(ctx, tx, talkID); err != nil {
+		if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE answers SET withdrawn_at = $1 WHERE id = $2`, formatTime(st.Time), id); err != nil {

@@ -50,6 +50,9 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Meetings", testMeetings},
 		{"MeetingUpdates", testMeetingUpdates},
 		{"ConcurrentMeetingUpdates", testConcurrentMeetingUpdates},
+		{"Disclosure", testDisclosure},
+		{"Handoff", testHandoff},
+		{"AgreementReads", testAgreementReads},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -444,6 +447,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	checkText(t, s, talkID, want)
 	checkInvitations(t, s, talkID, want)
 	checkMeetings(t, s, talkID, want)
+	checkDisclosure(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

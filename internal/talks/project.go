@@ -27,6 +27,10 @@ type State struct {
 
 	// Meetings, in ascending ID order.
 	Meetings []*Meeting
+
+	// The disclosure plan and the hand-off; nil until there is one.
+	Disclosure *Disclosure
+	Handoff    *Handoff
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -172,6 +176,8 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		return s.applyInvitation(e, parties, members, invs)
 	case EventMeetingScheduled, EventMeetingUpdated:
 		return s.applyMeeting(e, tracks, members, meetings)
+	case EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried:
+		return s.applyDisclosure(e, parties, text)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

@@ -423,8 +423,12 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 	default:
 		return Errorf(EINVALID, "Answer %q is not accept, reject or counter.", a.Kind)
 	}
-	if err := checkOpen(v.Talk); err != nil {
+	if carried, err := s.carriedOpen(ctx, v, p); err != nil {
 		return err
+	} else if !carried {
+		if err := checkOpen(v.Talk); err != nil {
+			return err
+		}
 	}
 	a.ProposalID, a.PartyID, a.MemberID, a.CounterID = p.ID, v.Member.PartyID, v.Member.ID, 0
 	a.WithdrawnAt = time.Time{}
@@ -446,14 +450,18 @@ func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error)
 	} else if err != nil {
 		return nil, err
 	}
-	v, _, err := s.viewOfProposal(ctx, a.ProposalID, errAnswerNotFound)
+	v, p, err := s.viewOfProposal(ctx, a.ProposalID, errAnswerNotFound)
+	if err != nil {
+		return nil, err
+	}
+	carried, err := s.carriedOpen(ctx, v, p)
 	if err != nil {
 		return nil, err
 	} else if !v.speaksForParty() || v.Member.PartyID != a.PartyID {
 		return nil, Errorf(EFORBIDDEN, "Only a principal or an envoy of its party may withdraw an answer.")
 	} else if !a.Standing() {
 		return nil, Errorf(ECONFLICT, "Answer already withdrawn.")
-	} else if v.Talk.Status == StatusAgreed {
+	} else if v.Talk.Status == StatusAgreed && !carried {
 		return nil, Errorf(ECONFLICT, "The talk is agreed; answers stand.")
 	}
 	st := s.stamp(v)
@@ -631,7 +639,8 @@ func (s *State) applyText(e *Event, parties map[int64]*Party, tracks map[int64]*
 			return err
 		} else if v := x.versions[p.VersionID]; v == nil || v.ProposalID != p.ProposalID {
 			return fmt.Errorf("unknown version %d of proposal %d", p.VersionID, p.ProposalID)
-		} else if s.Agreement != nil {
+		} else if s.Agreement != nil && (s.Handoff == nil || s.Handoff.ProposalID != p.ProposalID || s.Agreement.ProposalID == p.ProposalID) {
+			// Only the carried proposal agrees a second time (disclosure.go).
 			return fmt.Errorf("talk agreed twice")
 		}
 		s.Agreement = &Agreement{TalkID: e.TalkID, ProposalID: p.ProposalID, VersionID: p.VersionID, TrackID: e.TrackID, AgreedAt: at}

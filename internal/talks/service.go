@@ -125,6 +125,10 @@ var keepsSnapshot = map[string]bool{
 	EventTalkAgreed:        true,
 	EventMeetingScheduled:  true,
 	EventMeetingUpdated:    true,
+
+	EventDisclosureProposed:  true,
+	EventDisclosureConsented: true,
+	EventProposalCarried:     true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -140,6 +144,10 @@ var keepsTalk = map[string]bool{
 	EventVersionProposed:   true,
 	EventAnswerGiven:       true,
 	EventAnswerWithdrawn:   true,
+
+	EventDisclosureProposed:  true,
+	EventDisclosureConsented: true,
+	EventProposalCarried:     true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot

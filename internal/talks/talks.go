@@ -85,6 +85,17 @@
 // recorded, and still correctable) or cancelled (changed only by being
 // rescheduled); a held meeting stays held. Its attendees are members who
 // may see the track. See meeting.go.
+//
+// # Disclosure and hand-off
+//
+// Once a talk is agreed, its principals decide what of the agreement
+// becomes public: a Disclosure plan that every party's principal consents
+// to, revision by revision, published after its embargo to anyone, signed
+// in or not (PublicDisclosure), and nothing else of the talk. Each read of
+// the agreement by a member is an AgreementRead that principals see: an
+// audit record, not an event. A back-channel agreement may be carried into
+// the official track as a new proposal (a Handoff) that says only that it
+// came from a back-channel. See disclosure.go.
 package talks
 
 import "time"

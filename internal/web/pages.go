@@ -12,11 +12,12 @@ import (
 func (h *Handler) routes() []route {
 	var rs []route
 	for _, area := range [][]route{
-		h.sessionRoutes(),  // session.go: sign in and out
-		h.talkRoutes(),     // pages.go: my talks, a talk, a track, messages
-		h.proposalRoutes(), // proposals.go: the text, versions, answers, the agreement
-		h.accountRoutes(),  // account.go: password, API tokens, setup, invitations
-		h.meetingRoutes(),  // meetings.go: a track's meetings
+		h.sessionRoutes(),    // session.go: sign in and out
+		h.talkRoutes(),       // pages.go: my talks, a talk, a track, messages
+		h.proposalRoutes(),   // proposals.go: the text, versions, answers, the agreement
+		h.accountRoutes(),    // account.go: password, API tokens, setup, invitations
+		h.meetingRoutes(),    // meetings.go: a track's meetings
+		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
 	} {
 		rs = append(rs, area...)
 	}
@@ -121,6 +122,7 @@ type talkPage struct {
 	Delegations  []delegation
 	Facilitators []*talks.Member
 	Agreement    *talks.Agreement
+	Public       bool // some terms of the agreement are published (disclosure.go)
 }
 
 func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
@@ -150,6 +152,11 @@ func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 	}
 	if p.Agreement, err = h.svc.FindAgreement(r.Context(), id); err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
 		return err
+	}
+	if p.Agreement != nil {
+		if p.Public, err = h.published(r, id); err != nil {
+			return err
+		}
 	}
 	pg := h.page(r, tc.Talk.Title, p)
 	pg.Live = &Live{TalkID: id, Head: tc.View.Head()}

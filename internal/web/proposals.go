@@ -196,6 +196,11 @@ type proposalPage struct {
 	Agreement *talks.Agreement
 	Open      bool // the talk is open: its text may change
 
+	// Carried marks a proposal carried from a back-channel; CarriedOpen
+	// that it still takes answers although the talk is agreed
+	// (disclosure.go).
+	Carried, CarriedOpen bool
+
 	DiffA, DiffB *talks.Version
 	Diff         []diffRow
 	DiffCount    int
@@ -213,13 +218,13 @@ type proposalPage struct {
 // version now: one who speaks for a party, while the talk is open and its
 // party has no standing answer to it.
 func (p *proposalPage) CanAnswer() bool {
-	return p.Open && p.View.CanAnswer() && p.Mine == nil
+	return (p.Open || p.CarriedOpen) && p.View.CanAnswer() && p.Mine == nil
 }
 
 // CanWithdraw reports whether the viewer may withdraw its party's standing
 // answer.
 func (p *proposalPage) CanWithdraw() bool {
-	return p.Open && p.View.CanAnswer() && p.Mine != nil
+	return (p.Open || p.CarriedOpen) && p.View.CanAnswer() && p.Mine != nil
 }
 
 // Label returns the label of version id.
@@ -345,6 +350,9 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	}
 	p.Diff, p.DiffCount = diffRows(tc.Talk.Space, p.DiffA, p.DiffB)
 
+	if p.Carried, p.CarriedOpen, err = h.carried(r, tc, prop); err != nil {
+		return nil, err
+	}
 	// A party that has answered the version has countered it or must
 	// withdraw its answer first (the Service says ECONFLICT); a
 	// facilitator's counter is a redraft and answers for no one.
@@ -616,6 +624,7 @@ type agreementPage struct {
 	Label       string
 	Rows        []valueRow
 	Acceptances []acceptance
+	Disclosure  *disclosureSection // disclosure.go
 }
 
 func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error {
@@ -629,7 +638,7 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	p := &agreementPage{talkCtx: tc}
-	ag, err := h.svc.FindAgreement(ctx, id)
+	ag, err := h.svc.ReadAgreement(ctx, id) // a recorded read
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		// A member of the talk learns only that there is none it may see;
 		// the page shows the agreement when it comes.
@@ -673,7 +682,10 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if err := h.fillDisclosure(r, p); err != nil {
+		return err
+	}
 	pg := h.page(r, "Agreement · "+tc.Talk.Title, p)
 	pg.Back = tr.Kind == talks.TrackBackchannel
-	return h.render(w, r, http.StatusOK, "agreement", pg)
+	return h.render(w, r, disclosureStatus(r), "agreement", pg)
 }

@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// Secrets of the back-channel agreement: none may reach the public page.
+const (
+	bcTitle     = "Quiet package for the record"
+	bcRationale = "Only between the envoys."
+	bcClause    = "The river is the line, quietly."
+)
+
+// backAgreement agrees a version in the demo's back-channel, through the
+// service as its envoys, and returns it.
+func backAgreement(t *testing.T, e *env) *talks.Version {
+	t.Helper()
+	d := e.demo
+	ctx := context.Background()
+	v := &talks.Version{Values: map[string]string{}, Clauses: map[string]string{"ceasefire line": bcClause}, Rationale: bcRationale}
+	for k, val := range d.Counter.Values {
+		v.Values[k] = val
+	}
+	v.Values["ceasefire line"], v.Values["sanctions relief"] = "river line", "phased"
+	if err := e.svc.CreateProposal(d.As(ctx, "n.envoy1"), &talks.Proposal{TrackID: d.Back.ID, Title: bcTitle}, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"n.envoy1", "s.envoy2"} {
+		if err := e.svc.AnswerVersion(d.As(ctx, key), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerAccept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return v
+}
+
+func TestDisclosurePage(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	backAgreement(t, e)
+	agreement := fmt.Sprintf("/talks/%d/agreement", d.Talk.ID)
+	public := fmt.Sprintf("/public/talks/%d", d.Talk.ID)
+	plan := agreement[:len(agreement)-len("/agreement")] + "/disclosure"
+
+	// Nothing is public yet: the public page is the "not found" of any
+	// talk, for anyone.
+	anon := e.browser(t)
+	res := anon.get(public)
+	wantStatus(t, res, http.StatusNotFound)
+	none := anon.get("/public/talks/999999")
+	wantStatus(t, none, http.StatusNotFound)
+	wantNotContains(t, res, d.Talk.Title)
+
+	// An envoy reads the agreement (a recorded read) but decides nothing.
+	envoy := e.login(t, "n.envoy1")
+	res = envoy.get(agreement)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `id="disclosure"`, "A principal may propose")
+	wantNotContains(t, res, `id="disclosure-form"`, `id="reads"`, `id="carry"`)
+
+	// The principal sees the plan form, the read record with the envoy's
+	// read, and the hand-off button.
+	np := e.login(t, "n.principal")
+	res = np.get(agreement)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `id="disclosure-form"`, `id="reads"`, "Tomas Varga", `id="carry"`, "Carry into the official track")
+
+	// Bad input: each error next to its field, what was typed kept, and
+	// nothing written.
+	head := propHead(t, e)
+	res = np.post(plan, url.Values{"issue": {"ceasefire line"}, "clause:ceasefire line": {"Along the river."}, "embargo": {"tomorrow"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-embargo"`, "Along the river.", `value="tomorrow"`)
+	res = np.post(plan, url.Values{"embargo": {"2020-01-01T00:00"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-issue"`)
+	res = np.post(plan, url.Values{"issue": {"flags"}, "embargo": {"2020-01-01T00:00"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-issue"`, "flags")
+	// Forbidden, invisible, forged.
+	wantStatus(t, envoy.post(plan, url.Values{"issue": {"ceasefire line"}, "embargo": {"2020-01-01T00:00"}}), http.StatusForbidden)
+	advisor := e.login(t, "n.advisor") // not on the back-channel: no agreement for it
+	res = advisor.post(plan, url.Values{"issue": {"ceasefire line"}, "embargo": {"2020-01-01T00:00"}})
+	wantStatus(t, res, http.StatusNotFound)
+	wantNotContains(t, res, bcTitle, "river line")
+	wantStatus(t, np.post(plan, url.Values{"csrf": {"forged"}, "issue": {"ceasefire line"}, "embargo": {"2020-01-01T00:00"}}), http.StatusForbidden)
+	wantNothingWritten(t, e, "refused disclosure plans", head)
+
+	// The plan: the ceasefire line, with a public wording, past its embargo.
+	res = np.post(plan, url.Values{"issue": {"ceasefire line"}, "clause:ceasefire line": {"Along the river."}, "embargo": {"2020-01-01T00:00"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	res = np.get(agreement)
+	wantContains(t, res, "Plan revision 1", `id="consent"`, "waiting", "Not public yet")
+	wantStatus(t, np.post(plan+"/consent", url.Values{"revision": {"1"}}), http.StatusSeeOther)
+	wantStatus(t, anon.get(public), http.StatusNotFound)
+	sp := e.login(t, "s.principal")
+	res = sp.post(plan+"/consent", url.Values{"revision": {"7"}}) // a plan it never saw
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "changed")
+	wantStatus(t, sp.post(plan+"/consent", url.Values{"revision": {"1"}}), http.StatusSeeOther)
+	res = sp.get(agreement)
+	wantContains(t, res, "Published at", public)
+
+	wantContains(t, sp.get(fmt.Sprintf("/talks/%d", d.Talk.ID)), `id="public-link"`)
+
+	// Logged out, the public page shows the published term and nothing
+	// else: no other issue, no names, no title, nothing of the back-channel.
+	res = anon.get(public)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, "Published terms", "ceasefire line", "river line", "Along the river.", `class="agreement card"`)
+	wantNotContains(t, res, d.Talk.Title, "sanctions relief", "phased", "security guarantees", bcTitle, bcRationale, bcClause,
+		d.Back.Name, "Back-channel", "back-channel", "Amara Okonjo", "Tomas Varga", "Rafael Quispe", "Jonas Eriksen", "Northland", "Southland", "Sign out")
+}
+
+func TestHandoffPage(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	backAgreement(t, e)
+	handoff := fmt.Sprintf("/talks/%d/handoff", d.Talk.ID)
+	np := e.login(t, "n.principal")
+	head := propHead(t, e)
+	res := np.post(handoff, url.Values{"title": {" "}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-title"`)
+	wantStatus(t, e.login(t, "n.envoy1").post(handoff, url.Values{"title": {"x"}}), http.StatusForbidden)
+	wantStatus(t, e.login(t, "n.advisor").post(handoff, url.Values{"title": {"x"}}), http.StatusNotFound)
+	wantNothingWritten(t, e, "refused hand-offs", head)
+
+	res = np.post(handoff, url.Values{"title": {"Ceasefire text"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	loc := res.Header.Get("Location")
+	if !regexp.MustCompile(`^/proposals/\d+$`).MatchString(loc) {
+		t.Fatalf("hand-off redirects to %q", loc)
+	}
+	// The advisor, who never saw the back-channel, sees the carried text
+	// and its provenance, and nothing else of the back-channel; it may
+	// not answer, the envoy of the other party may.
+	res = e.login(t, "n.advisor").get(loc)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `id="provenance"`, "Carried from a back-channel", "Ceasefire text", "river line", bcClause)
+	wantNotContains(t, res, bcTitle, bcRationale, d.Back.Name, `form id="counter"`)
+	s1 := e.login(t, "s.envoy1")
+	res = s1.get(loc)
+	wantContains(t, res, `form id="answer-accept"`)
+	wantNotContains(t, res, `form id="counter"`)
+	// A second hand-off is refused, with the reason.
+	res = np.post(handoff, url.Values{"title": {"Again"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, "already been carried")
+	// The agreement page now says it was carried; no second button.
+	res = np.get(fmt.Sprintf("/talks/%d/agreement", d.Talk.ID))
+	wantContains(t, res, `id="handoff"`, "carried from a back-channel")
+	wantNotContains(t, res, `id="carry"`)
+}
