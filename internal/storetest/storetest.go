@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Meetings", testMeetings},
 		{"MeetingUpdates", testMeetingUpdates},
 		{"ConcurrentMeetingUpdates", testConcurrentMeetingUpdates},
+		{"Preferences", testPreferences},
+		{"ConcurrentPreferences", testConcurrentPreferences},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -444,6 +446,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	checkText(t, s, talkID, want)
 	checkInvitations(t, s, talkID, want)
 	checkMeetings(t, s, talkID, want)
+	checkPreferences(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

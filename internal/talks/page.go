@@ -91,6 +91,7 @@ var EventTypes = []string{
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,
 	EventMeetingScheduled, EventMeetingUpdated,
+	EventPreferencesSaved,
 }
 
 // CanInvite reports whether the member may invite someone to party partyID

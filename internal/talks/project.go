@@ -2,6 +2,7 @@ package talks
 
 import (
 	"cmp"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -27,6 +28,10 @@ type State struct {
 
 	// Meetings, in ascending ID order.
 	Meetings []*Meeting
+
+	// Preferences: what the log says of each saved version, by party then
+	// version. The preferences themselves are not in the log.
+	Preferences []*PreferencesStamp
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -58,6 +63,9 @@ func Project(events []*Event) (*State, error) {
 	slices.SortFunc(s.Answers, func(a, b *Answer) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Invitations, func(a, b *Invitation) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Meetings, func(a, b *Meeting) int { return sortByID(a.ID, b.ID) })
+	slices.SortStableFunc(s.Preferences, func(a, b *PreferencesStamp) int {
+		return cmp.Or(sortByID(a.PartyID, b.PartyID), sortByID(a.Version, b.Version))
+	})
 	return s, nil
 }
 
@@ -172,6 +180,21 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		return s.applyInvitation(e, parties, members, invs)
 	case EventMeetingScheduled, EventMeetingUpdated:
 		return s.applyMeeting(e, tracks, members, meetings)
+	case EventPreferencesSaved:
+		var p PreferencesSaved
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		} else if parties[p.PartyID] == nil {
+			return fmt.Errorf("unknown party %d", p.PartyID)
+		}
+		var d [32]byte
+		if b, err := hex.DecodeString(p.Digest); err != nil || len(b) != len(d) {
+			return fmt.Errorf("malformed digest %q", p.Digest)
+		} else {
+			copy(d[:], b)
+		}
+		s.Preferences = append(s.Preferences, &PreferencesStamp{PartyID: p.PartyID, Version: p.Version, Digest: d,
+			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}
