@@ -412,3 +412,19 @@ func (p *Preferences) SetBody(body []byte) error {
 	p.Weights, p.Scores, p.Reserved = b.Weights, b.Scores, b.Reserved
 	return nil
 }
+
+// OwnParty returns the party whose preferences the acting member may read
+// in talk talkID (write: may save): its own, if it is the party's
+// principal, envoy or (to read) advisor. EFORBIDDEN for anyone else.
+func (s *Service) OwnParty(ctx context.Context, talkID int64, write bool) (int64, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return 0, err
+	}
+	if !v.CanReadPreferences(v.Member.PartyID) {
+		return 0, errPreferencesForbidden
+	} else if write && !v.CanWritePreferences(v.Member.PartyID) {
+		return 0, Errorf(EFORBIDDEN, "Only the party's principal and envoys may change its preferences.")
+	}
+	return v.Member.PartyID, nil
+}
