@@ -481,7 +481,7 @@ var matrixRules = map[string]matrixRule{
 	},
 	"POST /api/v1/talks/{id}/preferences/import": {
 		body: func(*matrixTalk) any { return map[string]any{"format": "geniusweb", "profile": matrixProfile()} },
-		may: func(c matrixCase, _ target) int { return allow(c.speaks()) },
+		may:  func(c matrixCase, _ target) int { return allow(c.speaks()) },
 	},
 	"GET /api/v1/talks/{id}/standing": {
 		may: func(c matrixCase, _ target) int { return allow(c.readsPrefs()) },
