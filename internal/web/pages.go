@@ -12,11 +12,12 @@ import (
 func (h *Handler) routes() []route {
 	var rs []route
 	for _, area := range [][]route{
-		h.sessionRoutes(),  // session.go: sign in and out
-		h.talkRoutes(),     // pages.go: my talks, a talk, a track, messages
-		h.proposalRoutes(), // proposals.go: the text, versions, answers, the agreement
-		h.accountRoutes(),  // account.go: password, API tokens, setup, invitations
-		h.meetingRoutes(),  // meetings.go: a track's meetings
+		h.sessionRoutes(),    // session.go: sign in and out
+		h.talkRoutes(),       // pages.go: my talks, a talk, a track, messages
+		h.proposalRoutes(),   // proposals.go: the text, versions, answers, the agreement
+		h.accountRoutes(),    // account.go: password, API tokens, setup, invitations
+		h.meetingRoutes(),    // meetings.go: a track's meetings
+		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
 	} {
 		rs = append(rs, area...)
 	}
