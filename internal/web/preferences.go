@@ -244,7 +244,6 @@ func (h *Handler) handleImportPreferences(w http.ResponseWriter, r *http.Request
 	if !p.CanWrite {
 		return talks.Errorf(talks.EFORBIDDEN, "Only the party's principal and envoys may change its preferences.")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, talks.MaxProfileLen+64<<10)
 	file, _, err := r.FormFile("profile")
 	if err != nil {
 		p.ImportError = "Choose a GENIUS XML or GeniusWeb JSON profile file (at most 4 MiB)."
