@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"html"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/backchannel/backchannel/genius"
 	"github.com/backchannel/backchannel/internal/demo"
+	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/utility"
 )
 
@@ -157,3 +159,22 @@ func TestSuggestionsPage(t *testing.T) {
 }
 
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// TestPreferencesMissing checks that both pages say which party has no
+// preferences, rather than guess.
+func TestPreferencesMissing(t *testing.T) {
+	e := newEnv(t)
+	ctx := talks.NewContextWithUser(context.Background(), e.demo.Users["facilitator"])
+	if err := e.svc.AddParty(ctx, &talks.Party{TalkID: e.demo.Talk.ID, Name: "Westland"}); err != nil {
+		t.Fatal(err)
+	}
+	north := e.login(t, "n.advisor")
+	res := north.get(fmt.Sprintf("/versions/%d/suggestions", e.demo.Counter.ID))
+	wantStatus(t, res, 200)
+	wantContains(t, res, `id="missing"`, "Westland has not entered preferences")
+	wantNotContains(t, res, "Improvement 1", "Counter with this package")
+	res = north.get(fmt.Sprintf("/talks/%d/preferences", e.demo.Talk.ID))
+	wantStatus(t, res, 200)
+	wantContains(t, res, `id="missing"`, "Westland has not entered preferences", "Unknown")
+	wantNotContains(t, res, "Joint gain available")
+}
