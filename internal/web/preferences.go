@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -287,6 +288,16 @@ type suggestionItem struct {
 	*talks.Suggestion
 	Rows  []valueRow
 	Title string
+}
+
+// EditURL returns the proposal page with the counter form prefilled with
+// the suggestion's values.
+func (s suggestionItem) EditURL(p *suggestionsPage) string {
+	q := url.Values{"version": {strconv.FormatInt(p.Version.ID, 10)}}
+	for k, v := range s.Values {
+		q.Set("value:"+k, v)
+	}
+	return fmt.Sprintf("/proposals/%d?%s#counter", p.Proposal.ID, q.Encode())
 }
 
 // Gains reports whether the viewer's own party gains.

@@ -178,3 +178,18 @@ func TestPreferencesMissing(t *testing.T) {
 	wantContains(t, res, `id="missing"`, "Westland has not entered preferences", "Unknown")
 	wantNotContains(t, res, "Joint gain available")
 }
+
+// TestSuggestionPrefill checks that a suggestion opens the counter form
+// prefilled with its values.
+func TestSuggestionPrefill(t *testing.T) {
+	e := newEnv(t)
+	north := e.login(t, "n.envoy1")
+	res := north.get(fmt.Sprintf("/versions/%d/suggestions", e.demo.Counter.ID))
+	m := regexp.MustCompile(`href="(/proposals/[^"]+)">or edit it`).FindStringSubmatch(res.Body)
+	if m == nil {
+		t.Fatal("no link to the prefilled counter form")
+	}
+	res = north.get(html.UnescapeString(m[1]))
+	wantStatus(t, res, 200)
+	wantContains(t, res, `id="prefilled"`, "<option selected>treaty guarantors</option>", "<option selected>phased</option>")
+}
