@@ -16,8 +16,10 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, p.TalkID); err != nil {
 			return err
 		}
-		if err := exists(ctx, tx, "Party not found.", `SELECT 1 FROM parties WHERE talk_id = $1 AND id = $2`, p.TalkID, p.PartyID); err != nil {
+		if err := exists(ctx, tx, "Party not found.", `SELECT 1 FROM parties WHERE talk_id = $1 AND id = $2`, p.TalkID, p.PartyID); talks.ErrorCode(err) == talks.ENOTFOUND {
 			return talks.Errorf(talks.EINVALID, "The party is not one of the talk's.")
+		} else if err != nil {
+			return err
 		}
 		var version int64
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) + 1 FROM preferences WHERE party_id = $1`, p.PartyID).Scan(&version); err != nil {

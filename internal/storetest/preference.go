@@ -93,6 +93,17 @@ func testPreferences(t *testing.T, s talks.Store) {
 		t.Errorf("payload = %s, want %s", last.Payload, want)
 	}
 
+	head, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	defer func() {
+		// A failed save writes nothing: no event, no version.
+		if now, err := s.TalkHead(ctx, f.talk.ID); err != nil || now != head {
+			t.Errorf("failed saves moved the head from %d to %d (%v)", head, now, err)
+		}
+		if a, _ := s.FindPreferences(ctx, f.talk.ID, f.north.ID); len(a) != 2 {
+			t.Errorf("failed saves left %d versions, want 2", len(a))
+		}
+	}()
 	wantCode(t, "SavePreferences (unknown talk)", s.SavePreferences(ctx, newPreferences(f.talk.ID+999, f.north.ID, 1, 0), stamp(f.northP.ID, 13)), talks.ENOTFOUND)
 	other := &talks.Talk{Title: "Other", ConvenerID: f.convener.ID}
 	must(t, "CreateTalk", s.CreateTalk(ctx, other, stamp(f.convener.ID, 13)))
