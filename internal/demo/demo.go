@@ -210,6 +210,9 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 	if err := seedMeetings(fac, as, svc, talk, official, back, members); err != nil {
 		return nil, err
 	}
+	if err := seedPreferences(as, svc, talk, parties); err != nil {
+		return nil, err
+	}
 
 	return &Demo{Talk: talk, Parties: parties, Users: users, Passwords: passwords, Members: members,
 		Official: official, Back: back, Proposal: draft, Draft: first, Counter: counter}, nil
@@ -258,6 +261,56 @@ func seedMeetings(fac context.Context, as func(string) context.Context, svc *tal
 	}
 	if err := svc.ScheduleMeeting(as("n.envoy1"), lunch); err != nil {
 		return fmt.Errorf("schedule lunch: %w", err)
+	}
+	return nil
+}
+
+// Preferences returns the demo parties' private preferences, by party name:
+// weights and scores out of 100. Southland's counter is worth 0.51 to
+// Northland and 0.835 to Southland; phased sanctions relief with treaty
+// guarantors instead of a peacekeeping force is better for both (0.715 and
+// 0.855), so the mediator has something to suggest.
+func Preferences() map[string]*talks.Preferences {
+	type issue struct {
+		name   string
+		weight float64
+		scores map[string]float64
+	}
+	build := func(reserved float64, issues ...issue) *talks.Preferences {
+		p := &talks.Preferences{Reserved: reserved, Weights: map[string]float64{}, Scores: map[string]map[string]float64{}}
+		for _, is := range issues {
+			p.Weights[is.name] = is.weight
+			p.Scores[is.name] = is.scores
+		}
+		return p
+	}
+	return map[string]*talks.Preferences{
+		"Northland": build(0.45,
+			issue{"ceasefire line", 30, map[string]float64{"current front": 100, "river line": 60, "1990 border": 0}},
+			issue{"security guarantees", 15, map[string]float64{"none": 100, "observer mission": 80, "peacekeeping force": 30, "treaty guarantors": 50}},
+			issue{"sanctions relief", 25, map[string]float64{"none": 20, "phased": 100, "immediate": 30}},
+			issue{"reconstruction fund", 10, map[string]float64{"none": 100, "1bn": 80, "5bn": 50, "10bn": 0}},
+			issue{"prisoner exchange", 10, map[string]float64{"none": 20, "wounded first": 60, "all for all": 100}},
+			issue{"elections timeline", 10, map[string]float64{"6 months": 0, "12 months": 60, "24 months": 100}}),
+		"Southland": build(0.5,
+			issue{"ceasefire line", 30, map[string]float64{"current front": 0, "river line": 80, "1990 border": 100}},
+			issue{"security guarantees", 25, map[string]float64{"none": 0, "observer mission": 30, "peacekeeping force": 80, "treaty guarantors": 100}},
+			issue{"sanctions relief", 10, map[string]float64{"none": 0, "phased": 70, "immediate": 100}},
+			issue{"reconstruction fund", 20, map[string]float64{"none": 0, "1bn": 30, "5bn": 80, "10bn": 100}},
+			issue{"prisoner exchange", 10, map[string]float64{"none": 0, "wounded first": 50, "all for all": 100}},
+			issue{"elections timeline", 5, map[string]float64{"6 months": 100, "12 months": 70, "24 months": 20}}),
+	}
+}
+
+// seedPreferences saves each party's Preferences, entered by its principal.
+func seedPreferences(as func(string) context.Context, svc *talks.Service, talk *talks.Talk, parties map[string]*talks.Party) error {
+	for _, pw := range [][2]string{{"Northland", "n.principal"}, {"Southland", "s.principal"}} {
+		name, who := pw[0], pw[1]
+		p := Preferences()[name]
+		p.TalkID, p.PartyID = talk.ID, parties[name].ID
+		if err := svc.SavePreferences(as(who), p); err != nil {
+			return fmt.Errorf("preferences of %s: %w", name, err)
+		}
 	}
 	return nil
 }

@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel/backchannel/genius"
 	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
+	"github.com/backchannel/backchannel/utility"
 )
 
 // The access matrix: every route of the OpenAPI document, run as every kind
@@ -136,6 +139,7 @@ type matrixTalk struct {
 	members  map[string]*talks.Member
 	version  *talks.Version // the official one, the b of a diff
 	outsider int64          // O's user ID
+	parties  map[string]*talks.Party
 
 	// targets lists, by the Param kind of the routes table, the resources
 	// of that kind to run a route against. Add a kind here (and seed it
@@ -158,13 +162,14 @@ func (e *env) matrixTalk() *matrixTalk {
 			t.Fatalf("matrix talk: %s: %v", what, err)
 		}
 	}
-	x := &matrixTalk{members: map[string]*talks.Member{}, outsider: e.users["O"].ID, env: e}
+	x := &matrixTalk{members: map[string]*talks.Member{}, outsider: e.users["O"].ID, env: e, parties: map[string]*talks.Party{}}
 	x.talk = &talks.Talk{Title: talkTitle, Space: testSpace(t)}
 	ok("CreateTalk", e.svc.CreateTalk(e.as("F"), x.talk))
 	parties := map[string]*talks.Party{}
 	for _, p := range []string{"N", "S", "W"} {
 		parties[p] = &talks.Party{TalkID: x.talk.ID, Name: p + "land"}
 		ok("AddParty", e.svc.AddParty(e.as("F"), parties[p]))
+		x.parties[p] = parties[p]
 	}
 	for _, c := range matrixCases {
 		if !c.inTalk() || c.user == "F" {
@@ -207,6 +212,15 @@ func (e *env) matrixTalk() *matrixTalk {
 	ok("ScheduleMeeting", e.svc.ScheduleMeeting(e.as("NE"), bcMeet))
 	offMeet := &talks.Meeting{TrackID: official.ID, Title: "plenary", Start: time.Now(), Duration: time.Hour}
 	ok("ScheduleMeeting", e.svc.ScheduleMeeting(e.as("F"), offMeet))
+
+	// Every party's private preferences; the North's reserved value is
+	// northSecret, which no answer to anyone outside the North's
+	// principal, envoys and advisors may contain.
+	for p, by := range map[string]string{"N": "NP", "S": "SE", "W": "WP"} {
+		pr := matrixPreferences(p)
+		pr.TalkID, pr.PartyID = x.talk.ID, parties[p].ID
+		ok("SavePreferences "+p, e.svc.SavePreferences(e.as(by), pr))
+	}
 
 	x.targets = map[string][]target{
 		"talk":       {{scope: scopeTalk, id: x.talk.ID}},
@@ -265,6 +279,67 @@ func answered(c matrixCase, tg target) int {
 }
 
 var matrixValues = map[string]string{"line": "1949", "prisoners": "7"}
+
+// northSecret is the North's reserved value in the matrix talk.
+const northSecret = 0.123456789
+
+// matrixPreferences returns preferences of party p ("N", "S" or "W") over
+// testSpace: the North wants the 1949 line and many prisoners, the others
+// the current line and few.
+func matrixPreferences(p string) *talks.Preferences {
+	pr := &talks.Preferences{Weights: map[string]float64{"line": 0.6, "prisoners": 0.4}, Reserved: 0.1,
+		Scores: map[string]map[string]float64{"line": {"1949": 0, "1967": 0.5, "current": 1}, "prisoners": {}}}
+	if p == "N" {
+		pr.Reserved = northSecret
+		pr.Scores["line"] = map[string]float64{"1949": 1, "1967": 0.5, "current": 0}
+	}
+	for i := 0; i <= 1000; i++ {
+		sc := float64(i) / 1000
+		if p != "N" {
+			sc = 1 - sc
+		}
+		pr.Scores["prisoners"][fmt.Sprint(i)] = sc
+	}
+	return pr
+}
+
+// matrixProfile is the South's preferences as a GeniusWeb JSON profile.
+func matrixProfile() string {
+	sp, _ := outcome.NewSpace("Ceasefire", outcome.NewDiscrete("line", "1949", "1967", "current"), outcome.NewInteger("prisoners", 0, 1000))
+	f, err := matrixPreferences("S").Func(sp)
+	if err != nil {
+		panic(err)
+	}
+	var b bytes.Buffer
+	if err := genius.WriteWebProfile(&b, &utility.Profile{Name: "south", Func: f, Reserved: 0.2, Discount: 1}); err != nil {
+		panic(err)
+	}
+	return b.String()
+}
+
+// readsPrefs: a party's principal, envoys and advisors read its
+// preferences and what the engine derives from them.
+func (c matrixCase) readsPrefs() bool {
+	return c.party != "" && (c.role == talks.RolePrincipal || c.role == talks.RoleEnvoy || c.role == talks.RoleAdvisor)
+}
+
+// preferencesBody is a valid body for POST .../preferences.
+func preferencesBody(*matrixTalk) any {
+	pr := matrixPreferences("S")
+	return map[string]any{"weights": pr.Weights, "scores": pr.Scores, "reserved": 0.2}
+}
+
+// noGainUnlessReader checks that a suggestion carries a gain only for a
+// party's principal, envoys and advisors.
+func noGainUnlessReader(_ *matrixTalk, c matrixCase, body []byte) error {
+	if has := bytes.Contains(body, []byte(`"gain"`)); has != c.readsPrefs() {
+		return fmt.Errorf("suggestions carry a gain: %v, want %v: %s", has, c.readsPrefs(), body)
+	}
+	if !bytes.Contains(body, []byte(`"kind"`)) {
+		return fmt.Errorf("no suggestion, though every party has preferences: %s", body)
+	}
+	return nil
+}
 
 // matrixRules holds the rule of every route that names a resource of a
 // talk, by "METHOD PATH". A route missing here fails the test.
@@ -396,6 +471,26 @@ var matrixRules = map[string]matrixRule{
 	},
 
 	"DELETE /api/v1/tokens/{id}": {}, // its owner's alone
+
+	// Private preferences: the caller's own party's, for its principal,
+	// envoys and advisors (advisors read, do not write); 403 for any other
+	// member of the talk, facilitators included.
+	"GET /api/v1/talks/{id}/preferences": {
+		may: func(c matrixCase, _ target) int { return allow(c.readsPrefs()) },
+	},
+	"POST /api/v1/talks/{id}/preferences": {
+		body: preferencesBody,
+		may:  func(c matrixCase, _ target) int { return allow(c.speaks()) },
+	},
+	"POST /api/v1/talks/{id}/preferences/import": {
+		body: func(*matrixTalk) any { return map[string]any{"format": "geniusweb", "profile": matrixProfile()} },
+		may:  func(c matrixCase, _ target) int { return allow(c.speaks()) },
+	},
+	"GET /api/v1/talks/{id}/standing": {
+		may: func(c matrixCase, _ target) int { return allow(c.readsPrefs()) },
+	},
+	// Anyone who sees the version may ask; only readers see a gain.
+	"GET /api/v1/versions/{id}/suggestions": {check: noGainUnlessReader},
 }
 
 // talkFreeRoutes are the routes that name no resource of a talk, and why
@@ -532,6 +627,9 @@ func TestAccessMatrix(t *testing.T) {
 				if !c.seesBC() && bytes.Contains(got, []byte(secret)) {
 					t.Errorf("%s leaks the back-channel: %s", name, got)
 				}
+				if !(c.readsPrefs() && c.party == "N") && bytes.Contains(got, []byte(fmt.Sprint(northSecret))) {
+					t.Errorf("%s leaks the North's preferences: %s", name, got)
+				}
 				if rule.stream && want == succeeds {
 					if err := e.checkBacklog(x, c, got); err != nil {
 						t.Errorf("%s: %v", name, err)
@@ -635,9 +733,23 @@ func (e *env) checkBacklog(x *matrixTalk, c matrixCase, backlog []byte) error {
 		return err
 	}
 	bc := x.targets["track"][0].id
+	party := map[int64]string{}
+	for name, p := range x.parties {
+		party[p.ID] = name
+	}
 	var want, got []int64
 	for _, ev := range all {
-		if ev.TrackID != bc || c.seesBC() {
+		if ev.Type == talks.EventPreferencesSaved {
+			// Party-scoped: only the party's principal, envoys and
+			// advisors see that its preferences changed.
+			var p talks.PreferencesSaved
+			if err := json.Unmarshal(ev.Payload, &p); err != nil {
+				return err
+			}
+			if c.readsPrefs() && c.party == party[p.PartyID] {
+				want = append(want, ev.ID)
+			}
+		} else if ev.TrackID != bc || c.seesBC() {
 			want = append(want, ev.ID)
 		}
 	}

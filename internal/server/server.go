@@ -175,6 +175,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/agreement", user, "talk", s.handleAgreement},
 		{"GET", "/api/v1/talks/{id}/diff", user, "talk", s.handleDiff},
 		{"GET", "/api/v1/talks/{id}/events", user, "talk", s.handleEvents},
+		{"GET", "/api/v1/talks/{id}/preferences", user, "talk", s.handlePreferences},
+		{"POST", "/api/v1/talks/{id}/preferences", user, "talk", s.handleSavePreferences},
+		{"POST", "/api/v1/talks/{id}/preferences/import", user, "talk", s.handleImportPreferences},
+		{"GET", "/api/v1/talks/{id}/standing", user, "talk", s.handleStanding},
 		{"GET", "/api/v1/talks/{id}/invitations", user, "talk", s.handleInvitations},
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},
@@ -200,6 +204,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/versions/{id}/counter", user, "version", s.handleCounter},
 		{"GET", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswers},
 		{"POST", "/api/v1/versions/{id}/answers", user, "version", s.handleAnswer},
+		{"GET", "/api/v1/versions/{id}/suggestions", user, "version", s.handleSuggestions},
 		{"POST", "/api/v1/answers/{id}/withdraw", user, "answer", s.handleWithdrawAnswer},
 
 		// Disclosure and hand-off (api_disclosure.go).

@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Disclosure", testDisclosure},
 		{"Handoff", testHandoff},
 		{"AgreementReads", testAgreementReads},
+		{"Preferences", testPreferences},
+		{"ConcurrentPreferences", testConcurrentPreferences},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -448,6 +450,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	checkInvitations(t, s, talkID, want)
 	checkMeetings(t, s, talkID, want)
 	checkDisclosure(t, s, talkID, want)
+	checkPreferences(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

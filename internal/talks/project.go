@@ -2,6 +2,7 @@ package talks
 
 import (
 	"cmp"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -31,6 +32,9 @@ type State struct {
 	// The disclosure plan and the hand-off; nil until there is one.
 	Disclosure *Disclosure
 	Handoff    *Handoff
+	// Preferences: what the log says of each saved version, by party then
+	// version. The preferences themselves are not in the log.
+	Preferences []*PreferencesStamp
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -62,6 +66,9 @@ func Project(events []*Event) (*State, error) {
 	slices.SortFunc(s.Answers, func(a, b *Answer) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Invitations, func(a, b *Invitation) int { return sortByID(a.ID, b.ID) })
 	slices.SortFunc(s.Meetings, func(a, b *Meeting) int { return sortByID(a.ID, b.ID) })
+	slices.SortStableFunc(s.Preferences, func(a, b *PreferencesStamp) int {
+		return cmp.Or(sortByID(a.PartyID, b.PartyID), sortByID(a.Version, b.Version))
+	})
 	return s, nil
 }
 
@@ -178,6 +185,21 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		return s.applyMeeting(e, tracks, members, meetings)
 	case EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried:
 		return s.applyDisclosure(e, parties, text)
+	case EventPreferencesSaved:
+		var p PreferencesSaved
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		} else if parties[p.PartyID] == nil {
+			return fmt.Errorf("unknown party %d", p.PartyID)
+		}
+		var d [32]byte
+		if b, err := hex.DecodeString(p.Digest); err != nil || len(b) != len(d) {
+			return fmt.Errorf("malformed digest %q", p.Digest)
+		} else {
+			copy(d[:], b)
+		}
+		s.Preferences = append(s.Preferences, &PreferencesStamp{PartyID: p.PartyID, Version: p.Version, Digest: d,
+			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

@@ -129,6 +129,7 @@ var keepsSnapshot = map[string]bool{
 	EventDisclosureProposed:  true,
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
+	EventPreferencesSaved:    true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -148,6 +149,7 @@ var keepsTalk = map[string]bool{
 	EventDisclosureProposed:  true,
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
+	EventPreferencesSaved:    true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -202,10 +204,16 @@ func (v *View) CanSeeTrack(t *Track) bool {
 }
 
 // CanSeeEvent reports whether the member may see event e: a talk-wide event
-// of its talk, or an event of a track it may see.
+// of its talk, or an event of a track it may see. A party-scoped event
+// (partyScoped: a save of a party's private preferences) is seen only by
+// those who may read that party's preferences (CanReadPreferences), not
+// by other parties and not by facilitators. This is the one place that
+// scopes events to a party.
 func (v *View) CanSeeEvent(e *Event) bool {
 	if e.TalkID != v.Talk.ID {
 		return false
+	} else if party, ok := eventParty(e); ok {
+		return v.CanReadPreferences(party)
 	} else if e.TrackID == 0 {
 		return true
 	}

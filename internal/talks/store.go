@@ -25,6 +25,7 @@ type Store interface {
 	InvitationStore // one-time links that make members (invitation.go)
 	MeetingStore    // meetings of a track (meeting.go)
 	DisclosureStore // disclosure plans, hand-offs, agreement reads (disclosure.go)
+	PreferenceStore // parties' private preferences (preference.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

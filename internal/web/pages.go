@@ -18,6 +18,7 @@ func (h *Handler) routes() []route {
 		h.accountRoutes(),    // account.go: password, API tokens, setup, invitations
 		h.meetingRoutes(),    // meetings.go: a track's meetings
 		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
+		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
 	} {
 		rs = append(rs, area...)
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -205,7 +206,8 @@ type proposalPage struct {
 	Diff         []diffRow
 	DiffCount    int
 
-	Counter *versionForm // nil if the viewer may not counter Selected
+	Counter   *versionForm // nil if the viewer may not counter Selected
+	Prefilled bool         // the counter form holds a suggestion's values
 
 	// query is what the page was asked for: version, a and b, each only
 	// if given. Live regions reload with it, so that a page that shows the
@@ -358,6 +360,18 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	// facilitator's counter is a redraft and answers for no one.
 	if p.Open && tc.View.CanPropose() && tc.Talk.Space != nil && (!tc.View.CanAnswer() || p.Mine == nil) {
 		p.Counter = &versionForm{Space: tc.Talk.Space, Values: p.Selected.Values, Clauses: p.Selected.Clauses, Errors: formErrors{}}
+		// A mediator's suggestion opens the form prefilled with its
+		// values (value:ISSUE in the query); the viewer still submits it.
+		q := r.URL.Query()
+		for _, is := range tc.Talk.Space.Issues {
+			if v := q.Get("value:" + is.Name); v != "" {
+				if !p.Prefilled {
+					p.Counter.Values = maps.Clone(p.Selected.Values)
+					p.Prefilled = true
+				}
+				p.Counter.Values[is.Name] = v
+			}
+		}
 	}
 	return p, nil
 }

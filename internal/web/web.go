@@ -32,6 +32,10 @@ import (
 // API (package server) reads, so that the pages' scripts can call the API.
 const SessionCookie = "backchannel_session"
 
+// MaxFormSize bounds the body of any request to a page or form action:
+// an imported profile (talks.MaxProfileLen) with room for the form around it.
+const MaxFormSize = talks.MaxProfileLen + 1<<20
+
 // CSRFField is the form field that carries the CSRF token; htmx requests
 // send it as the X-CSRF-Token header instead.
 const CSRFField = "csrf"
@@ -129,6 +133,9 @@ func (h *Handler) handle(rt route) http.Handler {
 			h.renderError(w, r, talks.Errorf(talks.EFORBIDDEN, "Cross-origin request refused."))
 			return
 		}
+		// Bound every form, a profile upload included, before anything
+		// parses it (the CSRF check below does).
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormSize)
 		r = h.authenticate(w, r)
 		if rt.Access == signedIn && talks.UserFromContext(r.Context()) == nil {
 			h.redirectToLogin(w, r)
