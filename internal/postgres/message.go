@@ -31,7 +31,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		copy(tx.hash[:], hash)
 		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
-			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($10, $1, $5, $11, $12, $13)`,
+			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($12, $1, $5, $13, $14, $15)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return err
 		}
@@ -101,7 +101,11 @@ func (s *Store) findMessages(ctx context.Context, where string, args ...any) ([]
 
 // FindEvents implements talks.Store.
 func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
-	rows, err := s.pool.Query(ctx, `
+	return findEvents(ctx, s.pool, f)
+}
+
+func findEvents(ctx context.Context, q querier, f talks.EventFilter) ([]*talks.Event, error) {
+	rows, err := q.Query(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
 		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // Group commit.
@@ -65,6 +67,9 @@ type committer struct {
 	queue  []*write
 	closed bool
 	done   chan struct{} // closed when run returns
+
+	notary   talks.Notary // signs checkpoints; nil for none
+	noLedger bool         // write no tree hashes (benchmarks)
 
 	// Only run uses these.
 	conn  *sql.Conn
@@ -180,7 +185,13 @@ func (c *committer) commit(batch []*write) {
 		}
 		c.conn = conn
 	}
-	tx := &txn{conn: c.conn, stmts: c.stmts}
+	c.mu.Lock()
+	notary, noLedger := c.notary, c.noLedger
+	c.mu.Unlock()
+	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger}
+	// The talks the batch's successful writes appended to, and their
+	// heads: each gets one checkpoint, signed before the commit.
+	touched := make(map[int64]int64)
 	if _, err := tx.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		// The connection may be broken: start afresh next time.
 		c.reset()
@@ -197,8 +208,12 @@ func (c *committer) commit(batch []*write) {
 				return
 			}
 		}
+		tx.cur = make(map[int64]int64)
 		err := w.call(tx)
 		if err == nil {
+			for id, seq := range tx.cur {
+				touched[id] = seq
+			}
 			if !lone {
 				if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
 					c.abort(tx)
@@ -232,6 +247,15 @@ func (c *committer) commit(batch []*write) {
 	if len(ok) == 0 {
 		c.abort(tx)
 		return
+	}
+	if notary != nil && !noLedger {
+		for id, seq := range touched {
+			if err := checkpoint(ctx, tx, notary, id, seq); err != nil {
+				c.abort(tx)
+				fail(ok, translate(err))
+				return
+			}
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `COMMIT`); err != nil {
 		c.abort(tx)
@@ -271,6 +295,9 @@ func (w *write) call(tx *txn) (err error) {
 type txn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+
+	noLedger bool            // write no tree hashes
+	cur      map[int64]int64 // the talks the running write appended to, and their heads
 }
 
 func (tx *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -50,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Meetings", testMeetings},
 		{"MeetingUpdates", testMeetingUpdates},
 		{"ConcurrentMeetingUpdates", testConcurrentMeetingUpdates},
+		{"RecordHashes", testRecordHashes},
+		{"RecordAtomicity", testRecordAtomicity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

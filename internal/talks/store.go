@@ -24,6 +24,7 @@ type Store interface {
 	AccountStore    // passwords, sessions, API tokens, setup (account.go)
 	InvitationStore // one-time links that make members (invitation.go)
 	MeetingStore    // meetings of a track (meeting.go)
+	RecordStore     // tree hashes and signed checkpoints (record.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error
