@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -616,6 +617,24 @@ type agreementPage struct {
 	Label       string
 	Rows        []valueRow
 	Acceptances []acceptance
+	// Checkpoint is the talk's latest signed checkpoint, which covers the
+	// agreement (signed in the write that recorded it, or later); nil if
+	// the server signed none.
+	Checkpoint *talks.Checkpoint
+}
+
+// RootShort returns the first 12 characters of the checkpoint's root hash
+// in base64, as the note writes it.
+func (p *agreementPage) RootShort() string {
+	return base64.StdEncoding.EncodeToString(p.Checkpoint.Root[:])[:12]
+}
+
+// KeyName returns the name of the server key that signed the checkpoint:
+// its origin without "/talks/<id>".
+func (p *agreementPage) KeyName() string {
+	origin, _, _ := strings.Cut(string(p.Checkpoint.Note), "\n")
+	name, _, _ := strings.Cut(origin, "/talks/")
+	return name
 }
 
 func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error {
@@ -671,6 +690,11 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	}
 	tr, err := h.svc.FindTrackByID(ctx, ag.TrackID)
 	if err != nil {
+		return err
+	}
+	if p.Checkpoint, err = h.svc.LatestCheckpoint(ctx, id); talks.ErrorCode(err) == talks.ENOTFOUND {
+		p.Checkpoint = nil
+	} else if err != nil {
 		return err
 	}
 	pg := h.page(r, "Agreement · "+tc.Talk.Title, p)
