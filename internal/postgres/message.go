@@ -31,7 +31,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		copy(tx.hash[:], hash)
 		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
-			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($12, $1, $5, $13, $14, $15)`,
+			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($15, $1, $5, $16, $17, $18)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -132,7 +133,7 @@ type txn struct {
 
 	ctx      context.Context
 	noLedger bool
-	appended bool                // events were appended
+	notary   talks.Notary        // signs a checkpoint per event; nil for none
 	hashes   map[int64]tlog.Hash // stored hashes of the talk read or written so far
 }
 
@@ -146,14 +147,8 @@ func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
 	// A rollback after a commit does nothing; after a cancelled ctx pgx
 	// closes the connection, which rolls back too.
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	t := &txn{Tx: tx, ctx: ctx, noLedger: s.noLedger}
-	if err := fn(t); err != nil {
+	if err := fn(&txn{Tx: tx, ctx: ctx, noLedger: s.noLedger, notary: s.notary}); err != nil {
 		return translate(err)
-	}
-	if t.appended && s.notary != nil && !s.noLedger {
-		if err := t.checkpoint(ctx, s.notary); err != nil {
-			return translate(err)
-		}
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return translate(fmt.Errorf("commit: %w", err))
@@ -195,7 +190,7 @@ func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.S
 }
 
 // recordWith is record that also runs the data-modifying statement with
-// (an INSERT, say, whose parameters are numbered from $12, args being
+// (an INSERT, say, whose parameters are numbered from $15, args being
 // their values) in the same round trip, while the talk's head is locked.
 func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
 	q, qargs, err := tx.next(trackID, typ, st, payload)
@@ -224,8 +219,9 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 
 // next builds an event of the locked talk, seals it as the next event
 // after the head and moves the transaction's head to it. It returns the
-// statement (and its arguments, $1 to $11) that inserts the event and its
-// tree hashes and moves the head in the database.
+// statement (and its arguments, $1 to $14) that inserts the event, its
+// tree hashes and a signed checkpoint of the tree at it, and moves the
+// head in the database.
 func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (string, []any, error) {
 	if tx.talkID == 0 {
 		return "", nil, fmt.Errorf("record %s: the talk is not locked", typ)
@@ -239,16 +235,35 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	if err != nil {
 		return "", nil, err
 	}
-	tx.seq, tx.hash, tx.appended = e.ID, e.Hash, true
+	tx.seq, tx.hash = e.ID, e.Hash
+	// The checkpoint of the tree at this event, signed now and inserted in
+	// the event's own statement: no round trip more while the talk's head
+	// is locked. A write of several events signs one per event.
+	var root, note any // NULL: no checkpoint
+	if tx.notary != nil && !tx.noLedger {
+		r, err := tlog.TreeHash(e.ID, tx)
+		if err != nil {
+			return "", nil, fmt.Errorf("root of talk %d: %w", tx.talkID, err)
+		}
+		msg, err := tx.notary.SignCheckpoint(tx.talkID, e.ID, r)
+		if err != nil {
+			return "", nil, fmt.Errorf("sign checkpoint of talk %d: %w", tx.talkID, err)
+		}
+		root, note = r[:], string(msg)
+	}
 	return `
 		WITH e AS (
 			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		), h AS (
 			INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])
+		), c AS (
+			INSERT INTO checkpoints (talk_id, size, root, note, time)
+			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
 		)
 		UPDATE event_heads SET seq = $2, hash = $9 WHERE talk_id = $1`,
-		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs}, nil
+		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
+			root, note, talks.Timestamp(time.Now())}, nil
 }
 
 // translate turns driver errors into talks errors, so that no driver type

@@ -14,16 +14,17 @@ import (
 )
 
 // The verifiable record: next appends each event's leaf to its talk's
-// tree (tlog_hashes) in the statement that inserts the event, and update
-// signs one checkpoint of the talk's tree before each write commits.
+// tree (tlog_hashes) and a signed checkpoint of the tree at the event in
+// the statement that inserts the event, so the ledger adds no round trip
+// while the talk's head is locked but the first read of its tree.
 //
 // A transaction reads the stored hashes it needs once: on the first
 // append, the hashes of the maximal complete subtrees of the talk's tree
 // (at most log2 n of them), which are all that appending leaves and
 // hashing the new root take, and then keeps the hashes it writes.
 
-// SetNotary makes the store sign a checkpoint of a talk after every write
-// that changes it, with n. Call it before the first write; nil signs none.
+// SetNotary makes the store sign a checkpoint of a talk at every event a
+// write appends, with n. Call it before the first write; nil signs none.
 func (s *Store) SetNotary(n talks.Notary) { s.notary = n }
 
 // DisableLedger makes the store write neither tree hashes nor checkpoints.
@@ -127,24 +128,6 @@ func (tx *txn) appendLeaf(e *talks.Event) ([]int64, [][]byte, error) {
 		tx.hashes[idx[i]] = h
 	}
 	return idx, raw, nil
-}
-
-// checkpoint signs and stores a checkpoint of the locked talk's tree at
-// the transaction's head.
-func (tx *txn) checkpoint(ctx context.Context, n talks.Notary) error {
-	root, err := tlog.TreeHash(tx.seq, tx)
-	if err != nil {
-		return fmt.Errorf("root of talk %d: %w", tx.talkID, err)
-	}
-	msg, err := n.SignCheckpoint(tx.talkID, tx.seq, root)
-	if err != nil {
-		return fmt.Errorf("sign checkpoint of talk %d: %w", tx.talkID, err)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO checkpoints (talk_id, size, root, note, time) VALUES ($1, $2, $3, $4, $5)`,
-		tx.talkID, tx.seq, root[:], string(msg), talks.Timestamp(time.Now())); err != nil {
-		return fmt.Errorf("insert checkpoint: %w", err)
-	}
-	return nil
 }
 
 // backfill stores the tree hashes of events appended before the ledger
