@@ -171,8 +171,8 @@ func (s *Store) view(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // transaction of a talk calls it before it reads or writes anything else of
 // the talk. ENOTFOUND if there is no such talk.
 func (tx *txn) lock(ctx context.Context, talkID int64) error {
-	var hash []byte
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM event_heads WHERE talk_id = $1 FOR UPDATE`, talkID).Scan(&tx.seq, &hash)
+	var hash, fr []byte
+	err := tx.QueryRow(ctx, `SELECT seq, hash, frontier FROM event_heads WHERE talk_id = $1 FOR UPDATE`, talkID).Scan(&tx.seq, &hash, &fr)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
 	} else if err != nil {
@@ -180,6 +180,7 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 	}
 	tx.talkID = talkID
 	copy(tx.hash[:], hash)
+	tx.useFrontier(fr)
 	return nil
 }
 
@@ -190,7 +191,7 @@ func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.S
 }
 
 // recordWith is record that also runs the data-modifying statement with
-// (an INSERT, say, whose parameters are numbered from $15, args being
+// (an INSERT, say, whose parameters are numbered from $16, args being
 // their values) in the same round trip, while the talk's head is locked.
 func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
 	q, qargs, err := tx.next(trackID, typ, st, payload)
@@ -219,9 +220,9 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 
 // next builds an event of the locked talk, seals it as the next event
 // after the head and moves the transaction's head to it. It returns the
-// statement (and its arguments, $1 to $14) that inserts the event, its
+// statement (and its arguments, $1 to $15) that inserts the event, its
 // tree hashes and a signed checkpoint of the tree at it, and moves the
-// head in the database.
+// head (and its frontier) in the database.
 func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (string, []any, error) {
 	if tx.talkID == 0 {
 		return "", nil, fmt.Errorf("record %s: the talk is not locked", typ)
@@ -236,6 +237,10 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		return "", nil, err
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
+	fr, err := tx.encodeFrontier()
+	if err != nil {
+		return "", nil, err
+	}
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
 	// is locked. A write of several events signs one per event.
@@ -261,9 +266,9 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			INSERT INTO checkpoints (talk_id, size, root, note, time)
 			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
 		)
-		UPDATE event_heads SET seq = $2, hash = $9 WHERE talk_id = $1`,
+		UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`,
 		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
-			root, note, talks.Timestamp(time.Now())}, nil
+			root, note, talks.Timestamp(time.Now()), fr}, nil
 }
 
 // translate turns driver errors into talks errors, so that no driver type

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -85,6 +86,42 @@ func (tx *txn) fetch(indexes []int64) error {
 		tx.hashes[x] = v
 	}
 	return rows.Err()
+}
+
+// useFrontier keeps the stored hashes of the frontier read with the head,
+// if it is of the head's size (see event_heads.frontier).
+func (tx *txn) useFrontier(b []byte) {
+	if tx.noLedger || len(b) < 8 || int64(binary.BigEndian.Uint64(b)) != tx.seq {
+		return
+	}
+	idx := frontier(tx.seq)
+	if len(b)-8 != len(idx)*tlog.HashSize {
+		return
+	}
+	tx.hashes = make(map[int64]tlog.Hash, len(idx)+4)
+	for i, x := range idx {
+		var h tlog.Hash
+		copy(h[:], b[8+i*tlog.HashSize:])
+		tx.hashes[x] = h
+	}
+}
+
+// encodeFrontier returns the frontier of the tree at the transaction's
+// head, for event_heads.frontier: the size, then the hashes.
+func (tx *txn) encodeFrontier() ([]byte, error) {
+	if tx.noLedger {
+		return []byte{}, nil
+	}
+	idx := frontier(tx.seq)
+	hs, err := tx.ReadHashes(idx)
+	if err != nil {
+		return nil, err
+	}
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(hs)*tlog.HashSize), uint64(tx.seq))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b, nil
 }
 
 // frontier returns the indexes of the stored hashes that tlog.TreeHash

@@ -24,6 +24,15 @@ CREATE TABLE checkpoints (
 );
 CREATE INDEX checkpoints_talk ON checkpoints (talk_id, id);
 
+-- frontier caches, with the head it belongs to, the stored hashes of the
+-- roots of the talk's complete subtrees (at most log2 n of them): all that
+-- appending a leaf and hashing the new root read. A writer reads it with
+-- the lock on the head, so the ledger costs no round trip under the lock.
+-- Its first 8 bytes are the tree size it is of (big-endian); empty, or of
+-- another size, it is ignored and the hashes are read from tlog_hashes.
+ALTER TABLE event_heads ADD COLUMN frontier bytea NOT NULL DEFAULT ''::bytea;
+
 -- +goose Down
+ALTER TABLE event_heads DROP COLUMN frontier;
 DROP TABLE checkpoints;
 DROP TABLE tlog_hashes;
