@@ -16,13 +16,12 @@ import (
 
 // The verifiable record: next appends each event's leaf to its talk's
 // tree (tlog_hashes) and a signed checkpoint of the tree at the event in
-// the statement that inserts the event, so the ledger adds no round trip
-// while the talk's head is locked but the first read of its tree.
-//
-// A transaction reads the stored hashes it needs once: on the first
-// append, the hashes of the maximal complete subtrees of the talk's tree
-// (at most log2 n of them), which are all that appending leaves and
-// hashing the new root take, and then keeps the hashes it writes.
+// the statement that inserts the event. What that needs of the tree, its
+// frontier (the stored hashes of the roots of its complete subtrees, at
+// most log2 n), comes with the lock on the head (event_heads.frontier),
+// and the same statement moves it: the ledger adds no round trip while the
+// talk's head is locked. Without a usable frontier, a transaction reads
+// the hashes it needs from tlog_hashes once and keeps those it writes.
 
 // SetNotary makes the store sign a checkpoint of a talk at every event a
 // write appends, with n. Call it before the first write; nil signs none.
