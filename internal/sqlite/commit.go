@@ -72,12 +72,13 @@ type committer struct {
 	noLedger bool         // write no tree hashes (benchmarks)
 
 	// Only run uses these.
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
+	hashes *hashCache
+	conn   *sql.Conn
+	stmts  map[string]*sql.Stmt
 }
 
 func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt)}
+	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt), hashes: newHashCache()}
 	c.cond.L = &c.mu
 	go c.run()
 	return c
@@ -192,6 +193,13 @@ func (c *committer) commit(batch []*write) {
 	// The talks the batch's successful writes appended to, and their
 	// heads: each gets one checkpoint, signed before the commit.
 	touched := make(map[int64]int64)
+	if !noLedger {
+		tx.hashes = c.hashes
+		committed := false
+		c.hashes.beginBatch()
+		defer func() { c.hashes.endBatch(committed, touched) }()
+		defer func() { committed = tx.committed }()
+	}
 	if _, err := tx.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		// The connection may be broken: start afresh next time.
 		c.reset()
@@ -209,7 +217,9 @@ func (c *committer) commit(batch []*write) {
 			}
 		}
 		tx.cur = make(map[int64]int64)
+		tx.hashes.beginWrite()
 		err := w.call(tx)
+		tx.hashes.endWrite(err == nil)
 		if err == nil {
 			for id, seq := range tx.cur {
 				touched[id] = seq
@@ -262,6 +272,7 @@ func (c *committer) commit(batch []*write) {
 		fail(ok, translate(fmt.Errorf("commit: %w", err)))
 		return
 	}
+	tx.committed = true
 	fail(ok, nil)
 }
 
@@ -296,8 +307,10 @@ type txn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 
-	noLedger bool            // write no tree hashes
-	cur      map[int64]int64 // the talks the running write appended to, and their heads
+	noLedger  bool            // write no tree hashes
+	cur       map[int64]int64 // the talks the running write appended to, and their heads
+	hashes    *hashCache      // the committer's; nil caches nothing
+	committed bool            // the batch committed
 }
 
 func (tx *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

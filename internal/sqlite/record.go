@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -36,7 +37,8 @@ func (s *Store) DisableLedger() {
 }
 
 // txHashes reads a talk's stored hashes inside a write transaction, which
-// sees the hashes the transaction wrote.
+// sees the hashes the transaction wrote: from the committer's cache where
+// it can, else from tlog_hashes.
 type txHashes struct {
 	ctx    context.Context
 	tx     *txn
@@ -46,13 +48,157 @@ type txHashes struct {
 func (r txHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
+		if h, ok := r.tx.hashes.get(r.talkID, x); ok {
+			out[i] = h
+			continue
+		}
 		var h []byte
 		if err := r.tx.QueryRowContext(r.ctx, `SELECT hash FROM tlog_hashes WHERE talk_id = $1 AND idx = $2`, r.talkID, x).Scan(&h); err != nil {
 			return nil, fmt.Errorf("read stored hash %d of talk %d: %w", x, r.talkID, err)
 		}
 		copy(out[i][:], h)
+		// Not written by this batch (that would be cached), so committed.
+		r.tx.hashes.keep(r.talkID, x, out[i])
 	}
 	return out, nil
+}
+
+// hashCache keeps stored hashes of talks' trees for the committer, so that
+// appending a leaf and hashing a root read no rows: committed hashes,
+// which never change once written (only the frontier of each talk's tree
+// at its last known head is kept), those the batch's earlier writes wrote,
+// and those the running write wrote. Only the committer's goroutine uses
+// it. A nil *hashCache caches nothing.
+type hashCache struct {
+	committed map[int64]map[int64]tlog.Hash // by talk, then index
+	batch     map[[2]int64]tlog.Hash
+	cur       map[[2]int64]tlog.Hash
+}
+
+// maxCachedTalks bounds the talks whose frontier the cache keeps.
+const maxCachedTalks = 4096
+
+func newHashCache() *hashCache {
+	return &hashCache{committed: make(map[int64]map[int64]tlog.Hash)}
+}
+
+func (c *hashCache) get(talkID, idx int64) (tlog.Hash, bool) {
+	if c == nil {
+		return tlog.Hash{}, false
+	}
+	k := [2]int64{talkID, idx}
+	if h, ok := c.cur[k]; ok {
+		return h, true
+	}
+	if h, ok := c.batch[k]; ok {
+		return h, true
+	}
+	h, ok := c.committed[talkID][idx]
+	return h, ok
+}
+
+// keep caches a committed hash.
+func (c *hashCache) keep(talkID, idx int64, h tlog.Hash) {
+	if c == nil {
+		return
+	}
+	m := c.committed[talkID]
+	if m == nil {
+		if len(c.committed) >= maxCachedTalks {
+			clear(c.committed)
+		}
+		m = make(map[int64]tlog.Hash)
+		c.committed[talkID] = m
+	}
+	m[idx] = h
+}
+
+// wrote caches a hash the running write wrote.
+func (c *hashCache) wrote(talkID, idx int64, h tlog.Hash) {
+	if c != nil && c.cur != nil {
+		c.cur[[2]int64{talkID, idx}] = h
+	}
+}
+
+// beginBatch, beginWrite, endWrite, endBatch follow the committer.
+func (c *hashCache) beginBatch() {
+	if c != nil {
+		c.batch = make(map[[2]int64]tlog.Hash)
+	}
+}
+
+func (c *hashCache) beginWrite() {
+	if c != nil {
+		c.cur = make(map[[2]int64]tlog.Hash)
+	}
+}
+
+// endWrite keeps what the write wrote if it succeeded, and forgets it if
+// it was rolled back.
+func (c *hashCache) endWrite(ok bool) {
+	if c == nil {
+		return
+	}
+	if ok {
+		for k, h := range c.cur {
+			c.batch[k] = h
+		}
+	}
+	c.cur = nil
+}
+
+// endBatch keeps, if the batch committed, the frontier of each talk it
+// changed at its new head (heads: talk ID to head).
+func (c *hashCache) endBatch(committed bool, heads map[int64]int64) {
+	if c == nil {
+		return
+	}
+	if committed {
+		for talkID, seq := range heads {
+			keep := make(map[int64]tlog.Hash)
+			for _, x := range frontier(seq) {
+				if h, ok := c.get(talkID, x); ok {
+					keep[x] = h
+				}
+			}
+			if len(c.committed) >= maxCachedTalks {
+				clear(c.committed)
+			}
+			c.committed[talkID] = keep
+		}
+	}
+	c.batch, c.cur = nil, nil
+}
+
+// frontier returns the indexes of the stored hashes that tlog.TreeHash
+// reads for a tree of n leaves, which are also all that appending leaf n
+// reads.
+func frontier(n int64) []int64 {
+	var r recorder
+	tlog.TreeHash(n, &r)
+	return r
+}
+
+// recorder is a HashReader that records what is read.
+type recorder []int64
+
+func (r *recorder) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	*r = append(*r, indexes...)
+	return make([]tlog.Hash, len(indexes)), nil
+}
+
+// insertHashes returns the statement that inserts n rows of tlog_hashes,
+// ($1, $2, $3), ($1, $4, $5), ...
+func insertHashes(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO tlog_hashes (talk_id, idx, hash) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($1, $%d, $%d)", 2+2*i, 3+2*i)
+	}
+	return b.String()
 }
 
 // appendLeaf stores the hashes that leaf e.ID-1 adds to its talk's tree.
@@ -66,10 +212,16 @@ func appendLeaf(ctx context.Context, tx *txn, e *talks.Event) error {
 		return fmt.Errorf("tree hashes of event %d: %w", e.ID, err)
 	}
 	base := tlog.StoredHashIndex(0, n)
+	args := make([]any, 1, 1+2*len(hs))
+	args[0] = e.TalkID
 	for i, h := range hs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tlog_hashes (talk_id, idx, hash) VALUES ($1, $2, $3)`, e.TalkID, base+int64(i), h[:]); err != nil {
-			return fmt.Errorf("insert tree hash: %w", err)
-		}
+		args = append(args, base+int64(i), h[:])
+	}
+	if _, err := tx.ExecContext(ctx, insertHashes(len(hs)), args...); err != nil {
+		return fmt.Errorf("insert tree hashes: %w", err)
+	}
+	for i, h := range hs {
+		tx.hashes.wrote(e.TalkID, base+int64(i), h)
 	}
 	if tx.cur != nil {
 		tx.cur[e.TalkID] = e.ID
