@@ -214,7 +214,9 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 
 // messageSeqs returns the sequence number of the message.posted event of
 // each of msgs, which is its position in the talk's verifiable record
-// (leaf seq-1 of the talk's Merkle tree).
+// (leaf seq-1 of the talk's Merkle tree). It reads the talk's events the
+// member may see, O(events) per page: a message's seq kept in the messages
+// projection would make it O(messages shown).
 func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Message) (map[int64]int64, error) {
 	if len(msgs) == 0 {
 		return nil, nil
