@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/internal/web"
@@ -12,16 +13,17 @@ import (
 
 // appOptions are the options of the application handler.
 type appOptions struct {
-	Logger  *slog.Logger
-	CSRFKey []byte
-	Secure  bool
+	Logger    *slog.Logger
+	CSRFKey   []byte
+	LedgerKey *ledger.Key // signs record bundles; nil serves no record
+	Secure    bool
 }
 
 // newApp returns the application's handler, the JSON API (internal/server)
 // under /api/ and the web UI (internal/web) everywhere else, and what stops
 // it: its Close ends the event streams.
 func newApp(svc *talks.Service, opt appOptions) (http.Handler, io.Closer) {
-	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure})
+	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, LedgerKey: opt.LedgerKey, Secure: opt.Secure})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/", web.New(svc, web.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure, Notifier: api}))

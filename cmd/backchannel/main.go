@@ -11,6 +11,8 @@
 //	                                               every agent against every other, ranked
 //	backchannel verify BUNDLE --key KEY [--since FILE]
 //	                                               check a talk's record bundle offline
+//	backchannel verify --db FILE|postgres://... [--talk ID]
+//	                                               check a database against its signed checkpoints
 //
 // Run "backchannel help" for the commands and "backchannel CMD -h" for the
 // flags of one.
@@ -87,6 +89,8 @@ Usage:
   backchannel tournament --domains DIR,... --agents A,B,C [flags]
                                                          run a tournament and rank the agents
   backchannel verify BUNDLE --key KEY [--since FILE]    check a talk's record bundle offline
+  backchannel verify --db FILE|postgres://... [--talk ID]
+                                                         check a database against its signed checkpoints
   backchannel help                                       show this help
 
 Run "backchannel CMD -h" for the flags of a command.

@@ -16,7 +16,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -40,6 +42,19 @@ a file, so forms stay valid across restarts: <db>.csrf-key next to a SQLite
 database, or csrf-key in --key-dir. Without --key-dir, a PostgreSQL server
 uses a new key at every start.
 
+The ledger key (Ed25519) signs a checkpoint of a talk's event log after
+every write, so that members can verify their record (see "backchannel
+verify"). It is kept, readable by its owner only (0600), in ledger-key in
+--key-dir or in <db>.ledger-key next to a SQLite database, and created on
+first start with the name given by --log-name: by default the host of
+--addr, or the machine's host name if --addr has none or listens on every
+address. The name begins the origin of every checkpoint
+("<name>/talks/<id>"), so once chosen it must not change: an existing key
+file is used under its own name, and a --log-name that differs from it is
+an error. Without --key-dir, a PostgreSQL server uses a new ledger key at
+every start, and checkpoints signed before a restart no longer verify
+against the current key: give PostgreSQL servers a --key-dir.
+
 SIGINT or SIGTERM stops the server gracefully: it stops accepting
 connections and finishes the requests in flight (for --shutdown-timeout at
 most).
@@ -52,7 +67,8 @@ Flags:
 type Serve struct {
 	Addr            string // the address to listen on; port 0 picks a free one
 	DB              string // the DSN: a path, sqlite:PATH, or postgres://...
-	KeyDir          string // where the CSRF key is kept; "" for the default
+	KeyDir          string // where the CSRF and ledger keys are kept; "" for the default
+	LogName         string // the name of a new ledger key; "" for the host of Addr
 	Demo            bool   // seed the demo talk into an empty database
 	TLSCert, TLSKey string // serve HTTPS with this certificate and key
 	ShutdownTimeout time.Duration
@@ -62,19 +78,21 @@ type Serve struct {
 	// demo logins.
 	Out io.Writer
 
-	store   storeCloser
-	service *talks.Service
-	app     http.Handler
-	appStop io.Closer
-	metrics *metrics
-	http    *http.Server
-	ln      net.Listener
-	served  chan error
+	store     storeCloser
+	ledgerKey *ledger.Key
+	service   *talks.Service
+	app       http.Handler
+	appStop   io.Closer
+	metrics   *metrics
+	http      *http.Server
+	ln        net.Listener
+	served    chan error
 }
 
 // storeCloser is a talks.Store that holds a database open.
 type storeCloser interface {
 	talks.Store
+	SetNotary(talks.Notary)
 	Close() error
 }
 
@@ -84,7 +102,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`")
 	fs.StringVar(&s.DB, "db", "backchannel.db", "the database: a SQLite `FILE` (or sqlite:FILE), or a postgres:// URL")
-	fs.StringVar(&s.KeyDir, "key-dir", "", "keep the CSRF key in `DIR`/csrf-key (default: <db>.csrf-key next to a SQLite database)")
+	fs.StringVar(&s.KeyDir, "key-dir", "", "keep the CSRF and ledger keys in `DIR`/csrf-key and DIR/ledger-key (default: <db>.csrf-key and <db>.ledger-key next to a SQLite database)")
+	fs.StringVar(&s.LogName, "log-name", "", "name a new ledger key, and so the checkpoints it signs, `NAME` (default: the host of --addr)")
 	fs.BoolVar(&s.Demo, "demo", false, "seed a fictional demo talk into an empty database and print its logins")
 	fs.StringVar(&s.TLSCert, "tls-cert", "", "serve HTTPS with the certificate in `FILE` (PEM; needs --tls-key)")
 	fs.StringVar(&s.TLSKey, "tls-key", "", "the private key of --tls-cert in `FILE` (PEM)")
@@ -166,6 +185,10 @@ func (s *Serve) Open(ctx context.Context) error {
 		return fmt.Errorf("open %s database: %w", kind, err)
 	}
 	s.Logger.Info("database open", "store", kind, "db", redactDSN(s.DB))
+	if s.ledgerKey, err = s.loadLedgerKey(kind, target); err != nil {
+		return err
+	}
+	s.store.SetNotary(s.ledgerKey)
 	s.service = talks.NewService(s.store, talks.SystemClock)
 
 	key, err := s.csrfKey(kind, target)
@@ -199,7 +222,7 @@ func (s *Serve) Open(ctx context.Context) error {
 		s.Logger.Warn("the database has users: --demo seeds only an empty database", "users", users)
 	}
 
-	s.app, s.appStop = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, Secure: s.TLSCert != ""})
+	s.app, s.appStop = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""})
 	s.metrics = newMetrics()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -357,6 +380,60 @@ func (s *Serve) csrfKey(kind, target string) ([]byte, error) {
 		return nil, fmt.Errorf("csrf key: %w", err)
 	}
 	return key, nil
+}
+
+// loadLedgerKey reads the ledger key from its file, creating the file
+// with a new key if there is none (see serveUsage).
+func (s *Serve) loadLedgerKey(kind, target string) (*ledger.Key, error) {
+	name := s.LogName
+	if name == "" {
+		name = defaultLogName(s.Addr)
+	}
+	var path string
+	switch {
+	case s.KeyDir != "":
+		path = filepath.Join(s.KeyDir, "ledger-key")
+	case kind == "sqlite":
+		path = target + ".ledger-key"
+	default:
+		s.Logger.Warn("no --key-dir: using a new ledger key, so checkpoints signed before a restart no longer verify")
+		k, _, err := ledger.GenerateKey(name)
+		return k, err
+	}
+	var k *ledger.Key
+	var err error
+	if _, serr := os.Stat(path); serr == nil && s.LogName == "" {
+		k, err = ledger.LoadKey(path, "")
+	} else {
+		k, err = ledger.LoadOrCreateKey(path, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.Logger.Info("ledger key", "file", path, "verifier_key", k.VerifierKey())
+	return k, nil
+}
+
+// defaultLogName returns the host of addr, or the machine's host name if
+// addr has none or names every address.
+func defaultLogName(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil && h != "" {
+			host = h
+		} else {
+			host = "localhost"
+		}
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '+' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return '-'
+		}
+		return r
+	}, host)
 }
 
 // readKey reads a key file: 32 bytes in hexadecimal.

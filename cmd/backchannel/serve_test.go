@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -195,6 +196,49 @@ func TestServeDemo(t *testing.T) {
 	}
 	if out := s.Out.(*syncBuffer).String(); strings.Contains(out, "/setup?token=") {
 		t.Errorf("the demo printed a setup link:\n%s", out)
+	}
+	checkLedger(t, s, db)
+}
+
+// checkLedger checks the ledger key file next to a SQLite database and that
+// the demo talk's log is covered by checkpoints it signed: verify --db
+// passes with the key found there.
+func checkLedger(t *testing.T, s *Serve, db string) {
+	t.Helper()
+	fi, err := os.Stat(db + ".ledger-key")
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("ledger key file: %v, %v; want mode 0600", fi, err)
+	}
+	k, err := ledger.LoadKey(db+".ledger-key", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := defaultLogName(s.Addr); k.Name() != want {
+		t.Errorf("ledger key name %q, want %q", k.Name(), want)
+	}
+	out, stderr, err := run(t, "verify", "--db", db)
+	if err != nil || !strings.Contains(out, "OK: every talk's log matches") {
+		t.Errorf("verify --db %s = %v\n%s%s", db, err, out, stderr)
+	}
+}
+
+func TestDefaultLogName(t *testing.T) {
+	host, _ := os.Hostname()
+	for _, tc := range []struct{ addr, want string }{
+		{"127.0.0.1:8080", "127.0.0.1"},
+		{"talks.example.org:443", "talks.example.org"},
+		{"[::1]:80", "::1"},
+	} {
+		if got := defaultLogName(tc.addr); got != tc.want {
+			t.Errorf("defaultLogName(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+	if host != "" && !strings.ContainsAny(host, "+ ") {
+		for _, addr := range []string{":8080", "0.0.0.0:80"} {
+			if got := defaultLogName(addr); got != host {
+				t.Errorf("defaultLogName(%q) = %q, want the host name %q", addr, got, host)
+			}
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 const verifyUsage = `Usage:
   backchannel verify BUNDLE --key KEY [--since FILE]
+  backchannel verify --db FILE|postgres://... [--talk ID] [--key KEY | --key-dir DIR]
 
 Check a talk's record bundle offline: the checkpoint's signature against the
 server's key, every event's hash and its link to the one before it, every
@@ -30,6 +31,16 @@ the bundle names a key too, but a forger would name their own.
 bundle must extend it: a smaller tree means the log was rolled back, and a
 different tree of the same size, or one that does not contain it, a fork.
 
+With --db (for operators), verify recomputes each talk's tree (or only
+talk --talk's) from the events in the database and compares it with the
+stored tree hashes and with every checkpoint the server signed: each
+signature (against --key, or the ledger key in --key-dir or next to a
+SQLite database), each root, the hash chain, and that no two checkpoints
+of one size disagree (a fork). It reports each edited, deleted, reordered
+or inserted event it can place. A log cut back together with its
+checkpoints (a rollback) is consistent in itself: only a checkpoint a
+member kept shows it (verify BUNDLE --since).
+
 Prints "OK: ..." and exits 0 when every check passes; otherwise lists each
 failed check (by event number where one is concerned) and exits 1. Usage
 errors exit 2.
@@ -42,11 +53,15 @@ Flags:
 const maxFailuresShown = 100
 
 func (m *Main) runVerify(ctx context.Context, args []string) error {
-	var key, since string
+	var key, since, db, keyDir string
+	var talkID int64
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.StringVar(&key, "key", "", "the server's verifier `KEY` (NAME+HASH+BASE64), or a file holding it")
 	fs.StringVar(&since, "since", "", "a checkpoint `FILE` kept earlier, which the bundle must extend")
+	fs.StringVar(&db, "db", "", "verify the database `DSN` (a SQLite file or a postgres:// URL) instead of a bundle")
+	fs.StringVar(&keyDir, "key-dir", "", "with --db: the server's key directory `DIR`, holding ledger-key")
+	fs.Int64Var(&talkID, "talk", 0, "with --db: verify only talk `ID`")
 	fs.Usage = func() {
 		fmt.Fprint(m.Stderr, verifyUsage)
 		fs.PrintDefaults()
@@ -54,6 +69,12 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if db != "" {
+		if len(pos) > 0 || since != "" {
+			return usagef("verify: --db takes no bundle and no --since")
+		}
+		return m.runVerifyDB(ctx, db, key, keyDir, talkID)
 	}
 	switch {
 	case len(pos) == 0:

@@ -56,3 +56,19 @@ func BenchmarkParseVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSignCheckpoint measures what the server spends per checkpoint
+// it signs: formatting the note and one Ed25519 signature.
+func BenchmarkSignCheckpoint(b *testing.B) {
+	k, _, err := GenerateKey("bench.example")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var root [32]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := k.SignCheckpoint(1, 12345, root); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

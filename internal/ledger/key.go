@@ -12,7 +12,9 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/backchannel/backchannel/internal/talks"
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Key is a server's Ed25519 signing key for checkpoints, with its name
@@ -49,6 +51,8 @@ func NewKey(skey string) (*Key, error) {
 	}
 	return &Key{signer: s, verifier: v, vkey: vkey}, nil
 }
+
+var _ talks.Notary = (*Key)(nil)
 
 // GenerateKey returns a new random key named name, and its encoded signer
 // key, which must be kept secret.
@@ -136,4 +140,11 @@ func LoadKey(path, name string) (*Key, error) {
 		return nil, errorf("key file %s holds a key named %q, not %q", path, k.Name(), name)
 	}
 	return k, nil
+}
+
+// SignCheckpoint returns the signed checkpoint of talk talkID's tree of
+// size leaves with the given root, its origin Origin(k.Name(), talkID).
+// It implements talks.Notary, so that a store signs with k.
+func (k *Key) SignCheckpoint(talkID, size int64, root [32]byte) ([]byte, error) {
+	return Checkpoint{Origin: Origin(k.Name(), talkID), Size: size, Root: tlog.Hash(root)}.Sign(k.signer)
 }

@@ -74,3 +74,23 @@ func TestLoadKeyErrors(t *testing.T) {
 		t.Error("LoadOrCreateKey(in a missing directory): no error")
 	}
 }
+
+func TestSignCheckpoint(t *testing.T) {
+	k, _, err := GenerateKey("bc.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root [32]byte
+	root[0] = 7
+	msg, err := k.SignCheckpoint(12, 5, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := OpenCheckpoint(msg, k.Verifier())
+	if err != nil {
+		t.Fatalf("OpenCheckpoint(SignCheckpoint(...)) = %v", err)
+	}
+	if c.Origin != "bc.example/talks/12" || c.Size != 5 || c.Root != root {
+		t.Errorf("SignCheckpoint(12, 5, root) = %+v", c)
+	}
+}

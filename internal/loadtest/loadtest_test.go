@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/sqlite"
@@ -42,7 +43,28 @@ var cheapArgon2 = talks.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 1
 
 type store interface {
 	talks.Store
+	SetNotary(talks.Notary)
+	DisableLedger()
 	Close() error
+}
+
+// withLedger sets st's verifiable record to mode: "off" (no tree hashes,
+// no checkpoints), "hashes" (tree hashes only) or "on" (tree hashes and a
+// signed checkpoint per write, or per group-commit batch on SQLite), and
+// returns st.
+func withLedger(b *testing.B, st store, mode string) store {
+	b.Helper()
+	switch mode {
+	case "off":
+		st.DisableLedger()
+	case "on":
+		key, _, err := ledger.GenerateKey("bench.example")
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.SetNotary(key)
+	}
+	return st
 }
 
 // backends are the stores to measure: SQLite always, PostgreSQL when
@@ -331,42 +353,53 @@ func (w *world) post(g int, path string, body []byte, out any) error {
 // Each client counters its own chain of versions (each counter counters the
 // client's previous one), starting from a proposal of its own that the
 // convener put on the table, since a party may answer a version only once.
+//
+// Each runs with the ledger off, with tree hashes only, and on
+// (ledger=off, ledger=hashes, ledger=on), each on a database of its own,
+// so that one run compares them (issue 7: the ledger may cost at most 20%
+// of the write throughput).
 func BenchmarkAPI(b *testing.B) {
 	const maxClients = 200
 	for _, kind := range backends() {
-		b.Run(kind, func(b *testing.B) {
-			w := newWorld(b, openStore(b, kind), maxClients)
-			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
-			parent := make([]int64, maxClients)
-			for g := range parent {
-				p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
-				v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
-				if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
-					b.Fatal(err)
+		for _, mode := range []string{"off", "hashes", "on"} {
+			b.Run(fmt.Sprintf("%s/ledger=%s", kind, mode), func(b *testing.B) {
+				benchmarkAPI(b, withLedger(b, openStore(b, kind), mode), maxClients)
+			})
+		}
+	}
+}
+
+func benchmarkAPI(b *testing.B, st store, maxClients int) {
+	w := newWorld(b, st, maxClients)
+	msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+	parent := make([]int64, maxClients)
+	for g := range parent {
+		p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
+		v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
+		if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
+			b.Fatal(err)
+		}
+		parent[g] = v.ID
+	}
+	for _, c := range []int{1, 16, 200} {
+		b.Run(fmt.Sprintf("message/clients=%d", c), func(b *testing.B) {
+			run(b, c, "writes/s", func(g, i int) error {
+				body := fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g)
+				return w.post(g, msgPath, body, nil)
+			})
+		})
+	}
+	for _, c := range []int{1, 16, 200} {
+		b.Run(fmt.Sprintf("counter/clients=%d", c), func(b *testing.B) {
+			run(b, c, "writes/s", func(g, i int) error {
+				body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
+				var v server.Version
+				if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
+					return err
 				}
 				parent[g] = v.ID
-			}
-			for _, c := range []int{1, 16, 200} {
-				b.Run(fmt.Sprintf("message/clients=%d", c), func(b *testing.B) {
-					run(b, c, "writes/s", func(g, i int) error {
-						body := fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g)
-						return w.post(g, msgPath, body, nil)
-					})
-				})
-			}
-			for _, c := range []int{1, 16, 200} {
-				b.Run(fmt.Sprintf("counter/clients=%d", c), func(b *testing.B) {
-					run(b, c, "writes/s", func(g, i int) error {
-						body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
-						var v server.Version
-						if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
-							return err
-						}
-						parent[g] = v.ID
-						return nil
-					})
-				})
-			}
+				return nil
+			})
 		})
 	}
 }

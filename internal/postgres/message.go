@@ -19,19 +19,20 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
 		var id int64
-		var hash []byte
+		var hash, fr []byte
 		err := tx.QueryRow(ctx, `
-			SELECT h.talk_id, h.seq, h.hash, nextval(pg_get_serial_sequence('messages', 'id'))
+			SELECT h.talk_id, h.seq, h.hash, h.frontier, nextval(pg_get_serial_sequence('messages', 'id'))
 			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-			FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &id)
+			FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
 		} else if err != nil {
 			return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
 		}
 		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
 		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
-			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($10, $1, $5, $11, $12, $13)`,
+			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return err
 		}
@@ -101,7 +102,11 @@ func (s *Store) findMessages(ctx context.Context, where string, args ...any) ([]
 
 // FindEvents implements talks.Store.
 func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
-	rows, err := s.pool.Query(ctx, `
+	return findEvents(ctx, s.pool, f)
+}
+
+func findEvents(ctx context.Context, q querier, f talks.EventFilter) ([]*talks.Event, error) {
+	rows, err := q.Query(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
 		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
 	if err != nil {

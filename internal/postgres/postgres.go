@@ -34,6 +34,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -41,6 +42,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -54,7 +56,9 @@ var _ talks.Store = (*Store)(nil)
 // concurrent use, also with other Stores, in this or other processes, on
 // the same database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool     *pgxpool.Pool
+	notary   talks.Notary // signs checkpoints; nil for none
+	noLedger bool         // write no tree hashes (benchmarks)
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a
@@ -85,7 +89,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	if err := s.backfill(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return s, nil
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
@@ -121,6 +130,11 @@ type txn struct {
 	talkID int64 // 0 until lock
 	seq    int64
 	hash   [32]byte
+
+	ctx      context.Context
+	noLedger bool
+	notary   talks.Notary        // signs a checkpoint per event; nil for none
+	hashes   map[int64]tlog.Hash // stored hashes of the talk read or written so far
 }
 
 // update runs fn in one write transaction and commits it, or rolls it
@@ -133,7 +147,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
 	// A rollback after a commit does nothing; after a cancelled ctx pgx
 	// closes the connection, which rolls back too.
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&txn{Tx: tx}); err != nil {
+	if err := fn(&txn{Tx: tx, ctx: ctx, noLedger: s.noLedger, notary: s.notary}); err != nil {
 		return translate(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -157,8 +171,8 @@ func (s *Store) view(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // transaction of a talk calls it before it reads or writes anything else of
 // the talk. ENOTFOUND if there is no such talk.
 func (tx *txn) lock(ctx context.Context, talkID int64) error {
-	var hash []byte
-	err := tx.QueryRow(ctx, `SELECT seq, hash FROM event_heads WHERE talk_id = $1 FOR UPDATE`, talkID).Scan(&tx.seq, &hash)
+	var hash, fr []byte
+	err := tx.QueryRow(ctx, `SELECT seq, hash, frontier FROM event_heads WHERE talk_id = $1 FOR UPDATE`, talkID).Scan(&tx.seq, &hash, &fr)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
 	} else if err != nil {
@@ -166,6 +180,7 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 	}
 	tx.talkID = talkID
 	copy(tx.hash[:], hash)
+	tx.useFrontier(fr)
 	return nil
 }
 
@@ -176,7 +191,7 @@ func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.S
 }
 
 // recordWith is record that also runs the data-modifying statement with
-// (an INSERT, say, whose parameters are numbered from $10, args being
+// (an INSERT, say, whose parameters are numbered from $16, args being
 // their values) in the same round trip, while the talk's head is locked.
 func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
 	q, qargs, err := tx.next(trackID, typ, st, payload)
@@ -205,8 +220,9 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 
 // next builds an event of the locked talk, seals it as the next event
 // after the head and moves the transaction's head to it. It returns the
-// statement (and its arguments, $1 to $9) that inserts the event and moves
-// the head in the database.
+// statement (and its arguments, $1 to $15) that inserts the event, its
+// tree hashes and a signed checkpoint of the tree at it, and moves the
+// head (and its frontier) in the database.
 func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (string, []any, error) {
 	if tx.talkID == 0 {
 		return "", nil, fmt.Errorf("record %s: the talk is not locked", typ)
@@ -216,14 +232,43 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		return "", nil, err
 	}
 	e.Seal(tx.seq+1, tx.hash)
+	idx, hs, err := tx.appendLeaf(e)
+	if err != nil {
+		return "", nil, err
+	}
 	tx.seq, tx.hash = e.ID, e.Hash
+	fr, err := tx.encodeFrontier()
+	if err != nil {
+		return "", nil, err
+	}
+	// The checkpoint of the tree at this event, signed now and inserted in
+	// the event's own statement: no round trip more while the talk's head
+	// is locked. A write of several events signs one per event.
+	var root, note any // NULL: no checkpoint
+	if tx.notary != nil && !tx.noLedger {
+		r, err := tlog.TreeHash(e.ID, tx)
+		if err != nil {
+			return "", nil, fmt.Errorf("root of talk %d: %w", tx.talkID, err)
+		}
+		msg, err := tx.notary.SignCheckpoint(tx.talkID, e.ID, r)
+		if err != nil {
+			return "", nil, fmt.Errorf("sign checkpoint of talk %d: %w", tx.talkID, err)
+		}
+		root, note = r[:], string(msg)
+	}
 	return `
 		WITH e AS (
 			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		), h AS (
+			INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])
+		), c AS (
+			INSERT INTO checkpoints (talk_id, size, root, note, time)
+			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
 		)
-		UPDATE event_heads SET seq = $2, hash = $9 WHERE talk_id = $1`,
-		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]}, nil
+		UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`,
+		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
+			root, note, talks.Timestamp(time.Now()), fr}, nil
 }
 
 // translate turns driver errors into talks errors, so that no driver type

@@ -29,7 +29,7 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 		if err := tx.recordWith(ctx, 0, talks.EventPreferencesSaved, st, talks.PreferencesSaved{
 			PartyID: p.PartyID, Version: version, Digest: talks.DigestHex(p.Digest)},
 			`INSERT INTO preferences (talk_id, party_id, version, body, salt, digest, created_by, created_at)
-			VALUES ($1, $10, $11, $12, $13, $14, $4, $3)`, p.PartyID, version, string(body), p.Salt, p.Digest[:]); err != nil {
+			VALUES ($1, $16, $17, $18, $19, $20, $4, $3)`, p.PartyID, version, string(body), p.Salt, p.Digest[:]); err != nil {
 			return err
 		}
 		p.Version, p.CreatedBy, p.CreatedAt = version, st.ActorID, at

@@ -164,17 +164,18 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 // moves, so finding its talk in the statement that locks the talk's head
 // is safe.
 func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID int64, err error) {
-	var hash []byte
+	var hash, fr []byte
 	err = tx.QueryRow(ctx, `
-		SELECT h.talk_id, h.seq, h.hash, p.id, p.track_id
+		SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id
 		FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-		WHERE v.id = $1 FOR UPDATE OF h`, id).Scan(&tx.talkID, &tx.seq, &hash, &proposalID, &trackID)
+		WHERE v.id = $1 FOR UPDATE OF h`, id).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, 0, talks.Errorf(talks.ENOTFOUND, "Version not found.")
 	} else if err != nil {
 		return 0, 0, fmt.Errorf("lock talk of version %d: %w", id, err)
 	}
 	copy(tx.hash[:], hash)
+	tx.useFrontier(fr)
 	return proposalID, trackID, nil
 }
 

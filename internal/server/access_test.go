@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/genius"
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/outcome"
 	"github.com/backchannel/backchannel/utility"
@@ -192,8 +193,10 @@ func (e *env) matrixTalk() *matrixTalk {
 
 	bcMsg := &talks.Message{TrackID: bc.ID, Body: "secret: we could live with 1967"}
 	ok("PostMessage", e.svc.PostMessage(e.as("NE"), bcMsg))
+	bcSeq := e.talkHead(x.talk.ID)
 	offMsg := &talks.Message{TrackID: official.ID, Body: "welcome"}
 	ok("PostMessage", e.svc.PostMessage(e.as("F"), offMsg))
+	offSeq := e.talkHead(x.talk.ID)
 	bcProp := &talks.Proposal{TrackID: bc.ID, Title: "secret draft"}
 	bcVer := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}, Rationale: "secret rationale"}
 	ok("CreateProposal", e.svc.CreateProposal(e.as("NE"), bcProp, bcVer))
@@ -232,6 +235,8 @@ func (e *env) matrixTalk() *matrixTalk {
 		"invitation": {{scope: scopeInvitation, id: inv.ID}},
 		"token":      {{scope: scopeOwn, id: tok.ID}},
 		"meeting":    {{scope: scopeBC, id: bcMeet.ID}, {scope: scopeOfficial, id: offMeet.ID}},
+		// Events of the talk's log, by sequence number: the messages'.
+		"event": {{scope: scopeBC, id: bcSeq}, {scope: scopeOfficial, id: offSeq}},
 	}
 	return x
 }
@@ -399,6 +404,33 @@ var matrixRules = map[string]matrixRule{
 		may:  func(c matrixCase, _ target) int { return allow(c.mayInvite("N")) },
 	},
 	"DELETE /api/v1/invitations/{id}": {}, // whoever sees it may revoke it
+
+	"GET /api/v1/talks/{id}/checkpoint": {},
+	"GET /api/v1/talks/{id}/events/{seq}/proof": { // an event outside the view does not exist
+		targets: func(x *matrixTalk) []target { return x.targets["event"] },
+		path: func(x *matrixTalk, tg target) string {
+			return fmt.Sprintf("/api/v1/talks/%d/events/%d/proof", x.talk.ID, tg.id)
+		},
+	},
+	"GET /api/v1/talks/{id}/consistency": {
+		path: func(x *matrixTalk, tg target) string { return fmt.Sprintf("/api/v1/talks/%d/consistency?old=2", tg.id) },
+	},
+	"GET /api/v1/talks/{id}/record": { // holds nothing of the back-channel for those who may not see it
+		check: func(x *matrixTalk, c matrixCase, body []byte) error {
+			b, err := ledger.ParseBundle(body)
+			if err != nil {
+				return err
+			}
+			r, err := ledger.Verify(b, ledger.VerifyOptions{ServerKey: b.ServerKey})
+			if err != nil {
+				return err
+			}
+			if !r.OK() {
+				return fmt.Errorf("bundle does not verify: %v", r.Failures)
+			}
+			return nil
+		},
+	},
 
 	"GET /api/v1/tracks/{id}": {},
 	"POST /api/v1/tracks/{id}/members": { // NA, of the North

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -24,7 +25,10 @@ import (
 type Options struct {
 	Logger  *slog.Logger // nil logs to slog.Default()
 	CSRFKey []byte       // 32 secret bytes that CSRF tokens derive from
-	Secure  bool         // set the Secure flag of the session cookie (HTTPS)
+	// LedgerKey signs the checkpoints of record bundles; the record routes
+	// answer 404 without it.
+	LedgerKey *ledger.Key
+	Secure    bool // set the Secure flag of the session cookie (HTTPS)
 }
 
 // Server is the HTTP handler of the API. It is safe for concurrent use.
@@ -32,6 +36,7 @@ type Server struct {
 	svc     *talks.Service
 	logger  *slog.Logger
 	csrfKey []byte
+	ledger  *ledger.Key
 	secure  bool
 	mux     *http.ServeMux
 	broker  *broker
@@ -49,6 +54,7 @@ func New(svc *talks.Service, opt Options) *Server {
 		svc:     svc,
 		logger:  opt.Logger,
 		csrfKey: opt.CSRFKey,
+		ledger:  opt.LedgerKey,
 		secure:  opt.Secure,
 		mux:     http.NewServeMux(),
 		broker:  newBroker(),
@@ -179,6 +185,10 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/preferences", user, "talk", s.handleSavePreferences},
 		{"POST", "/api/v1/talks/{id}/preferences/import", user, "talk", s.handleImportPreferences},
 		{"GET", "/api/v1/talks/{id}/standing", user, "talk", s.handleStanding},
+		{"GET", "/api/v1/talks/{id}/checkpoint", user, "talk", s.handleCheckpoint},
+		{"GET", "/api/v1/talks/{id}/events/{seq}/proof", user, "talk", s.handleInclusionProof},
+		{"GET", "/api/v1/talks/{id}/consistency", user, "talk", s.handleConsistencyProof},
+		{"GET", "/api/v1/talks/{id}/record", user, "talk", s.handleRecord},
 		{"GET", "/api/v1/talks/{id}/invitations", user, "talk", s.handleInvitations},
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/outcome"
@@ -37,6 +38,7 @@ type env struct {
 	ts     *httptest.Server
 	users  map[string]*talks.User
 	tokens map[string]string
+	key    *ledger.Key // the server's ledger key
 }
 
 func newEnv(t *testing.T) *env {
@@ -52,9 +54,16 @@ func newEnv(t *testing.T) *env {
 	pol.Argon2 = cheapArgon2
 	svc.SetAccountPolicy(pol)
 	e := &env{t: t, store: st, svc: svc, users: map[string]*talks.User{}, tokens: map[string]string{}}
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.SetNotary(key)
+	e.key = key
 	e.srv = New(svc, Options{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		CSRFKey: bytes.Repeat([]byte{7}, 32),
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CSRFKey:   bytes.Repeat([]byte{7}, 32),
+		LedgerKey: key,
 	})
 	e.ts = httptest.NewServer(e.srv)
 	t.Cleanup(func() { e.srv.Close(); e.ts.Close() })

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // Group commit.
@@ -66,13 +68,17 @@ type committer struct {
 	closed bool
 	done   chan struct{} // closed when run returns
 
+	notary   talks.Notary // signs checkpoints; nil for none
+	noLedger bool         // write no tree hashes (benchmarks)
+
 	// Only run uses these.
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt
+	hashes *hashCache
+	conn   *sql.Conn
+	stmts  map[string]*sql.Stmt
 }
 
 func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt)}
+	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt), hashes: newHashCache()}
 	c.cond.L = &c.mu
 	go c.run()
 	return c
@@ -180,7 +186,20 @@ func (c *committer) commit(batch []*write) {
 		}
 		c.conn = conn
 	}
-	tx := &txn{conn: c.conn, stmts: c.stmts}
+	c.mu.Lock()
+	notary, noLedger := c.notary, c.noLedger
+	c.mu.Unlock()
+	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger}
+	// The talks the batch's successful writes appended to, and their
+	// heads: each gets one checkpoint, signed before the commit.
+	touched := make(map[int64]int64)
+	if !noLedger {
+		tx.hashes = c.hashes
+		committed := false
+		c.hashes.beginBatch()
+		defer func() { c.hashes.endBatch(committed, touched) }()
+		defer func() { committed = tx.committed }()
+	}
 	if _, err := tx.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		// The connection may be broken: start afresh next time.
 		c.reset()
@@ -197,8 +216,14 @@ func (c *committer) commit(batch []*write) {
 				return
 			}
 		}
+		tx.cur = make(map[int64]int64)
+		tx.hashes.beginWrite()
 		err := w.call(tx)
+		tx.hashes.endWrite(err == nil)
 		if err == nil {
+			for id, seq := range tx.cur {
+				touched[id] = seq
+			}
 			if !lone {
 				if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
 					c.abort(tx)
@@ -233,11 +258,21 @@ func (c *committer) commit(batch []*write) {
 		c.abort(tx)
 		return
 	}
+	if notary != nil && !noLedger {
+		for id, seq := range touched {
+			if err := checkpoint(ctx, tx, notary, id, seq); err != nil {
+				c.abort(tx)
+				fail(ok, translate(err))
+				return
+			}
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `COMMIT`); err != nil {
 		c.abort(tx)
 		fail(ok, translate(fmt.Errorf("commit: %w", err)))
 		return
 	}
+	tx.committed = true
 	fail(ok, nil)
 }
 
@@ -271,6 +306,11 @@ func (w *write) call(tx *txn) (err error) {
 type txn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
+
+	noLedger  bool            // write no tree hashes
+	cur       map[int64]int64 // the talks the running write appended to, and their heads
+	hashes    *hashCache      // the committer's; nil caches nothing
+	committed bool            // the batch committed
 }
 
 func (tx *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

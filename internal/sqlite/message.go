@@ -92,7 +92,16 @@ func (s *Store) findMessages(ctx context.Context, where string, args ...any) ([]
 
 // FindEvents implements talks.Store.
 func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
-	rows, err := s.read.QueryContext(ctx, `
+	return findEvents(ctx, s.read, f)
+}
+
+// queryer is the reading pool or a transaction.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func findEvents(ctx context.Context, q queryer, f talks.EventFilter) ([]*talks.Event, error) {
+	rows, err := q.QueryContext(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
 		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
 	if err != nil {

@@ -87,6 +87,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	r.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
 	s.read = &pool{DB: r, stmts: make(map[string]*sql.Stmt)}
+	if err := s.backfill(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	s.commits = newCommitter(w)
 	return s, nil
 }
@@ -156,7 +161,7 @@ func appendEvent(ctx context.Context, tx *txn, e *talks.Event) error {
 		e.TalkID, e.ID, e.TimeString(), e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	return nil
+	return appendLeaf(ctx, tx, e)
 }
 
 // record builds an event and appends it.

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/storetest"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -221,5 +224,51 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 	if len(state.Messages) != len(want) || len(state.Parties) != 2 {
 		t.Errorf("projection: %d messages, %d parties; want %d, 2", len(state.Messages), len(state.Parties), len(want))
+	}
+}
+
+// A database written before the ledger gets its talks' tree hashes when
+// it is opened.
+func TestBackfillTreeHashes(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bc.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DisableLedger()
+	u := &talks.User{Name: "a", Email: "a@example.org", PasswordHash: "x"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AddParty(ctx, &talks.Party{TalkID: tk.ID, Name: "P"}, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatalf("AddParty after backfill: %v", err)
+	}
+	r, err := s.FindRecord(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := new(ledger.Tree)
+	for _, e := range r.Events {
+		tree.Append(ledger.LeafBytes(e))
+	}
+	if len(r.Events) != 4 || int64(len(r.Hashes)) != tlog.StoredHashCount(4) {
+		t.Fatalf("after backfill: %d events, %d hashes", len(r.Events), len(r.Hashes))
+	}
+	for i, h := range r.Hashes {
+		w, _ := tree.ReadHashes([]int64{int64(i)})
+		if tlog.Hash(h) != w[0] {
+			t.Errorf("stored hash %d = %x, want %x", i, h, w[0])
+		}
 	}
 }

@@ -1,7 +1,10 @@
 // Package storetest is the conformance suite that every talks.Store
 // adapter runs: round trips, not-found and conflict errors, the hash chain
 // of the event log, projections equal to the fold of the events
-// (talks.Project), atomic writes, and concurrent appends.
+// (talks.Project), atomic writes, concurrent appends, and the verifiable
+// record: tree hashes equal to those of a ledger.Tree built from the
+// events, signed checkpoints of prefixes of that tree, and no hashes left
+// by a failed write (record.go).
 package storetest
 
 import (
@@ -55,6 +58,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"AgreementReads", testAgreementReads},
 		{"Preferences", testPreferences},
 		{"ConcurrentPreferences", testConcurrentPreferences},
+		{"RecordHashes", testRecordHashes},
+		{"RecordAtomicity", testRecordAtomicity},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

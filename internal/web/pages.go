@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -173,6 +174,7 @@ type trackPage struct {
 	Track     *talks.Track
 	CanPost   bool
 	Messages  []*talks.Message
+	Seqs      map[int64]int64 // the event (tree position) of each message, by message ID
 	Proposals []*talks.Proposal
 	Body      string // what was typed, kept on an error
 	Errors    formErrors
@@ -206,6 +208,9 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 	if n := len(p.Messages); n > MaxMessagesShown {
 		p.Messages = p.Messages[n-MaxMessagesShown:]
 	}
+	if p.Seqs, err = h.messageSeqs(r, tr, p.Messages); err != nil {
+		return nil, err
+	}
 	if p.Proposals, err = h.svc.FindProposals(ctx, talks.ProposalFilter{TalkID: tr.TalkID, TrackID: id}); err != nil {
 		return nil, err
 	}
@@ -213,6 +218,36 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// messageSeqs returns the sequence number of the message.posted event of
+// each of msgs, which is its position in the talk's verifiable record
+// (leaf seq-1 of the talk's Merkle tree). It reads the talk's events the
+// member may see, O(events) per page: a message's seq kept in the messages
+// projection would make it O(messages shown).
+func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Message) (map[int64]int64, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	want := make(map[int64]bool, len(msgs))
+	for _, m := range msgs {
+		want[m.ID] = true
+	}
+	evs, err := h.svc.FindEvents(r.Context(), talks.EventFilter{TalkID: tr.TalkID})
+	if err != nil {
+		return nil, err
+	}
+	seqs := make(map[int64]int64, len(msgs))
+	for _, e := range evs {
+		if e.Type != talks.EventMessagePosted || e.TrackID != tr.ID {
+			continue
+		}
+		var mp talks.MessagePosted
+		if json.Unmarshal(e.Payload, &mp) == nil && want[mp.MessageID] {
+			seqs[mp.MessageID] = e.ID
+		}
+	}
+	return seqs, nil
 }
 
 func (h *Handler) trackFrame(r *http.Request, p *trackPage) *Page {

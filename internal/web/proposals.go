@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"net/http"
@@ -639,6 +640,24 @@ type agreementPage struct {
 	Rows        []valueRow
 	Acceptances []acceptance
 	Disclosure  *disclosureSection // disclosure.go
+	// Checkpoint is the talk's latest signed checkpoint, which covers the
+	// agreement (signed in the write that recorded it, or later); nil if
+	// the server signed none.
+	Checkpoint *talks.Checkpoint
+}
+
+// RootShort returns the first 12 characters of the checkpoint's root hash
+// in base64, as the note writes it.
+func (p *agreementPage) RootShort() string {
+	return base64.StdEncoding.EncodeToString(p.Checkpoint.Root[:])[:12]
+}
+
+// KeyName returns the name of the server key that signed the checkpoint:
+// its origin without "/talks/<id>".
+func (p *agreementPage) KeyName() string {
+	origin, _, _ := strings.Cut(string(p.Checkpoint.Note), "\n")
+	name, _, _ := strings.Cut(origin, "/talks/")
+	return name
 }
 
 func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error {
@@ -697,6 +716,11 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	if err := h.fillDisclosure(r, p); err != nil {
+		return err
+	}
+	if p.Checkpoint, err = h.svc.LatestCheckpoint(ctx, id); talks.ErrorCode(err) == talks.ENOTFOUND {
+		p.Checkpoint = nil
+	} else if err != nil {
 		return err
 	}
 	pg := h.page(r, "Agreement · "+tc.Talk.Title, p)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/backchannel/backchannel/internal/demo"
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -28,6 +29,7 @@ type env struct {
 	store *sqlite.Store
 	svc   *talks.Service
 	demo  *demo.Demo
+	key   *ledger.Key // the server's ledger key
 }
 
 var csrfKey = []byte("0123456789abcdef0123456789abcdef")
@@ -40,19 +42,24 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
+	key, _, err := ledger.GenerateKey("web.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.SetNotary(key)
 	svc := talks.NewService(store, talks.SystemClock)
 	svc.SetAccountPolicy(fastAccounts())
 	d, err := demo.Seed(ctx, store, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := server.New(svc, server.Options{CSRFKey: csrfKey})
+	api := server.New(svc, server.Options{CSRFKey: csrfKey, LedgerKey: key})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/", web.New(svc, web.Options{CSRFKey: csrfKey, Notifier: api}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { api.Close(); srv.Close() })
-	e := &env{srv: srv, store: store, svc: svc, demo: d}
+	e := &env{srv: srv, store: store, svc: svc, demo: d, key: key}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
 	}

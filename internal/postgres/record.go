@@ -1,0 +1,305 @@
+package postgres
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// The verifiable record: next appends each event's leaf to its talk's
+// tree (tlog_hashes) and a signed checkpoint of the tree at the event in
+// the statement that inserts the event. What that needs of the tree, its
+// frontier (the stored hashes of the roots of its complete subtrees, at
+// most log2 n), comes with the lock on the head (event_heads.frontier),
+// and the same statement moves it: the ledger adds no round trip while the
+// talk's head is locked. Without a usable frontier, a transaction reads
+// the hashes it needs from tlog_hashes once and keeps those it writes.
+
+// SetNotary makes the store sign a checkpoint of a talk at every event a
+// write appends, with n. Call it before the first write; nil signs none.
+func (s *Store) SetNotary(n talks.Notary) { s.notary = n }
+
+// DisableLedger makes the store write neither tree hashes nor checkpoints.
+// It is for benchmarks that measure what the ledger costs: a database
+// written so has no verifiable record.
+func (s *Store) DisableLedger() { s.noLedger = true }
+
+// ReadHashes implements tlog.HashReader over the locked talk's stored
+// hashes, those written by the transaction included.
+func (tx *txn) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	if tx.hashes == nil {
+		tx.hashes = make(map[int64]tlog.Hash)
+		// Fetch the frontier of the tree as of the head, with what was asked.
+		indexes := append(frontier(tx.seq), indexes...)
+		if err := tx.fetch(indexes); err != nil {
+			return nil, err
+		}
+	}
+	var missing []int64
+	for _, x := range indexes {
+		if _, ok := tx.hashes[x]; !ok {
+			missing = append(missing, x)
+		}
+	}
+	if len(missing) > 0 {
+		if err := tx.fetch(missing); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		h, ok := tx.hashes[x]
+		if !ok {
+			return nil, fmt.Errorf("talk %d has no stored hash %d", tx.talkID, x)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+func (tx *txn) fetch(indexes []int64) error {
+	if len(indexes) == 0 {
+		return nil
+	}
+	rows, err := tx.Query(tx.ctx, `SELECT idx, hash FROM tlog_hashes WHERE talk_id = $1 AND idx = ANY($2)`, tx.talkID, indexes)
+	if err != nil {
+		return fmt.Errorf("read stored hashes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var x int64
+		var h []byte
+		if err := rows.Scan(&x, &h); err != nil {
+			return err
+		}
+		var v tlog.Hash
+		copy(v[:], h)
+		tx.hashes[x] = v
+	}
+	return rows.Err()
+}
+
+// useFrontier keeps the stored hashes of the frontier read with the head,
+// if it is of the head's size (see event_heads.frontier).
+func (tx *txn) useFrontier(b []byte) {
+	if tx.noLedger || len(b) < 8 || int64(binary.BigEndian.Uint64(b)) != tx.seq {
+		return
+	}
+	idx := frontier(tx.seq)
+	if len(b)-8 != len(idx)*tlog.HashSize {
+		return
+	}
+	tx.hashes = make(map[int64]tlog.Hash, len(idx)+4)
+	for i, x := range idx {
+		var h tlog.Hash
+		copy(h[:], b[8+i*tlog.HashSize:])
+		tx.hashes[x] = h
+	}
+}
+
+// encodeFrontier returns the frontier of the tree at the transaction's
+// head, for event_heads.frontier: the size, then the hashes.
+func (tx *txn) encodeFrontier() ([]byte, error) {
+	if tx.noLedger {
+		return []byte{}, nil
+	}
+	idx := frontier(tx.seq)
+	hs, err := tx.ReadHashes(idx)
+	if err != nil {
+		return nil, err
+	}
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(hs)*tlog.HashSize), uint64(tx.seq))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return b, nil
+}
+
+// frontier returns the indexes of the stored hashes that tlog.TreeHash
+// reads for a tree of n leaves.
+func frontier(n int64) []int64 {
+	var r recorder
+	tlog.TreeHash(n, &r)
+	return r
+}
+
+// recorder is a HashReader that records what is read.
+type recorder []int64
+
+func (r *recorder) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	*r = append(*r, indexes...)
+	return make([]tlog.Hash, len(indexes)), nil
+}
+
+// appendLeaf returns the indexes and hashes that event e adds to its
+// talk's tree, and keeps them for the transaction's later reads.
+func (tx *txn) appendLeaf(e *talks.Event) ([]int64, [][]byte, error) {
+	if tx.noLedger {
+		return []int64{}, [][]byte{}, nil
+	}
+	if tx.hashes == nil {
+		if _, err := tx.ReadHashes(nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	n := e.ID - 1
+	hs, err := tlog.StoredHashes(n, ledger.LeafBytes(e), tx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tree hashes of event %d: %w", e.ID, err)
+	}
+	base := tlog.StoredHashIndex(0, n)
+	idx := make([]int64, len(hs))
+	raw := make([][]byte, len(hs))
+	for i, h := range hs {
+		idx[i] = base + int64(i)
+		raw[i] = h[:]
+		tx.hashes[idx[i]] = h
+	}
+	return idx, raw, nil
+}
+
+// backfill stores the tree hashes of events appended before the ledger
+// existed (migration 00006), so that every talk's tree covers its log.
+func (s *Store) backfill(ctx context.Context) error {
+	rows, err := s.pool.Query(ctx, `
+		SELECT h.talk_id FROM event_heads h
+		WHERE h.seq > 0 AND NOT EXISTS (SELECT 1 FROM tlog_hashes x WHERE x.talk_id = h.talk_id)`)
+	if err != nil {
+		return fmt.Errorf("backfill tree hashes: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("backfill tree hashes: %w", err)
+	}
+	for _, id := range ids {
+		err := s.update(ctx, func(tx *txn) error {
+			if err := tx.lock(ctx, id); err != nil {
+				return err
+			}
+			evs, err := findEvents(ctx, tx, talks.EventFilter{TalkID: id})
+			if err != nil {
+				return err
+			}
+			t := new(ledger.Tree)
+			for _, e := range evs {
+				if _, err := t.Append(ledger.LeafBytes(e)); err != nil {
+					return err
+				}
+			}
+			idx := make([]int64, tlog.StoredHashCount(t.Size()))
+			for i := range idx {
+				idx[i] = int64(i)
+			}
+			hs, err := t.ReadHashes(idx)
+			if err != nil {
+				return err
+			}
+			raw := make([][]byte, len(hs))
+			for i := range hs {
+				raw[i] = hs[i][:]
+			}
+			_, err = tx.Exec(ctx, `
+				INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($2::bigint[]), unnest($3::bytea[])
+				ON CONFLICT DO NOTHING`, id, idx, raw)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("backfill tree hashes of talk %d: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// FindRecord implements talks.Store.
+func (s *Store) FindRecord(ctx context.Context, talkID int64) (*talks.Record, error) {
+	r := new(talks.Record)
+	err := s.view(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM talks WHERE id = $1`, talkID).Scan(new(int)); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
+			}
+			return err
+		}
+		evs, err := findEvents(ctx, tx, talks.EventFilter{TalkID: talkID})
+		if err != nil {
+			return err
+		}
+		r.Events = evs
+		rows, err := tx.Query(ctx, `SELECT hash FROM tlog_hashes WHERE talk_id = $1 ORDER BY idx`, talkID)
+		if err != nil {
+			return fmt.Errorf("read tree hashes: %w", err)
+		}
+		hs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return fmt.Errorf("read tree hashes: %w", err)
+		}
+		r.Hashes = make([][32]byte, len(hs))
+		for i, h := range hs {
+			copy(r.Hashes[i][:], h)
+		}
+		cps, err := findCheckpoints(ctx, tx, talkID, true)
+		if err != nil {
+			return err
+		}
+		if len(cps) > 0 {
+			r.Checkpoint = cps[0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// FindCheckpoints implements talks.Store.
+func (s *Store) FindCheckpoints(ctx context.Context, talkID int64) ([]*talks.Checkpoint, error) {
+	cps, err := findCheckpoints(ctx, s.pool, talkID, false)
+	return cps, translate(err)
+}
+
+// FindLatestCheckpoint implements talks.Store.
+func (s *Store) FindLatestCheckpoint(ctx context.Context, talkID int64) (*talks.Checkpoint, error) {
+	cps, err := findCheckpoints(ctx, s.pool, talkID, true)
+	if err != nil {
+		return nil, translate(err)
+	}
+	if len(cps) == 0 {
+		return nil, talks.Errorf(talks.ENOTFOUND, "No checkpoint yet.")
+	}
+	return cps[0], nil
+}
+
+func findCheckpoints(ctx context.Context, q querier, talkID int64, latest bool) ([]*talks.Checkpoint, error) {
+	sql := `SELECT size, root, note, time FROM checkpoints WHERE talk_id = $1 ORDER BY id`
+	if latest {
+		sql = `SELECT size, root, note, time FROM checkpoints WHERE talk_id = $1 ORDER BY id DESC LIMIT 1`
+	}
+	rows, err := q.Query(ctx, sql, talkID)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []*talks.Checkpoint
+	for rows.Next() {
+		c := &talks.Checkpoint{TalkID: talkID}
+		var root []byte
+		var note string
+		var at time.Time
+		if err := rows.Scan(&c.Size, &root, &note, &at); err != nil {
+			return nil, err
+		}
+		copy(c.Root[:], root)
+		c.Note, c.Time = []byte(note), at.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
