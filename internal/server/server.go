@@ -179,6 +179,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/preferences", user, "talk", s.handleSavePreferences},
 		{"POST", "/api/v1/talks/{id}/preferences/import", user, "talk", s.handleImportPreferences},
 		{"GET", "/api/v1/talks/{id}/standing", user, "talk", s.handleStanding},
+		{"POST", "/api/v1/talks/{id}/rehearsals", user, "talk", s.handleRehearse},
 		{"GET", "/api/v1/talks/{id}/invitations", user, "talk", s.handleInvitations},
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},
