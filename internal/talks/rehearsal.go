@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/backchannel/backchannel/agent"
 	"github.com/backchannel/backchannel/mechanism"
@@ -42,9 +43,15 @@ import (
 // Limits and defaults of a rehearsal.
 const (
 	DefaultRehearsalRuns   = 300
-	MaxRehearsalRuns       = 2000
+	MaxRehearsalRuns       = 1000
 	DefaultRehearsalRounds = 100
 	MaxRehearsalRounds     = 1000
+	// MaxRehearsalSteps bounds runs × rounds, the work a request may ask
+	// for; the default is a tenth of it.
+	MaxRehearsalSteps = 500_000
+	// RehearsalTimeout bounds the time a rehearsal may take, whatever its
+	// size: a large outcome space makes each step dearer.
+	RehearsalTimeout = 10 * time.Second
 	// RehearsalBins is the number of bins of Rehearsal.Histogram, each
 	// 1/RehearsalBins wide over [0, 1].
 	RehearsalBins = 10
@@ -110,8 +117,9 @@ var errNoPreferences = Errorf(ECONFLICT, "Your party has not entered preferences
 // member's party (see the comment above). The party's principal, envoys
 // and advisors may; any other member gets EFORBIDDEN, and one who does not
 // see the talk ENOTFOUND. EINVALID for an unknown agent or runs or rounds
-// out of range (1..MaxRehearsalRuns, 1..MaxRehearsalRounds), or a talk
-// without an outcome space; ECONFLICT if the party has no preferences.
+// out of range (1..MaxRehearsalRuns, 1..MaxRehearsalRounds, their product
+// at most MaxRehearsalSteps), a rehearsal that takes longer than
+// RehearsalTimeout, or a talk without an outcome space; ECONFLICT if the party has no preferences.
 // It writes nothing. It uses up to GOMAXPROCS goroutines and stops early
 // if ctx is done.
 func (s *Service) Rehearse(ctx context.Context, talkID int64, req RehearsalRequest) (*Rehearsal, error) {
@@ -159,8 +167,12 @@ func (s *Service) Rehearse(ctx context.Context, talkID int64, req RehearsalReque
 		{Name: "own", Func: memoFunc(own), Reserved: prefs.Reserved, Discount: 1},
 		{Name: "opponent model", Func: memoFunc(opp), Reserved: 0, Discount: 1},
 	}
-	results, err := rehearse(ctx, profiles, req)
-	if err != nil {
+	rctx, cancel := context.WithTimeout(ctx, RehearsalTimeout)
+	defer cancel()
+	results, err := rehearse(rctx, profiles, req)
+	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+		return nil, Errorf(EINVALID, "The rehearsal took longer than %s; ask for fewer runs or rounds.", RehearsalTimeout)
+	} else if err != nil {
 		return nil, err
 	}
 	r := &Rehearsal{PartyID: me, PreferencesV: prefs.Version, Reserved: prefs.Reserved,
@@ -186,6 +198,9 @@ func (req *RehearsalRequest) normalise() error {
 	}
 	if req.Rounds < 1 || req.Rounds > MaxRehearsalRounds {
 		return Errorf(EINVALID, "Rounds must be between 1 and %d.", MaxRehearsalRounds)
+	}
+	if req.Runs*req.Rounds > MaxRehearsalSteps {
+		return Errorf(EINVALID, "Runs × rounds must be at most %d.", MaxRehearsalSteps)
 	}
 	return nil
 }

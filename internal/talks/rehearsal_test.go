@@ -47,6 +47,7 @@ func testRehearsalAccess(t *testing.T, st prefStore) {
 		{"negative runs", talks.RehearsalRequest{Runs: -1}},
 		{"too many runs", talks.RehearsalRequest{Runs: talks.MaxRehearsalRuns + 1}},
 		{"too many rounds", talks.RehearsalRequest{Rounds: talks.MaxRehearsalRounds + 1}},
+		{"too many steps", talks.RehearsalRequest{Runs: talks.MaxRehearsalRuns, Rounds: talks.MaxRehearsalRounds}},
 	} {
 		if _, err := d.svc.Rehearse(d.as("NP"), d.talk.ID, c.req); talks.ErrorCode(err) != talks.EINVALID {
 			t.Errorf("Rehearse(%s) = %v, want EINVALID", c.name, err)
