@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,6 +32,9 @@ import (
 //     may see. A facilitator's draft speaks for no party and is left out.
 //     With several other parties, their offers feed one model: the
 //     rehearsal is bilateral, the party against "the others".
+//   - The runs play against the fitted model and perturbations of it
+//     (modelVariants), so that the spread of outcomes reflects how little
+//     a handful of offers says about the other side.
 //   - Other parties' preferences are never read: the code path reads the
 //     store's FindPreferences for the acting member's own party only.
 //   - The model does not know the other side's reserved value; it is
@@ -163,13 +168,14 @@ func (s *Service) Rehearse(ctx context.Context, talkID int64, req RehearsalReque
 	if err != nil {
 		return nil, Errorf(EINTERNAL, "The opponent model failed.")
 	}
-	profiles := []*utility.Profile{
-		{Name: "own", Func: memoFunc(own), Reserved: prefs.Reserved, Discount: 1},
-		{Name: "opponent model", Func: memoFunc(opp), Reserved: 0, Discount: 1},
+	mine := &utility.Profile{Name: "own", Func: memoFunc(own), Reserved: prefs.Reserved, Discount: 1}
+	var others []*utility.Profile
+	for _, f := range modelVariants(opp, len(offers), req.Seed) {
+		others = append(others, &utility.Profile{Name: "opponent model", Func: memoFunc(f), Reserved: 0, Discount: 1})
 	}
 	rctx, cancel := context.WithTimeout(ctx, RehearsalTimeout)
 	defer cancel()
-	results, err := rehearse(rctx, profiles, req)
+	results, err := rehearse(rctx, mine, others, req)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return nil, Errorf(EINVALID, "The rehearsal took longer than %s; ask for fewer runs or rounds.", RehearsalTimeout)
 	} else if err != nil {
@@ -306,10 +312,64 @@ func memoFunc(f *utility.LinearAdditive) *utility.LinearAdditive {
 	return f
 }
 
+// RehearsalVariants is the number of opponent models a rehearsal plays
+// against: the fitted model and perturbations of it, run i playing
+// variant i mod RehearsalVariants.
+const RehearsalVariants = 16
+
+// modelVariants returns the fitted model f and RehearsalVariants−1
+// perturbations of it, so that the runs express what the model does not
+// know: each issue weight and each value's evaluation is multiplied by
+// exp(σ·z), z standard normal, then the weights are renormalised and each
+// issue's evaluations rescaled so that the best is 1. σ = 0.5/√(1+offers),
+// so the spread shrinks as the other side makes more offers. The draws
+// come from a PCG seeded by seed, so they are the same for the same
+// request. Without the variants, deterministic agents (time-based,
+// tit-for-tat) would play the same negotiation in every run.
+func modelVariants(f *utility.LinearAdditive, offers int, seed uint64) []*utility.LinearAdditive {
+	out := []*utility.LinearAdditive{f}
+	sigma := 0.5 / math.Sqrt(1+float64(offers))
+	rng := rand.New(rand.NewPCG(seed, 0x7265686561727365)) // "rehearse"
+	sp := f.Space()
+	for range RehearsalVariants - 1 {
+		weights := make([]float64, len(sp.Issues))
+		evs := make([]utility.Evaluator, len(sp.Issues))
+		var sum float64
+		for i := range sp.Issues {
+			weights[i] = f.Weights[i] * math.Exp(sigma*rng.NormFloat64())
+			sum += weights[i]
+			base := f.Evaluators[i].(utility.Scores).Utilities
+			u := make([]float64, len(base))
+			var top float64
+			for v, e := range base {
+				u[v] = e * math.Exp(sigma*rng.NormFloat64())
+				top = max(top, u[v])
+			}
+			for v := range u {
+				if top > 0 {
+					u[v] = min(1, u[v]/top)
+				}
+			}
+			evs[i] = utility.Scores{Utilities: u}
+		}
+		for i := range weights {
+			if sum > 0 {
+				weights[i] /= sum
+			}
+		}
+		g, err := utility.NewLinearAdditive(sp, weights, evs)
+		if err != nil {
+			continue // cannot happen: the values stay finite and in [0, 1]
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
 // rehearse plays req.Runs negotiations, run i with seed req.Seed+i, on up
 // to GOMAXPROCS goroutines; results are by run, so the order of work does
 // not change them.
-func rehearse(ctx context.Context, profiles []*utility.Profile, req RehearsalRequest) ([]*mechanism.Result, error) {
+func rehearse(ctx context.Context, mine *utility.Profile, others []*utility.Profile, req RehearsalRequest) ([]*mechanism.Result, error) {
 	results := make([]*mechanism.Result, req.Runs)
 	workers := min(runtime.GOMAXPROCS(0), req.Runs)
 	var (
@@ -329,7 +389,7 @@ func rehearse(ctx context.Context, profiles []*utility.Profile, req RehearsalReq
 				if i >= req.Runs || stop {
 					return
 				}
-				res, err := rehearseOne(ctx, profiles, req, i)
+				res, err := rehearseOne(ctx, []*utility.Profile{mine, others[i%len(others)]}, req, i)
 				if err != nil {
 					mu.Lock()
 					firstErr = cmp.Or(firstErr, err)
