@@ -14,6 +14,7 @@ func TestRehearsal(t *testing.T) {
 			t.Run("Access", func(t *testing.T) { testRehearsalAccess(t, open(t)) })
 			t.Run("Result", func(t *testing.T) { testRehearsalResult(t, open(t)) })
 			t.Run("Privacy", func(t *testing.T) { testRehearsalPrivacy(t, open(t)) })
+			t.Run("Tracks", func(t *testing.T) { testRehearsalTracks(t, open(t)) })
 		})
 	}
 }
@@ -161,4 +162,31 @@ func (s *prefSpy) FindPreferences(ctx context.Context, talkID, partyID int64) ([
 func (s *prefSpy) FindLatestPreferences(ctx context.Context, talkID int64) ([]*talks.Preferences, error) {
 	s.latest++
 	return s.Store.FindLatestPreferences(ctx, talkID)
+}
+
+// testRehearsalTracks checks that the model learns only from offers in
+// tracks the member sees: Southland's offer on a back-channel of NE and SE
+// counts for NE and for NP (a principal sees its envoys' back-channels),
+// not for NA.
+func testRehearsalTracks(t *testing.T, st prefStore) {
+	defer st.Close()
+	d := newDeal(t, st)
+	mustOK(t, "SavePreferences", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
+	members, err := d.svc.FindMembers(d.as("F"), d.talk.ID)
+	mustOK(t, "FindMembers", err)
+	byUser := map[int64]int64{}
+	for _, m := range members {
+		byUser[m.UserID] = m.ID
+	}
+	bc := &talks.Track{TalkID: d.talk.ID, Name: "quiet", MemberIDs: []int64{byUser[d.users["NE"].ID], byUser[d.users["SE"].ID]}}
+	mustOK(t, "CreateTrack", d.svc.CreateTrack(d.as("F"), bc))
+	mustOK(t, "CreateProposal", d.svc.CreateProposal(d.as("SE"), &talks.Proposal{TrackID: bc.ID, Title: "Quiet"},
+		&talks.Version{Values: map[string]string{"line": "ridge", "water": "south", "troops": "0"}}))
+	for who, want := range map[string]int{"NE": 1, "NP": 1, "NA": 0} {
+		r, err := d.svc.Rehearse(d.as(who), d.talk.ID, smallRehearsal)
+		mustOK(t, "Rehearse as "+who, err)
+		if r.OpponentOffers != want {
+			t.Errorf("Rehearse as %s learnt from %d offers, want %d", who, r.OpponentOffers, want)
+		}
+	}
 }
