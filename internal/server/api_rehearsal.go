@@ -56,7 +56,7 @@ type Rehearsal struct {
 const RehearsalNote = "An estimate: the other side is a model fitted to the offers it has made, not its real preferences."
 
 func apiRehearsal(r *talks.Rehearsal) Rehearsal {
-	out := Rehearsal{Estimate: true, Note: RehearsalNote, PartyID: r.PartyID, PreferencesVersion: r.PreferencesV,
+	out := Rehearsal{Estimate: true, Note: RehearsalNote, PartyID: r.PartyID, PreferencesVersion: r.PreferencesVersion,
 		Reserved: r.Reserved, OwnAgent: r.OwnAgent, OpponentAgent: r.OpponentAgent, Runs: r.Runs, Rounds: r.Rounds,
 		Seed: r.Seed, OpponentOffers: r.OpponentOffers, Agreements: r.Agreements, NoAgreementShare: r.NoAgreementShare,
 		Median: r.Median, Mean: r.Mean, MeanRounds: r.MeanRounds}

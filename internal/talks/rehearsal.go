@@ -85,13 +85,13 @@ type RehearsalOutcome struct {
 // Rehearsal is the result of a rehearsal, in the acting party's own utility
 // only. It is an estimate: the other side is a model fitted to its offers.
 type Rehearsal struct {
-	PartyID       int64
-	PreferencesV  int64 // the version of the party's preferences used
-	Reserved      float64
-	OwnAgent      string
-	OpponentAgent string
-	Runs, Rounds  int
-	Seed          uint64
+	PartyID            int64
+	PreferencesVersion int64 // the version of the party's preferences used
+	Reserved           float64
+	OwnAgent           string
+	OpponentAgent      string
+	Runs, Rounds       int
+	Seed               uint64
 	// OpponentOffers is the number of other parties' versions the model
 	// learnt from; with 0 the model is uninformed (every package looks
 	// the same to it) and the estimate says little.
@@ -181,7 +181,7 @@ func (s *Service) Rehearse(ctx context.Context, talkID int64, req RehearsalReque
 	} else if err != nil {
 		return nil, err
 	}
-	r := &Rehearsal{PartyID: me, PreferencesV: prefs.Version, Reserved: prefs.Reserved,
+	r := &Rehearsal{PartyID: me, PreferencesVersion: prefs.Version, Reserved: prefs.Reserved,
 		OwnAgent: req.OwnAgent, OpponentAgent: req.OpponentAgent, Runs: req.Runs, Rounds: req.Rounds, Seed: req.Seed,
 		OpponentOffers: len(offers)}
 	summarise(r, sp, own, results)
