@@ -521,6 +521,18 @@ var matrixRules = map[string]matrixRule{
 	"GET /api/v1/talks/{id}/standing": {
 		may: func(c matrixCase, _ target) int { return allow(c.readsPrefs()) },
 	},
+	// A rehearsal, like the standing, is the caller's own party's; it
+	// writes nothing, so a refused one changes nothing either.
+	"POST /api/v1/talks/{id}/rehearsals": {
+		body: func(*matrixTalk) any { return map[string]any{"runs": 5, "rounds": 10} },
+		may:  func(c matrixCase, _ target) int { return allow(c.readsPrefs()) },
+		check: func(_ *matrixTalk, _ matrixCase, body []byte) error {
+			if !bytes.Contains(body, []byte(`"estimate":true`)) {
+				return fmt.Errorf("a rehearsal not labelled an estimate: %s", body)
+			}
+			return nil
+		},
+	},
 	// Anyone who sees the version may ask; only readers see a gain.
 	"GET /api/v1/versions/{id}/suggestions": {check: noGainUnlessReader},
 }

@@ -189,6 +189,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/events/{seq}/proof", user, "talk", s.handleInclusionProof},
 		{"GET", "/api/v1/talks/{id}/consistency", user, "talk", s.handleConsistencyProof},
 		{"GET", "/api/v1/talks/{id}/record", user, "talk", s.handleRecord},
+		{"POST", "/api/v1/talks/{id}/rehearsals", user, "talk", s.handleRehearse},
 		{"GET", "/api/v1/talks/{id}/invitations", user, "talk", s.handleInvitations},
 		{"POST", "/api/v1/talks/{id}/invitations", user, "talk", s.handleCreateInvitation},
 		{"DELETE", "/api/v1/invitations/{id}", user, "invitation", s.handleRevokeInvitation},

@@ -20,6 +20,7 @@ func (h *Handler) routes() []route {
 		h.meetingRoutes(),    // meetings.go: a track's meetings
 		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
 		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
+		h.rehearsalRoutes(),  // rehearsal.go: a party's rehearsal of the rest of the negotiation
 	} {
 		rs = append(rs, area...)
 	}
