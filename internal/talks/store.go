@@ -26,6 +26,7 @@ type Store interface {
 	MeetingStore    // meetings of a track (meeting.go)
 	DisclosureStore // disclosure plans, hand-offs, agreement reads (disclosure.go)
 	PreferenceStore // parties' private preferences (preference.go)
+	MandateStore    // limits principals set for their envoys (mandate.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error
