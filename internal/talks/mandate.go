@@ -429,3 +429,17 @@ func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]s
 	}
 	return nil
 }
+
+// MandateParty returns the acting member's party in talk talkID, whose
+// mandates it may ask about: EFORBIDDEN unless it is a principal, envoy
+// or advisor of a party.
+func (s *Service) MandateParty(ctx context.Context, talkID int64) (int64, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return 0, err
+	}
+	if !v.CanReadPreferences(v.Member.PartyID) {
+		return 0, errMandatesForbidden
+	}
+	return v.Member.PartyID, nil
+}
