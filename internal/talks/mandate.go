@@ -41,8 +41,6 @@ import (
 // It is party-scoped (see CanSeeEvent).
 const EventMandateSaved = "mandate.saved"
 
-func init() { partyScoped[EventMandateSaved] = true }
-
 // Mandate is the current limits a principal set for one envoy of its
 // party.
 type Mandate struct {
@@ -164,19 +162,23 @@ func (m *Mandate) Validate(space *outcome.Space) error {
 	if space == nil {
 		return Errorf(EINVALID, "The talk has no outcome space yet.")
 	}
-	for name, vals := range m.Allowed {
-		i := space.IssueIndex(name)
-		if i < 0 {
+	for name := range m.Allowed {
+		if space.IssueIndex(name) < 0 {
 			return Errorf(EINVALID, "Mandate names unknown issue %q.", name)
-		} else if len(vals) == 0 {
-			return Errorf(EINVALID, "Mandate allows no value of issue %q: allow at least one, or leave the issue open.", name)
 		}
-		is := space.Issues[i]
+	}
+	for _, is := range space.Issues { // in order, so that errors are stable
+		vals, ok := m.Allowed[is.Name]
+		if !ok {
+			continue
+		} else if len(vals) == 0 {
+			return Errorf(EINVALID, "Mandate allows no value of issue %q: allow at least one, or leave the issue open.", is.Name)
+		}
 		idx := make([]int, 0, len(vals))
 		for _, val := range vals {
 			j, err := is.Index(val)
 			if err != nil {
-				return Errorf(EINVALID, "Issue %q has no value %q.", name, val)
+				return Errorf(EINVALID, "Issue %q has no value %q.", is.Name, val)
 			}
 			idx = append(idx, j)
 		}
@@ -186,7 +188,7 @@ func (m *Mandate) Validate(space *outcome.Space) error {
 		for k, j := range idx {
 			out[k] = is.Value(j)
 		}
-		m.Allowed[name] = out
+		m.Allowed[is.Name] = out
 	}
 	if u := m.MinUtility; u != nil && (math.IsNaN(*u) || *u < 0 || *u > 1) {
 		return Errorf(EINVALID, "Minimum utility must be between 0 and 1.")

@@ -19,6 +19,7 @@ func (h *Handler) routes() []route {
 		h.meetingRoutes(),    // meetings.go: a track's meetings
 		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
 		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
+		h.mandateRoutes(),    // mandates.go: the limits a principal sets for its envoys
 	} {
 		rs = append(rs, area...)
 	}
