@@ -213,6 +213,9 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 	if err := seedPreferences(as, svc, talk, parties); err != nil {
 		return nil, err
 	}
+	if err := seedMandate(as, svc, talk, parties, members); err != nil {
+		return nil, err
+	}
 
 	return &Demo{Talk: talk, Parties: parties, Users: users, Passwords: passwords, Members: members,
 		Official: official, Back: back, Proposal: draft, Draft: first, Counter: counter}, nil

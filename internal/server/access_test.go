@@ -224,6 +224,7 @@ func (e *env) matrixTalk() *matrixTalk {
 		pr.TalkID, pr.PartyID = x.talk.ID, parties[p].ID
 		ok("SavePreferences "+p, e.svc.SavePreferences(e.as(by), pr))
 	}
+	ok("SaveMandate NE", e.svc.SaveMandate(e.as("NP"), matrixMandate(x)))
 
 	x.targets = map[string][]target{
 		"talk":       {{scope: scopeTalk, id: x.talk.ID}},
@@ -674,6 +675,9 @@ func TestAccessMatrix(t *testing.T) {
 				if !(c.readsPrefs() && c.party == "N") && bytes.Contains(got, []byte(fmt.Sprint(northSecret))) {
 					t.Errorf("%s leaks the North's preferences: %s", name, got)
 				}
+				if !(c.readsPrefs() && c.party == "N") && bytes.Contains(got, []byte(fmt.Sprint(mandateSecret))) {
+					t.Errorf("%s leaks NE's mandate: %s", name, got)
+				}
 				if rule.stream && want == succeeds {
 					if err := e.checkBacklog(x, c, got); err != nil {
 						t.Errorf("%s: %v", name, err)
@@ -783,7 +787,7 @@ func (e *env) checkBacklog(x *matrixTalk, c matrixCase, backlog []byte) error {
 	}
 	var want, got []int64
 	for _, ev := range all {
-		if ev.Type == talks.EventPreferencesSaved {
+		if ev.Type == talks.EventPreferencesSaved || ev.Type == talks.EventMandateSaved {
 			// Party-scoped: only the party's principal, envoys and
 			// advisors see that its preferences changed.
 			var p talks.PreferencesSaved

@@ -71,7 +71,7 @@ func TestOpenAPIServed(t *testing.T) {
 func TestNoSecretFields(t *testing.T) {
 	types := []any{User{}, Token{}, Talk{}, Party{}, Member{}, Track{}, Message{}, Proposal{}, Version{},
 		Answer{}, Agreement{}, IssueDiff{}, Event{}, sessionResponse{}, proposalResponse{}, Invitation{},
-		InvitationPreview{}, signUpResponse{}, Meeting{}, Preferences{}, PreferencesHistory{}, Standing{}, Suggestions{}, OwnSuggestion{}, Rehearsal{}}
+		InvitationPreview{}, signUpResponse{}, Meeting{}, Preferences{}, PreferencesHistory{}, Standing{}, Suggestions{}, OwnSuggestion{}, Rehearsal{}, Mandate{}}
 	var walk func(reflect.Type, string)
 	seen := map[reflect.Type]bool{}
 	walk = func(ty reflect.Type, path string) {

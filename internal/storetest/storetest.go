@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"ConcurrentPreferences", testConcurrentPreferences},
 		{"RecordHashes", testRecordHashes},
 		{"RecordAtomicity", testRecordAtomicity},
+		{"Mandates", testMandates},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
@@ -456,6 +457,7 @@ func checkProjection(t *testing.T, s talks.Store, talkID int64) {
 	checkMeetings(t, s, talkID, want)
 	checkDisclosure(t, s, talkID, want)
 	checkPreferences(t, s, talkID, want)
+	checkMandates(t, s, talkID, want)
 	for _, c := range []struct {
 		name      string
 		got, want any

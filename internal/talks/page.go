@@ -92,7 +92,7 @@ var EventTypes = []string{
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,
 	EventMeetingScheduled, EventMeetingUpdated,
 	EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried,
-	EventPreferencesSaved,
+	EventPreferencesSaved, EventMandateSaved,
 }
 
 // CanInvite reports whether the member may invite someone to party partyID

@@ -45,7 +45,7 @@ const EventPreferencesSaved = "preferences.saved"
 
 // partyScoped lists the event types whose payload has a party_id and
 // that only those who may read that party's preferences may see.
-var partyScoped = map[string]bool{EventPreferencesSaved: true}
+var partyScoped = map[string]bool{EventPreferencesSaved: true, EventMandateSaved: true}
 
 // Limits on preferences.
 const (

@@ -35,6 +35,9 @@ type State struct {
 	// Preferences: what the log says of each saved version, by party then
 	// version. The preferences themselves are not in the log.
 	Preferences []*PreferencesStamp
+	// Mandates: what the log says of each envoy's current mandate, by
+	// envoy. The limits themselves are not in the log.
+	Mandates []*MandateStamp
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -69,6 +72,7 @@ func Project(events []*Event) (*State, error) {
 	slices.SortStableFunc(s.Preferences, func(a, b *PreferencesStamp) int {
 		return cmp.Or(sortByID(a.PartyID, b.PartyID), sortByID(a.Version, b.Version))
 	})
+	slices.SortFunc(s.Mandates, func(a, b *MandateStamp) int { return sortByID(a.EnvoyID, b.EnvoyID) })
 	return s, nil
 }
 
@@ -200,8 +204,35 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		}
 		s.Preferences = append(s.Preferences, &PreferencesStamp{PartyID: p.PartyID, Version: p.Version, Digest: d,
 			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
+	case EventMandateSaved:
+		return s.applyMandate(e, parties, members)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
+	}
+	return nil
+}
+
+func (s *State) applyMandate(e *Event, parties map[int64]*Party, members map[int64]*Member) error {
+	var p MandateSaved
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return err
+	} else if parties[p.PartyID] == nil {
+		return fmt.Errorf("unknown party %d", p.PartyID)
+	} else if m := members[p.EnvoyID]; m == nil || m.PartyID != p.PartyID || m.Role != RoleEnvoy {
+		return fmt.Errorf("member %d is not an envoy of party %d", p.EnvoyID, p.PartyID)
+	}
+	var d [32]byte
+	if b, err := hex.DecodeString(p.Digest); err != nil || len(b) != len(d) {
+		return fmt.Errorf("malformed digest %q", p.Digest)
+	} else {
+		copy(d[:], b)
+	}
+	st := &MandateStamp{PartyID: p.PartyID, EnvoyID: p.EnvoyID, Version: p.Version, Digest: d,
+		UpdatedBy: e.ActorID, UpdatedAt: Timestamp(e.Time)}
+	if i := slices.IndexFunc(s.Mandates, func(m *MandateStamp) bool { return m.EnvoyID == p.EnvoyID }); i >= 0 {
+		s.Mandates[i] = st
+	} else {
+		s.Mandates = append(s.Mandates, st)
 	}
 	return nil
 }

@@ -364,6 +364,8 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	}
 	if err := checkVersion(v.Talk, ver); err != nil {
 		return err
+	} else if err := s.checkMandate(ctx, v, ver.Values); err != nil {
+		return err
 	}
 	p.TalkID, p.AuthorID = v.Talk.ID, v.Member.ID
 	ver.ParentID, ver.AuthorID = 0, v.Member.ID
@@ -393,6 +395,8 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 		return err
 	} else if err := checkVersion(v.Talk, ver); err != nil {
 		return err
+	} else if err := s.checkMandate(ctx, v, ver.Values); err != nil {
+		return err
 	}
 	ver.ProposalID, ver.AuthorID = p.ID, v.Member.ID
 	var counter *Answer
@@ -410,7 +414,7 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 // that completes every party's acceptance makes the version the talk's
 // agreement, in the same write.
 func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
-	v, p, _, err := s.viewOfVersion(ctx, a.VersionID)
+	v, p, ver, err := s.viewOfVersion(ctx, a.VersionID)
 	if err != nil {
 		return err
 	} else if !v.speaksForParty() {
@@ -427,6 +431,11 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 		return err
 	} else if !carried {
 		if err := checkOpen(v.Talk); err != nil {
+			return err
+		}
+	}
+	if a.Kind == AnswerAccept {
+		if err := s.checkMandate(ctx, v, ver.Values); err != nil {
 			return err
 		}
 	}

@@ -130,6 +130,7 @@ var keepsSnapshot = map[string]bool{
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
+	EventMandateSaved:        true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -150,6 +151,7 @@ var keepsTalk = map[string]bool{
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
+	EventMandateSaved:        true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot

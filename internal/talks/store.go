@@ -27,6 +27,7 @@ type Store interface {
 	DisclosureStore // disclosure plans, hand-offs, agreement reads (disclosure.go)
 	PreferenceStore // parties' private preferences (preference.go)
 	RecordStore     // tree hashes and signed checkpoints (record.go)
+	MandateStore    // limits principals set for their envoys (mandate.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

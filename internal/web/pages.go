@@ -21,6 +21,7 @@ func (h *Handler) routes() []route {
 		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
 		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
 		h.rehearsalRoutes(),  // rehearsal.go: a party's rehearsal of the rest of the negotiation
+		h.mandateRoutes(),    // mandates.go: the limits a principal sets for its envoys
 	} {
 		rs = append(rs, area...)
 	}

@@ -101,6 +101,14 @@ func (f *versionForm) version() *talks.Version {
 // which fields were at fault, and else shows err's message for the whole
 // form.
 func (f *versionForm) explain(err error) {
+	if issue, ok := talks.MandateIssue(err); ok {
+		if issue != "" {
+			f.Errors["value:"+issue] = talks.ErrorMessage(err)
+		} else {
+			f.Errors[""] = talks.ErrorMessage(err)
+		}
+		return
+	}
 	if f.Space != nil {
 		for _, is := range f.Space.Issues {
 			val, ok := f.Values[is.Name]
@@ -207,8 +215,11 @@ type proposalPage struct {
 	Diff         []diffRow
 	DiffCount    int
 
-	Counter   *versionForm // nil if the viewer may not counter Selected
-	Prefilled bool         // the counter form holds a suggestion's values
+	Counter *versionForm // nil if the viewer may not counter Selected
+	// AnswerError is the refusal of the viewer's acceptance by its
+	// mandate, shown at the accept button.
+	AnswerError string
+	Prefilled   bool // the counter form holds a suggestion's values
 
 	// query is what the page was asked for: version, a and b, each only
 	// if given. Live regions reload with it, so that a page that shows the
@@ -497,7 +508,7 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, fmt.Sprintf("/proposals/%d?version=%d", ver.ProposalID, ver.ID), http.StatusSeeOther)
 		return nil
 	}
-	if talks.ErrorCode(err) != talks.EINVALID {
+	if _, mandate := talks.MandateIssue(err); talks.ErrorCode(err) != talks.EINVALID && !mandate {
 		return err
 	}
 	pid, perr := h.proposalOf(r, id)
@@ -514,7 +525,7 @@ func (h *Handler) handleCounter(w http.ResponseWriter, r *http.Request) error {
 	f.Space = p.Talk.Space
 	f.explain(err)
 	p.Counter = f
-	return h.render(w, r, http.StatusUnprocessableEntity, "proposal", h.proposalFrame(r, p))
+	return h.render(w, r, formStatus(err), "proposal", h.proposalFrame(r, p))
 }
 
 func (h *Handler) handleAnswer(w http.ResponseWriter, r *http.Request) error {
@@ -524,6 +535,9 @@ func (h *Handler) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 	}
 	a := &talks.Answer{VersionID: id, Kind: talks.AnswerKind(r.PostFormValue("kind"))}
 	if err := h.svc.AnswerVersion(r.Context(), a); err != nil {
+		if _, mandate := talks.MandateIssue(err); mandate {
+			return h.renderRefusedAnswer(w, r, id, err)
+		}
 		return err
 	}
 	h.wroteProposal(r, a.ProposalID)
@@ -615,12 +629,12 @@ func (h *Handler) handleCreateProposal(w http.ResponseWriter, r *http.Request) e
 		http.Redirect(w, r, fmt.Sprintf("/proposals/%d", prop.ID), http.StatusSeeOther)
 		return nil
 	}
-	if talks.ErrorCode(err) != talks.EINVALID {
+	if _, mandate := talks.MandateIssue(err); talks.ErrorCode(err) != talks.EINVALID && !mandate {
 		return err
 	}
 	f.explain(err)
 	p.Form = f
-	return h.render(w, r, http.StatusUnprocessableEntity, "newproposal", h.newProposalFrame(r, p))
+	return h.render(w, r, formStatus(err), "newproposal", h.newProposalFrame(r, p))
 }
 
 // acceptance is one party's acceptance of the agreed version.
