@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"AgreementReads", testAgreementReads},
 		{"Preferences", testPreferences},
 		{"ConcurrentPreferences", testConcurrentPreferences},
+		{"Stakeholders", testStakeholders},
+		{"Rejection", testRejection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

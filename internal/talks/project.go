@@ -35,6 +35,8 @@ type State struct {
 	// Preferences: what the log says of each saved version, by party then
 	// version. The preferences themselves are not in the log.
 	Preferences []*PreferencesStamp
+	// Stakeholders, by user ID, with their decisions.
+	Stakeholders []*Stakeholder
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -69,6 +71,7 @@ func Project(events []*Event) (*State, error) {
 	slices.SortStableFunc(s.Preferences, func(a, b *PreferencesStamp) int {
 		return cmp.Or(sortByID(a.PartyID, b.PartyID), sortByID(a.Version, b.Version))
 	})
+	slices.SortFunc(s.Stakeholders, func(a, b *Stakeholder) int { return sortByID(a.UserID, b.UserID) })
 	return s, nil
 }
 
@@ -200,6 +203,8 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		}
 		s.Preferences = append(s.Preferences, &PreferencesStamp{PartyID: p.PartyID, Version: p.Version, Digest: d,
 			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
+	case EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified:
+		return s.applyStakeholder(e)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

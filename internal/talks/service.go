@@ -130,6 +130,11 @@ var keepsSnapshot = map[string]bool{
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
+
+	EventStakeholderAdded:  true,
+	EventRedLinesSaved:     true,
+	EventRatificationGiven: true,
+	EventTalkRatified:      true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -150,6 +155,10 @@ var keepsTalk = map[string]bool{
 	EventDisclosureConsented: true,
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
+
+	EventStakeholderAdded:  true,
+	EventRedLinesSaved:     true,
+	EventRatificationGiven: true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -210,7 +219,7 @@ func (v *View) CanSeeTrack(t *Track) bool {
 // by other parties and not by facilitators. This is the one place that
 // scopes events to a party.
 func (v *View) CanSeeEvent(e *Event) bool {
-	if e.TalkID != v.Talk.ID {
+	if e.TalkID != v.Talk.ID || hiddenFromMembers[e.Type] {
 		return false
 	} else if party, ok := eventParty(e); ok {
 		return v.CanReadPreferences(party)
