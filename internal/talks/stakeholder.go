@@ -348,3 +348,41 @@ func (s *State) stakeholder(userID int64) *Stakeholder {
 	}
 	return nil
 }
+
+// AddStakeholderByEmail attaches the user with the given email, as
+// AddStakeholder does. Only the convener and facilitators may ask, so that
+// no one else learns which emails have accounts; for them, an unknown email
+// is EINVALID.
+func (s *Service) AddStakeholderByEmail(ctx context.Context, talkID int64, email string) (*Stakeholder, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return nil, err
+	} else if !v.CanManage() {
+		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may attach a stakeholder.")
+	}
+	u, err := s.store.FindUserByEmail(ctx, strings.TrimSpace(email))
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, Errorf(EINVALID, "No account has that email; invite the person to sign up first.")
+	} else if err != nil {
+		return nil, err
+	}
+	return s.AddStakeholder(ctx, talkID, u.ID)
+}
+
+// StakeholderNames returns the names of talk talkID's stakeholders by user
+// ID, to those who may list them (FindStakeholders).
+func (s *Service) StakeholderNames(ctx context.Context, talkID int64) (map[int64]string, error) {
+	sts, err := s.FindStakeholders(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[int64]string, len(sts))
+	for _, st := range sts {
+		u, err := s.store.FindUserByID(ctx, st.UserID)
+		if err != nil {
+			return nil, err
+		}
+		names[st.UserID] = u.Name
+	}
+	return names, nil
+}

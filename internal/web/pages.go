@@ -12,13 +12,14 @@ import (
 func (h *Handler) routes() []route {
 	var rs []route
 	for _, area := range [][]route{
-		h.sessionRoutes(),    // session.go: sign in and out
-		h.talkRoutes(),       // pages.go: my talks, a talk, a track, messages
-		h.proposalRoutes(),   // proposals.go: the text, versions, answers, the agreement
-		h.accountRoutes(),    // account.go: password, API tokens, setup, invitations
-		h.meetingRoutes(),    // meetings.go: a track's meetings
-		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
-		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
+		h.sessionRoutes(),     // session.go: sign in and out
+		h.talkRoutes(),        // pages.go: my talks, a talk, a track, messages
+		h.proposalRoutes(),    // proposals.go: the text, versions, answers, the agreement
+		h.accountRoutes(),     // account.go: password, API tokens, setup, invitations
+		h.meetingRoutes(),     // meetings.go: a track's meetings
+		h.disclosureRoutes(),  // disclosure.go: disclosure, hand-off, the public page
+		h.preferenceRoutes(),  // preferences.go: private preferences, standing, suggestions
+		h.stakeholderRoutes(), // stakeholders.go: red lines, ratification
 	} {
 		rs = append(rs, area...)
 	}
