@@ -187,3 +187,15 @@ func (s *Store) Ratify(ctx context.Context, talkID, userID int64, d talks.Decisi
 		return record(ctx, tx, talkID, 0, talks.EventTalkRatified, st, struct{}{})
 	})
 }
+
+// FindStakeholderTalks implements talks.Store.
+func (s *Store) FindStakeholderTalks(ctx context.Context, userID int64) ([]*talks.Talk, error) {
+	var a []*talks.Talk
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		var err error
+		a, err = scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks
+			WHERE id IN (SELECT talk_id FROM stakeholders WHERE user_id = $1) ORDER BY id`, userID)
+		return err
+	})
+	return a, err
+}

@@ -75,6 +75,14 @@ func testStakeholders(t *testing.T, s talks.Store) {
 		t.Fatalf("status after one of two ratifications = %v (%v), want agreed", tk, err)
 	}
 	checkStakeholders(t, s, f.talk.ID)
+	ts, err := s.FindStakeholderTalks(ctx, chair.ID)
+	must(t, "FindStakeholderTalks", err)
+	if len(ts) != 1 || ts[0].ID != f.talk.ID {
+		t.Errorf("FindStakeholderTalks = %v, want the talk", ts)
+	}
+	if ts, err := s.FindStakeholderTalks(ctx, f.northP.ID); err != nil || len(ts) != 0 {
+		t.Errorf("FindStakeholderTalks(a member) = %v, %v; want none", ts, err)
+	}
 	must(t, "Ratify 2", s.Ratify(ctx, f.talk.ID, mayor.ID, talks.DecisionRatify, "", stamp(mayor.ID, 412)))
 	if tk, err := s.FindTalkByID(ctx, f.talk.ID); err != nil || tk.Status != talks.StatusRatified {
 		t.Fatalf("status after every ratification = %v (%v), want ratified", tk, err)

@@ -104,6 +104,10 @@ type StakeholderStore interface {
 	// FindStakeholders returns the stakeholders of talk talkID by user ID.
 	FindStakeholders(ctx context.Context, talkID int64) ([]*Stakeholder, error)
 
+	// FindStakeholderTalks returns the talks of which user userID is a
+	// stakeholder, in ascending ID order.
+	FindStakeholderTalks(ctx context.Context, userID int64) ([]*Talk, error)
+
 	// SaveRedLines stores r as the next version of stakeholder r.UserID's
 	// red lines, appending redlines.saved with r.Digest, and sets
 	// r.Version, r.CreatedBy and r.CreatedAt. EINVALID if r.UserID is not
@@ -385,4 +389,14 @@ func (s *Service) StakeholderNames(ctx context.Context, talkID int64) (map[int64
 		names[st.UserID] = u.Name
 	}
 	return names, nil
+}
+
+// FindStakeholderTalks returns the talks of which the acting user is a
+// stakeholder, in ascending ID order.
+func (s *Service) FindStakeholderTalks(ctx context.Context) ([]*Talk, error) {
+	u, err := currentUser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.FindStakeholderTalks(ctx, u.ID)
 }

@@ -39,7 +39,8 @@ func (h *Handler) talkRoutes() []route {
 
 // homePage is the data of the list of my talks.
 type homePage struct {
-	Talks []*talks.Talk
+	Talks        []*talks.Talk
+	Stakeholding []*talks.Talk // talks of which the user is a stakeholder (stakeholders.go)
 }
 
 func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
@@ -47,7 +48,11 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts}))
+	sts, err := h.svc.FindStakeholderTalks(r.Context())
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts, Stakeholding: sts}))
 }
 
 // talkCtx is what every page inside a talk shows: the talk, who is in it and

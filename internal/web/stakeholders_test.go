@@ -37,6 +37,7 @@ func TestRatificationPages(t *testing.T) {
 
 	// Not at the table: no talk page, no proposal; its own page only.
 	wantStatus(t, k.get(fmt.Sprintf("/talks/%d", id)), 404)
+	wantContains(t, k.get("/"), `id="stakeholding"`, fmt.Sprintf(`href="/talks/%d/ratification"`, id))
 	wantStatus(t, k.get(fmt.Sprintf("/proposals/%d", e.demo.Proposal.ID)), 404)
 	res := k.get(page)
 	wantStatus(t, res, 200)
