@@ -509,6 +509,9 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	if !v.CanManage() && (v.Member.Role != RolePrincipal || m.PartyID != v.Member.PartyID) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the party's principal may add this member.")
 	}
+	if err := s.checkNotStakeholder(ctx, m.TalkID, m.UserID); err != nil {
+		return err
+	}
 	return s.store.AddMember(ctx, m, s.stamp(v))
 }
 

@@ -400,3 +400,19 @@ func (s *Service) FindStakeholderTalks(ctx context.Context) ([]*Talk, error) {
 	}
 	return s.store.FindStakeholderTalks(ctx, u.ID)
 }
+
+// checkNotStakeholder returns ECONFLICT if user userID is a stakeholder of
+// talk talkID: a stakeholder is not at the table, so it cannot also sit
+// at it (AddMember).
+func (s *Service) checkNotStakeholder(ctx context.Context, talkID, userID int64) error {
+	sts, err := s.store.FindStakeholders(ctx, talkID)
+	if err != nil {
+		return err
+	}
+	for _, st := range sts {
+		if st.UserID == userID {
+			return Errorf(ECONFLICT, "The user is a stakeholder of the talk; a stakeholder is not at the table.")
+		}
+	}
+	return nil
+}

@@ -42,6 +42,9 @@ func testStakeholders(t *testing.T, st prefStore) {
 	}
 	_, err := d.svc.AddStakeholder(d.as("F"), d.talk.ID, k.ID)
 	mustOK(t, "AddStakeholder", err)
+	if err := d.svc.AddMember(d.as("F"), &talks.Member{TalkID: d.talk.ID, UserID: k.ID, PartyID: d.north.ID, Role: talks.RoleObserver}); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("AddMember of the stakeholder = %v, want ECONFLICT", err)
+	}
 
 	// Not at the table: every member path answers as to a stranger.
 	if _, err := d.svc.View(d.as("K"), d.talk.ID); talks.ErrorCode(err) != talks.ENOTFOUND {

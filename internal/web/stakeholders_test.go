@@ -39,6 +39,7 @@ func TestRatificationPages(t *testing.T) {
 	wantStatus(t, k.get(fmt.Sprintf("/talks/%d", id)), 404)
 	wantContains(t, k.get("/"), `id="stakeholding"`, fmt.Sprintf(`href="/talks/%d/ratification"`, id))
 	wantStatus(t, k.get(fmt.Sprintf("/proposals/%d", e.demo.Proposal.ID)), 404)
+	wantStatus(t, e.browser(t).get(page), http.StatusSeeOther) // signed out: to the login page
 	res := k.get(page)
 	wantStatus(t, res, 200)
 	wantContains(t, res, `id="red-lines"`, "Your red lines (version 1 now)", `id="not-yet"`)
