@@ -34,7 +34,13 @@ var Cast = []Person{
 	{"s.envoy1", "Mei Lin Tan", "meilin@southland.example", "Southland", talks.RoleEnvoy},
 	{"s.envoy2", "Jonas Eriksen", "jonas@southland.example", "Southland", talks.RoleEnvoy},
 	{"s.advisor", "Yusuf Demir", "yusuf@southland.example", "Southland", talks.RoleAdvisor},
+	{"stakeholder", "Karin Holm", "karin.holm@parliament.northland.example", "", RoleStakeholder},
 }
+
+// RoleStakeholder labels the demo's stakeholder in Cast: Northland
+// parliament's foreign affairs committee chair, attached to the talk but
+// not at the table (no member role; see talks.Stakeholder).
+const RoleStakeholder talks.Role = "stakeholder"
 
 // Space is what the demo talk is about.
 func Space() (*outcome.Space, error) {
@@ -120,7 +126,7 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 	members := map[string]*talks.Member{}
 	for _, du := range Cast {
 		if du.Party == "" {
-			continue // the convener is already the facilitator
+			continue // the convener is already the facilitator; the stakeholder is no member
 		}
 		m := &talks.Member{TalkID: talk.ID, UserID: users[du.Key].ID, PartyID: parties[du.Party].ID, Role: du.Role}
 		if err := svc.AddMember(fac, m); err != nil {
@@ -214,6 +220,9 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 		return nil, err
 	}
 	if err := seedMandate(as, svc, talk, parties, members); err != nil {
+		return nil, err
+	}
+	if err := seedStakeholder(fac, as, svc, talk, users["stakeholder"]); err != nil {
 		return nil, err
 	}
 
@@ -314,6 +323,39 @@ func seedPreferences(as func(string) context.Context, svc *talks.Service, talk *
 		if err := svc.SavePreferences(as(who), p); err != nil {
 			return fmt.Errorf("preferences of %s: %w", name, err)
 		}
+	}
+	return nil
+}
+
+// RedLines returns the red lines of the demo's stakeholder, Northland
+// parliament's foreign affairs committee chair: the line above all, then
+// guarantees and prisoners; reserved value 0.6. The facilitator's first
+// draft stays above it (0.8); Southland's counter-proposal, the river line,
+// crosses it (0.58).
+func RedLines() *talks.RedLines {
+	w := map[string]float64{"ceasefire line": 3, "security guarantees": 1, "prisoner exchange": 1,
+		"sanctions relief": 0, "reconstruction fund": 0, "elections timeline": 0}
+	s := map[string]map[string]float64{
+		"ceasefire line":      {"current front": 1, "river line": 0.3, "1990 border": 0},
+		"security guarantees": {"none": 0, "observer mission": 0.5, "peacekeeping force": 1, "treaty guarantors": 1},
+		"prisoner exchange":   {"none": 0, "wounded first": 0.5, "all for all": 1},
+		"sanctions relief":    {"none": 0, "phased": 0, "immediate": 0},
+		"reconstruction fund": {"none": 0, "1bn": 0, "5bn": 0, "10bn": 0},
+		"elections timeline":  {"6 months": 0, "12 months": 0, "24 months": 0},
+	}
+	return &talks.RedLines{Preferences: talks.Preferences{Weights: w, Scores: s, Reserved: 0.6}}
+}
+
+// seedStakeholder attaches the committee chair as a stakeholder, who
+// enters its red lines.
+func seedStakeholder(fac context.Context, as func(string) context.Context, svc *talks.Service, talk *talks.Talk, u *talks.User) error {
+	if _, err := svc.AddStakeholder(fac, talk.ID, u.ID); err != nil {
+		return fmt.Errorf("attach stakeholder: %w", err)
+	}
+	r := RedLines()
+	r.TalkID = talk.ID
+	if err := svc.SaveRedLines(as("stakeholder"), r); err != nil {
+		return fmt.Errorf("red lines: %w", err)
 	}
 	return nil
 }

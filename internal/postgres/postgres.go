@@ -32,7 +32,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -193,7 +195,15 @@ func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.S
 // recordWith is record that also runs the data-modifying statement with
 // (an INSERT, say, whose parameters are numbered from $16, args being
 // their values) in the same round trip, while the talk's head is locked.
+// With may also use the event's talk ($1), sequence number ($2), time ($3),
+// actor ($4) and track ($5); $6 to $15 are the event statement's own, and
+// an error.
 func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
+	for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
+		if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
+			return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
+		}
+	}
 	q, qargs, err := tx.next(trackID, typ, st, payload)
 	if err != nil {
 		return err
@@ -206,6 +216,12 @@ func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st tal
 	}
 	return nil
 }
+
+// firstWithParam is the number of recordWith's first own parameter: the
+// event statement (next) takes $1 to $15.
+const firstWithParam = 16
+
+var eventParam = regexp.MustCompile(`\$(\d+)`)
 
 // queue is record that queues its statement on b rather than running it;
 // the caller sends b, and its transaction fails if b does.

@@ -45,6 +45,10 @@ type matrixCase struct {
 	role     talks.Role
 	onBC     bool // a member of the back-channel
 	convener bool
+	// stakeholder: attached to the talk, not at the table. It is no
+	// member (role ""), so every member route answers it as it answers
+	// an outsider.
+	stakeholder bool
 }
 
 // matrixCases covers every role and membership case: outside the talk; in
@@ -61,6 +65,7 @@ var matrixCases = []matrixCase{
 	{user: "SA", what: "advisor on the back-channel", party: "S", role: talks.RoleAdvisor, onBC: true},
 	{user: "SO", what: "observer on the back-channel", party: "S", role: talks.RoleObserver, onBC: true},
 	{user: "NA", what: "advisor, a member of the talk not on the back-channel", party: "N", role: talks.RoleAdvisor},
+	{user: "K", what: "stakeholder, attached to the talk but not at the table", stakeholder: true},
 }
 
 // The documented rules, restated for matrixCase.
@@ -98,6 +103,9 @@ const (
 	scopeBC         = "back-channel"   // see matrixCase.seesBC
 	scopeInvitation = "invitation"     // those who may invite to its party
 	scopeOwn        = "NE's own token" // its owner
+	// scopeAttached: members and stakeholders (the routes of
+	// api_stakeholders.go that a stakeholder may call).
+	scopeAttached = "talk, as a member or a stakeholder"
 )
 
 const (
@@ -117,6 +125,8 @@ func (c matrixCase) sees(scope string) bool {
 		return c.inTalk() && c.mayInvite("N")
 	case scopeOwn:
 		return c.user == "NE"
+	case scopeAttached:
+		return c.inTalk() || c.stakeholder
 	}
 	return false
 }
@@ -152,7 +162,7 @@ type matrixTalk struct {
 }
 
 // matrixUsers are the users the matrix needs beyond newEnv's.
-var matrixUsers = []string{"SA", "SO", "WP"}
+var matrixUsers = []string{"SA", "SO", "WP", "K"}
 
 func (e *env) matrixTalk() *matrixTalk {
 	t := e.t
@@ -225,6 +235,13 @@ func (e *env) matrixTalk() *matrixTalk {
 		ok("SavePreferences "+p, e.svc.SavePreferences(e.as(by), pr))
 	}
 	ok("SaveMandate NE", e.svc.SaveMandate(e.as("NP"), matrixMandate(x)))
+	// K is a stakeholder with red lines whose reserved value is
+	// stakeholderSecret, which no answer to anyone but K may contain.
+	_, err = e.svc.AddStakeholder(e.as("F"), x.talk.ID, e.users["K"].ID)
+	ok("AddStakeholder", err)
+	rl := &talks.RedLines{Preferences: *matrixPreferences("S")}
+	rl.TalkID, rl.Reserved = x.talk.ID, stakeholderSecret
+	ok("SaveRedLines", e.svc.SaveRedLines(e.as("K"), rl))
 
 	x.targets = map[string][]target{
 		"talk":       {{scope: scopeTalk, id: x.talk.ID}},
@@ -536,7 +553,52 @@ var matrixRules = map[string]matrixRule{
 	},
 	// Anyone who sees the version may ask; only readers see a gain.
 	"GET /api/v1/versions/{id}/suggestions": {check: noGainUnlessReader},
+
+	// Stakeholders (api_stakeholders.go): members and stakeholders see
+	// the list; the convener and facilitators attach (a stakeholder is no
+	// member: 404); red lines are a stakeholder's own (403 for members);
+	// the matrix talk is not agreed, so there is nothing to ratify yet
+	// (404, 409 for K; 403 for members).
+	"GET /api/v1/talks/{id}/stakeholders": {targets: attached},
+	"POST /api/v1/talks/{id}/stakeholders": {
+		body: func(x *matrixTalk) any { return map[string]any{"user_id": x.outsider} },
+		may:  func(c matrixCase, _ target) int { return allow(c.manages()) },
+	},
+	"GET /api/v1/talks/{id}/red-lines": {
+		targets: attached,
+		may:     func(c matrixCase, _ target) int { return allow(c.stakeholder) },
+	},
+	"POST /api/v1/talks/{id}/red-lines": {
+		targets: attached,
+		body:    preferencesBody,
+		may:     func(c matrixCase, _ target) int { return allow(c.stakeholder) },
+	},
+	"GET /api/v1/talks/{id}/ratification": {
+		targets: attached,
+		may: func(c matrixCase, _ target) int {
+			if c.stakeholder {
+				return notFound
+			}
+			return refused
+		},
+	},
+	"POST /api/v1/talks/{id}/ratification": {
+		targets: attached,
+		body:    func(*matrixTalk) any { return map[string]any{"decision": "ratify", "comment": "fine"} },
+		may: func(c matrixCase, _ target) int {
+			if c.stakeholder {
+				return conflict
+			}
+			return refused
+		},
+	},
 }
+
+// stakeholderSecret is K's reserved value in the matrix talk.
+const stakeholderSecret = 0.876543219
+
+// attached targets the matrix talk as scopeAttached.
+func attached(x *matrixTalk) []target { return []target{{scope: scopeAttached, id: x.talk.ID}} }
 
 // talkFreeRoutes are the routes that name no resource of a talk, and why
 // the matrix leaves them to other tests. Reads that list talks or tokens
@@ -678,6 +740,9 @@ func TestAccessMatrix(t *testing.T) {
 				if !(c.readsPrefs() && c.party == "N") && bytes.Contains(got, []byte(fmt.Sprint(mandateSecret))) {
 					t.Errorf("%s leaks NE's mandate: %s", name, got)
 				}
+				if c.user != "K" && bytes.Contains(got, []byte(fmt.Sprint(stakeholderSecret))) {
+					t.Errorf("%s leaks the stakeholder's red lines: %s", name, got)
+				}
 				if rule.stream && want == succeeds {
 					if err := e.checkBacklog(x, c, got); err != nil {
 						t.Errorf("%s: %v", name, err)
@@ -797,6 +862,8 @@ func (e *env) checkBacklog(x *matrixTalk, c matrixCase, backlog []byte) error {
 			if c.readsPrefs() && c.party == party[p.PartyID] {
 				want = append(want, ev.ID)
 			}
+		} else if ev.Type == talks.EventRedLinesSaved {
+			continue // a stakeholder's: no member sees it
 		} else if ev.TrackID != bc || c.seesBC() {
 			want = append(want, ev.ID)
 		}

@@ -47,6 +47,9 @@ type VersionStanding struct {
 	Utility       float64   `json:"utility"`
 	AboveReserved bool      `json:"above_reserved"`
 	Efficiency    string    `json:"efficiency"`
+	// CrossesRedLine: the version falls below some stakeholder's red
+	// line; whose, and by how much, is not said.
+	CrossesRedLine bool `json:"crosses_red_line"`
 }
 
 // Standing is the caller's party's view of the text.
@@ -185,7 +188,7 @@ func (s *Server) handleStanding(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, v := range st.Versions {
 		out.Versions = append(out.Versions, VersionStanding{ProposalID: v.Proposal.ID, VersionID: v.Version.ID, Title: v.Proposal.Title,
-			CreatedAt: v.Version.CreatedAt, Utility: v.Utility, AboveReserved: v.AboveReserved, Efficiency: string(v.Efficiency)})
+			CreatedAt: v.Version.CreatedAt, Utility: v.Utility, AboveReserved: v.AboveReserved, Efficiency: string(v.Efficiency), CrossesRedLine: v.CrossesRedLine})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

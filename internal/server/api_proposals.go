@@ -106,7 +106,11 @@ func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, apiVersion(v))
+	crosses, err := s.svc.CrossesRedLine(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, VersionFlagged{Version: apiVersion(v), CrossesRedLine: crosses})
 	return nil
 }
 

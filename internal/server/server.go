@@ -229,6 +229,14 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/handoff", user, "talk", s.handleHandoff},
 		{"POST", "/api/v1/talks/{id}/handoff", user, "talk", s.handleCarryAgreement},
 		{"GET", "/api/v1/public/talks/{id}", public, "", s.handlePublicDisclosure},
+
+		// Stakeholders and ratification (api_stakeholders.go).
+		{"GET", "/api/v1/talks/{id}/stakeholders", user, "talk", s.handleStakeholders},
+		{"POST", "/api/v1/talks/{id}/stakeholders", user, "talk", s.handleAddStakeholder},
+		{"GET", "/api/v1/talks/{id}/red-lines", user, "talk", s.handleRedLines},
+		{"POST", "/api/v1/talks/{id}/red-lines", user, "talk", s.handleSaveRedLines},
+		{"GET", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatification},
+		{"POST", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatify},
 	}
 }
 

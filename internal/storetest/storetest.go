@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"RecordHashes", testRecordHashes},
 		{"RecordAtomicity", testRecordAtomicity},
 		{"Mandates", testMandates},
+		{"Stakeholders", testStakeholders},
+		{"Rejection", testRejection},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

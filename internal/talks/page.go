@@ -93,6 +93,7 @@ var EventTypes = []string{
 	EventMeetingScheduled, EventMeetingUpdated,
 	EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried,
 	EventPreferencesSaved, EventMandateSaved,
+	EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified,
 }
 
 // CanInvite reports whether the member may invite someone to party partyID

@@ -38,6 +38,8 @@ type State struct {
 	// Mandates: what the log says of each envoy's current mandate, by
 	// envoy. The limits themselves are not in the log.
 	Mandates []*MandateStamp
+	// Stakeholders, by user ID, with their decisions.
+	Stakeholders []*Stakeholder
 }
 
 // Project folds the events of one talk, in order, into its state. It is
@@ -73,6 +75,7 @@ func Project(events []*Event) (*State, error) {
 		return cmp.Or(sortByID(a.PartyID, b.PartyID), sortByID(a.Version, b.Version))
 	})
 	slices.SortFunc(s.Mandates, func(a, b *MandateStamp) int { return sortByID(a.EnvoyID, b.EnvoyID) })
+	slices.SortFunc(s.Stakeholders, func(a, b *Stakeholder) int { return sortByID(a.UserID, b.UserID) })
 	return s, nil
 }
 
@@ -206,6 +209,8 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
 	case EventMandateSaved:
 		return s.applyMandate(e, parties, members)
+	case EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified:
+		return s.applyStakeholder(e)
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

@@ -131,6 +131,11 @@ var keepsSnapshot = map[string]bool{
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
 	EventMandateSaved:        true,
+
+	EventStakeholderAdded:  true,
+	EventRedLinesSaved:     true,
+	EventRatificationGiven: true,
+	EventTalkRatified:      true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -152,6 +157,10 @@ var keepsTalk = map[string]bool{
 	EventProposalCarried:     true,
 	EventPreferencesSaved:    true,
 	EventMandateSaved:        true,
+
+	EventStakeholderAdded:  true,
+	EventRedLinesSaved:     true,
+	EventRatificationGiven: true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -212,7 +221,7 @@ func (v *View) CanSeeTrack(t *Track) bool {
 // by other parties and not by facilitators. This is the one place that
 // scopes events to a party.
 func (v *View) CanSeeEvent(e *Event) bool {
-	if e.TalkID != v.Talk.ID {
+	if e.TalkID != v.Talk.ID || hiddenFromMembers[e.Type] {
 		return false
 	} else if party, ok := eventParty(e); ok {
 		return v.CanReadPreferences(party)
@@ -501,6 +510,9 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	}
 	if !v.CanManage() && (v.Member.Role != RolePrincipal || m.PartyID != v.Member.PartyID) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the party's principal may add this member.")
+	}
+	if err := s.checkNotStakeholder(ctx, m.TalkID, m.UserID); err != nil {
+		return err
 	}
 	return s.store.AddMember(ctx, m, s.stamp(v))
 }

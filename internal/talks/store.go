@@ -20,14 +20,15 @@ import "context"
 //
 // Implementations are safe for concurrent use.
 type Store interface {
-	ProposalStore   // the single negotiating text (proposal.go)
-	AccountStore    // passwords, sessions, API tokens, setup (account.go)
-	InvitationStore // one-time links that make members (invitation.go)
-	MeetingStore    // meetings of a track (meeting.go)
-	DisclosureStore // disclosure plans, hand-offs, agreement reads (disclosure.go)
-	PreferenceStore // parties' private preferences (preference.go)
-	RecordStore     // tree hashes and signed checkpoints (record.go)
-	MandateStore    // limits principals set for their envoys (mandate.go)
+	ProposalStore    // the single negotiating text (proposal.go)
+	AccountStore     // passwords, sessions, API tokens, setup (account.go)
+	InvitationStore  // one-time links that make members (invitation.go)
+	MeetingStore     // meetings of a track (meeting.go)
+	DisclosureStore  // disclosure plans, hand-offs, agreement reads (disclosure.go)
+	PreferenceStore  // parties' private preferences (preference.go)
+	RecordStore      // tree hashes and signed checkpoints (record.go)
+	MandateStore     // limits principals set for their envoys (mandate.go)
+	StakeholderStore // stakeholders, red lines, ratification (stakeholder.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

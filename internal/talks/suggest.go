@@ -43,6 +43,9 @@ type VersionStanding struct {
 	Utility       float64 // the party's own utility, by its latest preferences
 	AboveReserved bool    // Utility ≥ the party's reserved value
 	Efficiency    Efficiency
+	// CrossesRedLine: the version falls below some stakeholder's red
+	// line (whose, and by how much, is not said).
+	CrossesRedLine bool
 }
 
 // Standing is what a party's member sees of the versions of the text under
@@ -168,6 +171,10 @@ func (s *Service) Standing(ctx context.Context, talkID int64) (*Standing, error)
 	if err != nil {
 		return nil, err
 	}
+	lines, err := s.store.FindLatestRedLines(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range props {
 		vers, err := s.store.FindVersions(ctx, VersionFilter{ProposalID: p.ID})
 		if err != nil {
@@ -184,7 +191,7 @@ func (s *Service) Standing(ctx context.Context, talkID int64) (*Standing, error)
 			}
 			u := own.Utility(o)
 			st.Versions = append(st.Versions, &VersionStanding{Proposal: p, Version: ver, Utility: u,
-				AboveReserved: u >= st.Preferences.Reserved-gainTol, Efficiency: e})
+				AboveReserved: u >= st.Preferences.Reserved-gainTol, Efficiency: e, CrossesRedLine: crosses(v.Talk, lines, ver)})
 		}
 	}
 	slices.SortStableFunc(st.Versions, func(a, b *VersionStanding) int {

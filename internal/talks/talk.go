@@ -15,11 +15,13 @@ const (
 	StatusOpen   Status = "open"
 	StatusAgreed Status = "agreed"
 	StatusClosed Status = "closed"
+	// StatusRatified: agreed, and every stakeholder ratified the agreement.
+	StatusRatified Status = "ratified"
 )
 
 // Valid reports whether s is one of the defined states.
 func (s Status) Valid() bool {
-	return s == StatusOpen || s == StatusAgreed || s == StatusClosed
+	return s == StatusOpen || s == StatusAgreed || s == StatusClosed || s == StatusRatified
 }
 
 // Talk is a negotiation between parties over an outcome space.
@@ -43,7 +45,7 @@ func (t *Talk) Validate() error {
 		return Errorf(EINVALID, "Talk title required.")
 	}
 	if t.Status != "" && !t.Status.Valid() {
-		return Errorf(EINVALID, "Talk status %q is not open, agreed or closed.", t.Status)
+		return Errorf(EINVALID, "Talk status %q is not open, agreed, closed or ratified.", t.Status)
 	}
 	if t.Space != nil {
 		if err := t.Space.Validate(); err != nil {

@@ -13,15 +13,16 @@ import (
 func (h *Handler) routes() []route {
 	var rs []route
 	for _, area := range [][]route{
-		h.sessionRoutes(),    // session.go: sign in and out
-		h.talkRoutes(),       // pages.go: my talks, a talk, a track, messages
-		h.proposalRoutes(),   // proposals.go: the text, versions, answers, the agreement
-		h.accountRoutes(),    // account.go: password, API tokens, setup, invitations
-		h.meetingRoutes(),    // meetings.go: a track's meetings
-		h.disclosureRoutes(), // disclosure.go: disclosure, hand-off, the public page
-		h.preferenceRoutes(), // preferences.go: private preferences, standing, suggestions
-		h.rehearsalRoutes(),  // rehearsal.go: a party's rehearsal of the rest of the negotiation
-		h.mandateRoutes(),    // mandates.go: the limits a principal sets for its envoys
+		h.sessionRoutes(),     // session.go: sign in and out
+		h.talkRoutes(),        // pages.go: my talks, a talk, a track, messages
+		h.proposalRoutes(),    // proposals.go: the text, versions, answers, the agreement
+		h.accountRoutes(),     // account.go: password, API tokens, setup, invitations
+		h.meetingRoutes(),     // meetings.go: a track's meetings
+		h.disclosureRoutes(),  // disclosure.go: disclosure, hand-off, the public page
+		h.preferenceRoutes(),  // preferences.go: private preferences, standing, suggestions
+		h.rehearsalRoutes(),   // rehearsal.go: a party's rehearsal of the rest of the negotiation
+		h.mandateRoutes(),     // mandates.go: the limits a principal sets for its envoys
+		h.stakeholderRoutes(), // stakeholders.go: red lines, ratification
 	} {
 		rs = append(rs, area...)
 	}
@@ -41,7 +42,8 @@ func (h *Handler) talkRoutes() []route {
 
 // homePage is the data of the list of my talks.
 type homePage struct {
-	Talks []*talks.Talk
+	Talks        []*talks.Talk
+	Stakeholding []*talks.Talk // talks of which the user is a stakeholder (stakeholders.go)
 }
 
 func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
@@ -49,7 +51,11 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts}))
+	sts, err := h.svc.FindStakeholderTalks(r.Context())
+	if err != nil {
+		return err
+	}
+	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts, Stakeholding: sts}))
 }
 
 // talkCtx is what every page inside a talk shows: the talk, who is in it and

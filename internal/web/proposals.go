@@ -205,6 +205,9 @@ type proposalPage struct {
 	Mine      *talks.Answer // the viewer's party's standing answer to Selected
 	Agreement *talks.Agreement
 	Open      bool // the talk is open: its text may change
+	// CrossesRedLine: Selected falls below some stakeholder's red line
+	// (stakeholders.go); whose, and by how much, is not said.
+	CrossesRedLine bool
 
 	// Carried marks a proposal carried from a back-channel; CarriedOpen
 	// that it still takes answers although the talk is agreed
@@ -321,6 +324,9 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 		return nil, err
 	}
 	p.Rows = rowsOf(tc.Talk.Space, p.Selected)
+	if p.CrossesRedLine, err = h.svc.CrossesRedLine(ctx, p.Selected.ID); err != nil {
+		return nil, err
+	}
 
 	answers, err := h.svc.FindAnswers(ctx, talks.AnswerFilter{VersionID: p.Selected.ID})
 	if err != nil {

@@ -1,0 +1,88 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestE2ERatification drives issue 6, part 5, in headless Chromium against
+// the real binary: the demo's stakeholder, Northland parliament's committee
+// chair, finds the talk on its home page, sees no text, and tightens its
+// red lines; the principals see that Southland's counter-proposal crosses
+// a stakeholder's red line and accept it all the same; the chair reads the
+// agreed text and ratifies it, and the talk is ratified.
+func TestE2ERatification(t *testing.T) {
+	chromium := chromiumPath()
+	if chromium == "" {
+		t.Skip("no Chromium installed: the end-to-end browser test needs it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv := startServer(t)
+	browser := newBrowser(t, ctx, chromium)
+	k := newPerson(t, browser, srv, "K (stakeholder)", "stakeholder")
+	k.login()
+	ratPath := k.follow("open the talk as a stakeholder", `#stakeholding a`)
+	if !strings.HasSuffix(ratPath, "/ratification") {
+		t.Fatalf("the stakeholder's talk link leads to %s, want its ratification page", ratPath)
+	}
+	talkPath := strings.TrimSuffix(ratPath, "/ratification")
+	if h := k.text("#for-ratification"); !strings.Contains(h, "not agreed yet") {
+		t.Errorf("before agreement the stakeholder reads %q", h)
+	}
+	k.do("tighten the red line", chromedp.SetValue(chromedp.ID("reserved"), "0.65"))
+	k.follow("save the red lines", `#red-lines-submit`)
+	if h := k.text("#rl-h"); !strings.Contains(h, "version 2") {
+		t.Errorf("after saving, the red lines heading reads %q", h)
+	}
+	if st := k.navigate(srv.URL + talkPath); st != 404 {
+		t.Errorf("the stakeholder opens the talk page: %d, want 404", st)
+	}
+
+	// Both principals accept the counter-proposal, flagged as crossing a
+	// red line.
+	for _, key := range []string{"n.principal", "s.principal"} {
+		p := newPerson(t, browser, srv, key, key)
+		p.login()
+		p.open(talkPath)
+		p.follow("open the official track", `#talk-live li:has(.tag-official) a[href^="/tracks/"]`)
+		p.follow("open the proposal", `#proposals a[href^="/proposals/"]`)
+		if f := p.text("#red-line-flag"); !strings.Contains(f, "Crosses a stakeholder's red line") {
+			t.Errorf("%s: flag reads %q", key, f)
+		}
+		if strings.Contains(eval[string](p, "page HTML", `document.documentElement.outerHTML`), "Karin Holm") {
+			t.Errorf("%s: the proposal page names the stakeholder", key)
+		}
+		p.follow("accept", `form#answer-accept button[type=submit]`)
+	}
+
+	// The chair reads the agreed text and ratifies it.
+	k.open(ratPath)
+	if h := k.text("#agreed-text"); !strings.Contains(h, "river line") {
+		t.Fatalf("the agreed text reads %q, want the counter-proposal", h)
+	}
+	k.do("comment", chromedp.SetValue(chromedp.ID("comment"), "The committee concurs, with reservations on the line."))
+	k.follow("ratify", `#ratify-submit`)
+	if h := k.text("#own-decision"); !strings.Contains(h, "ratified") || !strings.Contains(h, "reservations") {
+		t.Errorf("after ratifying the page reads %q", h)
+	}
+	if h := k.text("main h1"); !strings.Contains(h, "Ratified") {
+		t.Errorf("the heading reads %q, want the status Ratified", h)
+	}
+
+	// The parties see it: the talk is ratified, with the chair's comment.
+	n := newPerson(t, browser, srv, "n.envoy1", "n.envoy1")
+	n.login()
+	n.open(talkPath)
+	if s := n.text("#talk-live"); !strings.Contains(s, "Ratified") {
+		t.Errorf("the talk page reads %q, want Ratified", s)
+	}
+	n.follow("open ratification", `#ratification-link`)
+	if s := n.text("#stakeholders"); !strings.Contains(s, "Karin Holm") || !strings.Contains(s, "reservations") {
+		t.Errorf("the parties' ratification page reads %q", s)
+	}
+}
