@@ -836,4 +836,9 @@ func (s *shooter) agreed(talkPath, propPath, backPath string) {
 	p.open(talkPath)
 	p.open(href(`#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
 	s.page("official-meeting", href(`#meetings a[href^="/meetings/"]`))
+	// Issue 6's pages, as the Northland envoy and principal.
+	s.page("preferences", talkPath+"/preferences")
+	s.page("rehearsal", talkPath+"/rehearsal?run=1&own_agent=boulware&opponent_agent=conceder&runs=300&rounds=100")
+	s.page("mandates", talkPath+"/mandates")
+	s.shoot(s.as("n.principal"), "ratification", talkPath+"/ratification")
 }
