@@ -499,13 +499,6 @@ func newHalf(terms [][]float64) half {
 	return h
 }
 
-// join returns the id of the pair (i, j) of ranks in the two halves and
-// the function's utility of that outcome.
-func (ix *Index) join(i, j int) (uint64, float64) {
-	id := uint64(ix.a.ids[i])*ix.nb + uint64(ix.b.ids[j])
-	return id, ix.exact(id)
-}
-
 // exact returns the utility of outcome id, adding the terms in issue
 // order as the function does.
 func (ix *Index) exact(id uint64) float64 {

@@ -29,7 +29,6 @@ type tamperDB struct {
 	dsn   string
 	store storeCloser
 	exec  func(t *testing.T, q string, args ...any)
-	close func()
 }
 
 func sqliteTamperDB(t *testing.T) *tamperDB {

@@ -192,15 +192,3 @@ func (s *Server) endStream(ctx interface{ Err() error }, talkID int64, err error
 // Notify wakes the event streams of talk talkID, for a write made outside
 // the API (the web UI's forms). It never blocks.
 func (s *Server) Notify(talkID int64) { s.broker.Notify(talkID) }
-
-// NotifyAll wakes every event stream, for a write made outside the API
-// whose talk is unknown.
-func (s *Server) NotifyAll() {
-	s.broker.mu.Lock()
-	defer s.broker.mu.Unlock()
-	for _, chs := range s.broker.subs {
-		for ch := range chs {
-			nudge(ch)
-		}
-	}
-}

@@ -1,6 +1,7 @@
 package talks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -529,7 +530,7 @@ func (s *State) applyDisclosure(e *Event, parties map[int64]*Party, x *textIndex
 			return fmt.Errorf("unknown party %d", p.PartyID)
 		}
 		s.Disclosure.Consents = append(s.Disclosure.Consents, DisclosureConsent{PartyID: p.PartyID, MemberID: p.MemberID, ConsentedAt: at})
-		slices.SortFunc(s.Disclosure.Consents, func(a, b DisclosureConsent) int { return cmpInt64(a.PartyID, b.PartyID) })
+		slices.SortFunc(s.Disclosure.Consents, func(a, b DisclosureConsent) int { return cmp.Compare(a.PartyID, b.PartyID) })
 	case EventProposalCarried:
 		var p ProposalCarried
 		if err := json.Unmarshal(e.Payload, &p); err != nil {

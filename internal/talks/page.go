@@ -1,6 +1,7 @@
 package talks
 
 import (
+	"cmp"
 	"context"
 	"slices"
 )
@@ -50,18 +51,8 @@ func (v *View) Members() []*Member {
 		c := *m
 		a = append(a, &c)
 	}
-	slices.SortFunc(a, func(x, y *Member) int { return cmpInt64(x.ID, y.ID) })
+	slices.SortFunc(a, func(x, y *Member) int { return cmp.Compare(x.ID, y.ID) })
 	return a
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // MemberNames returns the display name of every member of talk talkID, by

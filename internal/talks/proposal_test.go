@@ -465,9 +465,9 @@ func TestServiceAgreement(t *testing.T) {
 	if ag.VersionID != v2.ID || ag.ProposalID != w.offProp.ID || ag.TrackID != w.official.ID || !ag.AgreedAt.Equal(last.CreatedAt) {
 		t.Errorf("FindAgreement() = %+v, want v2 at %v", ag, last.CreatedAt)
 	}
-	tk, err := w.svc.FindTalkByID(w.as("O"), w.talk.ID)
+	_, err = w.svc.FindTalkByID(w.as("O"), w.talk.ID)
 	wantCode("FindTalkByID as outsider", err, talks.ENOTFOUND)
-	tk, err = w.svc.FindTalkByID(w.as("SA"), w.talk.ID)
+	tk, err := w.svc.FindTalkByID(w.as("SA"), w.talk.ID)
 	mustOK(t, "FindTalkByID", err)
 	if tk.Status != talks.StatusAgreed {
 		t.Errorf("talk status = %q, want agreed", tk.Status)

@@ -1,6 +1,7 @@
 package talks
 
 import (
+	"cmp"
 	"context"
 	"slices"
 
@@ -195,7 +196,7 @@ func (s *Service) Standing(ctx context.Context, talkID int64) (*Standing, error)
 		}
 	}
 	slices.SortStableFunc(st.Versions, func(a, b *VersionStanding) int {
-		return cmpInt64(a.Version.ID, b.Version.ID)
+		return cmp.Compare(a.Version.ID, b.Version.ID)
 	})
 	return st, nil
 }

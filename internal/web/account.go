@@ -350,7 +350,7 @@ func (h *Handler) loadInvitations(r *http.Request) (*invitationsPage, error) {
 // userName returns the name of the member of the talk that is user userID,
 // or "a former member".
 func (c *talkCtx) userName(userID int64) string {
-	for _, m := range c.View.Members() {
+	for _, m := range c.members {
 		if m.UserID == userID {
 			return c.Names[m.ID]
 		}
@@ -401,6 +401,7 @@ func (h *Handler) handleCreateInvitation(w http.ResponseWriter, r *http.Request)
 		})
 		switch talks.ErrorCode(err) {
 		case "":
+			wrote(r, inv.TalkID)
 			// The list is read again so that it has the new invitation.
 			np, err := h.loadInvitations(r)
 			if err != nil {
@@ -607,6 +608,7 @@ func (h *Handler) handleAcceptInvitation(w http.ResponseWriter, r *http.Request)
 	m, err := h.svc.AcceptInvitation(r.Context(), tok)
 	switch code := talks.ErrorCode(err); code {
 	case "":
+		wrote(r, m.TalkID)
 		http.Redirect(w, r, "/talks/"+strconv.FormatInt(m.TalkID, 10), http.StatusSeeOther)
 		return nil
 	case talks.ENOTFOUND, talks.ECONFLICT, talks.EINVALID:

@@ -43,7 +43,6 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"backchannel": func(t *talks.Track) bool { return t != nil && t.Kind == talks.TrackBackchannel },
-	"add":         func(a, b int) int { return a + b },
 	// eventTypes lists the event types a live page listens to.
 	"eventTypes": func() string { return strings.Join(talks.EventTypes, " ") },
 	"field":      newField,

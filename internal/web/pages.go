@@ -67,6 +67,8 @@ type talkCtx struct {
 	Names   map[int64]string // member ID to name
 	Parties []*talks.Party
 	Tracks  []*talks.Track // those the viewer may see
+
+	members map[int64]*talks.Member // every member of the talk, by ID
 }
 
 // PartyName returns the name of party id, or "" (a facilitator).
@@ -80,14 +82,7 @@ func (c *talkCtx) PartyName(id int64) string {
 }
 
 // Member returns member id of the talk, or nil.
-func (c *talkCtx) Member(id int64) *talks.Member {
-	for _, m := range c.View.Members() {
-		if m.ID == id {
-			return m
-		}
-	}
-	return nil
-}
+func (c *talkCtx) Member(id int64) *talks.Member { return c.members[id] }
 
 // Who returns "Name (Party role)" for member id.
 func (c *talkCtx) Who(id int64) string {
@@ -117,7 +112,14 @@ func (h *Handler) loadTalk(r *http.Request, id int64) (*talkCtx, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &talkCtx{View: v, Talk: v.Talk, Me: v.Member, Names: names, Parties: parties, Tracks: v.Tracks()}, nil
+	tc := &talkCtx{View: v, Talk: v.Talk, Me: v.Member, Names: names, Parties: parties, Tracks: v.Tracks(),
+		members: map[int64]*talks.Member{}}
+	// Pages name members once per message, answer and attendee: look them
+	// up in a map rather than copying the talk's list each time.
+	for _, m := range v.Members() {
+		tc.members[m.ID] = m
+	}
+	return tc, nil
 }
 
 // delegation is one party's members on the talk page.

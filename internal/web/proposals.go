@@ -489,9 +489,8 @@ func (h *Handler) proposalOf(r *http.Request, versionID int64) (int64, error) {
 	return v.ProposalID, nil
 }
 
-// wroteProposal names the talk of proposal id as written to, so that only
-// its event streams are woken; if the proposal cannot be read, every stream
-// is.
+// wroteProposal names the talk of proposal id as written to, so that its
+// event streams are woken.
 func (h *Handler) wroteProposal(r *http.Request, id int64) {
 	if p, err := h.svc.FindProposalByID(r.Context(), id); err == nil {
 		wrote(r, p.TalkID)
@@ -556,15 +555,16 @@ func (h *Handler) handleWithdrawAnswer(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if _, err := h.svc.WithdrawAnswer(r.Context(), id); err != nil {
+	a, err := h.svc.WithdrawAnswer(r.Context(), id)
+	if err != nil {
 		return err
 	}
+	h.wroteProposal(r, a.ProposalID)
 	// The form says where it came from; only a version's page is a target.
 	target := "/"
 	if vid, err := strconv.ParseInt(r.PostFormValue("version"), 10, 64); err == nil && vid > 0 {
 		if pid, err := h.proposalOf(r, vid); err == nil {
 			target = fmt.Sprintf("/proposals/%d?version=%d#answers", pid, vid)
-			h.wroteProposal(r, pid)
 		}
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)

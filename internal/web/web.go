@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -61,7 +60,6 @@ type Options struct {
 // server.Server is one.
 type Notifier interface {
 	Notify(talkID int64) // after a write to talk talkID
-	NotifyAll()          // after a write whose talk the handler did not name
 }
 
 // Handler serves the web UI. It is safe for concurrent use.
@@ -154,16 +152,11 @@ func (h *Handler) handle(rt route) http.Handler {
 		if err != nil {
 			h.renderError(w, r, err)
 		}
-		if write && err == nil && h.notify != nil {
+		if wrote.id != 0 && err == nil && h.notify != nil {
 			// Wake the streams of the talk written to, so every page that
-			// follows it updates at once. A handler that did not name its
-			// talk wakes them all: a web write is a person's click, so
-			// that is rare and cheap.
-			if wrote.id != 0 {
-				h.notify.Notify(wrote.id)
-			} else {
-				h.notify.NotifyAll()
-			}
+			// follows it updates at once. Every handler that writes to a
+			// talk names it; other writes (sign-in, account) wake none.
+			h.notify.Notify(wrote.id)
 		}
 	})
 }
@@ -444,7 +437,3 @@ func parsePages() map[string]*template.Template {
 	}
 	return pages
 }
-
-// errNoPage is returned for a page that is not there, such as an unknown
-// route under a known prefix.
-var errNoPage = errors.New("web: no such page")
