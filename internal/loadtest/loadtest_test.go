@@ -404,6 +404,98 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 	}
 }
 
+// BenchmarkAPIPaced is BenchmarkAPI's message and counter cases with 200
+// writers that do not send as fast as the server answers but at a fixed
+// total rate (open loop): write i is due at start + i/rate, and its
+// latency runs from when it was due, not from when a writer got round to
+// it, so a server that falls behind is charged for the wait (no
+// coordinated omission). A closed loop of 200 writers measures the
+// server saturated, where latency is 200 / throughput by Little's law;
+// this measures latency at a given load below that.
+func BenchmarkAPIPaced(b *testing.B) {
+	const writers = 200
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			w := newWorld(b, openStore(b, kind), writers)
+			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+			parent := make([]int64, writers)
+			for g := range parent {
+				p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
+				v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
+				if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
+					b.Fatal(err)
+				}
+				parent[g] = v.ID
+			}
+			for _, rate := range []int{500, 1000, 2000} {
+				b.Run(fmt.Sprintf("message/writers=%d/rate=%d", writers, rate), func(b *testing.B) {
+					runPaced(b, writers, rate, func(g, i int) error {
+						return w.post(g, msgPath, fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g), nil)
+					})
+				})
+				b.Run(fmt.Sprintf("counter/writers=%d/rate=%d", writers, rate), func(b *testing.B) {
+					runPaced(b, writers, rate, func(g, i int) error {
+						body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
+						var v server.Version
+						if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
+							return err
+						}
+						parent[g] = v.ID
+						return nil
+					})
+				})
+			}
+		})
+	}
+}
+
+// runPaced calls op b.N times from c goroutines, call i due at
+// start + i/rate, and reports the rate reached and the p50/p99 latency
+// from each call's due time. A goroutine takes the next call when it is
+// free, so more than c calls are never in flight.
+func runPaced(b *testing.B, c, rate int, op func(g, i int) error) {
+	durs := make([]time.Duration, b.N)
+	interval := time.Second / time.Duration(rate)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for g := range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= b.N {
+					return
+				}
+				due := start.Add(time.Duration(i) * interval)
+				time.Sleep(time.Until(due))
+				if err := op(g, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					next.Store(int64(b.N))
+					return
+				}
+				durs[i] = time.Since(due)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "writes/s")
+	reportPercentiles(b, "", durs)
+}
+
 // raiseFileLimit lifts the soft limit on open files to the hard one: each
 // subscriber holds two descriptors (client and server end).
 func raiseFileLimit(b *testing.B, need uint64) {
