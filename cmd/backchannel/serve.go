@@ -239,7 +239,7 @@ func (s *Serve) Open(ctx context.Context) error {
 	mux.Handle("GET /metrics", s.metrics)
 	mux.Handle("/", s.app)
 	s.http = &http.Server{
-		Handler:           s.metrics.wrap(mux),
+		Handler:           s.metrics.wrap(compress(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
