@@ -128,9 +128,24 @@ func openStore(b *testing.B, kind string) store {
 	return st
 }
 
-// run calls op b.N times from c goroutines and reports the rate and the
-// p50/p99 latency of the calls.
+// run calls op b.N times from c goroutines, each as soon as a goroutine
+// is free (a closed loop), and reports the rate and the p50/p99 latency
+// of the calls.
 func run(b *testing.B, c int, unit string, op func(g, i int) error) {
+	load(b, c, unit, 0, op)
+}
+
+// runPaced calls op b.N times from c goroutines, call i due at
+// start + i/rate (an open loop), and reports the rate reached and the
+// p50/p99 latency from each call's due time. A goroutine takes the next
+// call when it is free, so more than c calls are never in flight.
+func runPaced(b *testing.B, c, rate int, op func(g, i int) error) {
+	load(b, c, "writes/s", time.Second/time.Duration(rate), op)
+}
+
+// load is run with calls due every interval if interval > 0: it then
+// measures each call's latency from its due time.
+func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i int) error) {
 	durs := make([]time.Duration, b.N)
 	var next atomic.Int64
 	var mu sync.Mutex
@@ -148,6 +163,10 @@ func run(b *testing.B, c int, unit string, op func(g, i int) error) {
 					return
 				}
 				t0 := time.Now()
+				if interval > 0 {
+					t0 = start.Add(time.Duration(i) * interval)
+					time.Sleep(time.Until(t0))
+				}
 				if err := op(g, i); err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -447,53 +466,6 @@ func BenchmarkAPIPaced(b *testing.B) {
 			}
 		})
 	}
-}
-
-// runPaced calls op b.N times from c goroutines, call i due at
-// start + i/rate, and reports the rate reached and the p50/p99 latency
-// from each call's due time. A goroutine takes the next call when it is
-// free, so more than c calls are never in flight.
-func runPaced(b *testing.B, c, rate int, op func(g, i int) error) {
-	durs := make([]time.Duration, b.N)
-	interval := time.Second / time.Duration(rate)
-	var next atomic.Int64
-	var mu sync.Mutex
-	var firstErr error
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for g := range c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= b.N {
-					return
-				}
-				due := start.Add(time.Duration(i) * interval)
-				time.Sleep(time.Until(due))
-				if err := op(g, i); err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					mu.Unlock()
-					next.Store(int64(b.N))
-					return
-				}
-				durs[i] = time.Since(due)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if firstErr != nil {
-		b.Fatal(firstErr)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "writes/s")
-	reportPercentiles(b, "", durs)
 }
 
 // raiseFileLimit lifts the soft limit on open files to the hard one: each
