@@ -228,7 +228,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, id int64) (*Invitation, 
 // invites to, with the invitation's party and role, and returns the
 // member. The token is used once: ENOTFOUND for an unknown token,
 // ECONFLICT if it has been used or revoked or the user is already a
-// member, EINVALID if it has expired.
+// member or a stakeholder of the talk, EINVALID if it has expired.
 func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, error) {
 	u, err := currentUser(ctx)
 	if err != nil {
@@ -238,6 +238,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, 
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, Errorf(ENOTFOUND, "This invitation link is not valid.")
 	} else if err != nil {
+		return nil, err
+	}
+	// A stakeholder is not at the table (AddMember refuses it too).
+	if err := s.checkNotStakeholder(ctx, inv.TalkID, u.ID); err != nil {
 		return nil, err
 	}
 	return s.store.AcceptInvitation(ctx, inv.ID, u.ID, Stamp{ActorID: u.ID, Time: s.clock.Now()})

@@ -166,7 +166,7 @@ func (s *Service) StakeholderTalk(ctx context.Context, talkID int64) (*Talk, *St
 
 // AddStakeholder attaches user userID to talk talkID as a stakeholder. The
 // convener and facilitators may; others get EFORBIDDEN. ECONFLICT if the
-// user is already a member or a stakeholder.
+// user is already a member or a stakeholder, or the talk is ratified.
 func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*Stakeholder, error) {
 	v, err := s.View(ctx, talkID)
 	if err != nil {
@@ -175,6 +175,10 @@ func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*St
 		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may attach a stakeholder.")
 	} else if userID == 0 {
 		return nil, Errorf(EINVALID, "Stakeholder user required.")
+	} else if v.Talk.Status == StatusRatified {
+		// Every stakeholder has ratified; one attached now would leave
+		// the talk ratified without its decision.
+		return nil, Errorf(ECONFLICT, "The talk is ratified: every stakeholder has ratified it, and no stakeholder joins now.")
 	}
 	st := &Stakeholder{TalkID: talkID, UserID: userID}
 	if err := s.store.AddStakeholder(ctx, st, s.stamp(v)); err != nil {
