@@ -241,7 +241,9 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, 
 		return nil, err
 	}
 	// A stakeholder is not at the table (AddMember refuses it too).
-	if err := s.checkNotStakeholder(ctx, inv.TalkID, u.ID); err != nil {
+	if err := s.checkNotStakeholder(ctx, inv.TalkID, u.ID); ErrorCode(err) == ECONFLICT {
+		return nil, Errorf(ECONFLICT, "You are a stakeholder of this talk: not at the table, so you cannot join it as a member.")
+	} else if err != nil {
 		return nil, err
 	}
 	return s.store.AcceptInvitation(ctx, inv.ID, u.ID, Stamp{ActorID: u.ID, Time: s.clock.Now()})
