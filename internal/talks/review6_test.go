@@ -60,3 +60,67 @@ func testStakeholderInvariants(t *testing.T, st prefStore) {
 		}
 	}
 }
+
+// TestHandoffAfterRatification runs on each backend: the stakeholders
+// ratify a back-channel agreement, then a principal carries it into the
+// official track. The carried text must still take the parties' answers
+// (else the official track can never hold the agreement), and the talk
+// stays ratified: the text the stakeholders ratified is the text carried.
+func TestHandoffAfterRatification(t *testing.T) {
+	for name, open := range prefBackends(t) {
+		t.Run(name, func(t *testing.T) { testHandoffAfterRatification(t, open(t)) })
+	}
+}
+
+func testHandoffAfterRatification(t *testing.T, st prefStore) {
+	defer st.Close()
+	d := newDeal(t, st)
+	ctx := context.Background()
+	k := &talks.User{Name: "K", Email: "k@example.org"}
+	mustOK(t, "CreateUser", st.CreateUser(ctx, k))
+	d.users["K"] = k
+	ms, err := d.svc.FindMembers(d.as("F"), d.talk.ID)
+	mustOK(t, "FindMembers", err)
+	member := map[int64]int64{} // user ID → member ID
+	for _, m := range ms {
+		member[m.UserID] = m.ID
+	}
+	bc := &talks.Track{TalkID: d.talk.ID, Name: "envoys", Kind: talks.TrackBackchannel,
+		MemberIDs: []int64{member[d.users["NE"].ID], member[d.users["SE"].ID]}}
+	mustOK(t, "CreateTrack", d.svc.CreateTrack(d.as("F"), bc))
+	p := &talks.Proposal{TrackID: bc.ID, Title: "Quiet deal"}
+	v := &talks.Version{Values: map[string]string{"line": "ridge", "water": "shared", "troops": "5000"}, Rationale: "secret"}
+	mustOK(t, "CreateProposal", d.svc.CreateProposal(d.as("NE"), p, v))
+	for _, u := range []string{"NE", "SE"} {
+		mustOK(t, "AnswerVersion "+u, d.svc.AnswerVersion(d.as(u), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerAccept}))
+	}
+	_, err = d.svc.AddStakeholder(d.as("F"), d.talk.ID, k.ID)
+	mustOK(t, "AddStakeholder", err)
+	mustOK(t, "Ratify", d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, ""))
+
+	carried, err := d.svc.CarryAgreement(d.as("NP"), d.talk.ID, "Carried text")
+	mustOK(t, "CarryAgreement", err)
+	vs, err := d.svc.FindVersions(d.as("NA"), talks.VersionFilter{ProposalID: carried.ID})
+	mustOK(t, "FindVersions", err)
+	for _, u := range []string{"NE", "SP"} {
+		if err := d.svc.AnswerVersion(d.as(u), &talks.Answer{VersionID: vs[0].ID, Kind: talks.AnswerAccept}); err != nil {
+			t.Fatalf("AnswerVersion of the carried text by %s on a ratified talk = %v, want nil", u, err)
+		}
+	}
+	ag, err := d.svc.FindAgreement(d.as("NA"), d.talk.ID)
+	if err != nil || ag.ProposalID != carried.ID {
+		t.Errorf("agreement after both accept the carried text = %+v, %v; want the official one", ag, err)
+	}
+	tk, err := d.svc.FindTalkByID(d.as("NA"), d.talk.ID)
+	mustOK(t, "FindTalkByID", err)
+	if tk.Status != talks.StatusRatified {
+		t.Errorf("talk status %s, want ratified (still)", tk.Status)
+	}
+	evs, err := st.FindEvents(ctx, talks.EventFilter{TalkID: d.talk.ID})
+	mustOK(t, "FindEvents", err)
+	state, err := talks.Project(evs)
+	mustOK(t, "Project", err)
+	if state.Talk.Status != talks.StatusRatified {
+		t.Errorf("Project: status %s, want ratified", state.Talk.Status)
+	}
+}
