@@ -459,7 +459,8 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 // answer with WithdrawnAt set (its ProposalID tells the caller which
 // proposal, and so which talk, changed). A principal or envoy of the
 // answering party may; others who may see the answer get EFORBIDDEN.
-// ECONFLICT if it is already withdrawn or the talk is agreed.
+// ECONFLICT if it is already withdrawn or the talk is not open (agreed,
+// ratified or closed), unless it answers the carried text.
 func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
@@ -481,8 +482,10 @@ func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error)
 		return nil, Errorf(EFORBIDDEN, "Only a principal or an envoy of its party may withdraw an answer.")
 	} else if !a.Standing() {
 		return nil, Errorf(ECONFLICT, "Answer already withdrawn.")
-	} else if v.Talk.Status == StatusAgreed && !carried {
-		return nil, Errorf(ECONFLICT, "The talk is agreed; answers stand.")
+	} else if v.Talk.Status != StatusOpen && !carried {
+		// Agreed, ratified or closed: the text no longer changes, nor do
+		// the answers to it.
+		return nil, Errorf(ECONFLICT, "The talk is %s; answers stand.", v.Talk.Status)
 	}
 	st := s.stamp(v)
 	if err := s.store.WithdrawAnswer(ctx, id, st); err != nil {

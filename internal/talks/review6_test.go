@@ -124,3 +124,18 @@ func testHandoffAfterRatification(t *testing.T, st prefStore) {
 		t.Errorf("Project: status %s, want ratified", state.Talk.Status)
 	}
 }
+
+// TestWithdrawOnClosedTalk: a closed talk's text no longer changes, and
+// neither do its answers: a withdrawal is refused as an answer is.
+func TestWithdrawOnClosedTalk(t *testing.T) {
+	w := newTextWorld(t)
+	if _, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: ptr(talks.StatusClosed)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.WithdrawAnswer(w.as("NE"), w.envAccept.ID); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("WithdrawAnswer on a closed talk = %v, want ECONFLICT", err)
+	}
+	if err := w.svc.AnswerVersion(w.as("SE"), &talks.Answer{VersionID: w.envV1.ID, Kind: talks.AnswerReject}); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("AnswerVersion on a closed talk = %v, want ECONFLICT", err)
+	}
+}
