@@ -96,6 +96,13 @@ func testHandoffAfterRatification(t *testing.T, st prefStore) {
 	}
 	_, err = d.svc.AddStakeholder(d.as("F"), d.talk.ID, k.ID)
 	mustOK(t, "AddStakeholder", err)
+	// The stakeholder, on no track, gets the agreed text: values and
+	// clauses, not the back-channel's rationale, author or lineage.
+	_, agreed, err := d.svc.AgreementForRatification(d.as("K"), d.talk.ID)
+	mustOK(t, "AgreementForRatification", err)
+	if agreed.Values["line"] != "ridge" || agreed.Rationale != "" || agreed.AuthorID != 0 || agreed.ParentID != 0 {
+		t.Errorf("AgreementForRatification gives the stakeholder %+v; want the text only", agreed)
+	}
 	mustOK(t, "Ratify", d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, ""))
 
 	carried, err := d.svc.CarryAgreement(d.as("NP"), d.talk.ID, "Carried text")

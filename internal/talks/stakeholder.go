@@ -263,8 +263,9 @@ func crosses(t *Talk, lines []*RedLines, ver *Version) bool {
 
 // AgreementForRatification returns the talk's agreement and its agreed
 // version to a stakeholder once the talk is agreed or ratified: before
-// that, ENOTFOUND (the text has not been sent). Members get the same
-// agreement through FindAgreement.
+// that, ENOTFOUND (the text has not been sent). The version has its
+// values and clauses only: no rationale, author or parent. Members get
+// the agreement through FindAgreement.
 func (s *Service) AgreementForRatification(ctx context.Context, talkID int64) (*Agreement, *Version, error) {
 	t, _, err := s.stakeholderOf(ctx, talkID)
 	if err != nil {
@@ -283,7 +284,10 @@ func (s *Service) AgreementForRatification(ctx context.Context, talkID int64) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	return ag, ver, nil
+	// The text only: values and clauses. Its rationale, author and
+	// lineage belong to the track it was agreed in, which the stakeholder
+	// is not on (a back-channel, maybe); a hand-off strips them too.
+	return ag, &Version{ID: ver.ID, ProposalID: ver.ProposalID, Values: ver.Values, Clauses: ver.Clauses, CreatedAt: ver.CreatedAt}, nil
 }
 
 // Ratify records the acting stakeholder's decision on the agreement of
