@@ -3,6 +3,7 @@ package talks_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -49,6 +50,12 @@ func testStakeholderInvariants(t *testing.T, st prefStore) {
 	mustOK(t, "Ratify", d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, ""))
 	if _, err := d.svc.AddStakeholder(d.as("F"), d.talk.ID, d.users["L"].ID); talks.ErrorCode(err) != talks.ECONFLICT {
 		t.Errorf("AddStakeholder to a ratified talk = %v, want ECONFLICT", err)
+	}
+	// The store refuses it too, in its write, so that it cannot overtake
+	// the last ratification.
+	if err := st.AddStakeholder(ctx, &talks.Stakeholder{TalkID: d.talk.ID, UserID: d.users["L"].ID},
+		talks.Stamp{ActorID: d.users["F"].ID, Time: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("Store.AddStakeholder to a ratified talk = %v, want ECONFLICT", err)
 	}
 	sts, err := d.svc.FindStakeholders(d.as("SO"), d.talk.ID)
 	mustOK(t, "FindStakeholders", err)

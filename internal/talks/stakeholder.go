@@ -98,7 +98,8 @@ type StakeholderStore interface {
 	// AddStakeholder attaches st.UserID to talk st.TalkID, appending
 	// stakeholder.added, and sets st.AddedAt. ENOTFOUND for an unknown
 	// talk, EINVALID for an unknown user, ECONFLICT if the user is
-	// already a stakeholder or a member of the talk.
+	// already a stakeholder or a member of the talk, or the talk is
+	// ratified.
 	AddStakeholder(ctx context.Context, st *Stakeholder, s Stamp) error
 
 	// FindStakeholders returns the stakeholders of talk talkID by user ID.
