@@ -109,8 +109,10 @@ type InvitationStore interface {
 	// accepted, appending member.added and invitation.accepted, in one
 	// transaction, and returns the member. It fails, changing nothing,
 	// with ENOTFOUND for no such invitation, ECONFLICT if it has been
-	// accepted or revoked or the user is already a member of the talk,
-	// and EINVALID if it expires at or before s.Time.
+	// accepted or revoked or the user is already a member of the talk
+	// (ErrAlreadyMember) or a stakeholder of it (ErrStakeholder: a
+	// stakeholder is not at the table), and EINVALID if it expires at or
+	// before s.Time.
 	AcceptInvitation(ctx context.Context, id, userID int64, s Stamp) (*Member, error)
 
 	// AcceptInvitationAsNewUser creates user u (setting u.ID) and makes it
@@ -240,12 +242,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, 
 	} else if err != nil {
 		return nil, err
 	}
-	// A stakeholder is not at the table (AddMember refuses it too).
-	if err := s.checkNotStakeholder(ctx, inv.TalkID, u.ID); ErrorCode(err) == ECONFLICT {
-		return nil, Errorf(ECONFLICT, "You are a stakeholder of this talk: not at the table, so you cannot join it as a member.")
-	} else if err != nil {
-		return nil, err
-	}
 	return s.store.AcceptInvitation(ctx, inv.ID, u.ID, Stamp{ActorID: u.ID, Time: s.clock.Now()})
 }
 
@@ -255,6 +251,7 @@ var (
 	ErrInvitationRevoked = Errorf(ECONFLICT, "This invitation has been revoked.")
 	ErrInvitationExpired = Errorf(EINVALID, "This invitation has expired.")
 	ErrAlreadyMember     = Errorf(ECONFLICT, "You are already a member of this talk.")
+	ErrStakeholder       = Errorf(ECONFLICT, "You are a stakeholder of this talk: not at the table, so you cannot join it as a member.")
 	ErrEmailTaken        = Errorf(ECONFLICT, "An account with this email already exists: sign in, then accept the invitation.")
 )
 
