@@ -2,12 +2,31 @@ package ledger
 
 import (
 	"encoding/json"
+	"flag"
+	"os"
 	"testing"
 )
 
+var benchOut = flag.String("bench-bundle", "", "write the benchmarks' bundle of 100,000 events to `FILE`, and its server key to FILE.pub")
+
+// TestWriteBenchBundle writes the benchmarks' bundle to a file, given
+// -bench-bundle, to measure "backchannel verify FILE --key FILE.pub" end
+// to end.
+func TestWriteBenchBundle(t *testing.T) {
+	if *benchOut == "" {
+		t.Skip("no -bench-bundle")
+	}
+	if err := os.WriteFile(*benchOut, benchBundle(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*benchOut+".pub", []byte(testKey(t, "bc.example").VerifierKey()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // benchBundle returns the JSON of a bundle of 100,000 events, all visible,
 // so that each has an inclusion proof to check: the worst case.
-func benchBundle(b *testing.B) []byte {
+func benchBundle(b testing.TB) []byte {
 	b.Helper()
 	events := testLog(b, 100_000)
 	bundle, err := NewBundle(events, allVisible, testTree(b, events), testKey(b, "bc.example"))
