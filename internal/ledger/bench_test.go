@@ -76,6 +76,18 @@ func BenchmarkParseVerify(b *testing.B) {
 	}
 }
 
+// BenchmarkParseBundle parses a bundle of 100,000 events from its JSON.
+func BenchmarkParseBundle(b *testing.B) {
+	data := benchBundle(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBundle(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkSignCheckpoint measures what the server spends per checkpoint
 // it signs: formatting the note and one Ed25519 signature.
 func BenchmarkSignCheckpoint(b *testing.B) {

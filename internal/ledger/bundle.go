@@ -230,6 +230,16 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if len(data) > MaxBundleSize {
 		return nil, parseErr("", "larger than %d bytes", MaxBundleSize)
 	}
+	if b, ok := scanBundle(data); ok {
+		return b, nil
+	}
+	return parseBundleJSON(data)
+}
+
+// parseBundleJSON is ParseBundle with encoding/json: the reference that
+// scanBundle, the fast path, must agree with, and the one that names what
+// is wrong with a bundle.
+func parseBundleJSON(data []byte) (*Bundle, error) {
 	// One strict decode of the whole bundle is fast; when it fails,
 	// decoding leaf by leaf finds the path to the bad field.
 	var w wireBundleFull

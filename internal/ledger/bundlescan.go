@@ -1,0 +1,601 @@
+package ledger
+
+import (
+	"bytes"
+	"encoding/base64"
+	"time"
+	"unicode/utf8"
+
+	"github.com/backchannel/backchannel/internal/talks"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// The fast path of ParseBundle. A bundle of 100,000 events is 110 MB of
+// JSON, and encoding/json spends most of its time copying that text into
+// its buffer and scanning it twice. scanBundle instead reads the bundle in
+// one pass over the input, in place, for the form that MarshalJSON writes
+// (any order of fields and any JSON white space, too), and decodes hashes
+// and proofs straight into their arrays.
+//
+// scanBundle never decides that a bundle is malformed: at anything it
+// does not expect, or any check that fails, it gives up, and ParseBundle
+// decodes the bundle with encoding/json instead (parseBundleJSON), which
+// accepts exactly what it accepted before and names what is wrong. So
+// scanBundle must accept only bundles that parseBundleJSON accepts, and
+// return the same Bundle for them; FuzzParseBundle checks both. It gives
+// up on, among others: text that is not UTF-8, null, escapes in field
+// names, hashes or proofs, \u escapes of surrogates, numbers that are not
+// plain integers of up to 18 digits, field names in another case, repeated
+// fields and unknown fields. A new field in the format must be added to
+// both paths, or every bundle that has it takes the slow one
+// (TestParseBundleFastPath notices).
+//
+// The events, proofs and payloads of one bundle share a few large
+// allocations, so that parsing 100,000 events allocates about a hundred
+// times rather than a million; holding on to one event keeps its
+// neighbours in memory.
+
+// strictBase64 is the decoder for tree hashes and proofs. Strict allocates
+// a copy of the encoding on each call, so there is one.
+var strictBase64 = base64.StdEncoding.Strict()
+
+// scanner reads one bundle's JSON. Its methods return false where
+// scanBundle gives up; then pos is meaningless.
+type scanner struct {
+	data    []byte
+	pos     int
+	scratch []byte // a string's decoded text, reused
+	arena   arena
+}
+
+// arena hands out the events, proof hashes and payload bytes of a bundle
+// from large chunks. Each piece is clipped to its length, so appending to
+// one never writes into the next.
+type arena struct {
+	events []talks.Event
+	hashes []tlog.Hash
+	bytes  []byte
+	types  map[string]string // event types, so that each is one string
+}
+
+const (
+	arenaEvents = 1024
+	arenaHashes = 16 << 10 // 512 KB
+	arenaBytes  = 256 << 10
+)
+
+func (a *arena) event() *talks.Event {
+	if len(a.events) == 0 {
+		a.events = make([]talks.Event, arenaEvents)
+	}
+	e := &a.events[0]
+	a.events = a.events[1:]
+	return e
+}
+
+func (a *arena) proof(n int) []tlog.Hash {
+	if n == 0 {
+		return make([]tlog.Hash, 0)
+	}
+	if cap(a.hashes)-len(a.hashes) < n {
+		a.hashes = make([]tlog.Hash, 0, max(n, arenaHashes))
+	}
+	i := len(a.hashes)
+	a.hashes = a.hashes[:i+n]
+	return a.hashes[i : i+n : i+n]
+}
+
+func (a *arena) copy(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	if len(b) > arenaBytes/4 {
+		return bytes.Clone(b)
+	}
+	if cap(a.bytes)-len(a.bytes) < len(b) {
+		a.bytes = make([]byte, 0, arenaBytes)
+	}
+	i := len(a.bytes)
+	a.bytes = append(a.bytes, b...)
+	return a.bytes[i:len(a.bytes):len(a.bytes)]
+}
+
+func (a *arena) typ(b []byte) string {
+	if s, ok := a.types[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if a.types == nil {
+		a.types = make(map[string]string)
+	}
+	if len(a.types) < 256 {
+		a.types[s] = s
+	}
+	return s
+}
+
+// scanBundle returns the bundle data holds, or false if ParseBundle must
+// decode it with encoding/json, to parse it or to say what is wrong.
+func scanBundle(data []byte) (*Bundle, bool) {
+	// Outside strings JSON is ASCII, and encoding/json replaces bytes
+	// that are not UTF-8 inside them: leave all that to it.
+	if !utf8.Valid(data) {
+		return nil, false
+	}
+	s := &scanner{data: data}
+	b := new(Bundle)
+	var version int64
+	var checkpoint []byte
+	_, ok := s.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "version":
+			version, ok = s.int()
+		case "origin":
+			b.Origin, ok = s.shortString()
+		case "server_key":
+			b.ServerKey, ok = s.shortString()
+		case "checkpoint":
+			var v []byte
+			if v, ok = s.string(); ok {
+				checkpoint = bytes.Clone(v)
+			}
+		case "leaves":
+			ok = s.array(func() bool {
+				if len(b.Leaves) == maxLeaves {
+					return false
+				}
+				l, ok := s.leaf()
+				b.Leaves = append(b.Leaves, l)
+				return ok
+			})
+		case "consistency":
+			ok = s.array(func() bool {
+				if len(b.Consistency) == maxSince {
+					return false
+				}
+				c, ok := s.consistency()
+				b.Consistency = append(b.Consistency, c)
+				return ok
+			})
+		}
+		return ok
+	}, "version", "origin", "server_key", "checkpoint", "leaves", "consistency")
+	s.space()
+	if !ok || s.pos != len(data) {
+		return nil, false
+	}
+	switch {
+	case version != BundleVersion,
+		b.Origin == "" || len(b.Origin) > maxShortField,
+		b.ServerKey == "" || len(b.ServerKey) > maxShortField,
+		len(checkpoint) == 0 || len(checkpoint) > maxCheckpoint,
+		len(b.Leaves) == 0:
+		return nil, false
+	}
+	b.Checkpoint = checkpoint
+	return b, true
+}
+
+// leaf reads one element of leaves, with the checks of wireLeaf.leaf.
+func (s *scanner) leaf() (Leaf, bool) {
+	var l Leaf
+	var e *talks.Event
+	var proof, leafHash []byte
+	hasProof := false
+	_, ok := s.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "event":
+			e, ok = s.event()
+		case "proof":
+			proof, ok = s.raw()
+			hasProof = true
+		case "leaf_hash":
+			leafHash, ok = s.raw()
+		}
+		return ok
+	}, "event", "proof", "leaf_hash")
+	if !ok || (e == nil) == (len(leafHash) == 0) {
+		return l, false
+	}
+	if e == nil {
+		if hasProof {
+			return l, false
+		}
+		l.LeafHash, ok = decodeHash(leafHash)
+		return l, ok
+	}
+	if !hasProof {
+		return l, false
+	}
+	l.Event = e
+	l.Proof, ok = s.proof(proof)
+	return l, ok
+}
+
+// event reads a leaf's event, with the checks of wireLeaf.leaf.
+func (s *scanner) event() (*talks.Event, bool) {
+	e := s.arena.event()
+	seen, ok := s.object(func(key []byte) bool {
+		var ok bool
+		var v []byte
+		switch string(key) {
+		case "talk":
+			e.TalkID, ok = s.int()
+		case "seq":
+			e.ID, ok = s.int()
+		case "actor":
+			e.ActorID, ok = s.int()
+		case "track":
+			e.TrackID, ok = s.int()
+		case "time":
+			if v, ok = s.string(); ok {
+				e.Time, ok = parseTime(v)
+			}
+		case "type":
+			if v, ok = s.string(); ok && len(v) > 0 && len(v) <= maxShortField {
+				e.Type = s.arena.typ(v)
+			} else {
+				ok = false
+			}
+		case "payload":
+			if v, ok = s.string(); ok && len(v) <= maxPayload {
+				e.Payload = s.arena.copy(v)
+			} else {
+				ok = false
+			}
+		case "prev_hash":
+			if v, ok = s.raw(); ok {
+				ok = decodeHex(&e.PrevHash, v)
+			}
+		case "hash":
+			if v, ok = s.raw(); ok {
+				ok = decodeHex(&e.Hash, v)
+			}
+		}
+		return ok
+	}, "talk", "seq", "time", "actor", "track", "type", "payload", "prev_hash", "hash")
+	// A missing field is a zero value to encoding/json, which accepts some
+	// (actor, track, payload) and not others: leave all that to it.
+	if !ok || seen != 1<<9-1 || e.TalkID <= 0 || e.ID <= 0 || e.ActorID < 0 || e.TrackID < 0 {
+		return nil, false
+	}
+	return e, true
+}
+
+// consistency reads one element of consistency.
+func (s *scanner) consistency() (Consistency, bool) {
+	var c Consistency
+	var proof []byte
+	hasProof := false
+	_, ok := s.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "old_size":
+			c.OldSize, ok = s.int()
+		case "proof":
+			proof, ok = s.raw()
+			hasProof = true
+		}
+		return ok
+	}, "old_size", "proof")
+	if !ok || !hasProof || c.OldSize < 1 {
+		return c, false
+	}
+	c.Proof, ok = s.proof(proof)
+	return c, ok
+}
+
+// proof decodes a proof's base64 text, as parseProof does.
+func (s *scanner) proof(text []byte) ([]tlog.Hash, bool) {
+	var buf [maxProof*tlog.HashSize + 3]byte
+	if len(text) > (maxProof*tlog.HashSize+2)/3*4 {
+		return nil, false
+	}
+	n, err := strictBase64.Decode(buf[:], text)
+	if err != nil || n%tlog.HashSize != 0 {
+		return nil, false
+	}
+	p := s.arena.proof(n / tlog.HashSize)
+	for i := range p {
+		p[i] = tlog.Hash(buf[i*tlog.HashSize:])
+	}
+	return p, true
+}
+
+// object reads a JSON object whose field names are among names, calling
+// field with each name, after the colon, to read its value. It gives up
+// on other names, and on a name repeated. It returns the set of names
+// present, bit i for names[i].
+func (s *scanner) object(field func(key []byte) bool, names ...string) (seen uint64, ok bool) {
+	if !s.consume('{') {
+		return 0, false
+	}
+	if s.consume('}') {
+		return 0, true
+	}
+	for {
+		s.space()
+		key, ok := s.raw()
+		if !ok || !s.consume(':') {
+			return 0, false
+		}
+		i := 0
+		for i < len(names) && names[i] != string(key) {
+			i++
+		}
+		if i == len(names) || seen&(1<<i) != 0 {
+			return 0, false
+		}
+		seen |= 1 << i
+		s.space()
+		if !field(key) {
+			return 0, false
+		}
+		if s.consume('}') {
+			return seen, true
+		}
+		if !s.consume(',') {
+			return 0, false
+		}
+	}
+}
+
+// array reads a JSON array, calling elem to read each element.
+func (s *scanner) array(elem func() bool) bool {
+	if !s.consume('[') {
+		return false
+	}
+	if s.consume(']') {
+		return true
+	}
+	for {
+		s.space()
+		if !elem() {
+			return false
+		}
+		if s.consume(']') {
+			return true
+		}
+		if !s.consume(',') {
+			return false
+		}
+	}
+}
+
+// space skips JSON white space.
+func (s *scanner) space() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// consume skips white space and then c, if c is next.
+func (s *scanner) consume(c byte) bool {
+	s.space()
+	if s.pos < len(s.data) && s.data[s.pos] == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// int reads a plain integer of at most 18 digits, which fits an int64.
+func (s *scanner) int() (int64, bool) {
+	i := s.pos
+	neg := i < len(s.data) && s.data[i] == '-'
+	if neg {
+		i++
+	}
+	start := i
+	var v int64
+	for i < len(s.data) && '0' <= s.data[i] && s.data[i] <= '9' {
+		v = v*10 + int64(s.data[i]-'0')
+		i++
+	}
+	if n := i - start; n == 0 || n > 18 || n > 1 && s.data[start] == '0' {
+		return 0, false
+	}
+	// A fraction or exponent that follows is not a delimiter: the caller
+	// gives up there.
+	s.pos = i
+	if neg {
+		v = -v
+	}
+	return v, true
+}
+
+// raw reads a string without escapes and returns its text in place: a
+// field name, hash or proof. It gives up on a string with a backslash (an
+// escape) or a new line. Other control characters, which JSON forbids in
+// strings, match no field name and fail to decode as hex or base64.
+func (s *scanner) raw() ([]byte, bool) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return nil, false
+	}
+	rest := s.data[s.pos+1:]
+	n := bytes.IndexByte(rest, '"')
+	if n < 0 {
+		return nil, false
+	}
+	v := rest[:n]
+	// Every use of the text refuses other control characters, but the
+	// base64 decoder skips new lines.
+	if bytes.IndexByte(v, '\\') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
+		return nil, false
+	}
+	s.pos += 1 + n + 1
+	return v, true
+}
+
+// string reads a string and returns its decoded text, which is valid only
+// until the next call.
+func (s *scanner) string() ([]byte, bool) {
+	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+		return nil, false
+	}
+	out := s.scratch[:0]
+	i := s.pos + 1
+	for {
+		// Copy the run up to the next quote, backslash or control
+		// character at once.
+		j := i
+		for j < len(s.data) && s.data[j] != '"' && s.data[j] != '\\' && s.data[j] >= 0x20 {
+			j++
+		}
+		out = append(out, s.data[i:j]...)
+		if j == len(s.data) || s.data[j] < 0x20 {
+			return nil, false
+		}
+		if s.data[j] == '"' {
+			s.pos = j + 1
+			s.scratch = out
+			return out, true
+		}
+		// An escape.
+		if j+1 >= len(s.data) {
+			return nil, false
+		}
+		switch c := s.data[j+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			if j+6 > len(s.data) {
+				return nil, false
+			}
+			r := rune(0)
+			for _, h := range s.data[j+2 : j+6] {
+				v := hexValue[h]
+				if v == 0xff {
+					v = upperHexValue(h)
+				}
+				if v == 0xff {
+					return nil, false
+				}
+				r = r<<4 | rune(v)
+			}
+			if utf8.RuneLen(r) < 0 {
+				// A surrogate: encoding/json pairs them.
+				return nil, false
+			}
+			out = utf8.AppendRune(out, r)
+			i = j + 6
+			continue
+		default:
+			return nil, false
+		}
+		i = j + 2
+	}
+}
+
+// shortString reads a string of at most maxShortField bytes.
+func (s *scanner) shortString() (string, bool) {
+	v, ok := s.string()
+	if !ok || len(v) > maxShortField {
+		return "", false
+	}
+	return string(v), true
+}
+
+// hexValue maps the lower-case hex digits, the only ones event hashes
+// have, to their values, and every other byte to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+func upperHexValue(c byte) byte {
+	if 'A' <= c && c <= 'F' {
+		return c - 'A' + 10
+	}
+	return 0xff
+}
+
+// decodeHex decodes a lower-case hex hash of 32 bytes, as parseHex does.
+func decodeHex(h *[32]byte, v []byte) bool {
+	if len(v) != 64 {
+		return false
+	}
+	for i := range h {
+		hi, lo := hexValue[v[2*i]], hexValue[v[2*i+1]]
+		if hi > 15 || lo > 15 {
+			return false
+		}
+		h[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// decodeHash decodes a base64 tree hash, as parseHash does.
+func decodeHash(v []byte) (tlog.Hash, bool) {
+	var buf [33]byte
+	if len(v) != 44 {
+		return tlog.Hash{}, false
+	}
+	n, err := strictBase64.Decode(buf[:], v)
+	if err != nil || n != tlog.HashSize {
+		return tlog.Hash{}, false
+	}
+	return tlog.Hash(buf[:tlog.HashSize]), true
+}
+
+// parseTime parses an event's time in its only spelling that
+// wireLeaf.leaf accepts: RFC 3339 in UTC, to the microsecond, as
+// talks.Event.TimeString writes it.
+func parseTime(v []byte) (time.Time, bool) {
+	// 2006-01-02T15:04:05[.999999]Z
+	if len(v) < 20 || len(v) > 30 || v[4] != '-' || v[7] != '-' || v[10] != 'T' || v[13] != ':' || v[16] != ':' || v[len(v)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(b []byte) int {
+		n := 0
+		for _, c := range b {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(v[0:4]), num(v[5:7]), num(v[8:10])
+	hour, minute, sec := num(v[11:13]), num(v[14:16]), num(v[17:19])
+	nsec := 0
+	if frac := v[19 : len(v)-1]; len(frac) > 0 {
+		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
+			return time.Time{}, false
+		}
+		nsec = num(frac[1:])
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	if year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || sec < 0 || nsec < 0 {
+		return time.Time{}, false
+	}
+	t := talks.Timestamp(time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC))
+	// time.Date normalizes what time.Parse refuses (month 13, second 60),
+	// and only one spelling of a time is canonical: compare with it.
+	var buf [40]byte
+	return t, bytes.Equal(t.AppendFormat(buf[:0], time.RFC3339Nano), v)
+}
