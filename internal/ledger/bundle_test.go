@@ -5,11 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestBundleRoundTrip(t *testing.T) {
@@ -116,6 +118,7 @@ func FuzzParseBundle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkScan(t, data)
 		b, err := ParseBundle(data)
+		checkRead(t, data, b, err)
 		if err != nil {
 			return
 		}
@@ -157,6 +160,24 @@ func checkScan(t *testing.T, data []byte) (fast bool) {
 		t.Fatalf("scanBundle(%q) =\n%s\nparseBundleJSON =\n%s", data, gotJSON, wantJSON)
 	}
 	return true
+}
+
+// checkRead checks that ReadBundle, from a file and from a pipe, returns
+// what ParseBundle does, b and err, and that scanBundleFrom agrees with
+// scanBundle even when it gets one byte at a time.
+func checkRead(t *testing.T, data []byte, b *Bundle, err error) {
+	t.Helper()
+	for name, r := range map[string]io.Reader{"file": bytes.NewReader(data), "pipe": iotest.OneByteReader(bytes.NewReader(data))} {
+		got, gotErr := ReadBundle(r)
+		if (gotErr == nil) != (err == nil) || err != nil && gotErr.Error() != err.Error() || err == nil && !bundlesEqual(got, b) {
+			t.Fatalf("ReadBundle(%s of %q) = %v, want %v", name, data, gotErr, err)
+		}
+	}
+	want, wantOK := scanBundle(data)
+	got, ok, err := scanBundleFrom(iotest.OneByteReader(bytes.NewReader(data)))
+	if err != nil || ok != wantOK || ok && !bundlesEqual(got, want) {
+		t.Fatalf("scanBundleFrom(one byte at a time of %q) = %v, %v, scanBundle gives %v", data, ok, err, wantOK)
+	}
 }
 
 func bundlesEqual(a, b *Bundle) bool {
@@ -205,6 +226,16 @@ func TestParseBundleFastPath(t *testing.T) {
 		if !checkScan(t, data) {
 			t.Errorf("%s: scanBundle gives up; want the fast path", name)
 		}
+		want, err := ParseBundle(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRead(t, data, want, nil)
+		// A reader that fails after the first read shows whether
+		// ReadBundle had to read again.
+		if _, err := ReadBundle(&onceReader{r: bytes.NewReader(data)}); err != nil {
+			t.Errorf("%s: ReadBundle read the file twice: %v", name, err)
+		}
 	}
 }
 
@@ -242,5 +273,56 @@ func TestScanBundleGivesUp(t *testing.T) {
 		if (err == nil) != (errJSON == nil) || err == nil && !bundlesEqual(got, want) {
 			t.Errorf("%s: ParseBundle() = %v, parseBundleJSON() = %v", tc.name, err, errJSON)
 		}
+		checkRead(t, []byte(tc.data), got, err)
 	}
 }
+
+// onceReader is a file that can be read through once: it fails a read
+// after a seek back.
+type onceReader struct {
+	r      *bytes.Reader
+	rewind bool
+}
+
+func (o *onceReader) Read(p []byte) (int, error) {
+	if o.rewind {
+		return 0, errors.New("read again")
+	}
+	return o.r.Read(p)
+}
+
+func (o *onceReader) Seek(offset int64, whence int) (int64, error) {
+	if pos, _ := o.r.Seek(0, io.SeekCurrent); whence != io.SeekCurrent && pos > 0 {
+		o.rewind = true
+	}
+	return o.r.Seek(offset, whence)
+}
+
+func TestReadBundleLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads a gigabyte")
+	}
+	b, _, _ := testBundle(t, 3)
+	data, _ := json.Marshal(b)
+	// Pad with white space to one byte over the limit, without holding it.
+	r := io.MultiReader(bytes.NewReader(data), io.LimitReader(spaces{}, MaxBundleSize+1-int64(len(data))))
+	_, err := ReadBundle(&seekless{r})
+	var pe *ParseError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("ReadBundle(%d bytes) = %v, want a *ParseError for size", MaxBundleSize+1, err)
+	}
+}
+
+type spaces struct{}
+
+func (spaces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}
+
+// seekless pretends to seek, to take ReadBundle's streaming path.
+type seekless struct{ io.Reader }
+
+func (seekless) Seek(int64, int) (int64, error) { return 0, nil }

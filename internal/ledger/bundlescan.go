@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"encoding/base64"
+	"io"
 	"time"
 	"unicode/utf8"
 
@@ -23,7 +24,7 @@ import (
 // accepts exactly what it accepted before and names what is wrong. So
 // scanBundle must accept only bundles that parseBundleJSON accepts, and
 // return the same Bundle for them; FuzzParseBundle checks both. It gives
-// up on, among others: text that is not UTF-8, null, escapes in field
+// up on, among others: strings that are not UTF-8, null, escapes in field
 // names, hashes or proofs, \u escapes of surrogates, numbers that are not
 // plain integers of up to 18 digits, field names in another case, repeated
 // fields and unknown fields. A new field in the format must be added to
@@ -42,10 +43,15 @@ var strictBase64 = base64.StdEncoding.Strict()
 // scanner reads one bundle's JSON. Its methods return false where
 // scanBundle gives up; then pos is meaningless.
 type scanner struct {
-	data    []byte
+	data    []byte // the input, or a window of it from r
 	pos     int
 	scratch []byte // a string's decoded text, reused
 	arena   arena
+
+	r    io.Reader // nil if data is all the input
+	buf  []byte    // holds data
+	read int64     // bytes read from r
+	err  error     // from reading r
 }
 
 // arena hands out the events, proof hashes and payload bytes of a bundle
@@ -117,18 +123,35 @@ func (a *arena) typ(b []byte) string {
 // scanBundle returns the bundle data holds, or false if ParseBundle must
 // decode it with encoding/json, to parse it or to say what is wrong.
 func scanBundle(data []byte) (*Bundle, bool) {
-	// Outside strings JSON is ASCII, and encoding/json replaces bytes
-	// that are not UTF-8 inside them: leave all that to it.
-	if !utf8.Valid(data) {
-		return nil, false
-	}
 	s := &scanner{data: data}
+	return s.bundle()
+}
+
+// scanBundleFrom is scanBundle reading from r, a window of scanWindow
+// bytes at a time (more for a longer string), so that the text of a
+// bundle is never in memory all at once. It returns an error only for an
+// error reading r, or for a bundle over MaxBundleSize; on false with no
+// error, r is left partly read.
+func scanBundleFrom(r io.Reader) (*Bundle, bool, error) {
+	s := &scanner{r: r, buf: make([]byte, scanWindow)}
+	s.data = s.buf[:0]
+	b, ok := s.bundle()
+	if s.err != nil && s.err != io.EOF {
+		return nil, false, s.err
+	}
+	return b, ok, nil
+}
+
+const scanWindow = 256 << 10
+
+// bundle reads the whole input as a bundle.
+func (s *scanner) bundle() (*Bundle, bool) {
 	b := new(Bundle)
 	var version int64
 	var checkpoint []byte
-	_, ok := s.object(func(key []byte) bool {
+	_, ok := s.object(func(name string) bool {
 		var ok bool
-		switch string(key) {
+		switch name {
 		case "version":
 			version, ok = s.int()
 		case "origin":
@@ -161,8 +184,7 @@ func scanBundle(data []byte) (*Bundle, bool) {
 		}
 		return ok
 	}, "version", "origin", "server_key", "checkpoint", "leaves", "consistency")
-	s.space()
-	if !ok || s.pos != len(data) {
+	if !ok || !s.atEOF() {
 		return nil, false
 	}
 	switch {
@@ -181,46 +203,41 @@ func scanBundle(data []byte) (*Bundle, bool) {
 func (s *scanner) leaf() (Leaf, bool) {
 	var l Leaf
 	var e *talks.Event
-	var proof, leafHash []byte
-	hasProof := false
-	_, ok := s.object(func(key []byte) bool {
+	hasProof, hasLeafHash := false, false
+	_, ok := s.object(func(name string) bool {
 		var ok bool
-		switch string(key) {
+		var v []byte
+		switch name {
 		case "event":
 			e, ok = s.event()
 		case "proof":
-			proof, ok = s.raw()
-			hasProof = true
+			if v, ok = s.raw(); ok {
+				l.Proof, ok = s.proof(v)
+				hasProof = true
+			}
 		case "leaf_hash":
-			leafHash, ok = s.raw()
+			// encoding/json takes "" as no leaf hash.
+			if v, ok = s.raw(); ok && len(v) > 0 {
+				l.LeafHash, ok = decodeHash(v)
+				hasLeafHash = true
+			}
 		}
 		return ok
 	}, "event", "proof", "leaf_hash")
-	if !ok || (e == nil) == (len(leafHash) == 0) {
-		return l, false
-	}
-	if e == nil {
-		if hasProof {
-			return l, false
-		}
-		l.LeafHash, ok = decodeHash(leafHash)
-		return l, ok
-	}
-	if !hasProof {
-		return l, false
+	if !ok || (e == nil) == !hasLeafHash || (e == nil) == hasProof {
+		return Leaf{}, false
 	}
 	l.Event = e
-	l.Proof, ok = s.proof(proof)
-	return l, ok
+	return l, true
 }
 
 // event reads a leaf's event, with the checks of wireLeaf.leaf.
 func (s *scanner) event() (*talks.Event, bool) {
 	e := s.arena.event()
-	seen, ok := s.object(func(key []byte) bool {
+	seen, ok := s.object(func(name string) bool {
 		var ok bool
 		var v []byte
-		switch string(key) {
+		switch name {
 		case "talk":
 			e.TalkID, ok = s.int()
 		case "seq":
@@ -267,24 +284,25 @@ func (s *scanner) event() (*talks.Event, bool) {
 // consistency reads one element of consistency.
 func (s *scanner) consistency() (Consistency, bool) {
 	var c Consistency
-	var proof []byte
 	hasProof := false
-	_, ok := s.object(func(key []byte) bool {
+	_, ok := s.object(func(name string) bool {
 		var ok bool
-		switch string(key) {
+		var v []byte
+		switch name {
 		case "old_size":
 			c.OldSize, ok = s.int()
 		case "proof":
-			proof, ok = s.raw()
-			hasProof = true
+			if v, ok = s.raw(); ok {
+				c.Proof, ok = s.proof(v)
+				hasProof = true
+			}
 		}
 		return ok
 	}, "old_size", "proof")
 	if !ok || !hasProof || c.OldSize < 1 {
 		return c, false
 	}
-	c.Proof, ok = s.proof(proof)
-	return c, ok
+	return c, true
 }
 
 // proof decodes a proof's base64 text, as parseProof does.
@@ -308,7 +326,7 @@ func (s *scanner) proof(text []byte) ([]tlog.Hash, bool) {
 // field with each name, after the colon, to read its value. It gives up
 // on other names, and on a name repeated. It returns the set of names
 // present, bit i for names[i].
-func (s *scanner) object(field func(key []byte) bool, names ...string) (seen uint64, ok bool) {
+func (s *scanner) object(field func(name string) bool, names ...string) (seen uint64, ok bool) {
 	if !s.consume('{') {
 		return 0, false
 	}
@@ -318,19 +336,19 @@ func (s *scanner) object(field func(key []byte) bool, names ...string) (seen uin
 	for {
 		s.space()
 		key, ok := s.raw()
-		if !ok || !s.consume(':') {
+		if !ok {
 			return 0, false
 		}
 		i := 0
 		for i < len(names) && names[i] != string(key) {
 			i++
 		}
-		if i == len(names) || seen&(1<<i) != 0 {
+		if i == len(names) || seen&(1<<i) != 0 || !s.consume(':') {
 			return 0, false
 		}
 		seen |= 1 << i
 		s.space()
-		if !field(key) {
+		if !field(names[i]) {
 			return 0, false
 		}
 		if s.consume('}') {
@@ -364,13 +382,59 @@ func (s *scanner) array(elem func() bool) bool {
 	}
 }
 
+// more reads more input into the window, keeping what is left of it from
+// pos, which becomes 0. It reports whether it read anything. Slices of
+// the window that a method returned are invalid after it.
+func (s *scanner) more() bool {
+	if s.r == nil || s.err != nil {
+		return false
+	}
+	n := copy(s.buf, s.data[s.pos:])
+	if n == len(s.buf) {
+		// One string longer than the window.
+		s.buf = append(s.buf[:n], make([]byte, n)...)
+	}
+	m, err := io.ReadAtLeast(s.r, s.buf[n:], 1)
+	s.data, s.pos = s.buf[:n+m], 0
+	if s.read += int64(m); s.read > MaxBundleSize {
+		s.err = parseErr("", "larger than %d bytes", MaxBundleSize)
+		return false
+	}
+	if err != nil {
+		s.err = err
+		return m > 0
+	}
+	return true
+}
+
+// atEOF skips white space and reports whether the input ends there.
+func (s *scanner) atEOF() bool {
+	s.space()
+	return s.pos == len(s.data) && !s.more()
+}
+
+// at returns the byte i bytes after pos, reading more input if need be.
+func (s *scanner) at(i int) (byte, bool) {
+	for s.pos+i >= len(s.data) {
+		if !s.more() {
+			return 0, false
+		}
+	}
+	return s.data[s.pos+i], true
+}
+
 // space skips JSON white space.
 func (s *scanner) space() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
+	for {
+		for s.pos < len(s.data) {
+			switch s.data[s.pos] {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return
+			}
+		}
+		if !s.more() {
 			return
 		}
 	}
@@ -379,7 +443,7 @@ func (s *scanner) space() {
 // consume skips white space and then c, if c is next.
 func (s *scanner) consume(c byte) bool {
 	s.space()
-	if s.pos < len(s.data) && s.data[s.pos] == c {
+	if b, ok := s.at(0); ok && b == c {
 		s.pos++
 		return true
 	}
@@ -388,81 +452,105 @@ func (s *scanner) consume(c byte) bool {
 
 // int reads a plain integer of at most 18 digits, which fits an int64.
 func (s *scanner) int() (int64, bool) {
-	i := s.pos
-	neg := i < len(s.data) && s.data[i] == '-'
+	i := 0
+	c, ok := s.at(0)
+	neg := ok && c == '-'
 	if neg {
 		i++
 	}
 	start := i
 	var v int64
-	for i < len(s.data) && '0' <= s.data[i] && s.data[i] <= '9' {
-		v = v*10 + int64(s.data[i]-'0')
+	for {
+		c, ok := s.at(i)
+		if !ok || c < '0' || c > '9' {
+			break
+		}
+		v = v*10 + int64(c-'0')
 		i++
 	}
-	if n := i - start; n == 0 || n > 18 || n > 1 && s.data[start] == '0' {
+	if n := i - start; n == 0 || n > 18 || n > 1 && s.data[s.pos+start] == '0' {
 		return 0, false
 	}
 	// A fraction or exponent that follows is not a delimiter: the caller
 	// gives up there.
-	s.pos = i
+	s.pos += i
 	if neg {
 		v = -v
 	}
 	return v, true
 }
 
-// raw reads a string without escapes and returns its text in place: a
-// field name, hash or proof. It gives up on a string with a backslash (an
-// escape) or a new line. Other control characters, which JSON forbids in
-// strings, match no field name and fail to decode as hex or base64.
+// raw reads a string without escapes and returns its text in place, valid
+// until the next call of a scanner method: a field name, hash or proof.
+// It gives up on a string with a backslash (an escape) or a new line.
+// Other control characters, which JSON forbids in strings, match no field
+// name and fail to decode as hex or base64.
 func (s *scanner) raw() ([]byte, bool) {
-	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+	if c, ok := s.at(0); !ok || c != '"' {
 		return nil, false
 	}
-	rest := s.data[s.pos+1:]
-	n := bytes.IndexByte(rest, '"')
-	if n < 0 {
-		return nil, false
+	off := 1
+	for {
+		n := bytes.IndexByte(s.data[s.pos+off:], '"')
+		if n < 0 {
+			off = len(s.data) - s.pos
+			if !s.more() {
+				return nil, false
+			}
+			continue
+		}
+		v := s.data[s.pos+1 : s.pos+off+n]
+		// Every use of the text refuses other control characters, but
+		// the base64 decoder skips new lines.
+		if bytes.IndexByte(v, '\\') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
+			return nil, false
+		}
+		s.pos += off + n + 1
+		return v, true
 	}
-	v := rest[:n]
-	// Every use of the text refuses other control characters, but the
-	// base64 decoder skips new lines.
-	if bytes.IndexByte(v, '\\') >= 0 || bytes.IndexByte(v, '\n') >= 0 || bytes.IndexByte(v, '\r') >= 0 {
-		return nil, false
-	}
-	s.pos += 1 + n + 1
-	return v, true
 }
 
-// string reads a string and returns its decoded text, which is valid only
-// until the next call.
+// string reads a string and returns its decoded text, valid until the
+// next call.
 func (s *scanner) string() ([]byte, bool) {
-	if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+	if c, ok := s.at(0); !ok || c != '"' {
 		return nil, false
 	}
+	s.pos++
 	out := s.scratch[:0]
-	i := s.pos + 1
 	for {
 		// Copy the run up to the next quote, backslash or control
 		// character at once.
-		j := i
+		j := s.pos
 		for j < len(s.data) && s.data[j] != '"' && s.data[j] != '\\' && s.data[j] >= 0x20 {
 			j++
 		}
-		out = append(out, s.data[i:j]...)
-		if j == len(s.data) || s.data[j] < 0x20 {
-			return nil, false
+		out = append(out, s.data[s.pos:j]...)
+		s.pos = j
+		if j == len(s.data) {
+			if !s.more() {
+				return nil, false
+			}
+			continue
 		}
-		if s.data[j] == '"' {
-			s.pos = j + 1
+		switch s.data[j] {
+		case '"':
+			s.pos++
 			s.scratch = out
-			return out, true
+			// encoding/json replaces bytes that are not UTF-8: leave
+			// that to it. Outside strings, where JSON is ASCII, other
+			// bytes fail to match. An escape adds a whole character, so
+			// out is UTF-8 if and only if the text copied is.
+			return out, utf8.Valid(out)
+		case '\\':
+		default:
+			return nil, false // a control character
 		}
-		// An escape.
-		if j+1 >= len(s.data) {
+		c, ok := s.at(1)
+		if !ok {
 			return nil, false
 		}
-		switch c := s.data[j+1]; c {
+		switch c {
 		case '"', '\\', '/':
 			out = append(out, c)
 		case 'b':
@@ -476,11 +564,11 @@ func (s *scanner) string() ([]byte, bool) {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			if j+6 > len(s.data) {
+			if _, ok := s.at(5); !ok {
 				return nil, false
 			}
 			r := rune(0)
-			for _, h := range s.data[j+2 : j+6] {
+			for _, h := range s.data[s.pos+2 : s.pos+6] {
 				v := hexValue[h]
 				if v == 0xff {
 					v = upperHexValue(h)
@@ -495,12 +583,12 @@ func (s *scanner) string() ([]byte, bool) {
 				return nil, false
 			}
 			out = utf8.AppendRune(out, r)
-			i = j + 6
+			s.pos += 6
 			continue
 		default:
 			return nil, false
 		}
-		i = j + 2
+		s.pos += 2
 	}
 }
 
