@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -83,6 +84,19 @@ func BenchmarkParseBundle(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseBundle(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadBundle reads a bundle of 100,000 events from its JSON in
+// a file, as "backchannel verify" does.
+func BenchmarkReadBundle(b *testing.B) {
+	data := benchBundle(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadBundle(bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

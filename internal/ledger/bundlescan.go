@@ -43,10 +43,11 @@ var strictBase64 = base64.StdEncoding.Strict()
 // scanner reads one bundle's JSON. Its methods return false where
 // scanBundle gives up; then pos is meaningless.
 type scanner struct {
-	data    []byte // the input, or a window of it from r
-	pos     int
-	scratch []byte // a string's decoded text, reused
-	arena   arena
+	data     []byte // the input, or a window of it from r
+	pos      int
+	scratch  []byte // a string's decoded text, reused
+	proofBuf []byte // a proof's decoded bytes, reused
+	arena    arena
 
 	r    io.Reader // nil if data is all the input
 	buf  []byte    // holds data
@@ -164,14 +165,30 @@ func (s *scanner) bundle() (*Bundle, bool) {
 				checkpoint = bytes.Clone(v)
 			}
 		case "leaves":
+			// Growing one slice by append would allocate and copy it
+			// over and over: gather chunks, and copy once.
+			var chunks [][]Leaf
+			chunk := make([]Leaf, 0, 256)
+			n := 0
 			ok = s.array(func() bool {
-				if len(b.Leaves) == maxLeaves {
+				if n == maxLeaves {
 					return false
 				}
+				if len(chunk) == cap(chunk) {
+					chunks = append(chunks, chunk)
+					chunk = make([]Leaf, 0, min(2*cap(chunk), 16<<10))
+				}
 				l, ok := s.leaf()
-				b.Leaves = append(b.Leaves, l)
+				chunk = append(chunk, l)
+				n++
 				return ok
 			})
+			if ok && n > 0 {
+				b.Leaves = make([]Leaf, 0, n)
+				for _, c := range append(chunks, chunk) {
+					b.Leaves = append(b.Leaves, c...)
+				}
+			}
 		case "consistency":
 			ok = s.array(func() bool {
 				if len(b.Consistency) == maxSince {
@@ -307,11 +324,15 @@ func (s *scanner) consistency() (Consistency, bool) {
 
 // proof decodes a proof's base64 text, as parseProof does.
 func (s *scanner) proof(text []byte) ([]tlog.Hash, bool) {
-	var buf [maxProof*tlog.HashSize + 3]byte
 	if len(text) > (maxProof*tlog.HashSize+2)/3*4 {
 		return nil, false
 	}
-	n, err := strictBase64.Decode(buf[:], text)
+	if s.proofBuf == nil {
+		// Not on the stack, where it would be cleared for each proof.
+		s.proofBuf = make([]byte, maxProof*tlog.HashSize+3)
+	}
+	buf := s.proofBuf
+	n, err := strictBase64.Decode(buf, text)
 	if err != nil || n%tlog.HashSize != 0 {
 		return nil, false
 	}
