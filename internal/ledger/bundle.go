@@ -269,6 +269,10 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ok {
+		// The fast path gave up on this text already.
+		return parseBundleJSON(data)
+	}
 	return ParseBundle(data)
 }
 
