@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -326,3 +327,36 @@ func (spaces) Read(p []byte) (int, error) {
 type seekless struct{ io.Reader }
 
 func (seekless) Seek(int64, int) (int64, error) { return 0, nil }
+
+// TestScanBundleMutations checks the fast path against encoding/json on
+// many small edits of a bundle: each byte replaced, deleted or preceded
+// by one of the bytes that matter to JSON.
+func TestScanBundleMutations(t *testing.T) {
+	b, _, _ := testBundle(t, 3, 2)
+	data, _ := json.Marshal(b)
+	special := []byte("\"\\{}[],: \n0-1e.nAa=/u\xff\x00")
+	rng := rand.New(rand.NewPCG(1, 2))
+	accepted := 0
+	for i := range data {
+		edits := [][]byte{
+			slices.Delete(slices.Clone(data), i, i+1),
+		}
+		for range 2 {
+			c := special[rng.IntN(len(special))]
+			replaced := slices.Clone(data)
+			replaced[i] = c
+			edits = append(edits, replaced, slices.Insert(slices.Clone(data), i, c))
+		}
+		for _, e := range edits {
+			if checkScan(t, e) {
+				accepted++
+			}
+			if i%16 == 0 {
+				// Reading one byte at a time is slow: some.
+				want, err := ParseBundle(e)
+				checkRead(t, e, want, err)
+			}
+		}
+	}
+	t.Logf("%d edits took the fast path", accepted)
+}

@@ -63,6 +63,7 @@ type arena struct {
 	hashes []tlog.Hash
 	bytes  []byte
 	types  map[string]string // event types, so that each is one string
+	chunk  int               // the length of the last chunk of events
 }
 
 const (
@@ -71,9 +72,13 @@ const (
 	arenaBytes  = 256 << 10
 )
 
+// Chunks start small and double up to their size, so that a small bundle
+// costs little.
+
 func (a *arena) event() *talks.Event {
 	if len(a.events) == 0 {
-		a.events = make([]talks.Event, arenaEvents)
+		a.chunk = min(max(2*a.chunk, 16), arenaEvents)
+		a.events = make([]talks.Event, a.chunk)
 	}
 	e := &a.events[0]
 	a.events = a.events[1:]
@@ -85,7 +90,7 @@ func (a *arena) proof(n int) []tlog.Hash {
 		return make([]tlog.Hash, 0)
 	}
 	if cap(a.hashes)-len(a.hashes) < n {
-		a.hashes = make([]tlog.Hash, 0, max(n, arenaHashes))
+		a.hashes = make([]tlog.Hash, 0, max(n, min(2*cap(a.hashes), arenaHashes), 64))
 	}
 	i := len(a.hashes)
 	a.hashes = a.hashes[:i+n]
@@ -100,7 +105,7 @@ func (a *arena) copy(b []byte) []byte {
 		return bytes.Clone(b)
 	}
 	if cap(a.bytes)-len(a.bytes) < len(b) {
-		a.bytes = make([]byte, 0, arenaBytes)
+		a.bytes = make([]byte, 0, max(len(b), min(2*cap(a.bytes), arenaBytes), 1<<10))
 	}
 	i := len(a.bytes)
 	a.bytes = append(a.bytes, b...)
