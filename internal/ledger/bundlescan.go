@@ -23,7 +23,8 @@ import (
 // decodes the bundle with encoding/json instead (parseBundleJSON), which
 // accepts exactly what it accepted before and names what is wrong. So
 // scanBundle must accept only bundles that parseBundleJSON accepts, and
-// return the same Bundle for them; FuzzParseBundle checks both. It gives
+// return the same Bundle for them; FuzzParseBundle and
+// TestScanBundleMutations check both. It gives
 // up on, among others: strings that are not UTF-8, null, escapes in field
 // names, hashes or proofs, \u escapes of surrogates, numbers that are not
 // plain integers of up to 18 digits, field names in another case, repeated
@@ -32,8 +33,8 @@ import (
 // (TestParseBundleFastPath notices).
 //
 // The events, proofs and payloads of one bundle share a few large
-// allocations, so that parsing 100,000 events allocates about a hundred
-// times rather than a million; holding on to one event keeps its
+// allocations, so that parsing 100,000 events allocates a few hundred
+// times rather than three million; holding on to one event keeps its
 // neighbours in memory.
 
 // strictBase64 is the decoder for tree hashes and proofs. Strict allocates
@@ -57,7 +58,8 @@ type scanner struct {
 
 // arena hands out the events, proof hashes and payload bytes of a bundle
 // from large chunks. Each piece is clipped to its length, so appending to
-// one never writes into the next.
+// one never writes into the next. Chunks start small and double up to the
+// sizes below, so that a small bundle costs little.
 type arena struct {
 	events []talks.Event
 	hashes []tlog.Hash
@@ -71,9 +73,6 @@ const (
 	arenaHashes = 16 << 10 // 512 KB
 	arenaBytes  = 256 << 10
 )
-
-// Chunks start small and double up to their size, so that a small bundle
-// costs little.
 
 func (a *arena) event() *talks.Event {
 	if len(a.events) == 0 {
@@ -173,7 +172,7 @@ func (s *scanner) bundle() (*Bundle, bool) {
 			// Growing one slice by append would allocate and copy it
 			// over and over: gather chunks, and copy once.
 			var chunks [][]Leaf
-			chunk := make([]Leaf, 0, 256)
+			chunk := make([]Leaf, 0, 16)
 			n := 0
 			ok = s.array(func() bool {
 				if n == maxLeaves {
