@@ -147,7 +147,10 @@ func scanBundleFrom(r io.Reader) (*Bundle, bool, error) {
 	return b, ok, nil
 }
 
-const scanWindow = 256 << 10
+const (
+	scanWindow = 256 << 10
+	maxWindow  = 8 * maxPayload
+)
 
 // bundle reads the whole input as a bundle.
 func (s *scanner) bundle() (*Bundle, bool) {
@@ -416,7 +419,12 @@ func (s *scanner) more() bool {
 	}
 	n := copy(s.buf, s.data[s.pos:])
 	if n == len(s.buf) {
-		// One string longer than the window.
+		// One string longer than the window. No string of a bundle
+		// that ParseBundle accepts is as long as maxWindow, even with
+		// every byte escaped as \u00XX.
+		if n >= maxWindow {
+			return false
+		}
 		s.buf = append(s.buf[:n], make([]byte, n)...)
 	}
 	m, err := io.ReadAtLeast(s.r, s.buf[n:], 1)
