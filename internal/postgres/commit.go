@@ -216,62 +216,60 @@ func (c *committer) commit(batch []*write) {
 		return
 	}
 
-	if _, err := tx.Exec(ctx, `SAVEPOINT w`); err != nil {
-		answer(ws, translate(fmt.Errorf("savepoint: %w", err)))
-		return
-	}
+	// The savepoint commands of each write go in the same round trip as
+	// its first statement (see detached): the first write's SAVEPOINT, and
+	// after a write that succeeded, RELEASE and a new SAVEPOINT (and, once,
+	// a short lock_timeout: from then on the batch holds locks, so a later
+	// write must not wait for a lock that another process holds; see
+	// retry). A write that failed is rolled back to its savepoint, which
+	// stays for the next write. COMMIT releases the last one.
+	pending := []string{`SAVEPOINT w`}
 	var ok, again []*write
 	timeout := false // lock_timeout is set: the batch holds locks
 	for i, w := range ws {
-		err := w.call(c.s, tx)
-		if err == nil {
-			// Releasing fails if the write left the transaction aborted
-			// (it ignored a failed statement): then it is undone as if it
-			// had failed. A new savepoint for the next write goes in the
-			// same round trip, and so does, after the first write that
-			// wrote anything, a short lock_timeout: from now on the batch
-			// holds locks, so a later write must not wait for a lock that
-			// another process holds (see retry).
-			q := `RELEASE w; SAVEPOINT w`
-			switch {
-			case i == len(ws)-1:
-				q = `RELEASE w`
-			case !timeout:
-				q = `RELEASE w; SET LOCAL lock_timeout = '` + lockTimeout + `'; SAVEPOINT w`
-			}
-			if _, rerr := tx.Exec(ctx, q); rerr == nil {
-				timeout = timeout || q != `RELEASE w; SAVEPOINT w`
-				ok = append(ok, w)
-				continue
-			} else {
-				err = translate(fmt.Errorf("release savepoint: %w", rerr))
-				w.code = ""
-			}
-		}
-		// Undo w alone. ROLLBACK TO keeps the savepoint for the next write.
-		// If that fails too (the connection broke, or a panic left it
-		// busy), so does the whole batch.
-		q := `ROLLBACK TO w`
-		if i == len(ws)-1 {
-			q = `ROLLBACK TO w; RELEASE w`
-		}
-		if _, rerr := tx.Exec(ctx, q); rerr != nil {
-			rerr = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
-			answer(ok, rerr)
-			answer(ws[i+1:], rerr)
-			if w.retry(timeout) {
-				again = append(again, w)
-			} else {
-				answer([]*write{w}, err)
-			}
+		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
+		err := w.call(c.s, d)
+		if d.broken != nil {
+			// A savepoint command failed: the connection is lost.
+			err := translate(fmt.Errorf("savepoint: %w", d.broken))
+			answer(ok, err)
+			answer(ws[i:], err)
 			c.requeue(again)
 			return
 		}
-		if w.retry(timeout) {
-			again = append(again, w)
+		if len(d.pending) > 0 {
+			// w ran no statement: nothing to release or undo.
+			pending = d.pending
+			c.finish(w, err, timeout, &ok, &again)
 			continue
 		}
-		answer([]*write{w}, err)
+		if err == nil && tx.Conn().PgConn().TxStatus() == 'E' {
+			// w ignored a statement that failed, which aborted the
+			// transaction: it is undone as if it had failed.
+			err = errIgnored
+		}
+		if err == nil {
+			ok = append(ok, w)
+			pending = []string{`RELEASE w`, `SAVEPOINT w`}
+			if !timeout {
+				pending = []string{`RELEASE w`, `SET LOCAL lock_timeout = '` + lockTimeout + `'`, `SAVEPOINT w`}
+				timeout = true
+			}
+			continue
+		}
+		// Undo w alone. If that fails (the connection broke, or a panic
+		// left it busy), so does the whole batch.
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO w`); rerr != nil {
+			rerr = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
+			answer(ok, rerr)
+			answer(ws[i+1:], rerr)
+			ok = nil
+			c.finish(w, err, timeout, &ok, &again)
+			c.requeue(again)
+			return
+		}
+		pending = nil
+		c.finish(w, err, timeout, &ok, &again)
 	}
 	// Those to try again wait for this batch to release its locks.
 	defer c.requeue(again)
@@ -283,6 +281,24 @@ func (c *committer) commit(batch []*write) {
 		return
 	}
 	answer(ok, nil)
+}
+
+// errIgnored is the error of a write that returned nil after a statement
+// of it failed.
+var errIgnored = errors.New("postgres: a statement failed and the transaction was aborted")
+
+// finish answers w, which ran without writing anything (err is nil) or
+// failed with err and was undone, or puts it in again to run in a later
+// batch.
+func (c *committer) finish(w *write, err error, timeout bool, ok, again *[]*write) {
+	switch {
+	case err == nil:
+		*ok = append(*ok, w)
+	case w.retry(timeout):
+		*again = append(*again, w)
+	default:
+		answer([]*write{w}, err)
+	}
 }
 
 // lockTimeout is how long a write waits for a lock once its batch holds
@@ -313,6 +329,7 @@ func (w *write) retry(timeout bool) bool {
 // call runs w's function in tx, turning a panic into an error for the
 // batch and keeping the panic for w's caller.
 func (w *write) call(s *Store, tx pgx.Tx) (err error) {
+	// tx is the batch's transaction for a lone write, or a *detached.
 	defer func() {
 		if p := recover(); p != nil {
 			w.panic = p
@@ -321,7 +338,11 @@ func (w *write) call(s *Store, tx pgx.Tx) (err error) {
 	}()
 	w.code = ""
 	ctx := context.WithoutCancel(w.ctx)
-	err = w.fn(&txn{Tx: detached{Tx: tx, ctx: ctx}, ctx: ctx, noLedger: s.noLedger, notary: s.notary})
+	d, ok := tx.(*detached)
+	if !ok {
+		d = &detached{Tx: tx, ctx: ctx}
+	}
+	err = w.fn(&txn{Tx: d, ctx: ctx, noLedger: s.noLedger, notary: s.notary})
 	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
 		w.code = perr.Code
 	}
@@ -330,41 +351,152 @@ func (w *write) call(s *Store, tx pgx.Tx) (err error) {
 
 // detached is a transaction whose statements run on its own context,
 // whatever context their caller passes: a write's function uses its
-// caller's, whose cancellation must not reach a shared transaction.
+// caller's, whose cancellation must not reach a shared transaction. It
+// also sends the savepoint commands that must precede the write's first
+// statement (pending) in that statement's round trip, as one pipelined
+// batch.
 type detached struct {
 	pgx.Tx
-	ctx context.Context
+	ctx     context.Context
+	pending []string // sent before the first statement, then nil
+	broken  error    // a pending command failed
+}
+
+// flush runs the pending commands on their own.
+func (d *detached) flush() error {
+	if len(d.pending) == 0 || d.broken != nil {
+		return d.broken
+	}
+	b := &pgx.Batch{}
+	for _, q := range d.pending {
+		b.Queue(q)
+	}
+	d.pending = nil
+	if err := d.Tx.SendBatch(d.ctx, b).Close(); err != nil {
+		d.broken = err
+	}
+	return d.broken
+}
+
+// pipe sends the pending commands and then b's statements in one round
+// trip, and returns b's results once the commands' have been read.
+func (d *detached) pipe(b *pgx.Batch) pgx.BatchResults {
+	if len(d.pending) == 0 || d.broken != nil {
+		if d.broken != nil {
+			return errResults{d.broken}
+		}
+		return d.Tx.SendBatch(d.ctx, b)
+	}
+	nb := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(d.pending)+b.Len())}
+	for _, q := range d.pending {
+		nb.Queue(q)
+	}
+	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
+	n := len(d.pending)
+	d.pending = nil
+	br := d.Tx.SendBatch(d.ctx, nb)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			d.broken = err
+			br.Close()
+			return errResults{err}
+		}
+	}
+	return br
 }
 
 // Exec is pgx.Tx.Exec on d's context.
-func (d detached) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	return d.Tx.Exec(d.ctx, sql, args...)
+func (d *detached) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(d.pending) == 0 {
+		return d.Tx.Exec(d.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := d.pipe(b)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
 }
 
 // Query is pgx.Tx.Query on d's context.
-func (d detached) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (d *detached) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
 	return d.Tx.Query(d.ctx, sql, args...)
 }
 
 // QueryRow is pgx.Tx.QueryRow on d's context.
-func (d detached) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
-	return d.Tx.QueryRow(d.ctx, sql, args...)
+func (d *detached) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	if len(d.pending) == 0 {
+		return d.Tx.QueryRow(d.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return pipedRow{d.pipe(b)}
 }
 
 // SendBatch is pgx.Tx.SendBatch on d's context.
-func (d detached) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
-	return d.Tx.SendBatch(d.ctx, b)
+func (d *detached) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	return d.pipe(b)
 }
 
 // CopyFrom is pgx.Tx.CopyFrom on d's context.
-func (d detached) CopyFrom(_ context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+func (d *detached) CopyFrom(_ context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := d.flush(); err != nil {
+		return 0, err
+	}
 	return d.Tx.CopyFrom(d.ctx, table, columns, src)
+}
+
+// Prepare is pgx.Tx.Prepare on d's context.
+func (d *detached) Prepare(_ context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
+	return d.Tx.Prepare(d.ctx, name, sql)
+}
+
+// Begin is pgx.Tx.Begin (a savepoint) on d's context.
+func (d *detached) Begin(context.Context) (pgx.Tx, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
+	return d.Tx.Begin(d.ctx)
 }
 
 var errOwnTx = errors.New("postgres: a write may not end its transaction")
 
 // Commit refuses: the committer commits the batch.
-func (d detached) Commit(context.Context) error { return errOwnTx }
+func (d *detached) Commit(context.Context) error { return errOwnTx }
 
 // Rollback refuses: the committer rolls back a failed write.
-func (d detached) Rollback(context.Context) error { return errOwnTx }
+func (d *detached) Rollback(context.Context) error { return errOwnTx }
+
+// pipedRow is the row of a statement sent in a batch after pending
+// savepoint commands.
+type pipedRow struct{ br pgx.BatchResults }
+
+func (r pipedRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// errResults are the results of a batch that could not be sent.
+type errResults struct{ err error }
+
+func (r errResults) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, r.err }
+func (r errResults) Query() (pgx.Rows, error)         { return nil, r.err }
+func (r errResults) QueryRow() pgx.Row                { return errRow(r) }
+func (r errResults) Close() error                     { return r.err }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (r errResults) Tx() pgx.Tx { return nil }

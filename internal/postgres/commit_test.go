@@ -66,6 +66,16 @@ func TestGroupCommit(t *testing.T) {
 					// to the end, on a context that is not cancelled.
 					cancelOwn()
 				}
+				switch i {
+				case 23:
+					// Fails at its first statement, sent with the
+					// savepoint commands.
+					return tx.Exec(wctx, `SELECT 1/0`)
+				case 35:
+					return nil // writes nothing
+				case 47:
+					return errBoom // before any statement
+				}
 				if err := tx.AddParty(wctx, tk.ID, u.ID, fmt.Sprintf("p%d", i)); err != nil {
 					return err
 				}
@@ -109,6 +119,14 @@ func TestGroupCommit(t *testing.T) {
 		case i == 7:
 			if panics[i] != "write 7 panics" {
 				t.Errorf("write 7 panicked with %v in its caller, want its panic", panics[i])
+			}
+		case i == 35:
+			if errs[i] != nil {
+				t.Errorf("write 35, which runs no statement, = %v, want nil", errs[i])
+			}
+		case i == 23 || i == 47:
+			if errs[i] == nil {
+				t.Errorf("write %d = nil, want its error", i)
 			}
 		case i == 11:
 			if errs[i] == nil {
