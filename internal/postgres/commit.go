@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // Group commit.
@@ -225,7 +229,8 @@ func (c *committer) commit(batch []*write) {
 	// stays for the next write. COMMIT releases the last one.
 	pending := []string{`SAVEPOINT w`}
 	var ok, again []*write
-	timeout := false // lock_timeout is set: the batch holds locks
+	timeout := false              // lock_timeout is set: the batch holds locks
+	heads := make(map[int64]*txn) // by talk, the last write that appended to it
 	for i, w := range ws {
 		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
 		err := w.call(c.s, d)
@@ -250,6 +255,9 @@ func (c *committer) commit(batch []*write) {
 		}
 		if err == nil {
 			ok = append(ok, w)
+			if d.txn.appended {
+				heads[d.txn.talkID] = d.txn
+			}
 			pending = []string{`RELEASE w`, `SAVEPOINT w`}
 			if !timeout {
 				pending = []string{`RELEASE w`, `SET LOCAL lock_timeout = '` + lockTimeout + `'`, `SAVEPOINT w`}
@@ -276,11 +284,44 @@ func (c *committer) commit(batch []*write) {
 	if len(ok) == 0 {
 		return
 	}
+	if err := c.checkpoint(ctx, tx, heads); err != nil {
+		answer(ok, translate(err))
+		return
+	}
 	if err := tx.Commit(ctx); err != nil {
 		answer(ok, translate(fmt.Errorf("commit: %w", err)))
 		return
 	}
 	answer(ok, nil)
+}
+
+// checkpoint signs a checkpoint of each talk in heads at its head (the
+// head of its last write in the batch, which read or wrote the stored
+// hashes of the tree's frontier there) and inserts them, in one round
+// trip.
+func (c *committer) checkpoint(ctx context.Context, tx pgx.Tx, heads map[int64]*txn) error {
+	n := c.s.notary
+	if n == nil || c.s.noLedger || len(heads) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	now := talks.Timestamp(time.Now())
+	for id, t := range heads {
+		root, err := tlog.TreeHash(t.seq, t)
+		if err != nil {
+			return fmt.Errorf("root of talk %d: %w", id, err)
+		}
+		msg, err := n.SignCheckpoint(id, t.seq, root)
+		if err != nil {
+			return fmt.Errorf("sign checkpoint of talk %d: %w", id, err)
+		}
+		b.Queue(`INSERT INTO checkpoints (talk_id, size, root, note, time) VALUES ($1, $2, $3, $4, $5)`,
+			id, t.seq, root[:], string(msg), now)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("insert checkpoints: %w", err)
+	}
+	return nil
 }
 
 // errIgnored is the error of a write that returned nil after a statement
@@ -338,11 +379,12 @@ func (w *write) call(s *Store, tx pgx.Tx) (err error) {
 	}()
 	w.code = ""
 	ctx := context.WithoutCancel(w.ctx)
-	d, ok := tx.(*detached)
-	if !ok {
+	d, batched := tx.(*detached)
+	if !batched {
 		d = &detached{Tx: tx, ctx: ctx}
 	}
-	err = w.fn(&txn{Tx: d, ctx: ctx, noLedger: s.noLedger, notary: s.notary})
+	d.txn = &txn{Tx: d, ctx: ctx, noLedger: s.noLedger, notary: s.notary, batched: batched}
+	err = w.fn(d.txn)
 	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
 		w.code = perr.Code
 	}
@@ -360,6 +402,7 @@ type detached struct {
 	ctx     context.Context
 	pending []string // sent before the first statement, then nil
 	broken  error    // a pending command failed
+	txn     *txn     // the write's
 }
 
 // flush runs the pending commands on their own.

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -219,6 +222,13 @@ func TestConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	dsn := db.schema(t)
 	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stores {
+		st.SetNotary(key)
+	}
 	s := stores[0]
 	u := &talks.User{Name: "ada", Email: "ada@example.org"}
 	if err := s.CreateUser(ctx, u); err != nil {
@@ -302,6 +312,55 @@ func TestConcurrentWrites(t *testing.T) {
 			t.Errorf("talk %d: %d parties stored, %d acknowledged", k, len(ps), len(parties[k]))
 		}
 		checkLog(t, stores[1], tk.ID, 3+posted[k]+len(parties[k]))
+		checkCheckpoints(t, stores[1], key, tk.ID)
+	}
+}
+
+// checkCheckpoints checks that every checkpoint of talk talkID is signed
+// by key and has the root of the talk's tree at its size, that their
+// sizes never shrink, and that the last is at the talk's head.
+func checkCheckpoints(t *testing.T, s *postgres.Store, key *ledger.Key, talkID int64) {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := s.FindRecord(ctx, talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := new(ledger.Tree)
+	roots := map[int64]tlog.Hash{}
+	for _, e := range rec.Events {
+		if _, err := tree.Append(ledger.LeafBytes(e)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := tlog.TreeHash(tree.Size(), tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots[tree.Size()] = r
+	}
+	cps, err := s.FindCheckpoints(ctx, talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) == 0 {
+		t.Fatalf("talk %d has no checkpoint", talkID)
+	}
+	var last int64
+	for _, cp := range cps {
+		c, err := ledger.OpenCheckpoint(cp.Note, key.Verifier())
+		if err != nil {
+			t.Fatalf("checkpoint of size %d: %v", cp.Size, err)
+		}
+		if c.Size != cp.Size || c.Root != roots[cp.Size] || tlog.Hash(cp.Root) != roots[cp.Size] {
+			t.Errorf("checkpoint of size %d has root %x (signed %x), want %x", cp.Size, cp.Root, c.Root, roots[cp.Size])
+		}
+		if cp.Size < last {
+			t.Errorf("checkpoint of size %d after one of size %d", cp.Size, last)
+		}
+		last = cp.Size
+	}
+	if last != int64(len(rec.Events)) {
+		t.Errorf("last checkpoint of talk %d has size %d, want its head %d", talkID, last, len(rec.Events))
 	}
 }
 

@@ -143,6 +143,12 @@ type txn struct {
 	noLedger bool
 	notary   talks.Notary        // signs a checkpoint per event; nil for none
 	hashes   map[int64]tlog.Hash // stored hashes of the talk read or written so far
+
+	// batched is set for a write that shares its transaction with others:
+	// it signs no checkpoint, and the committer signs one per talk of the
+	// batch, at the talk's head, before it commits (commit.go).
+	batched  bool
+	appended bool // next has appended an event
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -255,9 +261,11 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	}
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
-	// is locked. A write of several events signs one per event.
+	// is locked. A lone write of several events signs one per event; in a
+	// batch of writes, the committer signs one per talk instead.
+	tx.appended = true
 	var root, note any // NULL: no checkpoint
-	if tx.notary != nil && !tx.noLedger {
+	if tx.notary != nil && !tx.noLedger && !tx.batched {
 		r, err := tlog.TreeHash(e.ID, tx)
 		if err != nil {
 			return "", nil, fmt.Errorf("root of talk %d: %w", tx.talkID, err)
