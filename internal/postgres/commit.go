@@ -50,6 +50,20 @@ import (
 // write that meets a deadlock or serialisation failure anyway is queued
 // again too, at most maxRetries times.
 //
+// Round trips: a write's savepoint commands travel with its first
+// statement as one pipelined batch (detached), and whether a write left the
+// transaction aborted is read from the connection's status, so a write in
+// a batch costs its own round trips only; the batch adds BEGIN and COMMIT.
+// The ledger signs one checkpoint per talk of the batch, at the talk's head
+// after the batch, instead of one per event (issue 7 allows either).
+//
+// A write that panics fails alone and its panic is re-raised in its
+// caller, unless it panicked in the middle of a statement and left the
+// connection busy: then the rollback to its savepoint fails, and with it
+// the whole batch. Every write may share a batch: none locks two talks,
+// and one that did would still be correct (a second talk's lock is taken
+// under lock_timeout, see above).
+//
 // A write's function sees its ctx's values but not its cancellation: once
 // the committer has taken the write, it runs to the end on a context that
 // is never cancelled, since pgx answers a cancelled context by interrupting
