@@ -24,6 +24,8 @@ type Service struct {
 	clock Clock
 	acct  accountState // account.go
 	views viewCache    // snapshots of talks' members and tracks
+	heads headReads    // coalesced reads of talks' heads (eventcache.go)
+	tails eventTails   // the latest events of talks (eventcache.go)
 }
 
 // NewService returns a Service over store that stamps events with clock.
@@ -329,7 +331,7 @@ func cloneTalk(t *Talk) *Talk {
 // of members or tracks appends an event, so a snapshot tagged with the
 // current head is exact.
 func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error) {
-	head, err := s.store.TalkHead(ctx, talkID)
+	head, err := s.heads.read(ctx, talkID, func(ctx context.Context) (int64, error) { return s.store.TalkHead(ctx, talkID) })
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +342,7 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 		// Carry old forward if none of the events since changed members
 		// or tracks.
 		if n := head - old.head; n <= maxSnapshotCatchUp {
-			evs, err := s.store.FindEvents(ctx, EventFilter{TalkID: talkID, AfterSeq: old.head, Limit: int(n)})
+			evs, err := s.events(ctx, talkID, old.head, head, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -640,17 +642,24 @@ func (s *Service) FindMessages(ctx context.Context, f MessageFilter) ([]*Message
 // FindEvents returns the events of talk f.TalkID that the acting user may
 // see (View.CanSeeEvent), in ascending order, at most f.Limit of them if
 // f.Limit > 0. The IDs of the events left out are gaps in the sequence.
+// It returns the events up to the talk's head as of the call, read once
+// for many callers and kept (eventcache.go): they are shared, and callers
+// must not change them.
 func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, error) {
 	v, err := s.View(ctx, f.TalkID)
 	if err != nil {
 		return nil, err
 	}
+	// The view is exact as of its head: later events wait for the next
+	// call, which a write's wake-up brings.
 	const page = 500
 	var out []*Event
-	for {
-		evs, err := s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, Limit: page})
+	for head := v.snap.head; f.AfterSeq < head; {
+		evs, err := s.events(ctx, f.TalkID, f.AfterSeq, head, page)
 		if err != nil {
 			return nil, err
+		} else if len(evs) == 0 {
+			return out, nil
 		}
 		for _, e := range evs {
 			if v.CanSeeEvent(e) {
@@ -660,9 +669,7 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 				}
 			}
 		}
-		if len(evs) < page {
-			return out, nil
-		}
 		f.AfterSeq = evs[len(evs)-1].ID
 	}
+	return out, nil
 }
