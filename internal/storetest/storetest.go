@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Mandates", testMandates},
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
+		{"MemberSignatures", testMemberSignatures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -355,7 +355,12 @@ func (s *Service) ConsentDisclosure(ctx context.Context, talkID, rev int64) (*Di
 		return nil, Errorf(EFORBIDDEN, "Only a principal may consent to a disclosure.")
 	}
 	c := &DisclosureConsent{PartyID: v.Member.PartyID, MemberID: v.Member.ID}
-	if err := s.store.ConsentDisclosure(ctx, talkID, rev, c, ag.TrackID, s.stamp(v)); err != nil {
+	stamp := s.stamp(v)
+	st := &Statement{Talk: talkID, Signer: MemberSigner(v.Member.ID), Action: ActionConsent, Revision: rev}
+	if err := s.signAction(ctx, st, &stamp); err != nil {
+		return nil, err
+	}
+	if err := s.store.ConsentDisclosure(ctx, talkID, rev, c, ag.TrackID, stamp); err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, errDisclosureNotFound
 		}

@@ -282,7 +282,12 @@ func (s *Service) SaveMandate(ctx context.Context, m *Mandate) error {
 	m.Salt = make([]byte, 32)
 	rand.Read(m.Salt)
 	m.Digest = MandateDigest(m.Salt, m.Body())
-	return s.store.SaveMandate(ctx, m, s.stamp(v))
+	stamp := s.stamp(v)
+	st := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionMandate, Envoy: m.EnvoyID, Digest: DigestHex(m.Digest)}
+	if err := s.signAction(ctx, st, &stamp); err != nil {
+		return err
+	}
+	return s.store.SaveMandate(ctx, m, stamp)
 }
 
 // FindMandate returns the mandate of envoy envoyID of party partyID in

@@ -369,7 +369,11 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	}
 	p.TalkID, p.AuthorID = v.Talk.ID, v.Member.ID
 	ver.ParentID, ver.AuthorID = 0, v.Member.ID
-	return s.store.CreateProposal(ctx, p, ver, s.stamp(v))
+	stamp := s.stamp(v)
+	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &stamp); err != nil {
+		return err
+	}
+	return s.store.CreateProposal(ctx, p, ver, stamp)
 }
 
 // ProposeVersion puts ver on the table as a counter to version
@@ -403,7 +407,11 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if v.speaksForParty() {
 		counter = &Answer{VersionID: ver.ParentID, PartyID: v.Member.PartyID, MemberID: v.Member.ID, Kind: AnswerCounter}
 	}
-	return s.store.ProposeVersion(ctx, ver, counter, s.stamp(v))
+	stamp := s.stamp(v)
+	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &stamp); err != nil {
+		return err
+	}
+	return s.store.ProposeVersion(ctx, ver, counter, stamp)
 }
 
 // AnswerVersion records a.Kind (accept or reject) as the answer of the
@@ -441,7 +449,12 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 	}
 	a.ProposalID, a.PartyID, a.MemberID, a.CounterID = p.ID, v.Member.PartyID, v.Member.ID, 0
 	a.WithdrawnAt = time.Time{}
-	return s.store.AnswerVersion(ctx, a, s.stamp(v))
+	stamp := s.stamp(v)
+	st := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionAnswer, Version: a.VersionID, Kind: a.Kind}
+	if err := s.signAction(ctx, st, &stamp); err != nil {
+		return err
+	}
+	return s.store.AnswerVersion(ctx, a, stamp)
 }
 
 // WithdrawAnswer withdraws answer id, an event of its own, and returns the

@@ -136,6 +136,7 @@ var keepsSnapshot = map[string]bool{
 	EventRedLinesSaved:     true,
 	EventRatificationGiven: true,
 	EventTalkRatified:      true,
+	EventMemberKey:         true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,
@@ -161,6 +162,7 @@ var keepsTalk = map[string]bool{
 	EventStakeholderAdded:  true,
 	EventRedLinesSaved:     true,
 	EventRatificationGiven: true,
+	EventMemberKey:         true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -418,7 +420,14 @@ func (s *Service) CreateTalk(ctx context.Context, t *Talk) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return s.store.CreateTalk(ctx, t, Stamp{ActorID: u.ID, Time: s.clock.Now()})
+	st := Stamp{ActorID: u.ID, Time: s.clock.Now()}
+	if err := s.store.CreateTalk(ctx, t, st); err != nil {
+		return err
+	}
+	if ms, err := s.store.FindMembers(ctx, MemberFilter{TalkID: t.ID}); err == nil && len(ms) == 1 {
+		s.giveKeyOnJoin(ctx, t.ID, MemberSigner(ms[0].ID), st)
+	}
+	return nil
 }
 
 // FindTalkByID returns talk id if the acting user is a member, or ENOTFOUND.
@@ -514,7 +523,12 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	if err := s.checkNotStakeholder(ctx, m.TalkID, m.UserID); err != nil {
 		return err
 	}
-	return s.store.AddMember(ctx, m, s.stamp(v))
+	st := s.stamp(v)
+	if err := s.store.AddMember(ctx, m, st); err != nil {
+		return err
+	}
+	s.giveKeyOnJoin(ctx, m.TalkID, MemberSigner(m.ID), st)
+	return nil
 }
 
 // FindMembers returns the members of talk talkID, which every member sees.
