@@ -149,6 +149,7 @@ func (s *Server) handleProposeDisclosure(w http.ResponseWriter, r *http.Request)
 
 type consentRequest struct {
 	Revision int64 `json:"revision"`
+	signedBody
 }
 
 func (s *Server) handleConsentDisclosure(w http.ResponseWriter, r *http.Request) error {
@@ -160,7 +161,7 @@ func (s *Server) handleConsentDisclosure(w http.ResponseWriter, r *http.Request)
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	d, err := s.svc.ConsentDisclosure(r.Context(), id, req.Revision)
+	d, err := s.svc.ConsentDisclosure(req.context(r), id, req.Revision)
 	if err != nil {
 		return err
 	}
