@@ -28,7 +28,9 @@ func signedLog(t testing.TB) ([]*talks.Event, ed25519.PrivateKey) {
 		}
 		events = append(events, e)
 	}
-	at := func(i int) talks.Stamp { return talks.Stamp{ActorID: 7, Time: base.Add(time.Duration(i) * time.Second)} }
+	at := func(i int) talks.Stamp {
+		return talks.Stamp{ActorID: 7, Time: base.Add(time.Duration(i) * time.Second)}
+	}
 	add(talks.EventMemberAdded, at(0), talks.MemberAdded{MemberID: 1, UserID: 7, Role: talks.RoleFacilitator})
 	add(talks.EventMemberKey, at(1), talks.MemberKey{Signer: talks.MemberSigner(1), Key: pub, Holder: talks.KeyHolderServer})
 	for i, v := range []int64{10, 11} {
