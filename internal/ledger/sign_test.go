@@ -166,3 +166,45 @@ func BenchmarkVerifyMemberSignature(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifySigned verifies a bundle of 100,000 events, all but two
+// of them signed answers: the worst case for member signatures.
+func BenchmarkVerifySigned(b *testing.B) {
+	const n = 100_000
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	base := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	s := talks.Stamp{ActorID: 7, Time: base}
+	events := make([]*talks.Event, 0, n)
+	add := func(typ string, s talks.Stamp, p any) {
+		e, err := talks.NewEvent(testTalk, 0, typ, s, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = append(events, e)
+	}
+	add(talks.EventMemberAdded, s, talks.MemberAdded{MemberID: 1, UserID: 7, Role: talks.RoleFacilitator})
+	add(talks.EventMemberKey, s, talks.MemberKey{Signer: talks.MemberSigner(1), Key: pub, Holder: talks.KeyHolderServer})
+	for v := int64(3); v <= n; v++ {
+		s := talks.Stamp{ActorID: 7, Time: base.Add(time.Duration(v) * time.Millisecond)}
+		st := &talks.Statement{Talk: testTalk, Signer: talks.MemberSigner(1), Action: talks.ActionAnswer, Version: v,
+			Kind: talks.AnswerAccept, At: s.Time.Format(time.RFC3339Nano)}
+		var err error
+		if s.Signed, err = talks.Sign(priv, st); err != nil {
+			b.Fatal(err)
+		}
+		add(talks.EventAnswerGiven, s, talks.AnswerGiven{AnswerID: v, VersionID: v, PartyID: 1, MemberID: 1, Kind: talks.AnswerAccept})
+	}
+	events = reseal(events)
+	key := testKey(b, "bc.example")
+	bundle, err := NewBundle(events, allVisible, testTree(b, events), key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := Verify(bundle, VerifyOptions{ServerKey: key.VerifierKey()})
+		if err != nil || !r.OK() || r.MemberSigs != n-2 {
+			b.Fatalf("Verify = %d signatures, %v", r.MemberSigs, err)
+		}
+	}
+}

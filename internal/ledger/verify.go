@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -181,9 +182,33 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		}
 	})
 
+	// Member signatures: each signer's key at each point in order (cheap),
+	// then the statements and Ed25519 verifications in parallel.
+	type sigCheck struct {
+		signer string
+		key    ed25519.PublicKey
+		kind   bool // of a signed kind
+		signed bool
+		err    error
+	}
+	sigs := talks.NewSignatureChecker()
+	checks := make([]sigCheck, n)
+	for i, l := range b.Leaves {
+		if l.Event != nil {
+			c := &checks[i]
+			c.signer, c.key, c.kind, c.err = sigs.Key(l.Event)
+		}
+	}
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if c := &checks[i]; c.kind && c.err == nil {
+				c.signed, c.err = talks.CheckSigned(b.Leaves[i].Event, c.signer, c.key)
+			}
+		}
+	})
+
 	var tree Tree
 	var prev *talks.Event
-	sigs := talks.NewSignatureChecker()
 	for i, l := range b.Leaves {
 		tree.AppendHash(leafHash[i])
 		e := l.Event
@@ -212,11 +237,10 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		if int64(i) < cp.Size && !proofOK[i] {
 			r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
 		}
-		signed, err := sigs.Check(e)
-		if signed {
+		if checks[i].signed {
 			r.MemberSigs++
 		}
-		if err != nil {
+		if err := checks[i].err; err != nil {
 			r.fail(e.ID, CheckMemberSig, "%v", err)
 		}
 		prev = e

@@ -464,37 +464,57 @@ func (c *SignatureChecker) Keys() map[string]ed25519.PublicKey { return c.keys }
 // Check folds e into the checker. It reports whether e carries a member
 // signature, and an error if e fails any rule above.
 func (c *SignatureChecker) Check(e *Event) (signed bool, err error) {
+	signer, key, ok, err := c.Key(e)
+	if !ok || err != nil {
+		return false, err
+	}
+	return CheckSigned(e, signer, key)
+}
+
+// Key folds e into the checker, in log order, and, for an event of a
+// signed kind, returns the signer it must be signed by (its actor's) and
+// the key the log binds to that signer at this point (nil for none yet).
+// It does not read the signature: CheckSigned does, and, needing nothing
+// from other events, may run for many events in parallel.
+func (c *SignatureChecker) Key(e *Event) (signer string, key ed25519.PublicKey, signedKind bool, err error) {
 	switch e.Type {
 	case EventMemberAdded:
 		var p MemberAdded
 		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return false, fmt.Errorf("decode payload: %w", err)
+			return "", nil, false, fmt.Errorf("decode payload: %w", err)
 		}
 		c.members[p.UserID] = p.MemberID
-		return false, nil
+		return "", nil, false, nil
 	case EventMemberKey:
 		var p MemberKey
 		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return false, fmt.Errorf("decode payload: %w", err)
+			return "", nil, false, fmt.Errorf("decode payload: %w", err)
 		} else if len(p.Key) != ed25519.PublicKeySize {
-			return false, fmt.Errorf("the key of %s is not an Ed25519 public key", p.Signer)
+			return "", nil, false, fmt.Errorf("the key of %s is not an Ed25519 public key", p.Signer)
 		}
 		c.keys[p.Signer] = p.Key
-		return false, nil
-	}
-	kind, ok := SignerKind(e)
-	if !ok {
-		return false, nil
-	}
-	signer := StakeholderSigner(e.ActorID)
-	if kind == "member" {
+		return "", nil, false, nil
+	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented, EventAnswerGiven:
 		signer = MemberSigner(c.members[e.ActorID])
+	case EventRatificationGiven:
+		signer = StakeholderSigner(e.ActorID)
+	default:
+		return "", nil, false, nil
+	}
+	return signer, c.keys[signer], true, nil
+}
+
+// CheckSigned checks the member signature of e, an event of a signed kind
+// that signer must sign under key (nil if the log binds it none yet), as
+// Key returned them. It reports whether e carries a signature.
+func CheckSigned(e *Event, signer string, key ed25519.PublicKey) (signed bool, err error) {
+	if _, ok := SignerKind(e); !ok {
+		return false, nil // a counter's answer: its version's signature covers it
 	}
 	sg, err := EventSignature(e)
 	if err != nil {
 		return false, err
 	}
-	key := c.keys[signer]
 	switch {
 	case sg == nil && key == nil:
 		return false, nil // the signer had no key yet
@@ -506,7 +526,7 @@ func (c *SignatureChecker) Check(e *Event) (signed bool, err error) {
 	if err := CheckEventStatement(e, sg, signer); err != nil {
 		return true, err
 	}
-	if err := sg.Verify(key); err != nil {
+	if sg.Verify(key) != nil {
 		return true, fmt.Errorf("the signature of %s does not verify under the key the log binds to it", signer)
 	}
 	return true, nil
