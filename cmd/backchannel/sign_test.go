@@ -30,7 +30,7 @@ func TestSignEndToEnd(t *testing.T) {
 	users := map[string]*talks.User{}
 	tokens := map[string]string{}
 	as := func(n string) context.Context { return talks.NewContextWithUser(ctx, users[n]) }
-	for _, n := range []string{"f", "np", "sp"} {
+	for _, n := range []string{"f", "np", "sp", "ne"} {
 		u := &talks.User{Name: n, Email: n + "@example.org", PasswordHash: "x"}
 		must(t, s.store.CreateUser(ctx, u))
 		users[n] = u
@@ -42,11 +42,14 @@ func TestSignEndToEnd(t *testing.T) {
 	must(t, err)
 	tk := &talks.Talk{Title: "Signed", Space: space}
 	must(t, svc.CreateTalk(as("f"), tk))
+	parties := map[string]*talks.Party{}
 	for n, p := range map[string]string{"np": "North", "sp": "South"} {
-		party := &talks.Party{TalkID: tk.ID, Name: p}
-		must(t, svc.AddParty(as("f"), party))
-		must(t, svc.AddMember(as("f"), &talks.Member{TalkID: tk.ID, UserID: users[n].ID, PartyID: party.ID, Role: talks.RolePrincipal}))
+		parties[n] = &talks.Party{TalkID: tk.ID, Name: p}
+		must(t, svc.AddParty(as("f"), parties[n]))
+		must(t, svc.AddMember(as("f"), &talks.Member{TalkID: tk.ID, UserID: users[n].ID, PartyID: parties[n].ID, Role: talks.RolePrincipal}))
 	}
+	envoy := &talks.Member{TalkID: tk.ID, UserID: users["ne"].ID, PartyID: parties["np"].ID, Role: talks.RoleEnvoy}
+	must(t, svc.AddMember(as("f"), envoy))
 	tracks, err := svc.FindTracks(as("f"), tk.ID)
 	must(t, err)
 	v := &talks.Version{Values: map[string]string{"line": "river"}}
@@ -94,10 +97,28 @@ func TestSignEndToEnd(t *testing.T) {
 	if code, b := call("np", "POST", answers, mismatched); code != 400 || !strings.Contains(string(b), "does not match") {
 		t.Errorf("mismatched signed POST %s = %d %s, want 400", answers, code, b)
 	}
-	out, stderr, err = run(t, "sign", "--key", kf, "--post", "origin", "--token", tokens["np"], "answer", "--version", fmt.Sprint(v.ID), "--kind", "accept")
-	if err != nil || !strings.Contains(out, "201 Created") {
-		t.Fatalf("sign --post = %v\n%s%s", err, out, stderr)
+	post := func(want string, args ...string) string {
+		t.Helper()
+		out, stderr, err := run(t, append([]string{"sign", "--key", kf, "--post", "origin", "--token", tokens["np"]}, args...)...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("sign --post %s = %v\n%s%s", args[0], err, out, stderr)
+		}
+		return out
 	}
+	post("201 Created", "answer", "--version", fmt.Sprint(v.ID), "--kind", "accept")
+	// Every other action a principal signs: a proposal, a counter to it,
+	// its envoy's mandate. The CLI and the server agree on each statement.
+	out = post("201 Created", "propose", "--track", fmt.Sprint(tracks[0].ID), "--title", "North's <draft>",
+		"--values", "line=ridge", "--clause", "line=Along the ridge & no further.", "--rationale", "Better.")
+	var created struct {
+		Version struct {
+			ID int64 `json:"id"`
+		} `json:"version"`
+	}
+	_, answer, _ := strings.Cut(out, "\n")
+	must(t, json.Unmarshal([]byte(answer), &created))
+	post("201 Created", "counter", "--parent", fmt.Sprint(created.Version.ID), "--values", "line=river", "--rationale", "Or this.")
+	post("200 OK", "mandate", "--envoy", fmt.Sprint(envoy.ID), "--allowed", "line=river|ridge")
 
 	// The bundle verifies, member signatures included.
 	code, bundle := call("np", "GET", fmt.Sprintf("/api/v1/talks/%d/record", tk.ID), nil)
@@ -111,7 +132,7 @@ func TestSignEndToEnd(t *testing.T) {
 	}
 	vk := s.ledgerKey.VerifierKey()
 	out, _, err = run(t, "verify", write(bundle), "--key", vk)
-	if err != nil || !strings.Contains(out, "2 member signatures checked, under the keys the log binds to 3 signers") {
+	if err != nil || !strings.Contains(out, "5 member signatures checked, under the keys the log binds to 4 signers") {
 		t.Fatalf("verify = %v\n%s", err, out)
 	}
 
@@ -124,8 +145,8 @@ func TestSignEndToEnd(t *testing.T) {
 			signed = append(signed, l.Event)
 		}
 	}
-	if len(signed) != 2 {
-		t.Fatalf("bundle has %d signed events, want 2", len(signed))
+	if len(signed) != 5 {
+		t.Fatalf("bundle has %d signed events, want 5", len(signed))
 	}
 	setSigned := func(e *talks.Event, sg *talks.Signed) {
 		var p map[string]json.RawMessage
