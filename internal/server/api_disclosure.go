@@ -190,6 +190,7 @@ func (s *Server) handleAgreementReads(w http.ResponseWriter, r *http.Request) er
 
 type handoffRequest struct {
 	Title string `json:"title"`
+	signedBody
 }
 
 func (s *Server) handleCarryAgreement(w http.ResponseWriter, r *http.Request) error {
@@ -201,7 +202,7 @@ func (s *Server) handleCarryAgreement(w http.ResponseWriter, r *http.Request) er
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	p, err := s.svc.CarryAgreement(r.Context(), id, req.Title)
+	p, err := s.svc.CarryAgreement(req.context(r), id, req.Title)
 	if err != nil {
 		return err
 	}
