@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"log/slog"
 	"net/http"
 
@@ -20,9 +19,10 @@ type appOptions struct {
 }
 
 // newApp returns the application's handler, the JSON API (internal/server)
-// under /api/ and the web UI (internal/web) everywhere else, and what stops
-// it: its Close ends the event streams.
-func newApp(svc *talks.Service, opt appOptions) (http.Handler, io.Closer) {
+// under /api/ and the web UI (internal/web) everywhere else, and the API
+// server, which wakes the event streams of both (Notify) and ends them
+// (Close).
+func newApp(svc *talks.Service, opt appOptions) (http.Handler, *server.Server) {
 	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, LedgerKey: opt.LedgerKey, Secure: opt.Secure})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -82,7 +83,9 @@ type Serve struct {
 	ledgerKey *ledger.Key
 	service   *talks.Service
 	app       http.Handler
-	appStop   io.Closer
+	appStop   *server.Server
+	unlisten  context.CancelFunc // stops listening for other servers' writes
+	listened  chan struct{}      // closed when the listener has stopped
 	metrics   *metrics
 	http      *http.Server
 	ln        net.Listener
@@ -223,6 +226,9 @@ func (s *Serve) Open(ctx context.Context) error {
 	}
 
 	s.app, s.appStop = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""})
+	if pg, ok := s.store.(*postgres.Store); ok {
+		s.listen(pg)
+	}
 	s.metrics = newMetrics()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -233,7 +239,7 @@ func (s *Serve) Open(ctx context.Context) error {
 	mux.Handle("GET /metrics", s.metrics)
 	mux.Handle("/", s.app)
 	s.http = &http.Server{
-		Handler:           s.metrics.wrap(mux),
+		Handler:           s.metrics.wrap(compress(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
@@ -253,6 +259,23 @@ func (s *Serve) Open(ctx context.Context) error {
 	}()
 	s.Logger.Info("serving", "url", s.baseURL())
 	return nil
+}
+
+// listen wakes this server's event streams after writes that other
+// servers sharing the PostgreSQL database make, which PostgreSQL announces
+// at each commit (postgres.Store.Listen), until Close. Without it, a
+// stream would see another server's writes only at its next heartbeat, as
+// it does while the listening connection is down.
+func (s *Serve) listen(pg *postgres.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.unlisten, s.listened = cancel, make(chan struct{})
+	api := s.appStop
+	go func() {
+		defer close(s.listened)
+		pg.Listen(ctx, api.Notify, api.NotifyAll, func(err error) {
+			s.Logger.Warn("not listening for other servers' writes: event streams see them at their next heartbeat until it recovers", "err", err)
+		}, time.Second)
+	}()
 }
 
 // readyz answers 200 if the database answers a cheap query within two
@@ -330,6 +353,11 @@ func (s *Serve) Close() error {
 		s.ln.Close()
 	}
 	s.ln = nil
+	if s.unlisten != nil {
+		s.unlisten()
+		<-s.listened
+		s.unlisten = nil
+	}
 	if s.store != nil {
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database: %w", err))

@@ -24,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -405,6 +406,78 @@ func TestServePostgres(t *testing.T) {
 	checkDemo(t, s)
 	if _, err := os.Stat(filepath.Join(keyDir, "csrf-key")); err != nil {
 		t.Errorf("no CSRF key in --key-dir: %v", err)
+	}
+	checkScaleOut(t, s, &Serve{DB: u.String(), KeyDir: keyDir})
+}
+
+// checkScaleOut opens a second server b on a's PostgreSQL database and
+// checks that a write made through a reaches an event stream open on b
+// before b's next heartbeat: PostgreSQL's notification woke it.
+func checkScaleOut(t *testing.T, a, b *Serve) {
+	t.Helper()
+	ctx := context.Background()
+	b = openServe(t, b)
+	logins := demoLogins(t, a.Out.(*syncBuffer).String())
+	const email = "priya@northland.example"
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar}
+	base := "http://" + b.ListenAddr()
+	resp, err := c.Post(base+"/api/v1/login", "application/json", strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, logins[email])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/v1/login on the second server = %d", resp.StatusCode)
+	}
+	ts, err := a.store.FindTalks(ctx, talks.TalkFilter{})
+	if err != nil || len(ts) != 1 {
+		t.Fatalf("FindTalks: %v, %v", ts, err)
+	}
+	head, err := a.store.TalkHead(ctx, ts[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream starts after the last event: only a new write shows.
+	sctx, cancel := context.WithTimeout(ctx, server.HeartbeatInterval/2)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(sctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events?after=%d", base, ts[0].ID, head), nil)
+	stream, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET events on the second server = %d", stream.StatusCode)
+	}
+	lines := bufio.NewReader(stream.Body)
+	if _, err := lines.ReadString('\n'); err != nil { // "retry:", sent once the stream has read the log
+		t.Fatal(err)
+	}
+
+	u, err := a.store.FindUserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := a.service.FindTracks(talks.NewContextWithUser(ctx, u), ts[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &talks.Message{TrackID: tracks[0].ID, Body: "Written through the first server."}
+	if err := a.service.PostMessage(talks.NewContextWithUser(ctx, u), m); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("the second server's stream ended before the first server's write reached it (within half a heartbeat, %v): %v", server.HeartbeatInterval/2, err)
+		}
+		if strings.HasPrefix(line, "event: "+talks.EventMessagePosted) {
+			return
+		}
 	}
 }
 

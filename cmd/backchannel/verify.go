@@ -15,7 +15,7 @@ import (
 
 const verifyUsage = `Usage:
   backchannel verify BUNDLE --key KEY [--since FILE]
-  backchannel verify --db FILE|postgres://... [--talk ID] [--key KEY | --key-dir DIR]
+  backchannel verify --db FILE|postgres://... [--talk ID] [--key KEY | --key-dir DIR] [--since FILE]
 
 Check a talk's record bundle offline: the checkpoint's signature against the
 server's key, every event's hash and its link to the one before it, every
@@ -39,7 +39,8 @@ SQLite database), each root, the hash chain, and that no two checkpoints
 of one size disagree (a fork). It reports each edited, deleted, reordered
 or inserted event it can place. A log cut back together with its
 checkpoints (a rollback) is consistent in itself: only a checkpoint a
-member kept shows it (verify BUNDLE --since).
+member kept shows it, with --since FILE (of that checkpoint's talk): the
+database's log must extend it.
 
 Prints "OK: ..." and exits 0 when every check passes; otherwise lists each
 failed check (by event number where one is concerned) and exits 1. Usage
@@ -71,10 +72,10 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	if db != "" {
-		if len(pos) > 0 || since != "" {
-			return usagef("verify: --db takes no bundle and no --since")
+		if len(pos) > 0 {
+			return usagef("verify: --db takes no bundle")
 		}
-		return m.runVerifyDB(ctx, db, key, keyDir, talkID)
+		return m.runVerifyDB(ctx, db, key, keyDir, talkID, since)
 	}
 	switch {
 	case len(pos) == 0:

@@ -27,8 +27,9 @@ type dbProblem struct {
 }
 
 // verifyDB checks talk ids (every talk if ids is empty) of store against
-// verifier v and writes a line per talk to out. It returns the problems.
-func verifyDB(ctx context.Context, store talks.Store, v note.Verifier, ids []int64, out io.Writer) ([]dbProblem, error) {
+// verifier v, and against kept, a checkpoint a member kept, if not nil,
+// and writes a line per talk to out. It returns the problems.
+func verifyDB(ctx context.Context, store talks.Store, v note.Verifier, ids []int64, kept *keptCheckpoint, out io.Writer) ([]dbProblem, error) {
 	if len(ids) == 0 {
 		all, err := store.FindTalks(ctx, talks.TalkFilter{})
 		if err != nil {
@@ -40,7 +41,7 @@ func verifyDB(ctx context.Context, store talks.Store, v note.Verifier, ids []int
 	}
 	var problems []dbProblem
 	for _, id := range ids {
-		ps, summary, err := verifyTalk(ctx, store, v, id)
+		ps, summary, err := verifyTalk(ctx, store, v, id, kept)
 		if err != nil {
 			return nil, err
 		}
@@ -57,9 +58,18 @@ func verifyDB(ctx context.Context, store talks.Store, v note.Verifier, ids []int
 	return problems, nil
 }
 
+// keptCheckpoint is a signed checkpoint that someone kept (verify --db
+// --since), with the file it came from.
+type keptCheckpoint struct {
+	ledger.Checkpoint
+	talkID int64
+	file   string
+}
+
 // verifyTalk recomputes talk id's tree from its events and compares it
-// with the stored hashes and every stored checkpoint.
-func verifyTalk(ctx context.Context, store talks.Store, v note.Verifier, id int64) (problems []string, summary string, err error) {
+// with the stored hashes and every stored checkpoint, and with kept if it
+// is of this talk.
+func verifyTalk(ctx context.Context, store talks.Store, v note.Verifier, id int64, kept *keptCheckpoint) (problems []string, summary string, err error) {
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	rec, err := store.FindRecord(ctx, id)
 	if err != nil {
@@ -143,6 +153,18 @@ func verifyTalk(ctx context.Context, store talks.Store, v note.Verifier, id int6
 			fail("%s: root: the log's first %d events hash to %s, the server signed %s: events were edited, deleted, reordered or inserted", name, c.Size, root, c.Root)
 		}
 	}
+	// The kept checkpoint: the database's log must extend it. A log cut
+	// back with its own checkpoints passes every check above, not this.
+	if kept != nil && kept.talkID == id {
+		name := fmt.Sprintf("the checkpoint kept in %s (size %d)", kept.file, kept.Size)
+		if kept.Size > n {
+			fail("%s: rollback: it covers %d events, the log has %d: events were deleted since it was signed", name, kept.Size, n)
+		} else if root, err := tree.Root(kept.Size); err != nil {
+			return nil, "", err
+		} else if root != kept.Root {
+			fail("%s: fork: the log's first %d events hash to %s, the kept checkpoint says %s: the log was rewritten since it was signed", name, kept.Size, root, kept.Root)
+		}
+	}
 	switch {
 	case len(cps) == 0:
 		summary = fmt.Sprintf("%s, no signed checkpoint yet (written before the ledger, or by a server without one)", plural(int(n), "event"))
@@ -204,7 +226,7 @@ func dbVerifier(key, keyDir, kind, target string) (note.Verifier, error) {
 	return k.Verifier(), nil
 }
 
-func (m *Main) runVerifyDB(ctx context.Context, dsn, key, keyDir string, talkID int64) error {
+func (m *Main) runVerifyDB(ctx context.Context, dsn, key, keyDir string, talkID int64, since string) error {
 	store, kind, target, err := openStore(ctx, dsn)
 	if err != nil {
 		return err
@@ -214,11 +236,31 @@ func (m *Main) runVerifyDB(ctx context.Context, dsn, key, keyDir string, talkID 
 	if err != nil {
 		return err
 	}
+	var kept *keptCheckpoint
+	if since != "" {
+		msg, err := os.ReadFile(since)
+		if err != nil {
+			return fmt.Errorf("verify: --since: %w", err)
+		}
+		c, err := ledger.OpenCheckpoint(msg, v)
+		if err != nil {
+			fmt.Fprintf(m.Stdout, "FAILED: the checkpoint in %s: %v\n", since, err)
+			return errors.New("verify: verification failed")
+		}
+		id, ok := ledger.TalkOfOrigin(v.Name(), c.Origin)
+		if !ok {
+			fmt.Fprintf(m.Stdout, "FAILED: the checkpoint in %s is of %q, not of a talk on %s\n", since, c.Origin, v.Name())
+			return errors.New("verify: verification failed")
+		} else if talkID > 0 && talkID != id {
+			return usagef("verify: --since holds a checkpoint of talk %d, not of --talk %d", id, talkID)
+		}
+		kept, talkID = &keptCheckpoint{Checkpoint: c, talkID: id, file: since}, id
+	}
 	var ids []int64
 	if talkID > 0 {
 		ids = []int64{talkID}
 	}
-	problems, err := verifyDB(ctx, store, v, ids, m.Stdout)
+	problems, err := verifyDB(ctx, store, v, ids, kept, m.Stdout)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}

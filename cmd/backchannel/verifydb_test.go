@@ -279,6 +279,52 @@ func testVerifyDBTamper(t *testing.T, db *tamperDB) {
 		if exitCode(err) != 1 || !strings.Contains(out, "rollback") {
 			t.Errorf("verify BUNDLE --since after a rollback = %v\n%s\nwant exit 1 and a rollback", err, out)
 		}
+		// The database alone passes; with the kept checkpoint it does not.
+		if out, err := verifyTalk(t, tk.ID); err != nil {
+			t.Errorf("verify --db after a consistent rollback = %v\n%s\nwant OK: only a kept checkpoint shows it", err, out)
+		}
+		out, _, err = run(t, "verify", "--db", db.dsn, "--key", key.VerifierKey(), "--since", keptFile)
+		if exitCode(err) != 1 || !strings.Contains(out, "rollback: it covers 8 events, the log has 6") {
+			t.Errorf("verify --db --since after a rollback = %v\n%s\nwant exit 1 and a rollback", err, out)
+		}
+		if !strings.Contains(out, fmt.Sprintf("talk %d:", tk.ID)) || strings.Count(out, "talk ") != 1 {
+			t.Errorf("verify --db --since checked other talks than the kept checkpoint's:\n%s", out)
+		}
+	})
+
+	// A fork: the log was rewritten, consistently with its own new
+	// checkpoints, after a member kept one.
+	t.Run("since fork", func(t *testing.T) {
+		tk, _ := newTalk(t)
+		kept, err := db.store.FindLatestCheckpoint(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var root [32]byte
+		root[0] = 7
+		forged, err := key.SignCheckpoint(tk.ID, kept.Size, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keptFile := filepath.Join(t.TempDir(), "kept")
+		os.WriteFile(keptFile, forged, 0o644)
+		out, _, err := run(t, "verify", "--db", db.dsn, "--key", key.VerifierKey(), "--since", keptFile)
+		if exitCode(err) != 1 || !strings.Contains(out, "fork: the log's first 8 events hash to") {
+			t.Errorf("verify --db --since with a checkpoint of another tree = %v\n%s\nwant exit 1 and a fork", err, out)
+		}
+		os.WriteFile(keptFile, kept.Note, 0o644)
+		if out, _, err := run(t, "verify", "--db", db.dsn, "--key", key.VerifierKey(), "--since", keptFile); err != nil {
+			t.Errorf("verify --db --since with the talk's own latest checkpoint = %v\n%s", err, out)
+		}
+		other, _, err := ledger.GenerateKey("other.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		note, _ := other.SignCheckpoint(tk.ID, kept.Size, root)
+		os.WriteFile(keptFile, note, 0o644)
+		if out, _, err := run(t, "verify", "--db", db.dsn, "--key", key.VerifierKey(), "--since", keptFile); exitCode(err) != 1 || !strings.Contains(out, "FAILED: the checkpoint in") {
+			t.Errorf("verify --db --since with a checkpoint of another key = %v\n%s\nwant exit 1", err, out)
+		}
 	})
 
 	// Every talk at once: the tampered ones fail the run.

@@ -94,6 +94,13 @@ func Origin(server string, talkID int64) string {
 	return server + "/talks/" + strconv.FormatInt(talkID, 10)
 }
 
+// TalkOfOrigin returns the talk whose tree on server the checkpoint
+// origin names, or false if it names none of server's.
+func TalkOfOrigin(server, origin string) (int64, bool) {
+	s, id, ok := parseOrigin(origin)
+	return id, ok && s == server
+}
+
 // parseOrigin returns the server name and talk id of an origin Origin
 // made, or false.
 func parseOrigin(origin string) (server string, talkID int64, ok bool) {

@@ -68,3 +68,21 @@ func (s *Store) FindMandates(ctx context.Context, talkID, partyID int64) ([]*tal
 	})
 	return a, err
 }
+
+// checkMandateRead refuses a write whose mandate check read a mandate or
+// preferences that have changed since (talks.Stamp.Mandate). Call it with
+// the talk locked: a mandate or preferences save locks the talk too.
+func (tx *txn) checkMandateRead(ctx context.Context, st talks.Stamp) error {
+	r := st.Mandate
+	if r == nil {
+		return nil
+	}
+	var mandate, prefs int64
+	if err := tx.QueryRow(ctx, `SELECT
+		COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0),
+		COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0)`,
+		r.TalkID, r.EnvoyID, r.PartyID).Scan(&mandate, &prefs); err != nil {
+		return fmt.Errorf("read mandate version: %w", err)
+	}
+	return talks.CheckMandateRead(r, mandate, prefs)
+}

@@ -138,6 +138,8 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
+		} else if err := tx.checkMandateRead(ctx, st); err != nil {
+			return err
 		}
 		if err := tx.settled(ctx); err != nil {
 			return err
@@ -188,6 +190,8 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, v.ParentID)
 		if err != nil {
+			return err
+		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
 		}
 		v.ProposalID = proposalID
@@ -264,6 +268,8 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, a.VersionID)
 		if err != nil {
+			return err
+		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
 		}
 		if err := tx.settledFor(ctx, proposalID); err != nil {

@@ -67,6 +67,17 @@ func (b *broker) Notify(talkID int64) {
 	}
 }
 
+// NotifyAll wakes every stream. It never blocks.
+func (b *broker) NotifyAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, subs := range b.subs {
+		for ch := range subs {
+			nudge(ch)
+		}
+	}
+}
+
 func nudge(ch chan struct{}) {
 	select {
 	case ch <- struct{}{}:
@@ -190,5 +201,11 @@ func (s *Server) endStream(ctx interface{ Err() error }, talkID int64, err error
 }
 
 // Notify wakes the event streams of talk talkID, for a write made outside
-// the API (the web UI's forms). It never blocks.
+// the API: the web UI's forms, or another server sharing the database. It
+// never blocks.
 func (s *Server) Notify(talkID int64) { s.broker.Notify(talkID) }
+
+// NotifyAll wakes every event stream, each of which reads its talk's log
+// again: for when writes may have gone unannounced (a lost connection to
+// the database's notifications). It never blocks.
+func (s *Server) NotifyAll() { s.broker.NotifyAll() }

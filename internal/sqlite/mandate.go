@@ -73,3 +73,20 @@ func (s *Store) FindMandates(ctx context.Context, talkID, partyID int64) ([]*tal
 	})
 	return a, err
 }
+
+// checkMandateRead refuses a write whose mandate check read a mandate or
+// preferences that have changed since (talks.Stamp.Mandate).
+func checkMandateRead(ctx context.Context, tx *txn, st talks.Stamp) error {
+	r := st.Mandate
+	if r == nil {
+		return nil
+	}
+	var mandate, prefs int64
+	if err := tx.QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0),
+		COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0)`,
+		r.TalkID, r.EnvoyID, r.PartyID).Scan(&mandate, &prefs); err != nil {
+		return fmt.Errorf("read mandate version: %w", err)
+	}
+	return talks.CheckMandateRead(r, mandate, prefs)
+}

@@ -128,6 +128,8 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 		}
 		if err := settled(ctx, tx, talkID); err != nil {
 			return err
+		} else if err := checkMandateRead(ctx, tx, st); err != nil {
+			return err
 		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO proposals (talk_id, track_id, title, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
@@ -168,6 +170,8 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 		}
 		if err := settled(ctx, tx, talkID); err != nil {
 			return err
+		} else if err := checkMandateRead(ctx, tx, st); err != nil {
+			return err
 		}
 		v.ProposalID = proposalID
 		if err := insertVersion(ctx, tx, talkID, trackID, v, st); err != nil {
@@ -192,6 +196,8 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 			return err
 		}
 		if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
+			return err
+		} else if err := checkMandateRead(ctx, tx, st); err != nil {
 			return err
 		}
 		a.ProposalID, a.CounterID = proposalID, 0

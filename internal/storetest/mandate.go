@@ -96,3 +96,65 @@ func testMandates(t *testing.T, s talks.Store) {
 	}
 	checkProjection(t, s, f.talk.ID)
 }
+
+// testMandateRead checks that a write whose Stamp names the mandate and
+// preferences versions its check read is refused, writing nothing, once
+// either has changed, and goes through while both are as read.
+func testMandateRead(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	must(t, "SaveMandate", s.SaveMandate(ctx, newMandate(f.talk.ID, f.north.ID, f.mNorthE.ID, map[string][]string{"line": {"river", "ridge"}}, nil), stamp(f.northP.ID, 10)))
+	must(t, "SavePreferences", s.SavePreferences(ctx, newPreferences(f.talk.ID, f.north.ID, 1, 0), stamp(f.northP.ID, 11)))
+	values := map[string]string{"line": "river", "prisoners": "10"}
+	read := func(mandate, prefs int64, i int) talks.Stamp {
+		st := stamp(f.northE.ID, i)
+		st.Mandate = &talks.MandateRead{TalkID: f.talk.ID, PartyID: f.north.ID, EnvoyID: f.mNorthE.ID, Version: mandate, Preferences: prefs}
+		return st
+	}
+	head, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	for _, tt := range []struct {
+		name           string
+		mandate, prefs int64
+	}{
+		{"no mandate when there is one", 0, 0},
+		{"an older mandate", 0, 1},
+		{"a newer mandate", 2, 1},
+		{"older preferences", 1, 2},
+	} {
+		p := &talks.Proposal{TrackID: f.back.ID, Title: "Draft", AuthorID: f.mNorthE.ID}
+		v := &talks.Version{Values: values, AuthorID: f.mNorthE.ID}
+		wantCode(t, "CreateProposal ("+tt.name+")", s.CreateProposal(ctx, p, v, read(tt.mandate, tt.prefs, 12)), talks.ECONFLICT)
+	}
+	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
+		t.Fatalf("TalkHead after refused writes = %v, %v; want %v", after, err, head)
+	}
+
+	// As read: the proposal goes in, and its counter and answer are
+	// checked the same way.
+	p := &talks.Proposal{TrackID: f.back.ID, Title: "Draft", AuthorID: f.mNorthE.ID}
+	v := &talks.Version{Values: values, AuthorID: f.mNorthE.ID}
+	must(t, "CreateProposal (as read)", s.CreateProposal(ctx, p, v, read(1, 1, 13)))
+	south := &talks.Version{ParentID: v.ID, Values: map[string]string{"line": "ridge", "prisoners": "20"}, AuthorID: f.mSouthE.ID}
+	must(t, "ProposeVersion (south)", s.ProposeVersion(ctx, south, nil, stamp(f.southE.ID, 14)))
+	// (Created last, so that versions by proposal are in ID order.)
+	must(t, "CreateProposal (utility not measured)", s.CreateProposal(ctx, &talks.Proposal{TrackID: f.back.ID, Title: "Other", AuthorID: f.mNorthE.ID},
+		&talks.Version{Values: values, AuthorID: f.mNorthE.ID}, read(1, 0, 15)))
+
+	// The principal tightens the mandate: writes checked against the old
+	// one are refused.
+	must(t, "SaveMandate v2", s.SaveMandate(ctx, newMandate(f.talk.ID, f.north.ID, f.mNorthE.ID, map[string][]string{"line": {"river"}}, nil), stamp(f.northP.ID, 16)))
+	head, err = s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	counter := &talks.Version{ParentID: south.ID, Values: map[string]string{"line": "ridge", "prisoners": "15"}, AuthorID: f.mNorthE.ID}
+	wantCode(t, "ProposeVersion (stale mandate)", s.ProposeVersion(ctx, counter,
+		&talks.Answer{VersionID: south.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerCounter}, read(1, 1, 17)), talks.ECONFLICT)
+	wantCode(t, "AnswerVersion (stale mandate)", s.AnswerVersion(ctx,
+		&talks.Answer{VersionID: south.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerAccept}, read(1, 1, 18)), talks.ECONFLICT)
+	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
+		t.Fatalf("TalkHead after refused writes = %v, %v; want %v", after, err, head)
+	}
+	must(t, "AnswerVersion (current mandate)", s.AnswerVersion(ctx,
+		&talks.Answer{VersionID: south.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerReject}, read(2, 0, 19)))
+	checkProjection(t, s, f.talk.ID)
+}

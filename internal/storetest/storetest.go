@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"RecordHashes", testRecordHashes},
 		{"RecordAtomicity", testRecordAtomicity},
 		{"Mandates", testMandates},
+		{"MandateRead", testMandateRead},
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
 		{"MemberSignatures", testMemberSignatures},

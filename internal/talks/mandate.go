@@ -398,47 +398,54 @@ func orList(a []string) string {
 
 // checkMandate refuses, with a *MandateError, an outcome that the acting
 // member may not propose or accept under its mandate. Only envoys have
-// mandates; for anyone else it returns nil. The limits are checked in the
+// mandates; for anyone else it returns nil, nil. For an envoy within its
+// mandate it returns what it read, for the write's Stamp, so that the
+// store can refuse the write if the mandate or the preferences it was
+// measured by changed in the meantime. The limits are checked in the
 // order of the talk's issues, then the minimum utility. values must be an
 // outcome of the talk's space (checkVersion).
-func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]string) error {
+func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]string) (*MandateRead, error) {
 	if v.Member.Role != RoleEnvoy || v.Member.PartyID == 0 {
-		return nil
+		return nil, nil
 	}
 	m, err := s.findMandate(ctx, v.Talk.ID, v.Member.PartyID, v.Member.ID)
 	if err != nil {
-		return err
-	} else if !m.Limited() {
-		return nil
+		return nil, err
+	}
+	read := &MandateRead{TalkID: v.Talk.ID, PartyID: v.Member.PartyID, EnvoyID: v.Member.ID, Version: m.Version}
+	if !m.Limited() {
+		return read, nil
 	}
 	space := v.Talk.Space
 	for _, is := range space.Issues {
 		allowed, ok := m.Allowed[is.Name]
 		if ok && !slices.Contains(allowed, values[is.Name]) {
-			return &MandateError{Err: Errorf(EFORBIDDEN, "Your mandate allows %s: %s.", is.Name, orList(allowed)), Issue: is.Name}
+			return nil, &MandateError{Err: Errorf(EFORBIDDEN, "Your mandate allows %s: %s.", is.Name, orList(allowed)), Issue: is.Name}
 		}
 	}
 	if m.MinUtility == nil {
-		return nil
+		return read, nil
 	}
 	ps, err := s.store.FindPreferences(ctx, v.Talk.ID, v.Member.PartyID)
 	if err != nil {
-		return err
+		return nil, err
 	} else if len(ps) == 0 {
-		return &MandateError{Err: Errorf(EFORBIDDEN, "Your mandate sets a minimum utility, but your party has no preferences to measure it by.")}
+		return nil, &MandateError{Err: Errorf(EFORBIDDEN, "Your mandate sets a minimum utility, but your party has no preferences to measure it by.")}
 	}
-	f, err := ps[len(ps)-1].Func(space)
+	latest := ps[len(ps)-1]
+	f, err := latest.Func(space)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	o, err := space.Parse(values)
 	if err != nil {
-		return Errorf(EINVALID, "Invalid outcome: %v.", err)
+		return nil, Errorf(EINVALID, "Invalid outcome: %v.", err)
 	}
 	if u := f.Utility(o); u < *m.MinUtility {
-		return &MandateError{Err: Errorf(EFORBIDDEN, "This is below the minimum utility your principal set (%.2f): its utility to your party is %.2f.", *m.MinUtility, u)}
+		return nil, &MandateError{Err: Errorf(EFORBIDDEN, "This is below the minimum utility your principal set (%.2f): its utility to your party is %.2f.", *m.MinUtility, u)}
 	}
-	return nil
+	read.Preferences = latest.Version
+	return read, nil
 }
 
 // MandateParty returns the acting member's party in talk talkID, whose
@@ -453,4 +460,17 @@ func (s *Service) MandateParty(ctx context.Context, talkID int64) (int64, error)
 		return 0, errMandatesForbidden
 	}
 	return v.Member.PartyID, nil
+}
+
+// CheckMandateRead returns ECONFLICT unless mandate and prefs, the
+// versions of the envoy's mandate and its party's latest preferences that
+// a store reads inside a write's transaction, are those r names. It is
+// for stores (Stamp.Mandate).
+func CheckMandateRead(r *MandateRead, mandate, prefs int64) error {
+	if mandate != r.Version {
+		return Errorf(ECONFLICT, "Your mandate changed while this was being written; nothing was written. Check it and try again.")
+	} else if r.Preferences != 0 && prefs != r.Preferences {
+		return Errorf(ECONFLICT, "Your party's preferences, by which your mandate is measured, changed while this was being written; nothing was written. Try again.")
+	}
+	return nil
 }

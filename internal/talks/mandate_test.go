@@ -14,6 +14,7 @@ func TestMandates(t *testing.T) {
 			t.Run("Access", func(t *testing.T) { testMandateAccess(t, open(t)) })
 			t.Run("Enforced", func(t *testing.T) { testMandateEnforced(t, open(t)) })
 			t.Run("Events", func(t *testing.T) { testMandateEvents(t, open(t)) })
+			t.Run("Race", func(t *testing.T) { testMandateRace(t, open(t)) })
 		})
 	}
 }
@@ -176,4 +177,91 @@ func testMandateEvents(t *testing.T, st prefStore) {
 			t.Errorf("%s sees mandate.saved: %v, want %v", who, saw, sees[who])
 		}
 	}
+}
+
+// racingStore runs before just before each write of the text reaches the
+// store: after the Service checked the mandate, before the store's
+// transaction.
+type racingStore struct {
+	prefStore
+	before func()
+}
+
+func (s *racingStore) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.Version, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.CreateProposal(ctx, p, v, st)
+}
+
+func (s *racingStore) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.ProposeVersion(ctx, v, counter, st)
+}
+
+func (s *racingStore) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.AnswerVersion(ctx, a, st)
+}
+
+// testMandateRace has the principal narrow the mandate, or change the
+// preferences it is measured by, between the Service's check of an
+// envoy's write and the write: the write is refused and writes nothing.
+func testMandateRace(t *testing.T, st prefStore) {
+	defer st.Close()
+	rs := &racingStore{prefStore: st, before: func() {}}
+	d := newDeal(t, rs)
+	ctx := context.Background()
+	ne := memberOf(t, d, "NE")
+	mustOK(t, "SavePreferences", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
+	mustOK(t, "SaveMandate", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "ridge", "river", "hills")))
+	tracks, err := d.svc.FindTracks(d.as("NE"), d.talk.ID)
+	mustOK(t, "FindTracks", err)
+	narrow := func() {
+		rs.before = func() {}
+		mustOK(t, "SaveMandate (narrowed)", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "river")))
+	}
+	hills := map[string]string{"line": "hills", "water": "north", "troops": "10000"}
+	head, err := st.TalkHead(ctx, d.talk.ID)
+	mustOK(t, "TalkHead", err)
+	for _, w := range []struct {
+		name  string
+		write func() error
+	}{
+		{"CreateProposal", func() error {
+			return d.svc.CreateProposal(d.as("NE"), &talks.Proposal{TrackID: tracks[0].ID, Title: "Mine"}, &talks.Version{Values: hills})
+		}},
+		{"ProposeVersion", func() error {
+			return d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills})
+		}},
+		{"AnswerVersion", func() error {
+			return d.svc.AnswerVersion(d.as("NE"), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept})
+		}},
+	} {
+		mustOK(t, "SaveMandate (wide)", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "ridge", "river", "hills")))
+		head, err = st.TalkHead(ctx, d.talk.ID)
+		mustOK(t, "TalkHead", err)
+		rs.before = narrow
+		if err := w.write(); talks.ErrorCode(err) != talks.ECONFLICT {
+			t.Errorf("%s with the mandate narrowed meanwhile = %v, want ECONFLICT", w.name, err)
+		}
+		// The narrowing is the only write.
+		if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
+			t.Errorf("%s: TalkHead = %d, %v, want %d: only the mandate's event", w.name, after, err, head+1)
+		}
+	}
+
+	// A minimum utility is measured by the party's latest preferences: a
+	// change of them meanwhile refuses the write too.
+	min := 0.1
+	m := lineMandate(d, ne, "ridge", "river", "hills")
+	m.MinUtility = &min
+	mustOK(t, "SaveMandate (min utility)", d.svc.SaveMandate(d.as("NP"), m))
+	rs.before = func() {
+		rs.before = func() {}
+		mustOK(t, "SavePreferences (meanwhile)", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
+	}
+	if err := d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills}); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("ProposeVersion with the preferences changed meanwhile = %v, want ECONFLICT", err)
+	}
+	// Nothing changed meanwhile: the write goes through.
+	mustOK(t, "ProposeVersion", d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills}))
 }

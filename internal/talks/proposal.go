@@ -173,7 +173,11 @@ type TalkAgreed struct {
 // of Store: every write appends its events on the proposal's track and
 // updates the projections in one transaction; errors are *Error values.
 // Writes to a talk that has an agreement return ECONFLICT: the text is
-// settled. It is safe for concurrent use.
+// settled. Each of the three writes below whose Stamp has a Mandate
+// returns ECONFLICT, inside its transaction and before writing anything,
+// if the envoy's mandate version or (if not 0) its party's latest
+// preferences version is no longer the one named. It is safe for
+// concurrent use.
 type ProposalStore interface {
 	// CreateProposal stores p in track p.TrackID with its first version v,
 	// appending proposal.created and version.proposed. It sets p.ID,
@@ -364,16 +368,17 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	}
 	if err := checkVersion(v.Talk, ver); err != nil {
 		return err
-	} else if err := s.checkMandate(ctx, v, ver.Values); err != nil {
+	}
+	st := s.stamp(v)
+	if st.Mandate, err = s.checkMandate(ctx, v, ver.Values); err != nil {
 		return err
 	}
 	p.TalkID, p.AuthorID = v.Talk.ID, v.Member.ID
 	ver.ParentID, ver.AuthorID = 0, v.Member.ID
-	stamp := s.stamp(v)
-	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &stamp); err != nil {
+	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	return s.store.CreateProposal(ctx, p, ver, stamp)
+	return s.store.CreateProposal(ctx, p, ver, st)
 }
 
 // ProposeVersion puts ver on the table as a counter to version
@@ -399,7 +404,9 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 		return err
 	} else if err := checkVersion(v.Talk, ver); err != nil {
 		return err
-	} else if err := s.checkMandate(ctx, v, ver.Values); err != nil {
+	}
+	st := s.stamp(v)
+	if st.Mandate, err = s.checkMandate(ctx, v, ver.Values); err != nil {
 		return err
 	}
 	ver.ProposalID, ver.AuthorID = p.ID, v.Member.ID
@@ -407,11 +414,10 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if v.speaksForParty() {
 		counter = &Answer{VersionID: ver.ParentID, PartyID: v.Member.PartyID, MemberID: v.Member.ID, Kind: AnswerCounter}
 	}
-	stamp := s.stamp(v)
-	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &stamp); err != nil {
+	if err := s.signAction(ctx, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	return s.store.ProposeVersion(ctx, ver, counter, stamp)
+	return s.store.ProposeVersion(ctx, ver, counter, st)
 }
 
 // AnswerVersion records a.Kind (accept or reject) as the answer of the
@@ -442,19 +448,19 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 			return err
 		}
 	}
+	st := s.stamp(v)
 	if a.Kind == AnswerAccept {
-		if err := s.checkMandate(ctx, v, ver.Values); err != nil {
+		if st.Mandate, err = s.checkMandate(ctx, v, ver.Values); err != nil {
 			return err
 		}
 	}
 	a.ProposalID, a.PartyID, a.MemberID, a.CounterID = p.ID, v.Member.PartyID, v.Member.ID, 0
 	a.WithdrawnAt = time.Time{}
-	stamp := s.stamp(v)
-	st := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionAnswer, Version: a.VersionID, Kind: a.Kind}
-	if err := s.signAction(ctx, st, &stamp); err != nil {
+	stmt := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionAnswer, Version: a.VersionID, Kind: a.Kind}
+	if err := s.signAction(ctx, stmt, &st); err != nil {
 		return err
 	}
-	return s.store.AnswerVersion(ctx, a, stamp)
+	return s.store.AnswerVersion(ctx, a, st)
 }
 
 // WithdrawAnswer withdraws answer id, an event of its own, and returns the

@@ -30,7 +30,7 @@ func (s *Service) giveKey(ctx context.Context, talkID int64, signer string, st S
 	if err != nil {
 		return nil, err
 	}
-	st.Signed = nil
+	st = Stamp{ActorID: st.ActorID, Time: st.Time} // a write of its own
 	if err := s.store.CreateSignerKey(ctx, k, st); ErrorCode(err) == ECONFLICT {
 		return s.store.FindSignerKey(ctx, talkID, signer)
 	} else if err != nil {

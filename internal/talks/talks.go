@@ -123,4 +123,21 @@ type Stamp struct {
 	// it is of a signed kind: NewEvent puts it in the payload of the
 	// event that records the action (SignatureFor).
 	Signed *Signed
+
+	// Mandate, if not nil, names what the Service read to check the
+	// write against an envoy's mandate. The Service checks before the
+	// write's transaction, so the store checks again inside it that
+	// nothing it read has changed, and refuses the write with ECONFLICT
+	// if it has: a principal who tightens a mandate is never overtaken
+	// by an offer checked against the old one.
+	Mandate *MandateRead
+}
+
+// MandateRead is the state a mandate check read: the version of the
+// envoy's mandate and, if the check measured utility, the version of its
+// party's latest preferences.
+type MandateRead struct {
+	TalkID, PartyID, EnvoyID int64
+	Version                  int64 // of the envoy's mandate; 0 for none
+	Preferences              int64 // of the party's latest preferences; 0 if the check did not use them
 }
