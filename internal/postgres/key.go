@@ -87,7 +87,7 @@ func (tx *txn) useSignature(ctx context.Context, sg *talks.Signed) error {
 		return fmt.Errorf("insert signature: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return talks.ErrSignatureUsed()
+		return talks.ErrSignatureUsed
 	}
 	return nil
 }

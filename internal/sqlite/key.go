@@ -88,7 +88,7 @@ func useSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signed) 
 		return fmt.Errorf("insert signature: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return talks.ErrSignatureUsed()
+		return talks.ErrSignatureUsed
 	}
 	return nil
 }

@@ -429,11 +429,9 @@ type KeyStore interface {
 	ReleaseSignerKey(ctx context.Context, talkID int64, signer string, s Stamp) error
 }
 
-var errSignatureUsed = Errorf(ECONFLICT, "This signature was submitted already: sign the action again.")
-
 // ErrSignatureUsed is what a store returns for a client's signature that
 // it recorded before (a replay).
-func ErrSignatureUsed() error { return errSignatureUsed }
+var ErrSignatureUsed = Errorf(ECONFLICT, "This signature was submitted already: sign the action again.")
 
 // ClientSigned returns c, a signature signer made itself, as a store
 // records it (refusing it if it recorded it before).
