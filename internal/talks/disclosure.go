@@ -357,7 +357,7 @@ func (s *Service) ConsentDisclosure(ctx context.Context, talkID, rev int64) (*Di
 	c := &DisclosureConsent{PartyID: v.Member.PartyID, MemberID: v.Member.ID}
 	stamp := s.stamp(v)
 	st := &Statement{Talk: talkID, Signer: MemberSigner(v.Member.ID), Action: ActionConsent, Revision: rev}
-	if err := s.signAction(ctx, st, &stamp); err != nil {
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
 		return nil, err
 	}
 	if err := s.store.ConsentDisclosure(ctx, talkID, rev, c, ag.TrackID, stamp); err != nil {
@@ -474,7 +474,7 @@ func (s *Service) CarryAgreement(ctx context.Context, talkID int64, title string
 	// track, and signed as one.
 	stamp := s.stamp(v)
 	st := VersionStatement(talkID, MemberSigner(v.Member.ID), official.ID, 0, ver.Values, ver.Clauses, "")
-	if err := s.signAction(ctx, st, &stamp); err != nil {
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
 		return nil, err
 	}
 	if err := s.store.CarryAgreement(ctx, p, ver, h, stamp); err != nil {

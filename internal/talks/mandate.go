@@ -288,7 +288,7 @@ func (s *Service) SaveMandate(ctx context.Context, m *Mandate) error {
 	m.Digest = MandateDigest(m.Salt, m.Body())
 	stamp := s.stamp(v)
 	st := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionMandate, Envoy: m.EnvoyID, Digest: DigestHex(m.Digest)}
-	if err := s.signAction(ctx, st, &stamp); err != nil {
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
 		return err
 	}
 	return s.store.SaveMandate(ctx, m, stamp)

@@ -56,11 +56,18 @@ type snapshot struct {
 	byUser  map[int64]*Member // by user ID
 	tracks  map[int64]*Track  // by ID
 	order   []*Track          // the same, in ascending ID order
+
+	// keys caches signers' keys (*SignerKey by signer) as read since the
+	// snapshot was loaded. A member.key event, which any change of a key
+	// appends, makes Service load a new snapshot (keepsSnapshot), so a
+	// key kept here is the signer's key at head. Snapshots carried
+	// forward share it.
+	keys *sync.Map
 }
 
 func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 	sn := &snapshot{head: head, members: make(map[int64]*Member, len(members)), byUser: make(map[int64]*Member, len(members)),
-		tracks: make(map[int64]*Track, len(tracks)), order: tracks}
+		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map)}
 	for _, m := range members {
 		sn.members[m.ID] = m
 		sn.byUser[m.UserID] = m
@@ -136,7 +143,6 @@ var keepsSnapshot = map[string]bool{
 	EventRedLinesSaved:     true,
 	EventRatificationGiven: true,
 	EventTalkRatified:      true,
-	EventMemberKey:         true,
 }
 
 // keepsTalk lists the event types that leave the talk's own row (title,

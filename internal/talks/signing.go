@@ -55,9 +55,12 @@ func (s *Service) giveKeyOnJoin(ctx context.Context, talkID int64, signer string
 // that predates keys). A signer who took its key gets EFORBIDDEN. Every
 // refusal happens before anything is written; the store refuses a client
 // signature it recorded before.
-func (s *Service) signAction(ctx context.Context, st *Statement, stamp *Stamp) error {
+//
+// sn, if not nil, is the snapshot of the talk the caller's view was built
+// from, whose cache of keys spares a read.
+func (s *Service) signAction(ctx context.Context, sn *snapshot, st *Statement, stamp *Stamp) error {
 	c := signatureFromContext(ctx)
-	k, err := s.store.FindSignerKey(ctx, st.Talk, st.Signer)
+	k, err := s.signerKey(ctx, sn, st.Talk, st.Signer)
 	if ErrorCode(err) == ENOTFOUND && c == nil {
 		k, err = s.giveKey(ctx, st.Talk, st.Signer, *stamp)
 	}
@@ -105,6 +108,21 @@ func (s *Service) signAction(ctx context.Context, st *Statement, stamp *Stamp) e
 	}
 	stamp.Signed = sg
 	return nil
+}
+
+// signerKey returns the key of signer in talk talkID, from sn's cache if
+// it holds it (sn may be nil), or ENOTFOUND.
+func (s *Service) signerKey(ctx context.Context, sn *snapshot, talkID int64, signer string) (*SignerKey, error) {
+	if sn != nil {
+		if k, ok := sn.keys.Load(signer); ok {
+			return k.(*SignerKey), nil
+		}
+	}
+	k, err := s.store.FindSignerKey(ctx, talkID, signer)
+	if err == nil && sn != nil {
+		sn.keys.Store(signer, k)
+	}
+	return k, err
 }
 
 // ExportKey returns the acting member's (or stakeholder's) key in talk

@@ -308,7 +308,7 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 	}
 	stamp := Stamp{ActorID: st.UserID, Time: s.clock.Now()}
 	stmt := &Statement{Talk: talkID, Signer: StakeholderSigner(st.UserID), Action: ActionRatify, Decision: d, Comment: comment}
-	if err := s.signAction(ctx, stmt, &stamp); err != nil {
+	if err := s.signAction(ctx, nil, stmt, &stamp); err != nil {
 		return err
 	}
 	return s.store.Ratify(ctx, talkID, st.UserID, d, comment, stamp)
