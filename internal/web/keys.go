@@ -4,12 +4,38 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"net/http"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // Member signatures on the pages: the viewer's own key on the talk page,
 // and who signed the version shown on the proposal page.
+
+func (h *Handler) keyRoutes() []route {
+	return []route{
+		{"POST", "/talks/{id}/key/release", signedIn, h.handleReleaseKey},
+	}
+}
+
+// handleReleaseKey drops the server's copy of the member's key, once the
+// member says it has saved the key.
+func (h *Handler) handleReleaseKey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if r.PostFormValue("saved") != "yes" {
+		return talks.Errorf(talks.EINVALID, "Confirm that you have saved your key: the server cannot give it back.")
+	}
+	if err := h.svc.ReleaseKey(r.Context(), id); err != nil {
+		return err
+	}
+	wrote(r, id)
+	http.Redirect(w, r, fmt.Sprintf("/talks/%d#signing-key", id), http.StatusSeeOther)
+	return nil
+}
 
 // signingKey is what the talk page says of the viewer's key.
 type signingKey struct {

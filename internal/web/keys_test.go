@@ -3,8 +3,12 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // TestSigningKeyOnPages checks member signatures in the UI: the talk page
@@ -28,8 +32,17 @@ func TestSigningKeyOnPages(t *testing.T) {
 	res = b.get(fmt.Sprintf("/proposals/%d?version=%d", d.Proposal.ID, d.Counter.ID))
 	wantContains(t, res, `id="signed-by"`, "✓ signed by", "(key held by the server)")
 
-	if err := e.svc.ReleaseKey(d.As(context.Background(), "n.envoy1"), d.Talk.ID); err != nil {
-		t.Fatal(err)
+	release := fmt.Sprintf("/talks/%d/key/release", d.Talk.ID)
+	wantContains(t, b.get(fmt.Sprintf("/talks/%d", d.Talk.ID)), `action="`+release+`"`)
+	if res := b.post(release, url.Values{}); res.StatusCode == http.StatusOK || res.StatusCode == http.StatusSeeOther {
+		t.Errorf("POST %s unconfirmed = %d, want a refusal", release, res.StatusCode)
+	}
+	if k, err := e.svc.FindKey(d.As(context.Background(), "n.envoy1"), d.Talk.ID); err != nil || k.Holder != talks.KeyHolderServer {
+		t.Fatalf("key after an unconfirmed release: %+v, %v", k, err)
+	}
+	b.post(release, url.Values{"saved": {"yes"}})
+	if k, err := e.svc.FindKey(d.As(context.Background(), "n.envoy1"), d.Talk.ID); err != nil || k.Holder != talks.KeyHolderClient {
+		t.Fatalf("key after release: %+v, %v", k, err)
 	}
 	res = b.get(fmt.Sprintf("/talks/%d", d.Talk.ID))
 	wantContains(t, res, "You hold your key")

@@ -23,6 +23,7 @@ func (h *Handler) routes() []route {
 		h.rehearsalRoutes(),   // rehearsal.go: a party's rehearsal of the rest of the negotiation
 		h.mandateRoutes(),     // mandates.go: the limits a principal sets for its envoys
 		h.stakeholderRoutes(), // stakeholders.go: red lines, ratification
+		h.keyRoutes(),         // keys.go: the member's signing key
 	} {
 		rs = append(rs, area...)
 	}
