@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -91,20 +90,20 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 		return err
 	}
 
-	data, err := m.readBundle(pos[0])
-	if err != nil {
-		return err
-	}
 	var opts = ledger.VerifyOptions{ServerKey: key}
 	if since != "" {
 		if opts.Since, err = os.ReadFile(since); err != nil {
 			return fmt.Errorf("verify: --since: %w", err)
 		}
 	}
-	b, err := ledger.ParseBundle(data)
-	if err != nil {
+	b, err := m.readBundle(pos[0])
+	var pe *ledger.ParseError
+	if errors.As(err, &pe) {
 		fmt.Fprintf(m.Stdout, "FAILED: %s is not a record bundle: %s\n", pos[0], strings.TrimPrefix(err.Error(), "ledger: bundle: "))
 		return errors.New("verify: verification failed")
+	}
+	if err != nil {
+		return err
 	}
 	r, err := ledger.Verify(b, opts)
 	if err != nil {
@@ -151,11 +150,12 @@ func verifierKey(s string) (string, error) {
 	return k, nil
 }
 
-func (m *Main) readBundle(name string) ([]byte, error) {
-	var r io.Reader
-	if name == "-" {
-		r = m.Stdin
-	} else {
+// readBundle reads and parses the bundle in the file name, or on standard
+// input for "-". Reading a file, it never holds all the file's text in
+// memory with the bundle (ledger.ReadBundle).
+func (m *Main) readBundle(name string) (*ledger.Bundle, error) {
+	r := m.Stdin
+	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
@@ -163,11 +163,12 @@ func (m *Main) readBundle(name string) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, ledger.MaxBundleSize+1))
-	if err != nil {
+	b, err := ledger.ReadBundle(r)
+	var pe *ledger.ParseError
+	if err != nil && !errors.As(err, &pe) {
 		return nil, fmt.Errorf("verify: read %s: %w", name, err)
 	}
-	return data, nil
+	return b, err
 }
 
 func plural(n int, noun string) string {

@@ -1,13 +1,33 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
+	"flag"
+	"os"
 	"testing"
 )
 
+var benchOut = flag.String("bench-bundle", "", "write the benchmarks' bundle of 100,000 events to `FILE`, and its server key to FILE.pub")
+
+// TestWriteBenchBundle writes the benchmarks' bundle to a file, given
+// -bench-bundle, to measure "backchannel verify FILE --key FILE.pub" end
+// to end.
+func TestWriteBenchBundle(t *testing.T) {
+	if *benchOut == "" {
+		t.Skip("no -bench-bundle")
+	}
+	if err := os.WriteFile(*benchOut, benchBundle(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*benchOut+".pub", []byte(testKey(t, "bc.example").VerifierKey()+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // benchBundle returns the JSON of a bundle of 100,000 events, all visible,
 // so that each has an inclusion proof to check: the worst case.
-func benchBundle(b *testing.B) []byte {
+func benchBundle(b testing.TB) []byte {
 	b.Helper()
 	events := testLog(b, 100_000)
 	bundle, err := NewBundle(events, allVisible, testTree(b, events), testKey(b, "bc.example"))
@@ -53,6 +73,31 @@ func BenchmarkParseVerify(b *testing.B) {
 		r, err := Verify(bundle, opts)
 		if err != nil || !r.OK() {
 			b.Fatalf("Verify() = %v, %v", r.Failures, err)
+		}
+	}
+}
+
+// BenchmarkParseBundle parses a bundle of 100,000 events from its JSON.
+func BenchmarkParseBundle(b *testing.B) {
+	data := benchBundle(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBundle(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadBundle reads a bundle of 100,000 events from its JSON in
+// a file, as "backchannel verify" does.
+func BenchmarkReadBundle(b *testing.B) {
+	data := benchBundle(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadBundle(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -230,6 +231,55 @@ func ParseBundle(data []byte) (*Bundle, error) {
 	if len(data) > MaxBundleSize {
 		return nil, parseErr("", "larger than %d bytes", MaxBundleSize)
 	}
+	if b, ok := scanBundle(data); ok {
+		return b, nil
+	}
+	return parseBundleJSON(data)
+}
+
+// ReadBundle reads a bundle from r and parses it as ParseBundle does. It
+// reads the text in pieces and decodes each as it goes, rather than
+// holding all the text in memory with the bundle, when the bundle is in
+// the form MarshalJSON writes, give or take white space and the order of
+// fields. Any other bundle, such as one that ParseBundle refuses, it must
+// read again from the start: it seeks back if r is an io.Seeker (a file)
+// and, if not, reads all of r first. It returns a *ParseError for a
+// malformed bundle, and other errors as reading r returned them.
+func ReadBundle(r io.Reader) (*Bundle, error) {
+	seeker, ok := r.(io.Seeker)
+	var start int64
+	if ok {
+		var err error
+		start, err = seeker.Seek(0, io.SeekCurrent)
+		ok = err == nil // a pipe, say
+	}
+	if ok {
+		b, fast, err := scanBundleFrom(r)
+		switch {
+		case err != nil:
+			return nil, err
+		case fast:
+			return b, nil
+		}
+		if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	data, err := io.ReadAll(io.LimitReader(r, MaxBundleSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		// The fast path gave up on this text already.
+		return parseBundleJSON(data)
+	}
+	return ParseBundle(data)
+}
+
+// parseBundleJSON is ParseBundle with encoding/json: the reference that
+// scanBundle, the fast path, must agree with, and the one that names what
+// is wrong with a bundle.
+func parseBundleJSON(data []byte) (*Bundle, error) {
 	// One strict decode of the whole bundle is fast; when it fails,
 	// decoding leaf by leaf finds the path to the bad field.
 	var w wireBundleFull

@@ -202,6 +202,12 @@ func (tx *txn) acceptInvitation(ctx context.Context, id int64, newUser *talks.Us
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("find member: %w", err)
 	}
+	err = tx.QueryRow(ctx, `SELECT 1 FROM stakeholders WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
+	if err == nil {
+		return nil, talks.ErrStakeholder
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("find stakeholder: %w", err)
+	}
 	var party *int64
 	if inv.PartyID != 0 {
 		party = &inv.PartyID

@@ -7,7 +7,9 @@
 // through pgx's stdlib adapter, while Open migrates. The schema is embedded
 // under migrations/ and mirrors internal/sqlite's in PostgreSQL types.
 //
-// Every write is one transaction at READ COMMITTED. A write that changes a
+// Every write runs in a transaction at READ COMMITTED, which it may share
+// with concurrent writes, each in a savepoint of its own (group commit,
+// see commit.go). A write that changes a
 // talk first locks the talk's row in event_heads (SELECT ... FOR UPDATE),
 // which holds the sequence number and hash of its last event, and only then
 // reads and writes anything else; it appends its events after that head and
@@ -59,6 +61,7 @@ var _ talks.Store = (*Store)(nil)
 // the same database.
 type Store struct {
 	pool     *pgxpool.Pool
+	commits  *committer   // runs every write (commit.go)
 	notary   talks.Notary // signs checkpoints; nil for none
 	noLedger bool         // write no tree hashes (benchmarks)
 }
@@ -92,8 +95,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
 	s := &Store{pool: pool}
+	s.commits = newCommitter(s)
 	if err := s.backfill(ctx); err != nil {
-		pool.Close()
+		s.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return s, nil
@@ -119,8 +123,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return err
 }
 
-// Close closes the pool's connections, waiting for those in use.
+// Close lets the writes already queued commit, refuses new ones, and
+// closes the pool's connections, waiting for those in use.
 func (s *Store) Close() error {
+	s.commits.close()
 	s.pool.Close()
 	return nil
 }
@@ -137,25 +143,21 @@ type txn struct {
 	noLedger bool
 	notary   talks.Notary        // signs a checkpoint per event; nil for none
 	hashes   map[int64]tlog.Hash // stored hashes of the talk read or written so far
+
+	// batched is set for a write that shares its transaction with others:
+	// it signs no checkpoint, and the committer signs one per talk of the
+	// batch, at the talk's head, before it commits (commit.go).
+	batched  bool
+	appended bool // next has appended an event
 }
 
-// update runs fn in one write transaction and commits it, or rolls it
-// back if fn or the commit fails.
+// update runs fn in a write transaction, possibly shared with other
+// writes (see commit.go), and returns once the transaction has committed
+// (nil) or fn or the commit failed. fn runs to the end once started,
+// whatever happens to ctx; its statements run on a context without ctx's
+// cancellation, whichever context fn passes them.
 func (s *Store) update(ctx context.Context, fn func(tx *txn) error) error {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return translate(fmt.Errorf("begin: %w", err))
-	}
-	// A rollback after a commit does nothing; after a cancelled ctx pgx
-	// closes the connection, which rolls back too.
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(&txn{Tx: tx, ctx: ctx, noLedger: s.noLedger, notary: s.notary}); err != nil {
-		return translate(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return translate(fmt.Errorf("commit: %w", err))
-	}
-	return nil
+	return s.commits.update(ctx, fn)
 }
 
 // view runs fn in one read-only transaction that sees one snapshot.
@@ -264,9 +266,11 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	}
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
-	// is locked. A write of several events signs one per event.
+	// is locked. A lone write of several events signs one per event; in a
+	// batch of writes, the committer signs one per talk instead.
+	tx.appended = true
 	var root, note any // NULL: no checkpoint
-	if tx.notary != nil && !tx.noLedger {
+	if tx.notary != nil && !tx.noLedger && !tx.batched {
 		r, err := tlog.TreeHash(e.ID, tx)
 		if err != nil {
 			return "", nil, fmt.Errorf("root of talk %d: %w", tx.talkID, err)

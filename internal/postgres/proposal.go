@@ -302,7 +302,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 			tx.talkID, proposalID, a.VersionID, trackID, talks.Timestamp(st.Time)); err != nil {
 			return fmt.Errorf("insert agreement: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE talks SET status = 'agreed' WHERE id = $1`, tx.talkID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE talks SET status = 'agreed' WHERE id = $1 AND status <> 'ratified'`, tx.talkID); err != nil {
 			return fmt.Errorf("update talk: %w", err)
 		}
 		return tx.record(ctx, trackID, talks.EventTalkAgreed, st, talks.TalkAgreed{ProposalID: proposalID, VersionID: a.VersionID})

@@ -11,12 +11,22 @@ import (
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
+var errRatified = talks.Errorf(talks.ECONFLICT, "The talk is ratified: every stakeholder has ratified it, and no stakeholder joins now.")
+
 // AddStakeholder implements talks.Store.
 func (s *Store) AddStakeholder(ctx context.Context, st *talks.Stakeholder, stamp talks.Stamp) error {
 	at := talks.Timestamp(stamp.Time)
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.lock(ctx, st.TalkID); err != nil {
 			return err
+		}
+		// Under the talk's lock, which Ratify takes too: no stakeholder
+		// joins a talk that the last ratification has just ratified.
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM talks WHERE id = $1`, st.TalkID).Scan(&status); err != nil {
+			return fmt.Errorf("find talk: %w", err)
+		} else if status == string(talks.StatusRatified) {
+			return errRatified
 		}
 		var user, taken bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $2),

@@ -136,13 +136,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	if sess := sessionFromContext(r.Context()); sess != nil {
-		// Only the session's own page may end it (CSRF is checked by
-		// handle), so a bare cross-site POST signs no one out.
-		if err := s.svc.Logout(r.Context(), sess.Token); err != nil {
-			return err
-		}
-	} else if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
+	// The session is the cookie's: FindSession leaves the token out of
+	// the session it returns. Only the session's own page may end it (CSRF
+	// is checked by handle for a request that a live session
+	// authenticated), so a bare cross-site POST signs no one out.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" {
 		if err := s.svc.Logout(r.Context(), c.Value); err != nil {
 			return err
 		}

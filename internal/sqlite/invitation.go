@@ -183,6 +183,12 @@ func acceptInvitation(ctx context.Context, tx *txn, id int64, newUser *talks.Use
 	} else if !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("find member: %w", err)
 	}
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM stakeholders WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
+	if err == nil {
+		return nil, talks.ErrStakeholder
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("find stakeholder: %w", err)
+	}
 	var party any
 	if inv.PartyID != 0 {
 		party = inv.PartyID

@@ -226,7 +226,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 			talkID, proposalID, a.VersionID, trackID, formatTime(st.Time)); err != nil {
 			return fmt.Errorf("insert agreement: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE talks SET status = 'agreed' WHERE id = $1`, talkID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE talks SET status = 'agreed' WHERE id = $1 AND status <> 'ratified'`, talkID); err != nil {
 			return fmt.Errorf("update talk: %w", err)
 		}
 		return record(ctx, tx, talkID, trackID, talks.EventTalkAgreed, st, talks.TalkAgreed{ProposalID: proposalID, VersionID: a.VersionID})

@@ -15,6 +15,13 @@ func (s *Store) AddStakeholder(ctx context.Context, st *talks.Stakeholder, stamp
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, st.TalkID); err != nil {
 			return err
 		}
+		// In the write, as Ratify's: no stakeholder joins a talk that the
+		// last ratification has just ratified.
+		if err := exists(ctx, tx, "", `SELECT 1 FROM talks WHERE id = $1 AND status = 'ratified'`, st.TalkID); err == nil {
+			return talks.Errorf(talks.ECONFLICT, "The talk is ratified: every stakeholder has ratified it, and no stakeholder joins now.")
+		} else if talks.ErrorCode(err) != talks.ENOTFOUND {
+			return err
+		}
 		if err := exists(ctx, tx, "", `SELECT 1 FROM users WHERE id = $1`, st.UserID); talks.ErrorCode(err) == talks.ENOTFOUND {
 			return talks.Errorf(talks.EINVALID, "User not found.")
 		} else if err != nil {

@@ -23,7 +23,8 @@ type Session struct {
 	ExpiresAt time.Time
 
 	// Token is the secret the browser presents (in an HttpOnly, SameSite
-	// cookie). It is set only in the Session that Login returns.
+	// cookie). It is set only in the Sessions that Login and FindSession
+	// return.
 	Token string
 
 	// User is the signed-in user, without its password hash. Service sets
@@ -146,6 +147,8 @@ type accountState struct {
 
 	dummyOnce sync.Once
 	dummy     string // a hash to check unknown emails against
+
+	auth authCache // authenticated tokens and sessions (authcache.go)
 }
 
 // accountConf is an account policy with its limiters. It does not change
@@ -330,10 +333,23 @@ func (s *Service) openSession(ctx context.Context, u *User) (*Session, error) {
 }
 
 // FindSession returns the session whose token is token, with its User
-// set. EUNAUTHORIZED if there is none or it has expired (an expired
-// session is deleted).
+// set. EUNAUTHORIZED if there is none or it has expired (an
+// expired session is deleted). It may answer from the authentication cache
+// (see AuthCacheTTL), but checks expiry every time.
 func (s *Service) FindSession(ctx context.Context, token string) (*Session, error) {
-	sess, err := s.store.FindSessionByTokenHash(ctx, HashToken(token))
+	hash := HashToken(token)
+	key := keyOf(hash)
+	c := &s.acct.auth
+	if e, ok := c.get(key); ok && e.sess != nil {
+		if s.clock.Now().Before(e.sess.ExpiresAt) {
+			sess := *e.sess
+			sess.User = publicUser(e.user)
+			return &sess, nil
+		}
+		c.forget(key)
+	}
+	gen := c.generation()
+	sess, err := s.store.FindSessionByTokenHash(ctx, hash)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errNoSession
 	} else if err != nil {
@@ -352,6 +368,9 @@ func (s *Service) FindSession(ctx context.Context, token string) (*Session, erro
 		return nil, err
 	}
 	sess.User = publicUser(u)
+	kept := *sess
+	c.put(key, authEntry{user: sess.User, sess: &kept}, gen)
+	sess.User = publicUser(u)
 	return sess, nil
 }
 
@@ -365,7 +384,10 @@ func (s *Service) DeleteExpiredSessions(ctx context.Context) (int, error) {
 // Logout closes the session whose token is token. Closing a session that
 // does not exist (or no longer does) succeeds.
 func (s *Service) Logout(ctx context.Context, token string) error {
-	sess, err := s.store.FindSessionByTokenHash(ctx, HashToken(token))
+	hash := HashToken(token)
+	// After the store's change: a read that raced with it is not cached.
+	defer s.acct.auth.forget(keyOf(hash))
+	sess, err := s.store.FindSessionByTokenHash(ctx, hash)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil
 	} else if err != nil {
@@ -406,7 +428,9 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string, keep
 	if err != nil {
 		return err
 	}
-	return s.store.UpdatePassword(ctx, u.ID, hash, keepSessionID)
+	err = s.store.UpdatePassword(ctx, u.ID, hash, keepSessionID)
+	s.acct.auth.forgetUser(u.ID, true, false)
+	return err
 }
 
 // CreateAPIToken makes an API token named name for the acting user and
@@ -468,6 +492,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
 	for _, t := range ts {
 		if t.ID == id {
 			err := s.store.DeleteAPIToken(ctx, id)
+			s.acct.auth.forgetUser(me.ID, false, true)
 			if ErrorCode(err) == ENOTFOUND {
 				return errAPITokenGone
 			}
@@ -478,9 +503,17 @@ func (s *Service) RevokeAPIToken(ctx context.Context, id int64) error {
 }
 
 // AuthenticateAPIToken returns the user whose API token is token, without
-// its password hash. EUNAUTHORIZED if there is no such token.
+// its password hash. EUNAUTHORIZED if there is no such token. It may
+// answer from the authentication cache (see AuthCacheTTL).
 func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*User, error) {
-	t, err := s.store.FindAPITokenByTokenHash(ctx, HashToken(token))
+	hash := HashToken(token)
+	key := keyOf(hash)
+	c := &s.acct.auth
+	if e, ok := c.get(key); ok && e.sess == nil {
+		return publicUser(e.user), nil
+	}
+	gen := c.generation()
+	t, err := s.store.FindAPITokenByTokenHash(ctx, hash)
 	if ErrorCode(err) == ENOTFOUND {
 		return nil, errBadAPIToken
 	} else if err != nil {
@@ -492,6 +525,8 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, token string) (*User
 	} else if err != nil {
 		return nil, err
 	}
+	u = publicUser(u)
+	c.put(key, authEntry{user: u}, gen)
 	return publicUser(u), nil
 }
 

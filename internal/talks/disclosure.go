@@ -498,10 +498,12 @@ func (s *Service) FindHandoff(ctx context.Context, talkID int64) (*Handoff, erro
 }
 
 // carriedOpen reports whether proposal p of the talk in v still takes
-// answers although the talk is agreed: it is the carried proposal and the
-// talk's agreement is still the back-channel one.
+// answers although the talk is agreed (or ratified: the stakeholders may
+// ratify the back-channel agreement before it is carried or accepted in
+// the official track): it is the carried proposal and the talk's
+// agreement is still the back-channel one.
 func (s *Service) carriedOpen(ctx context.Context, v *View, p *Proposal) (bool, error) {
-	if v.Talk.Status != StatusAgreed {
+	if v.Talk.Status != StatusAgreed && v.Talk.Status != StatusRatified {
 		return false, nil
 	}
 	h, err := s.store.FindHandoff(ctx, v.Talk.ID)

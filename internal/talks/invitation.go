@@ -109,8 +109,10 @@ type InvitationStore interface {
 	// accepted, appending member.added and invitation.accepted, in one
 	// transaction, and returns the member. It fails, changing nothing,
 	// with ENOTFOUND for no such invitation, ECONFLICT if it has been
-	// accepted or revoked or the user is already a member of the talk,
-	// and EINVALID if it expires at or before s.Time.
+	// accepted or revoked or the user is already a member of the talk
+	// (ErrAlreadyMember) or a stakeholder of it (ErrStakeholder: a
+	// stakeholder is not at the table), and EINVALID if it expires at or
+	// before s.Time.
 	AcceptInvitation(ctx context.Context, id, userID int64, s Stamp) (*Member, error)
 
 	// AcceptInvitationAsNewUser creates user u (setting u.ID) and makes it
@@ -228,7 +230,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, id int64) (*Invitation, 
 // invites to, with the invitation's party and role, and returns the
 // member. The token is used once: ENOTFOUND for an unknown token,
 // ECONFLICT if it has been used or revoked or the user is already a
-// member, EINVALID if it has expired.
+// member or a stakeholder of the talk, EINVALID if it has expired.
 func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, error) {
 	u, err := currentUser(ctx)
 	if err != nil {
@@ -255,6 +257,7 @@ var (
 	ErrInvitationRevoked = Errorf(ECONFLICT, "This invitation has been revoked.")
 	ErrInvitationExpired = Errorf(EINVALID, "This invitation has expired.")
 	ErrAlreadyMember     = Errorf(ECONFLICT, "You are already a member of this talk.")
+	ErrStakeholder       = Errorf(ECONFLICT, "You are a stakeholder of this talk: not at the table, so you cannot join it as a member.")
 	ErrEmailTaken        = Errorf(ECONFLICT, "An account with this email already exists: sign in, then accept the invitation.")
 )
 

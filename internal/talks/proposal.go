@@ -163,7 +163,8 @@ type AnswerWithdrawn struct {
 }
 
 // TalkAgreed is the payload of a talk.agreed event: the talk's status
-// becomes agreed, and the version its agreement.
+// becomes agreed (a ratified talk, whose carried text is accepted, stays
+// ratified), and the version its agreement.
 type TalkAgreed struct {
 	ProposalID int64 `json:"proposal_id"`
 	VersionID  int64 `json:"version_id"`
@@ -200,7 +201,8 @@ type ProposalStore interface {
 	// version a.VersionID, appending answer.given, and sets a.ID,
 	// a.ProposalID and a.CreatedAt. If a is an acceptance and every party
 	// of the talk now has a standing acceptance of the version, it also
-	// records the agreement, sets the talk's status to agreed and appends
+	// records the agreement, sets the talk's status to agreed (unless it
+	// is ratified: the carried text of a ratified agreement) and appends
 	// talk.agreed, in the same transaction. ENOTFOUND for an unknown
 	// version; ECONFLICT if the party already has a standing answer to
 	// it; EINVALID for a counter, or a member or party not of the talk or
@@ -467,7 +469,8 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 // answer with WithdrawnAt set (its ProposalID tells the caller which
 // proposal, and so which talk, changed). A principal or envoy of the
 // answering party may; others who may see the answer get EFORBIDDEN.
-// ECONFLICT if it is already withdrawn or the talk is agreed.
+// ECONFLICT if it is already withdrawn or the talk is not open (agreed,
+// ratified or closed), unless it answers the carried text.
 func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
@@ -489,8 +492,10 @@ func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error)
 		return nil, Errorf(EFORBIDDEN, "Only a principal or an envoy of its party may withdraw an answer.")
 	} else if !a.Standing() {
 		return nil, Errorf(ECONFLICT, "Answer already withdrawn.")
-	} else if v.Talk.Status == StatusAgreed && !carried {
-		return nil, Errorf(ECONFLICT, "The talk is agreed; answers stand.")
+	} else if v.Talk.Status != StatusOpen && !carried {
+		// Agreed, ratified or closed: the text no longer changes, nor do
+		// the answers to it.
+		return nil, Errorf(ECONFLICT, "The talk is %s; answers stand.", v.Talk.Status)
 	}
 	st := s.stamp(v)
 	if err := s.store.WithdrawAnswer(ctx, id, st); err != nil {
@@ -672,7 +677,9 @@ func (s *State) applyText(e *Event, parties map[int64]*Party, tracks map[int64]*
 			return fmt.Errorf("talk agreed twice")
 		}
 		s.Agreement = &Agreement{TalkID: e.TalkID, ProposalID: p.ProposalID, VersionID: p.VersionID, TrackID: e.TrackID, AgreedAt: at}
-		s.Talk.Status = StatusAgreed
+		if s.Talk.Status != StatusRatified { // the carried text is the text ratified
+			s.Talk.Status = StatusAgreed
+		}
 	}
 	return nil
 }

@@ -98,7 +98,8 @@ type StakeholderStore interface {
 	// AddStakeholder attaches st.UserID to talk st.TalkID, appending
 	// stakeholder.added, and sets st.AddedAt. ENOTFOUND for an unknown
 	// talk, EINVALID for an unknown user, ECONFLICT if the user is
-	// already a stakeholder or a member of the talk.
+	// already a stakeholder or a member of the talk, or the talk is
+	// ratified.
 	AddStakeholder(ctx context.Context, st *Stakeholder, s Stamp) error
 
 	// FindStakeholders returns the stakeholders of talk talkID by user ID.
@@ -166,7 +167,7 @@ func (s *Service) StakeholderTalk(ctx context.Context, talkID int64) (*Talk, *St
 
 // AddStakeholder attaches user userID to talk talkID as a stakeholder. The
 // convener and facilitators may; others get EFORBIDDEN. ECONFLICT if the
-// user is already a member or a stakeholder.
+// user is already a member or a stakeholder, or the talk is ratified.
 func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*Stakeholder, error) {
 	v, err := s.View(ctx, talkID)
 	if err != nil {
@@ -175,6 +176,10 @@ func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*St
 		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may attach a stakeholder.")
 	} else if userID == 0 {
 		return nil, Errorf(EINVALID, "Stakeholder user required.")
+	} else if v.Talk.Status == StatusRatified {
+		// Every stakeholder has ratified; one attached now would leave
+		// the talk ratified without its decision.
+		return nil, Errorf(ECONFLICT, "The talk is ratified: every stakeholder has ratified it, and no stakeholder joins now.")
 	}
 	st := &Stakeholder{TalkID: talkID, UserID: userID}
 	stamp := s.stamp(v)
@@ -261,8 +266,9 @@ func crosses(t *Talk, lines []*RedLines, ver *Version) bool {
 
 // AgreementForRatification returns the talk's agreement and its agreed
 // version to a stakeholder once the talk is agreed or ratified: before
-// that, ENOTFOUND (the text has not been sent). Members get the same
-// agreement through FindAgreement.
+// that, ENOTFOUND (the text has not been sent). The version has its
+// values and clauses only: no rationale, author or parent. Members get
+// the agreement through FindAgreement.
 func (s *Service) AgreementForRatification(ctx context.Context, talkID int64) (*Agreement, *Version, error) {
 	t, _, err := s.stakeholderOf(ctx, talkID)
 	if err != nil {
@@ -281,7 +287,10 @@ func (s *Service) AgreementForRatification(ctx context.Context, talkID int64) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	return ag, ver, nil
+	// The text only: values and clauses. Its rationale, author and
+	// lineage belong to the track it was agreed in, which the stakeholder
+	// is not on (a back-channel, maybe); a hand-off strips them too.
+	return ag, &Version{ID: ver.ID, ProposalID: ver.ProposalID, Values: ver.Values, Clauses: ver.Clauses, CreatedAt: ver.CreatedAt}, nil
 }
 
 // Ratify records the acting stakeholder's decision on the agreement of

@@ -173,7 +173,7 @@ func (h *Handler) carried(r *http.Request, tc *talkCtx, prop *talks.Proposal) (c
 	} else if ho.ProposalID != prop.ID {
 		return false, false, nil
 	}
-	if tc.Talk.Status != talks.StatusAgreed {
+	if tc.Talk.Status != talks.StatusAgreed && tc.Talk.Status != talks.StatusRatified {
 		return true, false, nil
 	}
 	ag, err := h.svc.FindAgreement(r.Context(), tc.Talk.ID)

@@ -59,8 +59,10 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	if sess := sessionFromContext(r.Context()); sess != nil {
-		if err := h.svc.Logout(r.Context(), sess.Token); err != nil {
+	// The session is the cookie's (FindSession leaves the token out of the
+	// session it returns), ended only if it authenticated this request.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && sessionFromContext(r.Context()) != nil {
+		if err := h.svc.Logout(r.Context(), c.Value); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,559 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// Group commit.
+//
+// Every writer of a talk locks the talk's head (event_heads) first and
+// holds it until its transaction commits, so with one transaction per
+// write the writers of one talk take turns at one durable commit each, and
+// each hand-over of the lock wakes another backend. So Store does not give
+// each write a transaction of its own: one goroutine, the committer, takes
+// every write queued while the previous batch ran (at most maxBatch), runs
+// each inside its own SAVEPOINT in one transaction on one connection, and
+// commits once. The first write of a talk in a batch takes the talk's head
+// lock; the later ones find it already held by their own transaction and
+// do not wait. A write whose function fails (or leaves the transaction
+// aborted) is rolled back to its savepoint, so it writes nothing and leaves
+// the others alone, and its caller gets its error at once. The callers of
+// the writes that succeeded are answered only after COMMIT returns, so a
+// write is still acknowledged only once it is durable; if the commit fails,
+// they all get that error. A lone write runs without a savepoint.
+//
+// Writes run in the order they were queued, and each reads the talk's head
+// inside the transaction, so it sees the writes run before it as if they
+// had committed one by one: a talk's log stays numbered without gaps and
+// its hash chain unforked, and the lock still serialises the talk's writers
+// against other processes on the same database.
+//
+// One committer serves a Store. Its batches never overlap, so two batches
+// of one process cannot deadlock on two talks' heads; batches of different
+// processes (several servers on one database) could, since a batch locks
+// its talks in the order its writes come. So once a batch holds locks, it
+// sets a short lock_timeout: a later write of the batch that would wait for
+// a lock that another transaction holds is rolled back to its savepoint and
+// queued again, first in the next batch, which runs after this one has
+// committed and released its locks; there it waits holding nothing. A
+// write that meets a deadlock or serialisation failure anyway is queued
+// again too, at most maxRetries times.
+//
+// Round trips: a write's savepoint commands travel with its first
+// statement as one pipelined batch (detached), and whether a write left the
+// transaction aborted is read from the connection's status, so a write in
+// a batch costs its own round trips only; the batch adds BEGIN and COMMIT.
+// The ledger signs one checkpoint per talk of the batch, at the talk's head
+// after the batch, instead of one per event (issue 7 allows either).
+//
+// A write that panics fails alone and its panic is re-raised in its
+// caller, unless it panicked in the middle of a statement and left the
+// connection busy: then the rollback to its savepoint fails, and with it
+// the whole batch. Every write may share a batch: none locks two talks,
+// and one that did would still be correct (a second talk's lock is taken
+// under lock_timeout, see above).
+//
+// A write's function sees its ctx's values but not its cancellation: once
+// the committer has taken the write, it runs to the end on a context that
+// is never cancelled, since pgx answers a cancelled context by interrupting
+// the statement or closing the connection, which would fail the whole
+// batch. A write whose ctx is done while it is still queued is not run.
+
+// maxBatch bounds the writes in one transaction. Each write that changes a
+// row gets a subtransaction; PostgreSQL caches at most 64 of them per
+// backend (PGPROC_MAX_CACHED_SUBXIDS), and past that every snapshot taken
+// by other sessions meanwhile looks subtransactions up in pg_subtrans.
+const maxBatch = 64
+
+// maxRetries bounds how often a write is queued again after a deadlock or
+// serialisation failure.
+const maxRetries = 3
+
+// errClosed is returned for writes after Close.
+var errClosed = errors.New("postgres: store closed")
+
+// A write is one call of update waiting for the committer.
+type write struct {
+	ctx     context.Context
+	fn      func(tx *txn) error
+	state   atomic.Int32 // queued, taken or abandoned
+	err     error
+	panic   any    // what fn panicked with, re-raised in the caller
+	retries int    // deadlocks and serialisation failures met
+	code    string // the SQLSTATE of its last run's failure, if any
+	done    chan struct{}
+}
+
+const (
+	queued int32 = iota
+	taken
+	abandoned
+)
+
+// committer runs the queued writes of a Store in batches.
+type committer struct {
+	s *Store
+
+	mu     sync.Mutex
+	cond   sync.Cond
+	queue  []*write
+	closed bool
+	done   chan struct{} // closed when run returns
+}
+
+func newCommitter(s *Store) *committer {
+	c := &committer{s: s, done: make(chan struct{})}
+	c.cond.L = &c.mu
+	go c.run()
+	return c
+}
+
+// update runs fn in a write transaction, possibly shared with other
+// writes, and returns once the transaction has committed (nil) or fn or
+// the commit failed.
+func (c *committer) update(ctx context.Context, fn func(tx *txn) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &write{ctx: ctx, fn: fn, done: make(chan struct{})}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	c.queue = append(c.queue, w)
+	c.cond.Signal()
+	c.mu.Unlock()
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		if w.state.CompareAndSwap(queued, abandoned) {
+			return ctx.Err()
+		}
+		<-w.done
+	}
+	if w.panic != nil {
+		panic(w.panic)
+	}
+	return w.err
+}
+
+// close runs the writes already queued, refuses new ones and waits for
+// the committer to stop.
+func (c *committer) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	for {
+		c.mu.Lock()
+		for len(c.queue) == 0 && !c.closed {
+			c.cond.Wait()
+		}
+		if len(c.queue) == 0 {
+			c.mu.Unlock()
+			return
+		}
+		n := min(len(c.queue), maxBatch)
+		batch := c.queue[:n:n]
+		c.queue = c.queue[n:]
+		c.mu.Unlock()
+		c.commit(batch)
+	}
+}
+
+// requeue puts ws at the head of the queue, for the next batch.
+func (c *committer) requeue(ws []*write) {
+	if len(ws) == 0 {
+		return
+	}
+	for _, w := range ws {
+		w.state.Store(queued)
+	}
+	c.mu.Lock()
+	c.queue = append(ws[:len(ws):len(ws)], c.queue...)
+	c.mu.Unlock()
+}
+
+// answer ends the waits of ws with err.
+func answer(ws []*write, err error) {
+	for _, w := range ws {
+		w.err = err
+		close(w.done)
+	}
+}
+
+// commit runs batch in one transaction and answers every write in it.
+func (c *committer) commit(batch []*write) {
+	// Drop the writes abandoned while queued.
+	ws := batch[:0:0]
+	for _, w := range batch {
+		if w.state.CompareAndSwap(queued, taken) {
+			ws = append(ws, w)
+		}
+	}
+	if len(ws) == 0 {
+		return
+	}
+	ctx := context.Background()
+	tx, err := c.s.pool.Begin(ctx)
+	if err != nil {
+		answer(ws, translate(fmt.Errorf("begin: %w", err)))
+		return
+	}
+	// A rollback after a commit does nothing; on a broken connection pgx
+	// closes it, which rolls back too.
+	defer tx.Rollback(ctx)
+	if len(ws) == 1 {
+		w := ws[0]
+		if err := w.call(c.s, tx); err != nil {
+			answer(ws, err)
+			return
+		}
+		if err := tx.Commit(ctx); err != nil {
+			answer(ws, translate(fmt.Errorf("commit: %w", err)))
+			return
+		}
+		answer(ws, nil)
+		return
+	}
+
+	// The savepoint commands of each write go in the same round trip as
+	// its first statement (see detached): the first write's SAVEPOINT, and
+	// after a write that succeeded, RELEASE and a new SAVEPOINT (and, once,
+	// a short lock_timeout: from then on the batch holds locks, so a later
+	// write must not wait for a lock that another process holds; see
+	// retry). A write that failed is rolled back to its savepoint, which
+	// stays for the next write. COMMIT releases the last one.
+	pending := []string{`SAVEPOINT w`}
+	var ok, again []*write
+	timeout := false              // lock_timeout is set: the batch holds locks
+	heads := make(map[int64]*txn) // by talk, the last write that appended to it
+	for i, w := range ws {
+		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
+		err := w.call(c.s, d)
+		if d.broken != nil {
+			// A savepoint command failed: the connection is lost.
+			err := translate(fmt.Errorf("savepoint: %w", d.broken))
+			answer(ok, err)
+			answer(ws[i:], err)
+			c.requeue(again)
+			return
+		}
+		if len(d.pending) > 0 {
+			// w ran no statement: nothing to release or undo.
+			pending = d.pending
+			c.finish(w, err, timeout, &ok, &again)
+			continue
+		}
+		if err == nil && tx.Conn().PgConn().TxStatus() == 'E' {
+			// w ignored a statement that failed, which aborted the
+			// transaction: it is undone as if it had failed.
+			err = errIgnored
+		}
+		if err == nil {
+			ok = append(ok, w)
+			if d.txn.appended {
+				heads[d.txn.talkID] = d.txn
+			}
+			pending = []string{`RELEASE w`, `SAVEPOINT w`}
+			if !timeout {
+				pending = []string{`RELEASE w`, `SET LOCAL lock_timeout = '` + lockTimeout + `'`, `SAVEPOINT w`}
+				timeout = true
+			}
+			continue
+		}
+		// Undo w alone. If that fails (the connection broke, or a panic
+		// left it busy), so does the whole batch.
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO w`); rerr != nil {
+			rerr = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
+			answer(ok, rerr)
+			answer(ws[i+1:], rerr)
+			ok = nil
+			c.finish(w, err, timeout, &ok, &again)
+			c.requeue(again)
+			return
+		}
+		pending = nil
+		c.finish(w, err, timeout, &ok, &again)
+	}
+	// Those to try again wait for this batch to release its locks.
+	defer c.requeue(again)
+	if len(ok) == 0 {
+		return
+	}
+	if err := c.checkpoint(ctx, tx, heads); err != nil {
+		answer(ok, translate(err))
+		return
+	}
+	if err := tx.Commit(ctx); err != nil {
+		answer(ok, translate(fmt.Errorf("commit: %w", err)))
+		return
+	}
+	answer(ok, nil)
+}
+
+// checkpoint signs a checkpoint of each talk in heads at its head (the
+// head of its last write in the batch, which read or wrote the stored
+// hashes of the tree's frontier there) and inserts them, in one round
+// trip.
+func (c *committer) checkpoint(ctx context.Context, tx pgx.Tx, heads map[int64]*txn) error {
+	n := c.s.notary
+	if n == nil || c.s.noLedger || len(heads) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	now := talks.Timestamp(time.Now())
+	for id, t := range heads {
+		root, err := tlog.TreeHash(t.seq, t)
+		if err != nil {
+			return fmt.Errorf("root of talk %d: %w", id, err)
+		}
+		msg, err := n.SignCheckpoint(id, t.seq, root)
+		if err != nil {
+			return fmt.Errorf("sign checkpoint of talk %d: %w", id, err)
+		}
+		b.Queue(`INSERT INTO checkpoints (talk_id, size, root, note, time) VALUES ($1, $2, $3, $4, $5)`,
+			id, t.seq, root[:], string(msg), now)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("insert checkpoints: %w", err)
+	}
+	return nil
+}
+
+// errIgnored is the error of a write that returned nil after a statement
+// of it failed.
+var errIgnored = errors.New("postgres: a statement failed and the transaction was aborted")
+
+// finish answers w, which ran without writing anything (err is nil) or
+// failed with err and was undone, or puts it in again to run in a later
+// batch.
+func (c *committer) finish(w *write, err error, timeout bool, ok, again *[]*write) {
+	switch {
+	case err == nil:
+		*ok = append(*ok, w)
+	case w.retry(timeout):
+		*again = append(*again, w)
+	default:
+		answer([]*write{w}, err)
+	}
+}
+
+// lockTimeout is how long a write waits for a lock once its batch holds
+// locks of its own.
+const lockTimeout = "5ms"
+
+// retry reports whether w, which failed with SQLSTATE w.code, should be
+// run again in a later batch, and counts the retry. A write that timed
+// out waiting for a lock while its batch held others (timeout) always is:
+// waiting could close a cycle with another process's batch, which
+// PostgreSQL would break only after deadlock_timeout (1 s by default).
+// Since the write has to wait it is put first in the next batch, where it
+// holds no lock while it waits, so it makes progress. A deadlock or
+// serialisation failure is retried at most maxRetries times.
+func (w *write) retry(timeout bool) bool {
+	switch {
+	case w.panic != nil:
+		return false
+	case w.code == "55P03" && timeout: // lock_not_available
+		return true
+	case (w.code == "40P01" || w.code == "40001") && w.retries < maxRetries: // deadlock_detected, serialization_failure
+		w.retries++
+		return true
+	}
+	return false
+}
+
+// call runs w's function in tx, turning a panic into an error for the
+// batch and keeping the panic for w's caller.
+func (w *write) call(s *Store, tx pgx.Tx) (err error) {
+	// tx is the batch's transaction for a lone write, or a *detached.
+	defer func() {
+		if p := recover(); p != nil {
+			w.panic = p
+			err = fmt.Errorf("postgres: write panicked: %v", p)
+		}
+	}()
+	w.code = ""
+	ctx := context.WithoutCancel(w.ctx)
+	d, batched := tx.(*detached)
+	if !batched {
+		d = &detached{Tx: tx, ctx: ctx}
+	}
+	d.txn = &txn{Tx: d, ctx: ctx, noLedger: s.noLedger, notary: s.notary, batched: batched}
+	err = w.fn(d.txn)
+	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
+		w.code = perr.Code
+	}
+	return translate(err)
+}
+
+// detached is a transaction whose statements run on its own context,
+// whatever context their caller passes: a write's function uses its
+// caller's, whose cancellation must not reach a shared transaction. It
+// also sends the savepoint commands that must precede the write's first
+// statement (pending) in that statement's round trip, as one pipelined
+// batch.
+type detached struct {
+	pgx.Tx
+	ctx     context.Context
+	pending []string // sent before the first statement, then nil
+	broken  error    // a pending command failed
+	txn     *txn     // the write's
+}
+
+// flush runs the pending commands on their own.
+func (d *detached) flush() error {
+	if len(d.pending) == 0 || d.broken != nil {
+		return d.broken
+	}
+	b := &pgx.Batch{}
+	for _, q := range d.pending {
+		b.Queue(q)
+	}
+	d.pending = nil
+	if err := d.Tx.SendBatch(d.ctx, b).Close(); err != nil {
+		d.broken = err
+	}
+	return d.broken
+}
+
+// pipe sends the pending commands and then b's statements in one round
+// trip, and returns b's results once the commands' have been read.
+func (d *detached) pipe(b *pgx.Batch) pgx.BatchResults {
+	if len(d.pending) == 0 || d.broken != nil {
+		if d.broken != nil {
+			return errResults{d.broken}
+		}
+		return d.Tx.SendBatch(d.ctx, b)
+	}
+	nb := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(d.pending)+b.Len())}
+	for _, q := range d.pending {
+		nb.Queue(q)
+	}
+	nb.QueuedQueries = append(nb.QueuedQueries, b.QueuedQueries...)
+	n := len(d.pending)
+	d.pending = nil
+	br := d.Tx.SendBatch(d.ctx, nb)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			d.broken = err
+			br.Close()
+			return errResults{err}
+		}
+	}
+	return br
+}
+
+// Exec is pgx.Tx.Exec on d's context.
+func (d *detached) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(d.pending) == 0 {
+		return d.Tx.Exec(d.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := d.pipe(b)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// Query is pgx.Tx.Query on d's context.
+func (d *detached) Query(_ context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
+	return d.Tx.Query(d.ctx, sql, args...)
+}
+
+// QueryRow is pgx.Tx.QueryRow on d's context.
+func (d *detached) QueryRow(_ context.Context, sql string, args ...any) pgx.Row {
+	if len(d.pending) == 0 {
+		return d.Tx.QueryRow(d.ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return pipedRow{d.pipe(b)}
+}
+
+// SendBatch is pgx.Tx.SendBatch on d's context.
+func (d *detached) SendBatch(_ context.Context, b *pgx.Batch) pgx.BatchResults {
+	return d.pipe(b)
+}
+
+// CopyFrom is pgx.Tx.CopyFrom on d's context.
+func (d *detached) CopyFrom(_ context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	if err := d.flush(); err != nil {
+		return 0, err
+	}
+	return d.Tx.CopyFrom(d.ctx, table, columns, src)
+}
+
+// Prepare is pgx.Tx.Prepare on d's context.
+func (d *detached) Prepare(_ context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
+	return d.Tx.Prepare(d.ctx, name, sql)
+}
+
+// Begin is pgx.Tx.Begin (a savepoint) on d's context.
+func (d *detached) Begin(context.Context) (pgx.Tx, error) {
+	if err := d.flush(); err != nil {
+		return nil, err
+	}
+	return d.Tx.Begin(d.ctx)
+}
+
+var errOwnTx = errors.New("postgres: a write may not end its transaction")
+
+// Commit refuses: the committer commits the batch.
+func (d *detached) Commit(context.Context) error { return errOwnTx }
+
+// Rollback refuses: the committer rolls back a failed write.
+func (d *detached) Rollback(context.Context) error { return errOwnTx }
+
+// pipedRow is the row of a statement sent in a batch after pending
+// savepoint commands.
+type pipedRow struct{ br pgx.BatchResults }
+
+func (r pipedRow) Scan(dest ...any) error {
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// errResults are the results of a batch that could not be sent.
+type errResults struct{ err error }
+
+func (r errResults) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, r.err }
+func (r errResults) Query() (pgx.Rows, error)         { return nil, r.err }
+func (r errResults) QueryRow() pgx.Row                { return errRow(r) }
+func (r errResults) Close() error                     { return r.err }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (r errResults) Tx() pgx.Tx { return nil }

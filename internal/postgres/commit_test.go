@@ -1,0 +1,411 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// TestGroupCommit queues many writes while the committer is busy, so that
+// they share one transaction, and checks that a write that fails after
+// writing rows and appending events is undone alone, whether it returns an
+// error of its own, a failed statement, a failed statement of a pipelined
+// batch, or ignores a failed statement; that a write whose ctx ends while
+// queued is not run, and one whose ctx ends while it runs still commits;
+// and that a panic reaches its own caller.
+func TestGroupCommit(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	s := openDSN(t, db.schema(t))
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Hold the committer until every write below is queued.
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- postgres.Write(ctx, s, func(postgres.TestTx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+
+	const n = 60
+	errBoom := errors.New("boom")
+	errs := make([]error, n)
+	panics := make([]any, n)
+	cancelled, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			wctx := ctx
+			if i%5 == 4 {
+				wctx = cancelled
+			}
+			wctx, cancelOwn := context.WithCancel(wctx)
+			defer cancelOwn()
+			errs[i] = postgres.Write(wctx, s, func(tx postgres.TestTx) error {
+				if i == 20 {
+					// Its caller gives up while it runs: it still runs
+					// to the end, on a context that is not cancelled.
+					cancelOwn()
+				}
+				switch i {
+				case 23:
+					// Fails at its first statement, sent with the
+					// savepoint commands.
+					return tx.Exec(wctx, `SELECT 1/0`)
+				case 35:
+					return nil // writes nothing
+				case 47:
+					return errBoom // before any statement
+				}
+				if err := tx.AddParty(wctx, tk.ID, u.ID, fmt.Sprintf("p%d", i)); err != nil {
+					return err
+				}
+				switch {
+				case i == 7:
+					panic("write 7 panics")
+				case i == 11:
+					// Ignores its failed statement: the transaction is
+					// aborted, so the write fails when it ends.
+					_ = tx.Exec(wctx, `SELECT 1/0`)
+					return nil
+				case i%3 == 0:
+					return errBoom
+				case i%4 == 1:
+					return tx.Exec(wctx, `SELECT 1/0`)
+				case i%4 == 2:
+					return tx.SendBatch(wctx, `SELECT 1`, `SELECT 1/0`, `SELECT 2`)
+				}
+				return nil
+			})
+		})
+	}
+	for postgres.Queued(s) < n {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	time.Sleep(10 * time.Millisecond) // let the cancelled callers give up
+	close(release)
+	wg.Wait()
+	if err := <-held; err != nil {
+		t.Fatalf("holding write: %v", err)
+	}
+
+	good := map[string]bool{}
+	for i := range n {
+		switch {
+		case i%5 == 4:
+			if !errors.Is(errs[i], context.Canceled) {
+				t.Errorf("write %d with a cancelled ctx = %v, want context.Canceled", i, errs[i])
+			}
+		case i == 7:
+			if panics[i] != "write 7 panics" {
+				t.Errorf("write 7 panicked with %v in its caller, want its panic", panics[i])
+			}
+		case i == 35:
+			if errs[i] != nil {
+				t.Errorf("write 35, which runs no statement, = %v, want nil", errs[i])
+			}
+		case i == 23 || i == 47:
+			if errs[i] == nil {
+				t.Errorf("write %d = nil, want its error", i)
+			}
+		case i == 11:
+			if errs[i] == nil {
+				t.Errorf("write 11 ignored a failed statement and succeeded")
+			}
+		case i%3 == 0:
+			// The store answers an error of its own as text.
+			if errs[i] == nil || !strings.Contains(errs[i].Error(), errBoom.Error()) {
+				t.Errorf("write %d = %v, want %v", i, errs[i], errBoom)
+			}
+		case i%4 == 1 || i%4 == 2:
+			if errs[i] == nil || strings.Contains(errs[i].Error(), errBoom.Error()) {
+				t.Errorf("write %d with a failed statement = %v, want its error", i, errs[i])
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil {
+				t.Errorf("write %d = %v (panic %v), want nil", i, errs[i], panics[i])
+			}
+			good[fmt.Sprintf("p%d", i)] = true
+		}
+	}
+	if !good["p20"] {
+		t.Fatal("test bug: write 20 is expected to succeed")
+	}
+	ps, err := s.FindParties(ctx, talks.PartyFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != len(good) {
+		t.Errorf("%d parties stored, want %d", len(ps), len(good))
+	}
+	for _, p := range ps {
+		if !good[p.Name] {
+			t.Errorf("party %q of a failed write was stored", p.Name)
+		}
+	}
+	checkLog(t, s, tk.ID, 3+len(good))
+}
+
+// checkLog checks that talk talkID's log has want events, numbered 1 to
+// want, with an intact hash chain, and that its tree covers it.
+func checkLog(t *testing.T, s *postgres.Store, talkID int64, want int) {
+	t.Helper()
+	ctx := context.Background()
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: talkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != want {
+		t.Errorf("talk %d has %d events, want %d", talkID, len(evs), want)
+	}
+	for i, e := range evs {
+		if e.ID != int64(i+1) {
+			t.Fatalf("talk %d: event %d has seq %d", talkID, i+1, e.ID)
+		}
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Errorf("VerifyChain: %v", err)
+	}
+	rec, err := s.FindRecord(ctx, talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rec.Events); n > 0 {
+		if got, want := int64(len(rec.Hashes)), storedHashCount(int64(n)); got != want {
+			t.Errorf("talk %d: %d stored tree hashes for %d events, want %d", talkID, got, n, want)
+		}
+	}
+}
+
+// storedHashCount is tlog.StoredHashCount.
+func storedHashCount(n int64) int64 {
+	var c int64
+	for i := int64(0); i < n; i++ {
+		c++
+		for x := i + 1; x&1 == 0; x >>= 1 {
+			c++
+		}
+	}
+	return c
+}
+
+// TestConcurrentWrites runs many concurrent writes to two talks, through
+// two stores, among writes that fail (messages to a track that does not
+// exist, duplicate parties), and checks that every acknowledged write is
+// stored, no failed one is, and each log is numbered without gaps with an
+// intact chain.
+func TestConcurrentWrites(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn)}
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stores {
+		st.SetNotary(key)
+	}
+	s := stores[0]
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var tks [2]*talks.Talk
+	var official [2]int64
+	var author [2]int64
+	for k := range tks {
+		tks[k] = &talks.Talk{Title: fmt.Sprintf("T%d", k), ConvenerID: u.ID}
+		if err := s.CreateTalk(ctx, tks[k], talks.Stamp{ActorID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		trs, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tks[k].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tks[k].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		official[k], author[k] = trs[0].ID, ms[0].ID
+	}
+	const n = 300
+	var mu sync.Mutex
+	var posted [2]int
+	var parties [2]map[string]bool
+	parties[0], parties[1] = map[string]bool{}, map[string]bool{}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			k := i % 2
+			st := stores[(i/2)%2]
+			stamp := talks.Stamp{ActorID: u.ID, Time: time.Now()}
+			switch i % 6 {
+			case 0, 1, 2, 3:
+				err := st.PostMessage(ctx, &talks.Message{TrackID: official[k], AuthorID: author[k], Body: fmt.Sprintf("m%d", i)}, stamp)
+				if err != nil {
+					t.Errorf("PostMessage %d: %v", i, err)
+					return
+				}
+				mu.Lock()
+				posted[k]++
+				mu.Unlock()
+			case 4:
+				err := st.PostMessage(ctx, &talks.Message{TrackID: 1 << 40, AuthorID: author[k], Body: "lost"}, stamp)
+				if talks.ErrorCode(err) != talks.ENOTFOUND {
+					t.Errorf("PostMessage to no track = %v, want ENOTFOUND", err)
+				}
+			case 5:
+				// Two writers of each name: one wins.
+				name := fmt.Sprintf("p%d", i/12)
+				err := st.AddParty(ctx, &talks.Party{TalkID: tks[k].ID, Name: name}, stamp)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil && parties[k][name]:
+					t.Errorf("party %q of talk %d added twice", name, k)
+				case err == nil:
+					parties[k][name] = true
+				case talks.ErrorCode(err) != talks.ECONFLICT:
+					t.Errorf("AddParty = %v, want nil or ECONFLICT", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for k, tk := range tks {
+		ms, err := stores[1].FindMessages(ctx, talks.MessageFilter{TrackID: official[k]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != posted[k] {
+			t.Errorf("talk %d: %d messages stored, %d acknowledged", k, len(ms), posted[k])
+		}
+		ps, err := stores[1].FindParties(ctx, talks.PartyFilter{TalkID: tk.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != len(parties[k]) {
+			t.Errorf("talk %d: %d parties stored, %d acknowledged", k, len(ps), len(parties[k]))
+		}
+		checkLog(t, stores[1], tk.ID, 3+posted[k]+len(parties[k]))
+		checkCheckpoints(t, stores[1], key, tk.ID)
+	}
+}
+
+// checkCheckpoints checks that every checkpoint of talk talkID is signed
+// by key and has the root of the talk's tree at its size, that their
+// sizes never shrink, and that the last is at the talk's head.
+func checkCheckpoints(t *testing.T, s *postgres.Store, key *ledger.Key, talkID int64) {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := s.FindRecord(ctx, talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := new(ledger.Tree)
+	roots := map[int64]tlog.Hash{}
+	for _, e := range rec.Events {
+		if _, err := tree.Append(ledger.LeafBytes(e)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := tlog.TreeHash(tree.Size(), tree)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots[tree.Size()] = r
+	}
+	cps, err := s.FindCheckpoints(ctx, talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cps) == 0 {
+		t.Fatalf("talk %d has no checkpoint", talkID)
+	}
+	var last int64
+	for _, cp := range cps {
+		c, err := ledger.OpenCheckpoint(cp.Note, key.Verifier())
+		if err != nil {
+			t.Fatalf("checkpoint of size %d: %v", cp.Size, err)
+		}
+		if c.Size != cp.Size || c.Root != roots[cp.Size] || tlog.Hash(cp.Root) != roots[cp.Size] {
+			t.Errorf("checkpoint of size %d has root %x (signed %x), want %x", cp.Size, cp.Root, c.Root, roots[cp.Size])
+		}
+		if cp.Size < last {
+			t.Errorf("checkpoint of size %d after one of size %d", cp.Size, last)
+		}
+		last = cp.Size
+	}
+	if last != int64(len(rec.Events)) {
+		t.Errorf("last checkpoint of talk %d has size %d, want its head %d", talkID, last, len(rec.Events))
+	}
+}
+
+// TestCloseDrains checks that Close lets queued writes commit and that
+// writes after it fail.
+func TestCloseDrains(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	s, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- s.CreateUser(ctx, &talks.User{Name: "u", Email: fmt.Sprintf("u%d@example.org", i)})
+		}()
+	}
+	var ok int
+	for range n / 2 {
+		if <-errs == nil {
+			ok++
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range n - n/2 {
+		if err := <-errs; err == nil {
+			ok++
+		}
+	}
+	if err := s.CreateUser(ctx, &talks.User{Name: "late", Email: "late@example.org"}); err == nil {
+		t.Errorf("CreateUser after Close succeeded")
+	}
+	s = openDSN(t, dsn)
+	var stored int
+	for i := range n {
+		if _, err := s.FindUserByEmail(ctx, fmt.Sprintf("u%d@example.org", i)); err == nil {
+			stored++
+		}
+	}
+	if stored != ok {
+		t.Errorf("%d users stored, %d writes acknowledged", stored, ok)
+	}
+}

@@ -1,0 +1,53 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// TestTx is a write transaction for tests of group commit.
+type TestTx struct{ tx *txn }
+
+// AddParty locks talk talkID, inserts a party named name and appends its
+// event.
+func (t TestTx) AddParty(ctx context.Context, talkID, actorID int64, name string) error {
+	if err := t.tx.lock(ctx, talkID); err != nil {
+		return err
+	}
+	var id int64
+	if err := t.tx.QueryRow(ctx, `INSERT INTO parties (talk_id, name) VALUES ($1, $2) RETURNING id`, talkID, name).Scan(&id); err != nil {
+		return fmt.Errorf("insert party: %w", err)
+	}
+	return t.tx.record(ctx, 0, talks.EventPartyAdded, talks.Stamp{ActorID: actorID}, talks.PartyAdded{PartyID: id, Name: name})
+}
+
+// Exec runs a statement.
+func (t TestTx) Exec(ctx context.Context, sql string, args ...any) error {
+	_, err := t.tx.Exec(ctx, sql, args...)
+	return err
+}
+
+// SendBatch sends the statements as one pipelined batch.
+func (t TestTx) SendBatch(ctx context.Context, sqls ...string) error {
+	b := &pgx.Batch{}
+	for _, q := range sqls {
+		b.Queue(q)
+	}
+	return t.tx.SendBatch(ctx, b).Close()
+}
+
+// Write runs fn as one write of s.
+func Write(ctx context.Context, s *Store, fn func(TestTx) error) error {
+	return s.update(ctx, func(tx *txn) error { return fn(TestTx{tx}) })
+}
+
+// Queued returns how many writes of s wait for its committer.
+func Queued(s *Store) int {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	return len(s.commits.queue)
+}
