@@ -91,6 +91,7 @@ Usage:
   backchannel verify BUNDLE --key KEY [--since FILE]    check a talk's record bundle offline
   backchannel verify --db FILE|postgres://... [--talk ID]
                                                          check a database against its signed checkpoints
+  backchannel sign --key FILE ACTION [flags]             sign an action with your own member key
   backchannel help                                       show this help
 
 Run "backchannel CMD -h" for the flags of a command.
@@ -113,6 +114,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runServe(ctx, rest)
 	case "verify":
 		return m.runVerify(ctx, rest)
+	case "sign":
+		return m.runSign(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -116,6 +116,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, ", %s outside your view (hashes only)", plural(r.Hidden, "event"))
 		}
 		fmt.Fprintln(m.Stdout)
+		fmt.Fprintf(m.Stdout, "  %s checked, under the keys the log binds to %s\n", plural(r.MemberSigs, "member signature"), plural(r.Signers, "signer"))
 		if opts.Since != nil {
 			fmt.Fprintf(m.Stdout, "  extends the checkpoint of tree size %d in %s\n", r.SinceSize, since)
 		}

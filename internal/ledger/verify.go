@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -15,19 +16,20 @@ import (
 
 // Checks that Verify reports in a Failure.
 const (
-	CheckCheckpoint  = "checkpoint"  // the checkpoint is malformed
-	CheckSignature   = "signature"   // the checkpoint is not signed by the server key
-	CheckOrigin      = "origin"      // the origin does not name this talk on the key's server
-	CheckSize        = "size"        // the number of leaves is not the checkpoint's size
-	CheckSeq         = "seq"         // an event is not numbered by its position, or not of this talk
-	CheckHash        = "hash"        // an event's hash does not match its fields
-	CheckChain       = "chain"       // an event's prev_hash is not the previous event's hash
-	CheckInclusion   = "inclusion"   // an event's inclusion proof fails against the checkpoint
-	CheckRoot        = "root"        // the leaves do not hash to the checkpoint's root
-	CheckSince       = "since"       // the earlier checkpoint is malformed, unsigned or of another log
-	CheckConsistency = "consistency" // no consistency proof from the earlier checkpoint
-	CheckRollback    = "rollback"    // the earlier checkpoint is larger: the log was rolled back
-	CheckFork        = "fork"        // the earlier checkpoint is not a prefix: the log forked
+	CheckCheckpoint  = "checkpoint"       // the checkpoint is malformed
+	CheckSignature   = "signature"        // the checkpoint is not signed by the server key
+	CheckOrigin      = "origin"           // the origin does not name this talk on the key's server
+	CheckSize        = "size"             // the number of leaves is not the checkpoint's size
+	CheckSeq         = "seq"              // an event is not numbered by its position, or not of this talk
+	CheckHash        = "hash"             // an event's hash does not match its fields
+	CheckChain       = "chain"            // an event's prev_hash is not the previous event's hash
+	CheckInclusion   = "inclusion"        // an event's inclusion proof fails against the checkpoint
+	CheckRoot        = "root"             // the leaves do not hash to the checkpoint's root
+	CheckSince       = "since"            // the earlier checkpoint is malformed, unsigned or of another log
+	CheckConsistency = "consistency"      // no consistency proof from the earlier checkpoint
+	CheckRollback    = "rollback"         // the earlier checkpoint is larger: the log was rolled back
+	CheckFork        = "fork"             // the earlier checkpoint is not a prefix: the log forked
+	CheckMemberSig   = "member-signature" // a member signature fails, or is missing
 )
 
 // VerifyOptions are the inputs to Verify that the member brings.
@@ -59,14 +61,18 @@ func (f Failure) String() string {
 // Report is the outcome of Verify: what the bundle holds and every check
 // it failed. The bundle verifies if and only if Failures is empty.
 type Report struct {
-	Origin    string
-	Size      int64     // the checkpoint's tree size
-	Root      tlog.Hash // the checkpoint's root
-	KeyName   string    // the name of the server key checked against
-	Events    int       // events in full
-	Hidden    int       // leaves given only as hashes
-	SinceSize int64     // the earlier checkpoint's size, if one was given
-	Failures  []Failure
+	Origin  string
+	Size    int64     // the checkpoint's tree size
+	Root    tlog.Hash // the checkpoint's root
+	KeyName string    // the name of the server key checked against
+	Events  int       // events in full
+	Hidden  int       // leaves given only as hashes
+	// MemberSigs counts the member signatures checked, Signers the
+	// signers whose keys the log binds (member.key).
+	MemberSigs int
+	Signers    int
+	SinceSize  int64 // the earlier checkpoint's size, if one was given
+	Failures   []Failure
 }
 
 // OK reports whether the bundle passed every check.
@@ -86,6 +92,11 @@ func (r *Report) fail(seq int64, check, format string, args ...any) {
 //     hash of the event before it when that one is in full too (zero for
 //     the first), and its inclusion proof holds against the checkpoint;
 //   - all leaves together hash to the checkpoint's root;
+//   - every member signature an event carries verifies under the key the
+//     log bound to its signer (member.key) at that point, signs exactly
+//     the action of the event it sits in, by the event's actor, and an
+//     event of a signed kind whose actor had a key carries one
+//     (talks.SignatureChecker);
 //   - given opts.Since, that checkpoint is signed by the same key for the
 //     same origin and the bundle's tree extends it: not smaller (rolled
 //     back), not a different tree of the same size, and a consistency
@@ -171,6 +182,31 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		}
 	})
 
+	// Member signatures: each signer's key at each point in order (cheap),
+	// then the statements and Ed25519 verifications in parallel.
+	type sigCheck struct {
+		signer string
+		key    ed25519.PublicKey
+		kind   bool // of a signed kind
+		signed bool
+		err    error
+	}
+	sigs := talks.NewSignatureChecker()
+	checks := make([]sigCheck, n)
+	for i, l := range b.Leaves {
+		if l.Event != nil {
+			c := &checks[i]
+			c.signer, c.key, c.kind, c.err = sigs.Key(l.Event)
+		}
+	}
+	parallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if c := &checks[i]; c.kind && c.err == nil {
+				c.signed, c.err = talks.CheckSigned(b.Leaves[i].Event, c.signer, c.key)
+			}
+		}
+	})
+
 	var tree Tree
 	var prev *talks.Event
 	for i, l := range b.Leaves {
@@ -201,8 +237,15 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		if int64(i) < cp.Size && !proofOK[i] {
 			r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
 		}
+		if checks[i].signed {
+			r.MemberSigs++
+		}
+		if err := checks[i].err; err != nil {
+			r.fail(e.ID, CheckMemberSig, "%v", err)
+		}
 		prev = e
 	}
+	r.Signers = len(sigs.Keys())
 	if root, err := tree.Root(tree.Size()); err == nil && tree.Size() == cp.Size && root != cp.Root {
 		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", tree.Size())
 	}

@@ -249,6 +249,11 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	if err != nil {
 		return "", nil, err
 	}
+	if sg := st.SignatureFor(typ); sg != nil && sg.ByClient() {
+		if err := tx.useSignature(tx.ctx, sg); err != nil {
+			return "", nil, err
+		}
+	}
 	e.Seal(tx.seq+1, tx.hash)
 	idx, hs, err := tx.appendLeaf(e)
 	if err != nil {

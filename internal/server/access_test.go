@@ -582,6 +582,11 @@ var matrixRules = map[string]matrixRule{
 			return refused
 		},
 	},
+	// Keys: every member and stakeholder has its own, and reads,
+	// exports and drops only that one.
+	"GET /api/v1/talks/{id}/key":            {targets: attached, check: ownKey},
+	"GET /api/v1/talks/{id}/key/private":    {targets: attached, check: ownKey},
+	"DELETE /api/v1/talks/{id}/key/private": {targets: attached},
 	"POST /api/v1/talks/{id}/ratification": {
 		targets: attached,
 		body:    func(*matrixTalk) any { return map[string]any{"decision": "ratify", "comment": "fine"} },
@@ -592,6 +597,38 @@ var matrixRules = map[string]matrixRule{
 			return refused
 		},
 	},
+}
+
+// ownKey checks that a key answered is the caller's own: no route gives
+// anyone another signer's key.
+func ownKey(x *matrixTalk, c matrixCase, body []byte) error {
+	uid := x.env.users[c.user].ID
+	want := talks.StakeholderSigner(uid)
+	if !c.stakeholder {
+		ms, err := x.env.store.FindMembers(context.Background(), talks.MemberFilter{TalkID: x.talk.ID})
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.UserID == uid {
+				want = talks.MemberSigner(m.ID)
+			}
+		}
+	}
+	var signer string
+	if k, _, err := talks.ParseKeyFile(body); err == nil {
+		signer = k.Signer
+	} else {
+		var k SignerKey
+		if err := json.Unmarshal(body, &k); err != nil {
+			return err
+		}
+		signer = k.Signer
+	}
+	if signer != want {
+		return fmt.Errorf("answered the key of %s, want %s", signer, want)
+	}
+	return nil
 }
 
 // stakeholderSecret is K's reserved value in the matrix talk.
@@ -768,7 +805,7 @@ func TestAccessMatrix(t *testing.T) {
 	x := e.matrixTalk()
 	for _, c := range matrixCases {
 		var list []Talk
-		e.must(200, c.user, "GET", "/api/v1/talks", nil, &list)
+		e.must(200, c.user, "GET", "/api/v1/talks?limit=1000", nil, &list)
 		listed := slices.ContainsFunc(list, func(tk Talk) bool { return tk.ID == x.talk.ID })
 		if listed != c.inTalk() {
 			t.Errorf("GET /api/v1/talks as %s (%s) lists the matrix talk: %v, want %v", c.user, c.what, listed, c.inTalk())

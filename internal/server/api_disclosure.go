@@ -149,6 +149,7 @@ func (s *Server) handleProposeDisclosure(w http.ResponseWriter, r *http.Request)
 
 type consentRequest struct {
 	Revision int64 `json:"revision"`
+	signedBody
 }
 
 func (s *Server) handleConsentDisclosure(w http.ResponseWriter, r *http.Request) error {
@@ -160,7 +161,7 @@ func (s *Server) handleConsentDisclosure(w http.ResponseWriter, r *http.Request)
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	d, err := s.svc.ConsentDisclosure(r.Context(), id, req.Revision)
+	d, err := s.svc.ConsentDisclosure(req.context(r), id, req.Revision)
 	if err != nil {
 		return err
 	}
@@ -189,6 +190,7 @@ func (s *Server) handleAgreementReads(w http.ResponseWriter, r *http.Request) er
 
 type handoffRequest struct {
 	Title string `json:"title"`
+	signedBody
 }
 
 func (s *Server) handleCarryAgreement(w http.ResponseWriter, r *http.Request) error {
@@ -200,7 +202,7 @@ func (s *Server) handleCarryAgreement(w http.ResponseWriter, r *http.Request) er
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	p, err := s.svc.CarryAgreement(r.Context(), id, req.Title)
+	p, err := s.svc.CarryAgreement(req.context(r), id, req.Title)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -44,6 +45,10 @@ func apiMandate(m *talks.Mandate) Mandate {
 type mandateRequest struct {
 	Allowed    map[string][]string `json:"allowed"`
 	MinUtility *float64            `json:"min_utility"`
+	// Salt is, with a client's signature, the salt (hex, 32 bytes) of the
+	// digest it signed; the server picks one otherwise.
+	Salt string `json:"salt,omitempty"`
+	signedBody
 }
 
 func (s *Server) handleMandates(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +107,12 @@ func (s *Server) handleSaveMandate(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	m := &talks.Mandate{TalkID: id, PartyID: party, EnvoyID: envoy, Allowed: req.Allowed, MinUtility: req.MinUtility}
-	if err := s.svc.SaveMandate(r.Context(), m); err != nil {
+	if req.Salt != "" {
+		if m.Salt, err = hex.DecodeString(req.Salt); err != nil || len(m.Salt) != 32 {
+			return talks.Errorf(talks.EINVALID, "The salt must be 32 bytes in hex.")
+		}
+	}
+	if err := s.svc.SaveMandate(req.context(r), m); err != nil {
 		return err
 	}
 	s.broker.Notify(id)

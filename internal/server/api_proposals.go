@@ -44,6 +44,7 @@ type proposalRequest struct {
 	Values    map[string]string `json:"values"`
 	Clauses   map[string]string `json:"clauses"`
 	Rationale string            `json:"rationale"`
+	signedBody
 }
 
 // proposalResponse is a new proposal with its first version.
@@ -63,7 +64,7 @@ func (s *Server) handleCreateProposal(w http.ResponseWriter, r *http.Request) er
 	}
 	p := &talks.Proposal{TrackID: id, Title: req.Title}
 	v := &talks.Version{Values: req.Values, Clauses: req.Clauses, Rationale: req.Rationale}
-	if err := s.svc.CreateProposal(r.Context(), p, v); err != nil {
+	if err := s.svc.CreateProposal(req.context(r), p, v); err != nil {
 		return err
 	}
 	s.broker.Notify(p.TalkID)
@@ -118,6 +119,7 @@ type counterRequest struct {
 	Values    map[string]string `json:"values"`
 	Clauses   map[string]string `json:"clauses"`
 	Rationale string            `json:"rationale"`
+	signedBody
 }
 
 func (s *Server) handleCounter(w http.ResponseWriter, r *http.Request) error {
@@ -130,7 +132,7 @@ func (s *Server) handleCounter(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v := &talks.Version{ParentID: id, Values: req.Values, Clauses: req.Clauses, Rationale: req.Rationale}
-	if err := s.svc.ProposeVersion(r.Context(), v); err != nil {
+	if err := s.svc.ProposeVersion(req.context(r), v); err != nil {
 		return err
 	}
 	s.notifyProposal(r, v.ProposalID)
@@ -153,6 +155,7 @@ func (s *Server) handleAnswers(w http.ResponseWriter, r *http.Request) error {
 
 type answerRequest struct {
 	Kind string `json:"kind"` // accept or reject
+	signedBody
 }
 
 func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
@@ -165,7 +168,7 @@ func (s *Server) handleAnswer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := &talks.Answer{VersionID: id, Kind: talks.AnswerKind(req.Kind)}
-	if err := s.svc.AnswerVersion(r.Context(), a); err != nil {
+	if err := s.svc.AnswerVersion(req.context(r), a); err != nil {
 		return err
 	}
 	s.notifyProposal(r, a.ProposalID)

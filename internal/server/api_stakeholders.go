@@ -79,6 +79,7 @@ type stakeholderRequest struct {
 type ratifyRequest struct {
 	Decision string `json:"decision"`
 	Comment  string `json:"comment"`
+	signedBody
 }
 
 func (s *Server) handleStakeholders(w http.ResponseWriter, r *http.Request) error {
@@ -180,7 +181,7 @@ func (s *Server) handleRatify(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := s.svc.Ratify(r.Context(), id, talks.Decision(req.Decision), req.Comment); err != nil {
+	if err := s.svc.Ratify(req.context(r), id, talks.Decision(req.Decision), req.Comment); err != nil {
 		return err
 	}
 	s.broker.Notify(id)

@@ -170,6 +170,11 @@ func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st 
 	if err != nil {
 		return err
 	}
+	if sg := st.SignatureFor(typ); sg != nil && sg.ByClient() {
+		if err := useSignature(ctx, tx, talkID, sg); err != nil {
+			return err
+		}
+	}
 	return appendEvent(ctx, tx, e)
 }
 

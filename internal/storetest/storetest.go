@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"MandateRead", testMandateRead},
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
+		{"MemberSignatures", testMemberSignatures},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

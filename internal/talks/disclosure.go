@@ -355,7 +355,12 @@ func (s *Service) ConsentDisclosure(ctx context.Context, talkID, rev int64) (*Di
 		return nil, Errorf(EFORBIDDEN, "Only a principal may consent to a disclosure.")
 	}
 	c := &DisclosureConsent{PartyID: v.Member.PartyID, MemberID: v.Member.ID}
-	if err := s.store.ConsentDisclosure(ctx, talkID, rev, c, ag.TrackID, s.stamp(v)); err != nil {
+	stamp := s.stamp(v)
+	st := &Statement{Talk: talkID, Signer: MemberSigner(v.Member.ID), Action: ActionConsent, Revision: rev}
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
+		return nil, err
+	}
+	if err := s.store.ConsentDisclosure(ctx, talkID, rev, c, ag.TrackID, stamp); err != nil {
 		if ErrorCode(err) == ENOTFOUND {
 			return nil, errDisclosureNotFound
 		}
@@ -465,7 +470,14 @@ func (s *Service) CarryAgreement(ctx context.Context, talkID int64, title string
 	p := &Proposal{TalkID: talkID, TrackID: official.ID, Title: title, AuthorID: v.Member.ID}
 	ver := &Version{Values: agreed.Values, Clauses: agreed.Clauses, AuthorID: v.Member.ID}
 	h := &Handoff{MemberID: v.Member.ID}
-	if err := s.store.CarryAgreement(ctx, p, ver, h, s.stamp(v)); err != nil {
+	// The carried version is the principal's proposal in the official
+	// track, and signed as one.
+	stamp := s.stamp(v)
+	st := VersionStatement(talkID, MemberSigner(v.Member.ID), official.ID, 0, ver.Values, ver.Clauses, "")
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
+		return nil, err
+	}
+	if err := s.store.CarryAgreement(ctx, p, ver, h, stamp); err != nil {
 		return nil, err
 	}
 	return p, nil

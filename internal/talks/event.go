@@ -52,6 +52,11 @@ func NewEvent(talkID, trackID int64, typ string, s Stamp, payload any) (*Event, 
 	if err != nil {
 		return nil, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
+	if sg := s.SignatureFor(typ); sg != nil {
+		if b, err = withSigned(b, sg); err != nil {
+			return nil, fmt.Errorf("encode %s payload: %w", typ, err)
+		}
+	}
 	return &Event{
 		TalkID:  talkID,
 		Time:    Timestamp(s.Time),

@@ -242,7 +242,13 @@ func (s *Service) AcceptInvitation(ctx context.Context, token string) (*Member, 
 	} else if err != nil {
 		return nil, err
 	}
-	return s.store.AcceptInvitation(ctx, inv.ID, u.ID, Stamp{ActorID: u.ID, Time: s.clock.Now()})
+	st := Stamp{ActorID: u.ID, Time: s.clock.Now()}
+	m, err := s.store.AcceptInvitation(ctx, inv.ID, u.ID, st)
+	if err != nil {
+		return nil, err
+	}
+	s.giveKeyOnJoin(ctx, m.TalkID, MemberSigner(m.ID), st)
+	return m, nil
 }
 
 // Why an invitation cannot be accepted. Stores return these.
@@ -414,6 +420,7 @@ func (s *Service) SignUpWithInvitation(ctx context.Context, token, name, email, 
 		return nil, nil, err
 	}
 	release() // a success is no failure
+	s.giveKeyOnJoin(ctx, m.TalkID, MemberSigner(m.ID), Stamp{ActorID: u.ID, Time: now})
 	sess, err := s.openSession(ctx, u)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sign in user %d after sign-up: %w", u.ID, err)

@@ -132,9 +132,9 @@ func TestInvitationAccept(t *testing.T) {
 	}
 	evs, err := w.svc.FindEvents(w.as("F"), talks.EventFilter{TalkID: w.talk.ID})
 	mustOK(t, "FindEvents", err)
-	last := evs[len(evs)-2:]
-	if last[0].Type != talks.EventMemberAdded || last[1].Type != talks.EventInvitationAccepted {
-		t.Errorf("accept appended %s, %s", last[0].Type, last[1].Type)
+	last := evs[len(evs)-3:]
+	if last[0].Type != talks.EventMemberAdded || last[1].Type != talks.EventInvitationAccepted || last[2].Type != talks.EventMemberKey {
+		t.Errorf("accept appended %s, %s, %s; want member.added, invitation.accepted, member.key", last[0].Type, last[1].Type, last[2].Type)
 	}
 
 	// Expiry: a service whose clock is past the expiry refuses.
@@ -313,7 +313,10 @@ func TestSignUpWithInvitation(t *testing.T) {
 	}
 	evs, err := w.svc.FindEvents(w.as("F"), talks.EventFilter{TalkID: w.talk.ID})
 	mustOK(t, "FindEvents", err)
-	last := evs[len(evs)-2:]
+	last := evs[len(evs)-3 : len(evs)-1]
+	if k := evs[len(evs)-1]; k.Type != talks.EventMemberKey || k.ActorID != u.ID {
+		t.Errorf("sign-up appended %s by %d last, want member.key by the new user", k.Type, k.ActorID)
+	}
 	if last[0].Type != talks.EventMemberAdded || last[1].Type != talks.EventInvitationAccepted || last[0].ActorID != u.ID || last[1].ActorID != u.ID {
 		t.Errorf("sign-up appended %s by %d, %s by %d; want member.added and invitation.accepted by the new user",
 			last[0].Type, last[0].ActorID, last[1].Type, last[1].ActorID)

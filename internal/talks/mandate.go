@@ -279,10 +279,19 @@ func (s *Service) SaveMandate(ctx context.Context, m *Mandate) error {
 			return Errorf(EINVALID, "A minimum utility needs the party's preferences: enter them first.")
 		}
 	}
-	m.Salt = make([]byte, 32)
-	rand.Read(m.Salt)
+	if len(m.Salt) != 32 || signatureFromContext(ctx) == nil {
+		// A signer that signs itself chose the salt of the digest it
+		// signed; otherwise the server picks it.
+		m.Salt = make([]byte, 32)
+		rand.Read(m.Salt)
+	}
 	m.Digest = MandateDigest(m.Salt, m.Body())
-	return s.store.SaveMandate(ctx, m, s.stamp(v))
+	stamp := s.stamp(v)
+	st := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionMandate, Envoy: m.EnvoyID, Digest: DigestHex(m.Digest)}
+	if err := s.signAction(ctx, v.snap, st, &stamp); err != nil {
+		return err
+	}
+	return s.store.SaveMandate(ctx, m, stamp)
 }
 
 // FindMandate returns the mandate of envoy envoyID of party partyID in

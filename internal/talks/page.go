@@ -85,6 +85,7 @@ var EventTypes = []string{
 	EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried,
 	EventPreferencesSaved, EventMandateSaved,
 	EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified,
+	EventMemberKey,
 }
 
 // CanInvite reports whether the member may invite someone to party partyID

@@ -2,6 +2,7 @@ package talks
 
 import (
 	"cmp"
+	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -211,6 +212,15 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		return s.applyMandate(e, parties, members)
 	case EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified:
 		return s.applyStakeholder(e)
+	case EventMemberKey:
+		var p MemberKey
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		} else if len(p.Key) != ed25519.PublicKeySize {
+			return fmt.Errorf("malformed key of %s", p.Signer)
+		} else if p.Holder != KeyHolderServer && p.Holder != KeyHolderClient {
+			return fmt.Errorf("key of %s held by %q", p.Signer, p.Holder)
+		}
 	default:
 		return fmt.Errorf("unknown event type %q", e.Type)
 	}

@@ -377,6 +377,9 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	}
 	p.TalkID, p.AuthorID = v.Talk.ID, v.Member.ID
 	ver.ParentID, ver.AuthorID = 0, v.Member.ID
+	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
+		return err
+	}
 	return s.store.CreateProposal(ctx, p, ver, st)
 }
 
@@ -412,6 +415,9 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	var counter *Answer
 	if v.speaksForParty() {
 		counter = &Answer{VersionID: ver.ParentID, PartyID: v.Member.PartyID, MemberID: v.Member.ID, Kind: AnswerCounter}
+	}
+	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
+		return err
 	}
 	return s.store.ProposeVersion(ctx, ver, counter, st)
 }
@@ -452,6 +458,10 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 	}
 	a.ProposalID, a.PartyID, a.MemberID, a.CounterID = p.ID, v.Member.PartyID, v.Member.ID, 0
 	a.WithdrawnAt = time.Time{}
+	stmt := &Statement{Talk: v.Talk.ID, Signer: MemberSigner(v.Member.ID), Action: ActionAnswer, Version: a.VersionID, Kind: a.Kind}
+	if err := s.signAction(ctx, v.snap, stmt, &st); err != nil {
+		return err
+	}
 	return s.store.AnswerVersion(ctx, a, st)
 }
 

@@ -58,11 +58,18 @@ type snapshot struct {
 	byUser  map[int64]*Member // by user ID
 	tracks  map[int64]*Track  // by ID
 	order   []*Track          // the same, in ascending ID order
+
+	// keys caches signers' keys (*SignerKey by signer) as read since the
+	// snapshot was loaded. A member.key event, which any change of a key
+	// appends, makes Service load a new snapshot (keepsSnapshot), so a
+	// key kept here is the signer's key at head. Snapshots carried
+	// forward share it.
+	keys *sync.Map
 }
 
 func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 	sn := &snapshot{head: head, members: make(map[int64]*Member, len(members)), byUser: make(map[int64]*Member, len(members)),
-		tracks: make(map[int64]*Track, len(tracks)), order: tracks}
+		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map)}
 	for _, m := range members {
 		sn.members[m.ID] = m
 		sn.byUser[m.UserID] = m
@@ -163,6 +170,7 @@ var keepsTalk = map[string]bool{
 	EventStakeholderAdded:  true,
 	EventRedLinesSaved:     true,
 	EventRatificationGiven: true,
+	EventMemberKey:         true,
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
@@ -420,7 +428,14 @@ func (s *Service) CreateTalk(ctx context.Context, t *Talk) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	return s.store.CreateTalk(ctx, t, Stamp{ActorID: u.ID, Time: s.clock.Now()})
+	st := Stamp{ActorID: u.ID, Time: s.clock.Now()}
+	if err := s.store.CreateTalk(ctx, t, st); err != nil {
+		return err
+	}
+	if ms, err := s.store.FindMembers(ctx, MemberFilter{TalkID: t.ID}); err == nil && len(ms) == 1 {
+		s.giveKeyOnJoin(ctx, t.ID, MemberSigner(ms[0].ID), st)
+	}
+	return nil
 }
 
 // FindTalkByID returns talk id if the acting user is a member, or ENOTFOUND.
@@ -516,7 +531,12 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	if err := s.checkNotStakeholder(ctx, m.TalkID, m.UserID); err != nil {
 		return err
 	}
-	return s.store.AddMember(ctx, m, s.stamp(v))
+	st := s.stamp(v)
+	if err := s.store.AddMember(ctx, m, st); err != nil {
+		return err
+	}
+	s.giveKeyOnJoin(ctx, m.TalkID, MemberSigner(m.ID), st)
+	return nil
 }
 
 // FindMembers returns the members of talk talkID, which every member sees.

@@ -182,9 +182,11 @@ func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*St
 		return nil, Errorf(ECONFLICT, "The talk is ratified: every stakeholder has ratified it, and no stakeholder joins now.")
 	}
 	st := &Stakeholder{TalkID: talkID, UserID: userID}
-	if err := s.store.AddStakeholder(ctx, st, s.stamp(v)); err != nil {
+	stamp := s.stamp(v)
+	if err := s.store.AddStakeholder(ctx, st, stamp); err != nil {
 		return nil, err
 	}
+	s.giveKeyOnJoin(ctx, talkID, StakeholderSigner(userID), stamp)
 	return st, nil
 }
 
@@ -313,7 +315,12 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 	case st.Decision != "":
 		return Errorf(ECONFLICT, "You have already answered.")
 	}
-	return s.store.Ratify(ctx, talkID, st.UserID, d, comment, Stamp{ActorID: st.UserID, Time: s.clock.Now()})
+	stamp := Stamp{ActorID: st.UserID, Time: s.clock.Now()}
+	stmt := &Statement{Talk: talkID, Signer: StakeholderSigner(st.UserID), Action: ActionRatify, Decision: d, Comment: comment}
+	if err := s.signAction(ctx, nil, stmt, &stamp); err != nil {
+		return err
+	}
+	return s.store.Ratify(ctx, talkID, st.UserID, d, comment, stamp)
 }
 
 // applyStakeholder folds the events of this file into s.

@@ -29,6 +29,7 @@ type Store interface {
 	RecordStore      // tree hashes and signed checkpoints (record.go)
 	MandateStore     // limits principals set for their envoys (mandate.go)
 	StakeholderStore // stakeholders, red lines, ratification (stakeholder.go)
+	KeyStore         // signers' keys (sign.go)
 
 	// CreateUser stores u and sets u.ID. ECONFLICT if the email is taken.
 	CreateUser(ctx context.Context, u *User) error

@@ -119,6 +119,10 @@ var SystemClock Clock = ClockFunc(time.Now)
 type Stamp struct {
 	ActorID int64 // the acting user; 0 for the system
 	Time    time.Time
+	// Signed is the acting signer's signature of the write's action, if
+	// it is of a signed kind: NewEvent puts it in the payload of the
+	// event that records the action (SignatureFor).
+	Signed *Signed
 
 	// Mandate, if not nil, names what the Service read to check the
 	// write against an envoy's mandate. The Service checks before the

@@ -23,6 +23,7 @@ func (h *Handler) routes() []route {
 		h.rehearsalRoutes(),   // rehearsal.go: a party's rehearsal of the rest of the negotiation
 		h.mandateRoutes(),     // mandates.go: the limits a principal sets for its envoys
 		h.stakeholderRoutes(), // stakeholders.go: red lines, ratification
+		h.keyRoutes(),         // keys.go: the member's signing key
 	} {
 		rs = append(rs, area...)
 	}
@@ -134,7 +135,8 @@ type talkPage struct {
 	Delegations  []delegation
 	Facilitators []*talks.Member
 	Agreement    *talks.Agreement
-	Public       bool // some terms of the agreement are published (disclosure.go)
+	Public       bool        // some terms of the agreement are published (disclosure.go)
+	Key          *signingKey // the viewer's signing key (keys.go)
 }
 
 func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
@@ -169,6 +171,9 @@ func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 		if p.Public, err = h.published(r, id); err != nil {
 			return err
 		}
+	}
+	if p.Key, err = h.signingKey(r.Context(), id); err != nil {
+		return err
 	}
 	pg := h.page(r, tc.Talk.Title, p)
 	pg.Live = &Live{TalkID: id, Head: tc.View.Head()}

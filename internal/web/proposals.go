@@ -208,6 +208,9 @@ type proposalPage struct {
 	// CrossesRedLine: Selected falls below some stakeholder's red line
 	// (stakeholders.go); whose, and by how much, is not said.
 	CrossesRedLine bool
+	// Signed: Selected carries its author's member signature; SignedOwnKey
+	// that the author held its own key (keys.go).
+	Signed, SignedOwnKey bool
 
 	// Carried marks a proposal carried from a back-channel; CarriedOpen
 	// that it still takes answers although the talk is agreed
@@ -324,6 +327,9 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 		return nil, err
 	}
 	p.Rows = rowsOf(tc.Talk.Space, p.Selected)
+	if p.Signed, p.SignedOwnKey, err = h.versionSignature(ctx, tc.Talk.ID, p.Selected.ID); err != nil {
+		return nil, err
+	}
 	if p.CrossesRedLine, err = h.svc.CrossesRedLine(ctx, p.Selected.ID); err != nil {
 		return nil, err
 	}

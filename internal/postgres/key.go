@@ -1,0 +1,93 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// CreateSignerKey implements talks.Store.
+func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talks.Stamp) error {
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, k.TalkID); err != nil {
+			return err
+		}
+		var taken bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signer_keys WHERE talk_id = $1 AND signer = $2)`, k.TalkID, k.Signer).Scan(&taken); err != nil {
+			return fmt.Errorf("find signer key: %w", err)
+		} else if taken {
+			return talks.Errorf(talks.ECONFLICT, "The signer has a key already.")
+		}
+		if err := tx.recordWith(ctx, 0, talks.EventMemberKey, st, talks.MemberKey{Signer: k.Signer, Key: k.Public, Holder: talks.KeyHolderServer},
+			`INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at) VALUES ($1, $16, $17, $18, 'server', $3)`,
+			k.Signer, []byte(k.Public), []byte(k.Private)); err != nil {
+			return err
+		}
+		k.Holder, k.CreatedAt = talks.KeyHolderServer, at
+		return nil
+	})
+}
+
+// FindSignerKey implements talks.Store.
+func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
+	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
+	err := s.view(ctx, func(tx pgx.Tx) error {
+		var pub, priv []byte
+		err := tx.QueryRow(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+			talkID, signer).Scan(&pub, &priv, &k.Holder, &k.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
+		} else if err != nil {
+			return fmt.Errorf("find signer key: %w", err)
+		}
+		k.Public = pub
+		if priv != nil {
+			k.Private = priv
+		}
+		k.CreatedAt = talks.Timestamp(k.CreatedAt)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// ReleaseSignerKey implements talks.Store.
+func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer string, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		var pub []byte
+		var holder string
+		err := tx.QueryRow(ctx, `SELECT public_key, holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&pub, &holder)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
+		} else if err != nil {
+			return fmt.Errorf("find signer key: %w", err)
+		} else if holder != talks.KeyHolderServer {
+			return talks.Errorf(talks.ECONFLICT, "The server no longer holds this key.")
+		}
+		return tx.recordWith(ctx, 0, talks.EventMemberKey, st, talks.MemberKey{Signer: signer, Key: pub, Holder: talks.KeyHolderClient},
+			`UPDATE signer_keys SET private_key = NULL, holder = 'client' WHERE talk_id = $1 AND signer = $16`, signer)
+	})
+}
+
+// useSignature records sg, a client's signature, in the locked talk,
+// refusing one recorded before (a replay).
+func (tx *txn) useSignature(ctx context.Context, sg *talks.Signed) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO client_signatures (sig, talk_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sg.Sig, tx.talkID)
+	if err != nil {
+		return fmt.Errorf("insert signature: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return talks.ErrSignatureUsed
+	}
+	return nil
+}

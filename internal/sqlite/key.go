@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// CreateSignerKey implements talks.Store.
+func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talks.Stamp) error {
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, k.TalkID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at)
+			VALUES ($1, $2, $3, $4, 'server', $5) ON CONFLICT DO NOTHING`,
+			k.TalkID, k.Signer, []byte(k.Public), []byte(k.Private), formatTime(at))
+		if err != nil {
+			return fmt.Errorf("insert signer key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return talks.Errorf(talks.ECONFLICT, "The signer has a key already.")
+		}
+		if err := record(ctx, tx, k.TalkID, 0, talks.EventMemberKey, st, talks.MemberKey{Signer: k.Signer, Key: k.Public, Holder: talks.KeyHolderServer}); err != nil {
+			return err
+		}
+		k.Holder, k.CreatedAt = talks.KeyHolderServer, at
+		return nil
+	})
+}
+
+// FindSignerKey implements talks.Store.
+func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
+	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
+	err := s.view(ctx, func(tx *sql.Tx) error {
+		var pub, priv []byte
+		var created string
+		err := tx.QueryRowContext(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+			talkID, signer).Scan(&pub, &priv, &k.Holder, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
+		} else if err != nil {
+			return fmt.Errorf("find signer key: %w", err)
+		}
+		k.Public = pub
+		if priv != nil {
+			k.Private = priv
+		}
+		k.CreatedAt, err = parseTime(created)
+		return err
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return k, nil
+}
+
+// ReleaseSignerKey implements talks.Store.
+func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer string, st talks.Stamp) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		var pub []byte
+		var holder string
+		err := tx.QueryRowContext(ctx, `SELECT public_key, holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&pub, &holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
+		} else if err != nil {
+			return fmt.Errorf("find signer key: %w", err)
+		} else if holder != talks.KeyHolderServer {
+			return talks.Errorf(talks.ECONFLICT, "The server no longer holds this key.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE signer_keys SET private_key = NULL, holder = 'client' WHERE talk_id = $1 AND signer = $2`,
+			talkID, signer); err != nil {
+			return fmt.Errorf("release signer key: %w", err)
+		}
+		return record(ctx, tx, talkID, 0, talks.EventMemberKey, st, talks.MemberKey{Signer: signer, Key: pub, Holder: talks.KeyHolderClient})
+	})
+}
+
+// useSignature records sg, a client's signature, refusing one recorded
+// before (a replay).
+func useSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signed) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO client_signatures (sig, talk_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sg.Sig, talkID)
+	if err != nil {
+		return fmt.Errorf("insert signature: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return talks.ErrSignatureUsed
+	}
+	return nil
+}

@@ -1,0 +1,173 @@
+package talks
+
+import (
+	"bytes"
+	"context"
+	"time"
+)
+
+// signerOf returns the acting user's signer name in talk talkID and the
+// stamp of its writes: a member signs as itself, a stakeholder as a
+// stakeholder. ENOTFOUND for anyone else.
+func (s *Service) signerOf(ctx context.Context, talkID int64) (string, Stamp, error) {
+	v, err := s.View(ctx, talkID)
+	if err == nil {
+		return MemberSigner(v.Member.ID), s.stamp(v), nil
+	} else if ErrorCode(err) != ENOTFOUND {
+		return "", Stamp{}, err
+	}
+	_, st, err := s.stakeholderOf(ctx, talkID)
+	if err != nil {
+		return "", Stamp{}, err
+	}
+	return StakeholderSigner(st.UserID), Stamp{ActorID: st.UserID, Time: s.clock.Now()}, nil
+}
+
+// giveKey creates a server-held key for signer in talk talkID, appending
+// member.key. A signer that has one keeps it.
+func (s *Service) giveKey(ctx context.Context, talkID int64, signer string, st Stamp) (*SignerKey, error) {
+	k, err := NewSignerKey(talkID, signer)
+	if err != nil {
+		return nil, err
+	}
+	st = Stamp{ActorID: st.ActorID, Time: st.Time} // a write of its own
+	if err := s.store.CreateSignerKey(ctx, k, st); ErrorCode(err) == ECONFLICT {
+		return s.store.FindSignerKey(ctx, talkID, signer)
+	} else if err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// giveKeyOnJoin gives a signer who just joined talk talkID its key. The
+// join stands if this fails: the signer then gets its key at its first
+// signed action (signAction).
+func (s *Service) giveKeyOnJoin(ctx context.Context, talkID int64, signer string, st Stamp) {
+	_, _ = s.giveKey(ctx, talkID, signer, st)
+}
+
+// signAction signs statement st (its Talk and Signer set) for the write
+// stamped *stamp, and sets stamp.Signed. If ctx carries the signer's own
+// signature (NewContextWithSignature), it checks that it is a valid
+// signature, under the signer's current key, of exactly this action, at a
+// time within StatementSkew of the server's; otherwise it signs with the
+// key the server holds, creating the key if the signer has none (a signer
+// that predates keys). A signer who took its key gets EFORBIDDEN. Every
+// refusal happens before anything is written; the store refuses a client
+// signature it recorded before.
+//
+// sn, if not nil, is the snapshot of the talk the caller's view was built
+// from, whose cache of keys spares a read.
+func (s *Service) signAction(ctx context.Context, sn *snapshot, st *Statement, stamp *Stamp) error {
+	c := signatureFromContext(ctx)
+	k, err := s.signerKey(ctx, sn, st.Talk, st.Signer)
+	if ErrorCode(err) == ENOTFOUND && c == nil {
+		k, err = s.giveKey(ctx, st.Talk, st.Signer, *stamp)
+	}
+	if ErrorCode(err) == ENOTFOUND {
+		return Errorf(EINVALID, "You have no key in this talk: download it first.")
+	} else if err != nil {
+		return err
+	}
+	if c == nil {
+		if k.Private == nil {
+			return Errorf(EFORBIDDEN, "Your key is held by you: sign with `backchannel sign`.")
+		}
+		st.At = Timestamp(stamp.Time).Format(time.RFC3339Nano)
+		sg, err := Sign(k.Private, st)
+		if err != nil {
+			return err
+		}
+		stamp.Signed = sg
+		return nil
+	}
+	sg := &Signed{Signer: st.Signer, Statement: c.Statement, Sig: c.Sig, byClient: true}
+	got, err := sg.ParseStatement()
+	if err != nil {
+		return Errorf(EINVALID, "The signed statement is malformed: %v.", err)
+	} else if got.Signer != st.Signer {
+		return Errorf(EFORBIDDEN, "The statement is signed for %s, but you are %s.", got.Signer, st.Signer)
+	}
+	at, err := time.Parse(time.RFC3339Nano, got.At)
+	if err != nil {
+		return Errorf(EINVALID, "The signed statement's time %q is not RFC 3339.", got.At)
+	} else if d := at.Sub(stamp.Time); d > StatementSkew || d < -StatementSkew {
+		return Errorf(EINVALID, "The signed statement's time %s is more than %v from the server's (%s): sign it again.",
+			got.At, StatementSkew, Timestamp(stamp.Time).Format(time.RFC3339))
+	}
+	st.At = got.At
+	want, err := st.Encode()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(want, c.Statement) {
+		return Errorf(EINVALID, "The signed statement does not match the request; it must be exactly %s", want)
+	}
+	if len(c.Sig) == 0 || sg.Verify(k.Public) != nil {
+		return Errorf(EFORBIDDEN, "The signature does not verify under your key.")
+	}
+	stamp.Signed = sg
+	return nil
+}
+
+// signerKey returns the key of signer in talk talkID, from sn's cache if
+// it holds it (sn may be nil), or ENOTFOUND.
+func (s *Service) signerKey(ctx context.Context, sn *snapshot, talkID int64, signer string) (*SignerKey, error) {
+	if sn != nil {
+		if k, ok := sn.keys.Load(signer); ok {
+			return k.(*SignerKey), nil
+		}
+	}
+	k, err := s.store.FindSignerKey(ctx, talkID, signer)
+	if err == nil && sn != nil {
+		sn.keys.Store(signer, k)
+	}
+	return k, err
+}
+
+// ExportKey returns the acting member's (or stakeholder's) key in talk
+// talkID, private half included, creating it if it has none. ECONFLICT if
+// the server no longer holds it; ENOTFOUND for anyone not in the talk.
+func (s *Service) ExportKey(ctx context.Context, talkID int64) (*SignerKey, error) {
+	signer, st, err := s.signerOf(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.FindSignerKey(ctx, talkID, signer)
+	if ErrorCode(err) == ENOTFOUND {
+		k, err = s.giveKey(ctx, talkID, signer, st)
+	}
+	if err != nil {
+		return nil, err
+	} else if k.Private == nil {
+		return nil, Errorf(ECONFLICT, "The server no longer holds your key: you took it.")
+	}
+	return k, nil
+}
+
+// FindKey returns the acting signer's key in talk talkID without its
+// private half, or ENOTFOUND if it has none (or is not in the talk).
+func (s *Service) FindKey(ctx context.Context, talkID int64) (*SignerKey, error) {
+	signer, _, err := s.signerOf(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.store.FindSignerKey(ctx, talkID, signer)
+	if err != nil {
+		return nil, err
+	}
+	k.Private = nil
+	return k, nil
+}
+
+// ReleaseKey makes the server forget the acting signer's private key in
+// talk talkID, appending member.key with holder client: from then on the
+// signer signs its actions itself. Export the key first (ExportKey): the
+// server cannot give it back. ECONFLICT if the server no longer holds it.
+func (s *Service) ReleaseKey(ctx context.Context, talkID int64) error {
+	signer, st, err := s.signerOf(ctx, talkID)
+	if err != nil {
+		return err
+	}
+	return s.store.ReleaseSignerKey(ctx, talkID, signer, st)
+}
