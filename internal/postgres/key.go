@@ -91,3 +91,18 @@ func (tx *txn) useSignature(ctx context.Context, sg *talks.Signed) error {
 	}
 	return nil
 }
+
+// serverHoldsKey returns talks.ErrKeyReleased unless the server still
+// holds signer's private key in the locked talk: a signature the server
+// made must not be recorded after the signer took its key (a release
+// locks the talk too).
+func (tx *txn) serverHoldsKey(ctx context.Context, signer string) error {
+	var holder string
+	err := tx.QueryRow(ctx, `SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, tx.talkID, signer).Scan(&holder)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && holder != talks.KeyHolderServer) {
+		return talks.ErrKeyReleased
+	} else if err != nil {
+		return fmt.Errorf("find signer key: %w", err)
+	}
+	return nil
+}

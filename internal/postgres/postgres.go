@@ -253,6 +253,10 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		if err := tx.useSignature(tx.ctx, sg); err != nil {
 			return "", nil, err
 		}
+	} else if sg != nil {
+		if err := tx.serverHoldsKey(tx.ctx, sg.Signer); err != nil {
+			return "", nil, err
+		}
 	}
 	e.Seal(tx.seq+1, tx.hash)
 	idx, hs, err := tx.appendLeaf(e)

@@ -92,3 +92,17 @@ func useSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signed) 
 	}
 	return nil
 }
+
+// serverHoldsKey returns talks.ErrKeyReleased unless the server still
+// holds signer's private key: a signature the server made must not be
+// recorded after the signer took its key.
+func serverHoldsKey(ctx context.Context, tx *txn, talkID int64, signer string) error {
+	var holder string
+	err := tx.QueryRowContext(ctx, `SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&holder)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && holder != talks.KeyHolderServer) {
+		return talks.ErrKeyReleased
+	} else if err != nil {
+		return fmt.Errorf("find signer key: %w", err)
+	}
+	return nil
+}

@@ -174,6 +174,10 @@ func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st 
 		if err := useSignature(ctx, tx, talkID, sg); err != nil {
 			return err
 		}
+	} else if sg != nil {
+		if err := serverHoldsKey(ctx, tx, talkID, sg.Signer); err != nil {
+			return err
+		}
 	}
 	return appendEvent(ctx, tx, e)
 }

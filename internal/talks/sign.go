@@ -126,6 +126,10 @@ type Signed struct {
 // twice.
 func (sg *Signed) ByClient() bool { return sg.byClient }
 
+// ErrKeyReleased is the error of a write the server signed with a key
+// that its signer took into its own hands while the write was under way.
+var ErrKeyReleased = Errorf(ECONFLICT, "Your key became yours alone while this was being written; nothing was written. Sign it with `backchannel sign`.")
+
 func signedMessage(statement []byte) []byte {
 	return append([]byte(statementDomain), statement...)
 }
@@ -423,6 +427,12 @@ type KeyStore interface {
 	// ENOTFOUND.
 	FindSignerKey(ctx context.Context, talkID int64, signer string) (*SignerKey, error)
 
+	// Every write whose Stamp carries a signature the server made
+	// (not ByClient) returns ErrKeyReleased, inside its transaction and
+	// before writing anything, if the signer's key is no longer held
+	// by the server: a release that commits between the Service's
+	// signing and the write wins.
+	//
 	// ReleaseSignerKey forgets the private key of signer in talk talkID
 	// and appends member.key (holder client). ENOTFOUND if the signer has
 	// no key; ECONFLICT if the server no longer holds it.
