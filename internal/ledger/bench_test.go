@@ -8,7 +8,10 @@ import (
 	"testing"
 )
 
-var benchOut = flag.String("bench-bundle", "", "write the benchmarks' bundle of 100,000 events to `FILE`, and its server key to FILE.pub")
+var (
+	benchOut    = flag.String("bench-bundle", "", "write the benchmarks' bundle of 100,000 events to `FILE`, and its server key to FILE.pub")
+	benchSigned = flag.Bool("bench-signed", false, "with -bench-bundle: write the bundle of 100,000 signed answers instead")
+)
 
 // TestWriteBenchBundle writes the benchmarks' bundle to a file, given
 // -bench-bundle, to measure "backchannel verify FILE --key FILE.pub" end
@@ -17,7 +20,15 @@ func TestWriteBenchBundle(t *testing.T) {
 	if *benchOut == "" {
 		t.Skip("no -bench-bundle")
 	}
-	if err := os.WriteFile(*benchOut, benchBundle(t), 0o644); err != nil {
+	data := benchBundle(t)
+	if *benchSigned {
+		bundle, _ := signedBenchBundle(t)
+		var err error
+		if data, err = json.Marshal(bundle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(*benchOut, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(*benchOut+".pub", []byte(testKey(t, "bc.example").VerifierKey()+"\n"), 0o644); err != nil {

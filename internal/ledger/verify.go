@@ -199,13 +199,29 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 			c.signer, c.key, c.kind, c.err = sigs.Key(l.Event)
 		}
 	}
+	// The statements in parallel, then the signatures in batches
+	// (batch.go).
+	sigOf := make([]*talks.Signed, n)
 	parallel(n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			if c := &checks[i]; c.kind && c.err == nil {
-				c.signed, c.err = talks.CheckSigned(b.Leaves[i].Event, c.signer, c.key)
+				sigOf[i], c.signed, c.err = talks.CheckSignedStatement(b.Leaves[i].Event, c.signer, c.key)
 			}
 		}
 	})
+	var items []sigItem
+	var at []int
+	for i, sg := range sigOf {
+		if sg != nil {
+			items = append(items, sigItem{key: checks[i].key, msg: sg.Message(), sig: sg.Sig})
+			at = append(at, i)
+		}
+	}
+	for j, ok := range verifySignatures(items) {
+		if !ok {
+			checks[at[j]].err = talks.ErrSignatureMismatch(checks[at[j]].signer)
+		}
+	}
 
 	var tree Tree
 	var prev *talks.Event

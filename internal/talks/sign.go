@@ -292,9 +292,14 @@ func CheckEventStatement(e *Event, sg *Signed, signer string) error {
 	if sg.Signer != signer {
 		return fmt.Errorf("signed by %s, but the event's actor is %s", sg.Signer, signer)
 	}
-	got, err := sg.ParseStatement()
-	if err != nil {
-		return err
+	// Only the time comes from the statement: the rest is what the event
+	// says, and the bytes must then be equal, which leaves nothing else
+	// to check in the statement.
+	var got struct {
+		At string `json:"at"`
+	}
+	if err := json.Unmarshal(sg.Statement, &got); err != nil {
+		return fmt.Errorf("statement: %w", err)
 	}
 	want, err := EventStatement(e, signer, got.At)
 	if err != nil {
@@ -516,26 +521,57 @@ func (c *SignatureChecker) Key(e *Event) (signer string, key ed25519.PublicKey, 
 // that signer must sign under key (nil if the log binds it none yet), as
 // Key returned them. It reports whether e carries a signature.
 func CheckSigned(e *Event, signer string, key ed25519.PublicKey) (signed bool, err error) {
-	if _, ok := SignerKind(e); !ok {
-		return false, nil // a counter's answer: its version's signature covers it
-	}
-	sg, err := EventSignature(e)
-	if err != nil {
-		return false, err
-	}
-	switch {
-	case sg == nil && key == nil:
-		return false, nil // the signer had no key yet
-	case sg == nil:
-		return false, fmt.Errorf("no member signature, though the log binds a key to %s", signer)
-	case key == nil:
-		return true, fmt.Errorf("signed by %s, to whom the log binds no key", sg.Signer)
-	}
-	if err := CheckEventStatement(e, sg, signer); err != nil {
-		return true, err
+	sg, signed, err := CheckSignedStatement(e, signer, key)
+	if sg == nil || err != nil {
+		return signed, err
 	}
 	if sg.Verify(key) != nil {
-		return true, fmt.Errorf("the signature of %s does not verify under the key the log binds to it", signer)
+		return true, ErrSignatureMismatch(signer)
 	}
 	return true, nil
 }
+
+// CheckSignedStatement is CheckSigned without the signature's own check:
+// if e carries a signature that passes every other check, it returns it,
+// for the caller to verify under key (Signed.Message), perhaps with many
+// others at once.
+func CheckSignedStatement(e *Event, signer string, key ed25519.PublicKey) (sg *Signed, signed bool, err error) {
+	if e.Type == EventAnswerGiven {
+		// SignerKind and EventSignature in one decoding.
+		var p struct {
+			Kind   AnswerKind `json:"kind"`
+			Signed *Signed    `json:"signed"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return nil, false, fmt.Errorf("decode payload: %w", err)
+		} else if p.Kind == AnswerCounter {
+			return nil, false, nil // a counter's answer: its version's signature covers it
+		}
+		sg = p.Signed
+	} else if _, ok := SignerKind(e); !ok {
+		return nil, false, nil
+	} else if sg, err = EventSignature(e); err != nil {
+		return nil, false, err
+	}
+	switch {
+	case sg == nil && key == nil:
+		return nil, false, nil // the signer had no key yet
+	case sg == nil:
+		return nil, false, fmt.Errorf("no member signature, though the log binds a key to %s", signer)
+	case key == nil:
+		return nil, true, fmt.Errorf("signed by %s, to whom the log binds no key", sg.Signer)
+	}
+	if err := CheckEventStatement(e, sg, signer); err != nil {
+		return nil, true, err
+	}
+	return sg, true, nil
+}
+
+// ErrSignatureMismatch is the error of a signature that does not verify
+// under the key the log binds to its signer.
+func ErrSignatureMismatch(signer string) error {
+	return fmt.Errorf("the signature of %s does not verify under the key the log binds to it", signer)
+}
+
+// Message returns the bytes sg's signature signs.
+func (sg *Signed) Message() []byte { return signedMessage(sg.Statement) }
