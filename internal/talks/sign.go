@@ -292,27 +292,11 @@ func CheckEventStatement(e *Event, sg *Signed, signer string) error {
 	if sg.Signer != signer {
 		return fmt.Errorf("signed by %s, but the event's actor is %s", sg.Signer, signer)
 	}
-	// Only the time comes from the statement: the rest is what the event
-	// says, and the bytes must then be equal, which leaves nothing else
-	// to check in the statement.
-	var got struct {
-		At string `json:"at"`
-	}
-	if err := json.Unmarshal(sg.Statement, &got); err != nil {
-		return fmt.Errorf("statement: %w", err)
-	}
-	want, err := EventStatement(e, signer, got.At)
+	want, err := EventStatement(e, signer, "")
 	if err != nil {
 		return err
 	}
-	b, err := want.Encode()
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(b, sg.Statement) {
-		return errors.New("the signed statement does not match the event")
-	}
-	return nil
+	return matchStatement(want, sg)
 }
 
 // withSigned returns payload b (a JSON object) with sg as its "signed"
@@ -536,22 +520,9 @@ func CheckSigned(e *Event, signer string, key ed25519.PublicKey) (signed bool, e
 // for the caller to verify under key (Signed.Message), perhaps with many
 // others at once.
 func CheckSignedStatement(e *Event, signer string, key ed25519.PublicKey) (sg *Signed, signed bool, err error) {
-	if e.Type == EventAnswerGiven {
-		// SignerKind and EventSignature in one decoding.
-		var p struct {
-			Kind   AnswerKind `json:"kind"`
-			Signed *Signed    `json:"signed"`
-		}
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, false, fmt.Errorf("decode payload: %w", err)
-		} else if p.Kind == AnswerCounter {
-			return nil, false, nil // a counter's answer: its version's signature covers it
-		}
-		sg = p.Signed
-	} else if _, ok := SignerKind(e); !ok {
-		return nil, false, nil
-	} else if sg, err = EventSignature(e); err != nil {
-		return nil, false, err
+	want, sg, err := signedPayload(e, signer)
+	if err != nil || want == nil {
+		return nil, false, err // not of a signed kind, or a counter's answer: its version's signature covers it
 	}
 	switch {
 	case sg == nil && key == nil:
@@ -560,11 +531,100 @@ func CheckSignedStatement(e *Event, signer string, key ed25519.PublicKey) (sg *S
 		return nil, false, fmt.Errorf("no member signature, though the log binds a key to %s", signer)
 	case key == nil:
 		return nil, true, fmt.Errorf("signed by %s, to whom the log binds no key", sg.Signer)
+	case sg.Signer != signer:
+		return nil, true, fmt.Errorf("signed by %s, but the event's actor is %s", sg.Signer, signer)
 	}
-	if err := CheckEventStatement(e, sg, signer); err != nil {
+	if err := matchStatement(want, sg); err != nil {
 		return nil, true, err
 	}
 	return sg, true, nil
+}
+
+// signedPayload decodes e's payload once, for both the statement its
+// action makes for signer (without its time) and the signature it
+// carries, if any. want is nil for an event that is not of a signed kind
+// (or a counter's answer). It is EventStatement and EventSignature in one.
+func signedPayload(e *Event, signer string) (want *Statement, sg *Signed, err error) {
+	decode := func(p any) error {
+		if err := json.Unmarshal(e.Payload, p); err != nil {
+			return fmt.Errorf("decode payload: %w", err)
+		}
+		return nil
+	}
+	switch e.Type {
+	case EventVersionProposed:
+		var p struct {
+			VersionProposed
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		}
+		return VersionStatement(e.TalkID, signer, e.TrackID, p.ParentID, p.Values, p.Clauses, p.Rationale), p.Signed, nil
+	case EventAnswerGiven:
+		var p struct {
+			AnswerGiven
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		} else if p.Kind == AnswerCounter {
+			return nil, nil, nil
+		}
+		return &Statement{Talk: e.TalkID, Signer: signer, Action: ActionAnswer, Version: p.VersionID, Kind: p.Kind}, p.Signed, nil
+	case EventMandateSaved:
+		var p struct {
+			MandateSaved
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		}
+		return &Statement{Talk: e.TalkID, Signer: signer, Action: ActionMandate, Envoy: p.EnvoyID, Digest: p.Digest}, p.Signed, nil
+	case EventRatificationGiven:
+		var p struct {
+			RatificationGiven
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		}
+		return &Statement{Talk: e.TalkID, Signer: signer, Action: ActionRatify, Decision: p.Decision, Comment: p.Comment}, p.Signed, nil
+	case EventDisclosureConsented:
+		var p struct {
+			DisclosureConsented
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		}
+		return &Statement{Talk: e.TalkID, Signer: signer, Action: ActionConsent, Revision: p.Revision}, p.Signed, nil
+	}
+	return nil, nil, nil
+}
+
+// matchStatement reports whether sg's statement is want, made at the time
+// the statement gives, byte for byte.
+func matchStatement(want *Statement, sg *Signed) error {
+	// Only the time comes from the statement: the rest is what the event
+	// says, and the bytes must then be equal, which leaves nothing else
+	// to check in the statement.
+	var got struct {
+		At string `json:"at"`
+	}
+	if err := json.Unmarshal(sg.Statement, &got); err != nil {
+		return fmt.Errorf("statement: %w", err)
+	}
+	w := *want
+	w.At = got.At
+	b, err := w.Encode()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(b, sg.Statement) {
+		return errors.New("the signed statement does not match the event")
+	}
+	return nil
 }
 
 // ErrSignatureMismatch is the error of a signature that does not verify
