@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -34,8 +35,12 @@ func acceptsGzip(h string) bool {
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
 			continue
 		}
-		q := strings.ReplaceAll(params, " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		name, value, _ := strings.Cut(strings.ReplaceAll(params, " ", ""), "=")
+		if !strings.EqualFold(name, "q") {
+			return true
+		}
+		q, err := strconv.ParseFloat(value, 64)
+		return err == nil && q > 0
 	}
 	return false
 }

@@ -83,7 +83,7 @@ type Serve struct {
 	ledgerKey *ledger.Key
 	service   *talks.Service
 	app       http.Handler
-	appStop   *server.Server
+	api       *server.Server     // wakes and ends the event streams
 	unlisten  context.CancelFunc // stops listening for other servers' writes
 	listened  chan struct{}      // closed when the listener has stopped
 	metrics   *metrics
@@ -225,7 +225,7 @@ func (s *Serve) Open(ctx context.Context) error {
 		s.Logger.Warn("the database has users: --demo seeds only an empty database", "users", users)
 	}
 
-	s.app, s.appStop = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""})
+	s.app, s.api = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""})
 	if pg, ok := s.store.(*postgres.Store); ok {
 		s.listen(pg)
 	}
@@ -269,7 +269,7 @@ func (s *Serve) Open(ctx context.Context) error {
 func (s *Serve) listen(pg *postgres.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.unlisten, s.listened = cancel, make(chan struct{})
-	api := s.appStop
+	api := s.api // Close clears s.api before it stops listening
 	go func() {
 		defer close(s.listened)
 		pg.Listen(ctx, api.Notify, api.NotifyAll, func(err error) {
@@ -327,11 +327,11 @@ func (s *Serve) Close() error {
 	var errs []error
 	// The application ends its event streams first, which would otherwise
 	// hold Shutdown until its timeout; other requests are unaffected.
-	if s.appStop != nil {
-		if err := s.appStop.Close(); err != nil {
+	if s.api != nil {
+		if err := s.api.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close server: %w", err))
 		}
-		s.appStop = nil
+		s.api = nil
 	}
 	if s.http != nil {
 		timeout := s.ShutdownTimeout

@@ -242,63 +242,6 @@ func EventSignature(e *Event) (*Signed, error) {
 	return p.Signed, nil
 }
 
-// EventStatement returns the statement that event e's action makes for
-// signer at time at: what a signature e carries must sign, byte for byte.
-func EventStatement(e *Event, signer, at string) (*Statement, error) {
-	var st *Statement
-	switch e.Type {
-	case EventVersionProposed:
-		var p VersionProposed
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, err
-		}
-		st = VersionStatement(e.TalkID, signer, e.TrackID, p.ParentID, p.Values, p.Clauses, p.Rationale)
-	case EventAnswerGiven:
-		var p AnswerGiven
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, err
-		}
-		st = &Statement{Talk: e.TalkID, Signer: signer, Action: ActionAnswer, Version: p.VersionID, Kind: p.Kind}
-	case EventMandateSaved:
-		var p MandateSaved
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, err
-		}
-		st = &Statement{Talk: e.TalkID, Signer: signer, Action: ActionMandate, Envoy: p.EnvoyID, Digest: p.Digest}
-	case EventRatificationGiven:
-		var p RatificationGiven
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, err
-		}
-		st = &Statement{Talk: e.TalkID, Signer: signer, Action: ActionRatify, Decision: p.Decision, Comment: p.Comment}
-	case EventDisclosureConsented:
-		var p DisclosureConsented
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
-			return nil, err
-		}
-		st = &Statement{Talk: e.TalkID, Signer: signer, Action: ActionConsent, Revision: p.Revision}
-	default:
-		return nil, fmt.Errorf("a %s event is not signed", e.Type)
-	}
-	st.At = at
-	return st, nil
-}
-
-// CheckEventStatement reports whether sg, carried by event e, signs
-// exactly e's action by signer: a signature moved to another event, or
-// a statement that differs from the event in any field, fails. It does not
-// check the signature itself (Verify).
-func CheckEventStatement(e *Event, sg *Signed, signer string) error {
-	if sg.Signer != signer {
-		return fmt.Errorf("signed by %s, but the event's actor is %s", sg.Signer, signer)
-	}
-	want, err := EventStatement(e, signer, "")
-	if err != nil {
-		return err
-	}
-	return matchStatement(want, sg)
-}
-
 // withSigned returns payload b (a JSON object) with sg as its "signed"
 // field.
 func withSigned(b []byte, sg *Signed) ([]byte, error) {
@@ -543,7 +486,7 @@ func CheckSignedStatement(e *Event, signer string, key ed25519.PublicKey) (sg *S
 // signedPayload decodes e's payload once, for both the statement its
 // action makes for signer (without its time) and the signature it
 // carries, if any. want is nil for an event that is not of a signed kind
-// (or a counter's answer). It is EventStatement and EventSignature in one.
+// (or a counter's answer).
 func signedPayload(e *Event, signer string) (want *Statement, sg *Signed, err error) {
 	decode := func(p any) error {
 		if err := json.Unmarshal(e.Payload, p); err != nil {
@@ -604,7 +547,8 @@ func signedPayload(e *Event, signer string) (want *Statement, sg *Signed, err er
 }
 
 // matchStatement reports whether sg's statement is want, made at the time
-// the statement gives, byte for byte.
+// the statement gives, byte for byte: a signature moved to another event,
+// or a statement that differs from its event in any field, fails.
 func matchStatement(want *Statement, sg *Signed) error {
 	// Only the time comes from the statement: the rest is what the event
 	// says, and the bytes must then be equal, which leaves nothing else
