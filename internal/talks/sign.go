@@ -322,11 +322,18 @@ func ParseKeyFile(b []byte) (*SignerKey, string, error) {
 	}
 	f := map[string]string{}
 	for _, l := range lines[1:] {
-		k, v, ok := strings.Cut(strings.TrimSpace(l), ": ")
-		if !ok {
+		k, v, ok := strings.Cut(l, ":")
+		k = strings.TrimSpace(k)
+		switch {
+		case !ok:
 			return nil, "", fmt.Errorf("talks: key file: bad line %q", l)
+		case k != "talk" && k != "signer" && k != "origin" && k != "public" && k != "seed":
+			return nil, "", fmt.Errorf("talks: key file: unknown field %q", k)
 		}
-		f[k] = v
+		if _, dup := f[k]; dup {
+			return nil, "", fmt.Errorf("talks: key file: %s given twice", k)
+		}
+		f[k] = strings.TrimSpace(v)
 	}
 	talk, err := strconv.ParseInt(f["talk"], 10, 64)
 	if err != nil || talk <= 0 {

@@ -100,6 +100,7 @@ func FuzzParseKeyFile(f *testing.F) {
 	k, _ := talks.NewSignerKey(42, "member/7")
 	f.Add(talks.FormatKeyFile(k, "https://bc.example.org"))
 	f.Add([]byte("backchannel member key v1\ntalk: 1\n"))
+	f.Add(talks.FormatKeyFile(k, ""))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		k, origin, err := talks.ParseKeyFile(b)
 		if err != nil {
