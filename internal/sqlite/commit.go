@@ -418,3 +418,39 @@ func (p *pool) Close() error {
 	p.mu.Unlock()
 	return p.DB.Close()
 }
+
+// readTx is a read transaction that uses the pool's prepared statements,
+// so a query is parsed once per connection, not on every call. A query
+// the pool has not prepared yet runs unprepared and is noted, for view to
+// prepare once the transaction's connection is free again.
+type readTx struct {
+	*sql.Tx
+	pool       *pool
+	unprepared []string
+}
+
+func (tx *readTx) stmt(query string) *sql.Stmt {
+	tx.pool.mu.Lock()
+	st := tx.pool.stmts[query]
+	tx.pool.mu.Unlock()
+	if st == nil {
+		tx.unprepared = append(tx.unprepared, query)
+	}
+	return st
+}
+
+// QueryContext is sql.Tx.QueryContext.
+func (tx *readTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(query); st != nil {
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext is sql.Tx.QueryRowContext.
+func (tx *readTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(query); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, query, args...)
+}

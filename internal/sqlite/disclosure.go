@@ -95,7 +95,7 @@ func (s *Store) ConsentDisclosure(ctx context.Context, talkID, rev int64, c *tal
 // FindDisclosure implements talks.Store.
 func (s *Store) FindDisclosure(ctx context.Context, talkID int64) (*talks.Disclosure, error) {
 	var d *talks.Disclosure
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		d = &talks.Disclosure{TalkID: talkID}
 		var terms []byte
 		var embargo, proposed string

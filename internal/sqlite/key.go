@@ -36,7 +36,7 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 // FindSignerKey implements talks.Store.
 func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
 	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var pub, priv []byte
 		var created string
 		err := tx.QueryRowContext(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -46,7 +45,7 @@ func (s *Store) SaveMandate(ctx context.Context, m *talks.Mandate, st talks.Stam
 // FindMandates implements talks.Store.
 func (s *Store) FindMandates(ctx context.Context, talkID, partyID int64) ([]*talks.Mandate, error) {
 	var a []*talks.Mandate
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT talk_id, party_id, envoy_id, version, body, salt, digest, updated_by, updated_at
 			FROM mandates WHERE talk_id = $1 AND party_id = $2 ORDER BY envoy_id`, talkID, partyID)
 		if err != nil {

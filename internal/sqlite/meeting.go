@@ -113,7 +113,7 @@ func (s *Store) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUp
 // FindMeetingByID implements talks.Store.
 func (s *Store) FindMeetingByID(ctx context.Context, id int64) (*talks.Meeting, error) {
 	var m *talks.Meeting
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		m, err = findMeeting(ctx, tx, `id = $1`, id)
 		return err
@@ -127,7 +127,7 @@ func (s *Store) FindMeetingByID(ctx context.Context, id int64) (*talks.Meeting, 
 // FindMeetings implements talks.Store.
 func (s *Store) FindMeetings(ctx context.Context, f talks.MeetingFilter) ([]*talks.Meeting, error) {
 	var a []*talks.Meeting
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		if f.TrackID != 0 {
 			a, err = findMeetings(ctx, tx, `track_id = $1`, f.TrackID)

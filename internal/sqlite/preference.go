@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -41,7 +40,7 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 // FindPreferences implements talks.Store.
 func (s *Store) FindPreferences(ctx context.Context, talkID, partyID int64) ([]*talks.Preferences, error) {
 	var a []*talks.Preferences
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		a, err = findPreferences(ctx, tx, `talk_id = $1 AND party_id = $2 ORDER BY version`, talkID, partyID)
 		return err
@@ -52,7 +51,7 @@ func (s *Store) FindPreferences(ctx context.Context, talkID, partyID int64) ([]*
 // FindLatestPreferences implements talks.Store.
 func (s *Store) FindLatestPreferences(ctx context.Context, talkID int64) ([]*talks.Preferences, error) {
 	var a []*talks.Preferences
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		a, err = findPreferences(ctx, tx, `talk_id = $1 AND version = (SELECT MAX(version) FROM preferences q WHERE q.party_id = p.party_id)
 			ORDER BY party_id`, talkID)

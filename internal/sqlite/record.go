@@ -312,7 +312,7 @@ func (s *Store) backfill(ctx context.Context) error {
 // FindRecord implements talks.Store.
 func (s *Store) FindRecord(ctx context.Context, talkID int64) (*talks.Record, error) {
 	r := new(talks.Record)
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM talks WHERE id = $1`, talkID).Scan(new(int)); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return talks.Errorf(talks.ENOTFOUND, "Talk not found.")
@@ -359,7 +359,7 @@ func (s *Store) FindRecord(ctx context.Context, talkID int64) (*talks.Record, er
 // FindCheckpoints implements talks.Store.
 func (s *Store) FindCheckpoints(ctx context.Context, talkID int64) ([]*talks.Checkpoint, error) {
 	var out []*talks.Checkpoint
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		out, err = findCheckpoints(ctx, tx, talkID, false)
 		return err
@@ -370,7 +370,7 @@ func (s *Store) FindCheckpoints(ctx context.Context, talkID int64) ([]*talks.Che
 // FindLatestCheckpoint implements talks.Store.
 func (s *Store) FindLatestCheckpoint(ctx context.Context, talkID int64) (*talks.Checkpoint, error) {
 	var out []*talks.Checkpoint
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		out, err = findCheckpoints(ctx, tx, talkID, true)
 		return err
@@ -384,7 +384,7 @@ func (s *Store) FindLatestCheckpoint(ctx context.Context, talkID int64) (*talks.
 	return out[0], nil
 }
 
-func findCheckpoints(ctx context.Context, tx *sql.Tx, talkID int64, latest bool) ([]*talks.Checkpoint, error) {
+func findCheckpoints(ctx context.Context, tx *readTx, talkID int64, latest bool) ([]*talks.Checkpoint, error) {
 	q := `SELECT size, root, note, time FROM checkpoints WHERE talk_id = $1 ORDER BY id`
 	if latest {
 		q = `SELECT size, root, note, time FROM checkpoints WHERE talk_id = $1 ORDER BY id DESC LIMIT 1`

@@ -111,13 +111,20 @@ func (s *Store) update(ctx context.Context, fn func(ctx context.Context, tx *txn
 }
 
 // view runs fn in one read transaction, a consistent snapshot.
-func (s *Store) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) view(ctx context.Context, fn func(tx *readTx) error) error {
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return translate(fmt.Errorf("begin: %w", err))
 	}
-	defer tx.Rollback()
-	return translate(fn(tx))
+	rt := &readTx{Tx: tx, pool: s.read}
+	err = fn(rt)
+	tx.Rollback()
+	// Prepare what the pool lacked now that tx's connection is free: to
+	// prepare while holding it could wait forever for another one.
+	for _, q := range rt.unprepared {
+		s.read.stmt(ctx, q)
+	}
+	return translate(err)
 }
 
 // translate turns driver errors into talks errors, so that no driver type

@@ -48,7 +48,7 @@ func (s *Store) AddStakeholder(ctx context.Context, st *talks.Stakeholder, stamp
 // FindStakeholders implements talks.Store.
 func (s *Store) FindStakeholders(ctx context.Context, talkID int64) ([]*talks.Stakeholder, error) {
 	var a []*talks.Stakeholder
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT talk_id, user_id, added_at, decision, comment, decided_at
 			FROM stakeholders WHERE talk_id = $1 ORDER BY user_id`, talkID)
 		if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) SaveRedLines(ctx context.Context, r *talks.RedLines, st talks.St
 // FindRedLines implements talks.Store.
 func (s *Store) FindRedLines(ctx context.Context, talkID, userID int64) ([]*talks.RedLines, error) {
 	var a []*talks.RedLines
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		a, err = findRedLines(ctx, tx, `talk_id = $1 AND user_id = $2 ORDER BY version`, talkID, userID)
 		return err
@@ -122,7 +122,7 @@ func (s *Store) FindRedLines(ctx context.Context, talkID, userID int64) ([]*talk
 // FindLatestRedLines implements talks.Store.
 func (s *Store) FindLatestRedLines(ctx context.Context, talkID int64) ([]*talks.RedLines, error) {
 	var a []*talks.RedLines
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		a, err = findRedLines(ctx, tx, `talk_id = $1 AND version = (SELECT MAX(version) FROM red_lines q
 			WHERE q.talk_id = r.talk_id AND q.user_id = r.user_id) ORDER BY user_id`, talkID)
@@ -198,7 +198,7 @@ func (s *Store) Ratify(ctx context.Context, talkID, userID int64, d talks.Decisi
 // FindStakeholderTalks implements talks.Store.
 func (s *Store) FindStakeholderTalks(ctx context.Context, userID int64) ([]*talks.Talk, error) {
 	var a []*talks.Talk
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		var err error
 		a, err = scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks
 			WHERE id IN (SELECT talk_id FROM stakeholders WHERE user_id = $1) ORDER BY id`, userID)

@@ -81,7 +81,7 @@ func (s *Store) FindTrackByID(ctx context.Context, id int64) (*talks.Track, erro
 // FindTracks implements talks.Store.
 func (s *Store) FindTracks(ctx context.Context, f talks.TrackFilter) ([]*talks.Track, error) {
 	var a []*talks.Track
-	err := s.view(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *readTx) error {
 		q, args := `SELECT id, talk_id, name, kind FROM tracks WHERE talk_id = $1`, []any{f.TalkID}
 		if f.ID != nil {
 			q, args = q+` AND id = $2`, append(args, *f.ID)
