@@ -224,6 +224,12 @@ func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) 
 		if err := tx.lock(ctx, m.TalkID); err != nil {
 			return err
 		}
+		var stakeholder bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stakeholders WHERE talk_id = $1 AND user_id = $2)`, m.TalkID, m.UserID).Scan(&stakeholder); err != nil {
+			return fmt.Errorf("find stakeholder: %w", err)
+		} else if stakeholder {
+			return talks.ErrUserIsStakeholder
+		}
 		var party *int64
 		if m.PartyID != 0 {
 			party = &m.PartyID

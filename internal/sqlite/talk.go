@@ -228,6 +228,11 @@ func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) 
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, m.TalkID); err != nil {
 			return err
 		}
+		if err := exists(ctx, tx, "", `SELECT 1 FROM stakeholders WHERE talk_id = $1 AND user_id = $2`, m.TalkID, m.UserID); err == nil {
+			return talks.ErrUserIsStakeholder
+		} else if talks.ErrorCode(err) != talks.ENOTFOUND {
+			return err
+		}
 		var party any
 		if m.PartyID != 0 {
 			party = m.PartyID

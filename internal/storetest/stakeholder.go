@@ -34,6 +34,7 @@ func testStakeholders(t *testing.T, s talks.Store) {
 	must(t, "AddStakeholder 2", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: mayor.ID}, stamp(f.convener.ID, 401)))
 	wantCode(t, "AddStakeholder (again)", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: chair.ID}, stamp(f.convener.ID, 402)), talks.ECONFLICT)
 	wantCode(t, "AddStakeholder (a member)", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: f.northP.ID}, stamp(f.convener.ID, 402)), talks.ECONFLICT)
+	wantCode(t, "AddMember (a stakeholder)", s.AddMember(ctx, &talks.Member{TalkID: f.talk.ID, UserID: chair.ID, Role: talks.RoleFacilitator}, stamp(f.convener.ID, 402)), talks.ECONFLICT)
 	wantCode(t, "AddStakeholder (unknown user)", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: 1 << 40}, stamp(f.convener.ID, 402)), talks.EINVALID)
 	wantCode(t, "AddStakeholder (unknown talk)", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID + 999, UserID: chair.ID}, stamp(f.convener.ID, 402)), talks.ENOTFOUND)
 

@@ -427,8 +427,12 @@ func (s *Service) checkNotStakeholder(ctx context.Context, talkID, userID int64)
 	}
 	for _, st := range sts {
 		if st.UserID == userID {
-			return Errorf(ECONFLICT, "The user is a stakeholder of the talk; a stakeholder is not at the table.")
+			return ErrUserIsStakeholder
 		}
 	}
 	return nil
 }
+
+// ErrUserIsStakeholder refuses to make a talk's stakeholder a member of
+// it. The stores check it again inside the write.
+var ErrUserIsStakeholder = Errorf(ECONFLICT, "The user is a stakeholder of the talk; a stakeholder is not at the table.")
