@@ -68,8 +68,9 @@ type committer struct {
 	closed bool
 	done   chan struct{} // closed when run returns
 
-	notary   talks.Notary // signs checkpoints; nil for none
-	noLedger bool         // write no tree hashes (benchmarks)
+	notary   talks.Notary         // signs checkpoints; nil for none
+	noLedger bool                 // write no tree hashes (benchmarks)
+	onAppend func([]*talks.Event) // told each commit's events; nil for none
 
 	// Only run uses these.
 	hashes *hashCache
@@ -187,7 +188,7 @@ func (c *committer) commit(batch []*write) {
 		c.conn = conn
 	}
 	c.mu.Lock()
-	notary, noLedger := c.notary, c.noLedger
+	notary, noLedger, onAppend := c.notary, c.noLedger, c.onAppend
 	c.mu.Unlock()
 	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger}
 	// The talks the batch's successful writes appended to, and their
@@ -218,8 +219,12 @@ func (c *committer) commit(batch []*write) {
 		}
 		tx.cur = make(map[int64]int64)
 		tx.hashes.beginWrite()
+		appended := len(tx.appended)
 		err := w.call(tx)
 		tx.hashes.endWrite(err == nil)
+		if err != nil {
+			tx.appended = tx.appended[:appended]
+		}
 		if err == nil {
 			for id, seq := range tx.cur {
 				touched[id] = seq
@@ -273,6 +278,9 @@ func (c *committer) commit(batch []*write) {
 		return
 	}
 	tx.committed = true
+	if onAppend != nil && len(tx.appended) > 0 {
+		onAppend(tx.appended)
+	}
 	fail(ok, nil)
 }
 
@@ -311,6 +319,7 @@ type txn struct {
 	cur       map[int64]int64 // the talks the running write appended to, and their heads
 	hashes    *hashCache      // the committer's; nil caches nothing
 	committed bool            // the batch committed
+	appended  []*talks.Event  // by the batch's writes so far that succeeded
 }
 
 func (tx *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -31,6 +31,14 @@ func TestGroupCommit(t *testing.T) {
 	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
+	// What OnAppend reports must be exactly the events stored after the
+	// talk's, in order: none of a failed write.
+	var reported []*talks.Event
+	var commits int
+	s.OnAppend(func(evs []*talks.Event) {
+		reported = append(reported, evs...) // the committer calls it, one commit at a time
+		commits++
+	})
 
 	// Hold the committer until every write below is queued.
 	started, release := make(chan struct{}), make(chan struct{})
@@ -136,6 +144,18 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if want := 3 + len(good); len(evs) != want {
 		t.Errorf("%d events, want %d", len(evs), want)
+	}
+	s.OnAppend(nil)
+	if len(reported) != len(evs)-3 {
+		t.Fatalf("OnAppend reported %d events in %d commits, want the %d stored", len(reported), commits, len(evs)-3)
+	}
+	for i, e := range reported {
+		if want := evs[3+i]; e.ID != want.ID || e.Hash != want.Hash || string(e.Payload) != string(want.Payload) {
+			t.Errorf("reported event %d = %d %x, stored %d %x", i, e.ID, e.Hash, want.ID, want.Hash)
+		}
+	}
+	if commits != 1 {
+		t.Errorf("OnAppend called %d times, want once: for the batch, and not for the held write, which appended nothing", commits)
 	}
 }
 

@@ -168,7 +168,18 @@ func appendEvent(ctx context.Context, tx *txn, e *talks.Event) error {
 		e.TalkID, e.ID, e.TimeString(), e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:]); err != nil {
 		return fmt.Errorf("insert event: %w", err)
 	}
-	return appendLeaf(ctx, tx, e)
+	if err := appendLeaf(ctx, tx, e); err != nil {
+		return err
+	}
+	tx.appended = append(tx.appended, e)
+	return nil
+}
+
+// OnAppend implements talks.Appender.
+func (s *Store) OnAppend(fn func(evs []*talks.Event)) {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	s.commits.onAppend = fn
 }
 
 // record builds an event and appends it.

@@ -2,6 +2,7 @@ package talks
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -179,4 +180,16 @@ func (s *Service) events(ctx context.Context, talkID, after, head int64, limit i
 	}
 	s.tails.put(talkID, evs)
 	return evs, nil
+}
+
+// appended keeps the events a commit appended (see Appender).
+func (s *Service) appended(evs []*Event) {
+	for len(evs) > 0 {
+		n := 1
+		for n < len(evs) && evs[n].TalkID == evs[0].TalkID && evs[n].ID == evs[n-1].ID+1 {
+			n++
+		}
+		s.tails.put(evs[0].TalkID, slices.Clone(evs[:n]))
+		evs = evs[n:]
+	}
 }

@@ -33,7 +33,22 @@ func NewService(store Store, clock Clock) *Service {
 	if clock == nil {
 		clock = SystemClock
 	}
-	return &Service{store: store, clock: clock}
+	s := &Service{store: store, clock: clock}
+	if a, ok := store.(Appender); ok {
+		a.OnAppend(s.appended)
+	}
+	return s
+}
+
+// Appender is a Store that reports the events each commit appended, so
+// that a Service keeps its latest events without reading them back.
+type Appender interface {
+	// OnAppend makes the store call fn with the events of each commit,
+	// in the order they were appended, once they are durable and before
+	// their writes return. fn must not block, nor keep evs' slice; the
+	// events themselves are never changed again. A later call replaces
+	// fn.
+	OnAppend(fn func(evs []*Event))
 }
 
 // View is what one member may see of one talk. Service builds it once per
@@ -348,12 +363,17 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 			return old, nil
 		}
 		// Carry old forward if none of the events since changed members
-		// or tracks.
-		if n := head - old.head; n <= maxSnapshotCatchUp {
-			evs, err := s.events(ctx, talkID, old.head, head, 0)
-			if err != nil {
+		// or tracks. The events the store reported are at hand; others
+		// are read back, a few at most.
+		evs, ok := s.tails.get(talkID, old.head, head)
+		if n := head - old.head; !ok && n <= maxSnapshotCatchUp {
+			var err error
+			if evs, err = s.events(ctx, talkID, old.head, head, 0); err != nil {
 				return nil, err
 			}
+			ok = true
+		}
+		if n := head - old.head; ok {
 			keep, keepTalk := len(evs) == int(n), true
 			for i, e := range evs {
 				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
