@@ -108,7 +108,8 @@ func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.E
 func findEvents(ctx context.Context, q querier, f talks.EventFilter) ([]*talks.Event, error) {
 	rows, err := q.Query(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
-		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
+		FROM events WHERE talk_id = $1 AND seq > $2 AND ($3::text = '' OR type = $3::text) AND ($4::bigint = 0 OR track_id = $4::bigint)
+		ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find events: %w", err))
 	}

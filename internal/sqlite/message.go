@@ -103,7 +103,8 @@ type queryer interface {
 func findEvents(ctx context.Context, q queryer, f talks.EventFilter) ([]*talks.Event, error) {
 	rows, err := q.QueryContext(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
-		FROM events WHERE talk_id = $1 AND seq > $2 ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq)
+		FROM events WHERE talk_id = $1 AND seq > $2 AND ($3 = '' OR type = $3) AND ($4 = 0 OR track_id = $4)
+		ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find events: %w", err))
 	}

@@ -418,6 +418,22 @@ func testEventChain(t *testing.T, s talks.Store) {
 	if len(page) != 2 || page[0].ID != 4 || page[1].ID != 5 {
 		t.Errorf("FindEvents(after 3, limit 2) = %v, want events 4 and 5", page)
 	}
+	typed, err := s.FindEvents(ctx, talks.EventFilter{TalkID: f.talk.ID, Type: talks.EventTrackCreated})
+	must(t, "FindEvents(type)", err)
+	var want []*talks.Event
+	for _, e := range evs {
+		if e.Type == talks.EventTrackCreated {
+			want = append(want, e)
+		}
+	}
+	if len(want) < 2 || !reflect.DeepEqual(typed, want) {
+		t.Errorf("FindEvents(type %s) = %v, want %v", talks.EventTrackCreated, typed, want)
+	}
+	onTrack, err := s.FindEvents(ctx, talks.EventFilter{TalkID: f.talk.ID, Type: talks.EventTrackCreated, TrackID: f.back.ID, AfterSeq: 1})
+	must(t, "FindEvents(type, track)", err)
+	if len(onTrack) != 1 || onTrack[0].ID != evs[9].ID {
+		t.Errorf("FindEvents(type %s, track %d) = %v, want event %d only", talks.EventTrackCreated, f.back.ID, onTrack, evs[9].ID)
+	}
 	if none := events(t, s, f.talk.ID+100); len(none) != 0 {
 		t.Errorf("FindEvents(unknown talk) = %v, want none", none)
 	}

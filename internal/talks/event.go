@@ -203,6 +203,8 @@ type MessageRetracted struct {
 // EventFilter selects the events of one talk in ascending order.
 type EventFilter struct {
 	TalkID   int64
-	AfterSeq int64 // only events with a greater ID
-	Limit    int   // at most this many; 0 means no limit
+	AfterSeq int64  // only events with a greater ID
+	Limit    int    // at most this many; 0 means no limit
+	Type     string // only events of this type, if set
+	TrackID  int64  // only events of this track, if set
 }

@@ -237,6 +237,12 @@ func testPreferenceEvents(t *testing.T, st prefStore) {
 		if want := who == "NP" || who == "NE" || who == "NA"; saw != want {
 			t.Errorf("%s sees preferences.saved: %v, want %v", who, saw, want)
 		}
+		// Selected by type, which the store does, the same rule holds.
+		typed, err := d.svc.FindEvents(d.as(who), talks.EventFilter{TalkID: d.talk.ID, Type: talks.EventPreferencesSaved})
+		mustOK(t, "FindEvents(type)", err)
+		if want := saw; (len(typed) == 1) != want || len(typed) > 1 {
+			t.Errorf("%s sees %d preferences.saved events by type, want %v", who, len(typed), want)
+		}
 	}
 	if p.Digest != talks.PreferencesDigest(p.Salt, p.Body()) || len(p.Salt) != 32 {
 		t.Errorf("digest does not commit to the salted body")

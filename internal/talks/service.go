@@ -681,7 +681,8 @@ func (s *Service) FindMessages(ctx context.Context, f MessageFilter) ([]*Message
 
 // FindEvents returns the events of talk f.TalkID that the acting user may
 // see (View.CanSeeEvent), in ascending order, at most f.Limit of them if
-// f.Limit > 0. The IDs of the events left out are gaps in the sequence.
+// f.Limit > 0, and only those of f.Type and f.TrackID if set (which the
+// store selects). The IDs of the events left out are gaps in the sequence.
 // It returns the events up to the talk's head as of the call, read once
 // for many callers and kept (eventcache.go): they are shared, and callers
 // must not change them.
@@ -695,7 +696,20 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 	const page = 500
 	var out []*Event
 	for head := v.snap.head; f.AfterSeq < head; {
-		evs, err := s.events(ctx, f.TalkID, f.AfterSeq, head, page)
+		var evs []*Event
+		var err error
+		if f.Type != "" || f.TrackID != 0 {
+			// Selected by the store, which may find none up to head.
+			evs, err = s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, Limit: page, Type: f.Type, TrackID: f.TrackID})
+			for i, e := range evs {
+				if e.ID > head {
+					evs = evs[:i]
+					break
+				}
+			}
+		} else {
+			evs, err = s.events(ctx, f.TalkID, f.AfterSeq, head, page)
+		}
 		if err != nil {
 			return nil, err
 		} else if len(evs) == 0 {

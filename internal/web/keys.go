@@ -57,29 +57,37 @@ func (h *Handler) signingKey(ctx context.Context, talkID int64) (*signingKey, er
 // sees: "" if it carries no signature, and whether the signer held its own
 // key then.
 func (h *Handler) versionSignature(ctx context.Context, talkID, id int64) (signed, ownKey bool, err error) {
-	evs, err := h.svc.FindEvents(ctx, talks.EventFilter{TalkID: talkID})
+	versions, err := h.svc.FindEvents(ctx, talks.EventFilter{TalkID: talkID, Type: talks.EventVersionProposed})
 	if err != nil {
 		return false, false, err
 	}
-	holder := map[string]string{}
-	for _, e := range evs {
-		switch e.Type {
-		case talks.EventMemberKey:
-			var p talks.MemberKey
-			if json.Unmarshal(e.Payload, &p) == nil {
-				holder[p.Signer] = p.Holder
-			}
-		case talks.EventVersionProposed:
-			var p talks.VersionProposed
-			if json.Unmarshal(e.Payload, &p) != nil || p.VersionID != id {
-				continue
-			}
-			sg, err := talks.EventSignature(e)
-			if err != nil || sg == nil {
-				return false, false, nil
-			}
-			return true, holder[sg.Signer] == talks.KeyHolderClient, nil
+	var sg *talks.Signed
+	var seq int64
+	for _, e := range versions {
+		var p talks.VersionProposed
+		if json.Unmarshal(e.Payload, &p) != nil || p.VersionID != id {
+			continue
+		}
+		if sg, err = talks.EventSignature(e); err != nil || sg == nil {
+			return false, false, nil
+		}
+		seq = e.ID
+		break
+	}
+	if sg == nil {
+		return false, false, nil
+	}
+	// Who held the signer's key when it signed: the last binding before.
+	keys, err := h.svc.FindEvents(ctx, talks.EventFilter{TalkID: talkID, Type: talks.EventMemberKey})
+	if err != nil {
+		return false, false, err
+	}
+	var holder string
+	for _, e := range keys {
+		var p talks.MemberKey
+		if e.ID < seq && json.Unmarshal(e.Payload, &p) == nil && p.Signer == sg.Signer {
+			holder = p.Holder
 		}
 	}
-	return false, false, nil
+	return true, holder == talks.KeyHolderClient, nil
 }

@@ -237,9 +237,8 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 
 // messageSeqs returns the sequence number of the message.posted event of
 // each of msgs, which is its position in the talk's verifiable record
-// (leaf seq-1 of the talk's Merkle tree). It reads the talk's events the
-// member may see, O(events) per page: a message's seq kept in the messages
-// projection would make it O(messages shown).
+// (leaf seq-1 of the talk's Merkle tree). It reads the track's
+// message.posted events the member may see, which the store selects.
 func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Message) (map[int64]int64, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -248,15 +247,12 @@ func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Me
 	for _, m := range msgs {
 		want[m.ID] = true
 	}
-	evs, err := h.svc.FindEvents(r.Context(), talks.EventFilter{TalkID: tr.TalkID})
+	evs, err := h.svc.FindEvents(r.Context(), talks.EventFilter{TalkID: tr.TalkID, Type: talks.EventMessagePosted, TrackID: tr.ID})
 	if err != nil {
 		return nil, err
 	}
 	seqs := make(map[int64]int64, len(msgs))
 	for _, e := range evs {
-		if e.Type != talks.EventMessagePosted || e.TrackID != tr.ID {
-			continue
-		}
 		var mp talks.MessagePosted
 		if json.Unmarshal(e.Payload, &mp) == nil && want[mp.MessageID] {
 			seqs[mp.MessageID] = e.ID
