@@ -92,6 +92,7 @@ Usage:
   backchannel verify --db FILE|postgres://... [--talk ID]
                                                          check a database against its signed checkpoints
   backchannel sign --key FILE ACTION [flags]             sign an action with your own member key
+  backchannel keygen --talk ID [-o FILE] [--post URL]    make a member key here and register it
   backchannel help                                       show this help
 
 Run "backchannel CMD -h" for the flags of a command.
@@ -116,6 +117,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runVerify(ctx, rest)
 	case "sign":
 		return m.runSign(ctx, rest)
+	case "keygen":
+		return m.runKeygen(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
