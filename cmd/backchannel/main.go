@@ -13,6 +13,8 @@
 //	                                               check a talk's record bundle offline
 //	backchannel verify --db FILE|postgres://... [--talk ID]
 //	                                               check a database against its signed checkpoints
+//	backchannel sign --key FILE ACTION [flags]     sign an action with your own member key
+//	backchannel keygen --talk ID [--post URL]      make a member key here and register it
 //
 // Run "backchannel help" for the commands and "backchannel CMD -h" for the
 // flags of one.
