@@ -154,7 +154,7 @@ func (s *Service) ExportKey(ctx context.Context, talkID int64) (*SignerKey, erro
 	if err != nil {
 		return nil, err
 	} else if k.Private == nil {
-		return nil, Errorf(ECONFLICT, "The server no longer holds your key: you took it.")
+		return nil, Errorf(ECONFLICT, "The server does not hold your key: you hold it (you dropped its copy, or registered a key of your own).")
 	}
 	return k, nil
 }
