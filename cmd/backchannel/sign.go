@@ -117,6 +117,9 @@ func (m *Main) runSign(ctx context.Context, args []string) error {
 	}
 	base := *post
 	if base == "origin" {
+		if origin == "" {
+			return usagef("sign: %s names no origin: give --post URL", *keyFile)
+		}
 		base = origin
 	}
 	tok := *token

@@ -206,7 +206,7 @@ func (s *Service) RegisterKey(ctx context.Context, talkID int64, pub ed25519.Pub
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, Errorf(EINVALID, "The public key must be an Ed25519 public key: %d bytes, standard base64.", ed25519.PublicKeySize)
 	} else if proof == nil {
-		return nil, Errorf(EINVALID, "Prove that you hold the key: sign the statement %s with it (`backchannel keygen` does).", mustEncode(KeyStatement(talkID, signer, pub)))
+		return nil, Errorf(EINVALID, "Prove that you hold the key: sign the statement %s with it (`backchannel keygen` does).", statementToSign(KeyStatement(talkID, signer, pub)))
 	}
 	sg, err := checkClientStatement(proof, KeyStatement(talkID, signer, pub), st.Time)
 	if err != nil {
@@ -224,8 +224,9 @@ func (s *Service) RegisterKey(ctx context.Context, talkID int64, pub ed25519.Pub
 	return k, nil
 }
 
-// mustEncode returns st's bytes with its time left for the signer.
-func mustEncode(st *Statement) string {
+// statementToSign returns st's bytes, with a placeholder for the time the
+// signer gives.
+func statementToSign(st *Statement) string {
 	st.At = "RFC 3339 TIME"
 	b, _ := st.Encode()
 	return string(b)
