@@ -13,6 +13,8 @@
 //	                                               check a talk's record bundle offline
 //	backchannel verify --db FILE|postgres://... [--talk ID]
 //	                                               check a database against its signed checkpoints
+//	backchannel sign --key FILE ACTION [flags]     sign an action with your own member key
+//	backchannel keygen --talk ID [--post URL]      make a member key here and register it
 //
 // Run "backchannel help" for the commands and "backchannel CMD -h" for the
 // flags of one.
@@ -92,6 +94,7 @@ Usage:
   backchannel verify --db FILE|postgres://... [--talk ID]
                                                          check a database against its signed checkpoints
   backchannel sign --key FILE ACTION [flags]             sign an action with your own member key
+  backchannel keygen --talk ID [-o FILE] [--post URL]    make a member key here and register it
   backchannel help                                       show this help
 
 Run "backchannel CMD -h" for the flags of a command.
@@ -116,6 +119,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.runVerify(ctx, rest)
 	case "sign":
 		return m.runSign(ctx, rest)
+	case "keygen":
+		return m.runKeygen(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

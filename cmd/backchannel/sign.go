@@ -34,6 +34,8 @@ Actions:
   mandate --envoy MEMBER --allowed ISSUE=V1|V2,... [--min-utility X]
   consent --revision N
   ratify  --decision ratify|reject [--comment C]
+  register    (registers the key file's public key as yours: a key you made
+               with backchannel keygen; the server then signs nothing for you)
 
 Example:
   backchannel sign --key talk-3-key.txt answer --version 12 --kind accept
@@ -115,6 +117,9 @@ func (m *Main) runSign(ctx context.Context, args []string) error {
 	}
 	base := *post
 	if base == "origin" {
+		if origin == "" {
+			return usagef("sign: %s names no origin: give --post URL", *keyFile)
+		}
 		base = origin
 	}
 	tok := *token
@@ -124,23 +129,53 @@ func (m *Main) runSign(ctx context.Context, args []string) error {
 	if tok == "" {
 		return usagef("sign: --post needs --token or BACKCHANNEL_TOKEN")
 	}
-	hr, err := http.NewRequestWithContext(ctx, req.Method, strings.TrimRight(base, "/")+req.Path, bytes.NewReader(body))
-	if err != nil {
-		return usagef("sign: --post: %v", err)
+	if _, err := m.send(ctx, base, tok, req.Method, req.Path, body); err != nil {
+		return fmt.Errorf("sign: %w", err)
 	}
-	hr.Header.Set("Content-Type", "application/json")
+	return nil
+}
+
+// errRefused is the error of a request the server answered with no 2xx.
+var errRefused = errors.New("the server refused the request")
+
+// send sends a request with JSON body (nil for none) to the server at base
+// with the API token tok, prints the route, the status and the answer,
+// and returns the answer; errRefused unless the status is 2xx.
+func (m *Main) send(ctx context.Context, base, tok, method, path string, body []byte) ([]byte, error) {
+	status, answer, err := request(ctx, base, tok, method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(m.Stdout, "%s %s: %d %s\n%s\n", method, path, status, http.StatusText(status), bytes.TrimSpace(answer))
+	if status/100 != 2 {
+		return answer, errRefused
+	}
+	return answer, nil
+}
+
+// request sends a request with JSON body (nil for none) to the server at
+// base with the API token tok, and returns the status and (the first MiB
+// of) the answer.
+func request(ctx context.Context, base, tok, method, path string, body []byte) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base, "/")+path, rd)
+	if err != nil {
+		return 0, nil, usagef("--post: %v", err)
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
 	hr.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := http.DefaultClient.Do(hr)
 	if err != nil {
-		return fmt.Errorf("sign: %w", err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	fmt.Fprintf(m.Stdout, "%s %s: %s\n%s\n", req.Method, req.Path, resp.Status, bytes.TrimSpace(answer))
-	if resp.StatusCode/100 != 2 {
-		return errors.New("sign: the server refused the action")
-	}
-	return nil
+	return resp.StatusCode, answer, nil
 }
 
 // buildSigned builds the statement of action (with its flags in args) by
@@ -187,8 +222,9 @@ func buildSigned(key *talks.SignerKey, now time.Time, action string, args []stri
 	case "ratify":
 		fs.StringVar(&decision, "decision", "", "ratify or reject")
 		fs.StringVar(&comment, "comment", "", "the comment (required to reject)")
+	case "register":
 	default:
-		return nil, usagef("sign: unknown action %q (propose, counter, answer, mandate, consent, ratify)", action)
+		return nil, usagef("sign: unknown action %q (propose, counter, answer, mandate, consent, ratify, register)", action)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -262,6 +298,11 @@ func buildSigned(key *talks.SignerKey, now time.Time, action string, args []stri
 		st.Action, st.Decision, st.Comment = talks.ActionRatify, talks.Decision(decision), comment
 		req.Path = fmt.Sprintf("/api/v1/talks/%d/ratification", key.TalkID)
 		req.Body["decision"], req.Body["comment"] = decision, comment
+	case "register":
+		*st = *talks.KeyStatement(key.TalkID, key.Signer, key.Public)
+		st.At = now.UTC().Format(time.RFC3339)
+		req.Method, req.Path = "PUT", fmt.Sprintf("/api/v1/talks/%d/key", key.TalkID)
+		req.Body["public_key"] = []byte(key.Public)
 	}
 	sg, err := talks.Sign(key.Private, st)
 	if err != nil {

@@ -79,9 +79,65 @@ func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer strin
 	})
 }
 
+// RegisterSignerKey implements talks.Store.
+func (s *Store) RegisterSignerKey(ctx context.Context, k *talks.SignerKey, proof *talks.Signed, st talks.Stamp) error {
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, k.TalkID); err != nil {
+			return err
+		}
+		var signer string
+		err := tx.QueryRow(ctx, `SELECT signer FROM signer_keys WHERE talk_id = $1 AND public_key = $2`, k.TalkID, []byte(k.Public)).Scan(&signer)
+		switch {
+		case err == nil && signer == k.Signer:
+			return talks.ErrKeyYours
+		case err == nil:
+			return talks.ErrKeyTaken
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("find signer key: %w", err)
+		}
+		if err := tx.insertSignature(ctx, proof); err != nil {
+			return err
+		}
+		if err := tx.recordWith(ctx, 0, talks.EventMemberKey, st,
+			talks.MemberKey{Signer: k.Signer, Key: k.Public, Holder: talks.KeyHolderClient, Signed: proof},
+			`INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at) VALUES ($1, $16, $17, NULL, 'client', $3)
+			ON CONFLICT (talk_id, signer) DO UPDATE SET public_key = excluded.public_key, private_key = NULL, holder = 'client', created_at = excluded.created_at`,
+			k.Signer, []byte(k.Public)); err != nil {
+			return err
+		}
+		k.Private, k.Holder, k.CreatedAt = nil, talks.KeyHolderClient, at
+		return nil
+	})
+}
+
 // useSignature records sg, a client's signature, in the locked talk,
-// refusing one recorded before (a replay).
+// refusing one recorded before (a replay), and one checked under a key
+// that is no longer its signer's (a key registered meanwhile): one round
+// trip either way.
 func (tx *txn) useSignature(ctx context.Context, sg *talks.Signed) error {
+	key := sg.CheckedKey()
+	if key == nil {
+		return tx.insertSignature(ctx, sg)
+	}
+	var inserted, current bool
+	err := tx.QueryRow(ctx, `WITH k AS (SELECT 1 FROM signer_keys WHERE talk_id = $2 AND signer = $3 AND public_key = $4),
+		i AS (INSERT INTO client_signatures (sig, talk_id) SELECT $1, $2 WHERE EXISTS (SELECT 1 FROM k) ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM i), EXISTS (SELECT 1 FROM k)`, sg.Sig, tx.talkID, sg.Signer, []byte(key)).Scan(&inserted, &current)
+	switch {
+	case err != nil:
+		return fmt.Errorf("insert signature: %w", err)
+	case !current:
+		return talks.ErrKeyChanged
+	case !inserted:
+		return talks.ErrSignatureUsed
+	}
+	return nil
+}
+
+// insertSignature records sg's signature in the locked talk, refusing one
+// recorded before.
+func (tx *txn) insertSignature(ctx context.Context, sg *talks.Signed) error {
 	tag, err := tx.Exec(ctx, `INSERT INTO client_signatures (sig, talk_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sg.Sig, tx.talkID)
 	if err != nil {
 		return fmt.Errorf("insert signature: %w", err)

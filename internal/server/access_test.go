@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -273,6 +274,8 @@ type matrixRule struct {
 	// body is the request body (nil for none); it must be valid, so that
 	// an error is about access.
 	body func(x *matrixTalk) any
+	// bodyAs, if body is nil, is a request body made for the caller.
+	bodyAs func(x *matrixTalk, c matrixCase) any
 	// may is the outcome for someone who sees the target; nil means
 	// succeeds (a read).
 	may func(c matrixCase, tg target) int
@@ -587,6 +590,8 @@ var matrixRules = map[string]matrixRule{
 	"GET /api/v1/talks/{id}/key":            {targets: attached, check: ownKey},
 	"GET /api/v1/talks/{id}/key/private":    {targets: attached, check: ownKey},
 	"DELETE /api/v1/talks/{id}/key/private": {targets: attached},
+	// A key of the caller's own making, registered with its proof.
+	"PUT /api/v1/talks/{id}/key": {targets: attached, bodyAs: ownKeyBody, check: ownKey},
 	"POST /api/v1/talks/{id}/ratification": {
 		targets: attached,
 		body:    func(*matrixTalk) any { return map[string]any{"decision": "ratify", "comment": "fine"} },
@@ -599,21 +604,42 @@ var matrixRules = map[string]matrixRule{
 	},
 }
 
-// ownKey checks that a key answered is the caller's own: no route gives
-// anyone another signer's key.
-func ownKey(x *matrixTalk, c matrixCase, body []byte) error {
+// signerIn returns c's signer name in the matrix talk.
+func signerIn(x *matrixTalk, c matrixCase) (string, error) {
 	uid := x.env.users[c.user].ID
-	want := talks.StakeholderSigner(uid)
 	if !c.stakeholder {
 		ms, err := x.env.store.FindMembers(context.Background(), talks.MemberFilter{TalkID: x.talk.ID})
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, m := range ms {
 			if m.UserID == uid {
-				want = talks.MemberSigner(m.ID)
+				return talks.MemberSigner(m.ID), nil
 			}
 		}
+	}
+	return talks.StakeholderSigner(uid), nil
+}
+
+// ownKeyBody is a request to register a new key for c, with its proof.
+func ownKeyBody(x *matrixTalk, c matrixCase) any {
+	signer, err := signerIn(x, c)
+	if err != nil {
+		panic(err)
+	}
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	st := talks.KeyStatement(x.talk.ID, signer, pub)
+	st.At = time.Now().UTC().Format(time.RFC3339)
+	sg, _ := talks.Sign(priv, st)
+	return map[string]any{"public_key": []byte(pub), "signed": talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}}
+}
+
+// ownKey checks that a key answered is the caller's own: no route gives
+// anyone another signer's key.
+func ownKey(x *matrixTalk, c matrixCase, body []byte) error {
+	want, err := signerIn(x, c)
+	if err != nil {
+		return err
 	}
 	var signer string
 	if k, _, err := talks.ParseKeyFile(body); err == nil {
@@ -739,6 +765,8 @@ func TestAccessMatrix(t *testing.T) {
 				var body any
 				if rule.body != nil {
 					body = rule.body(x)
+				} else if rule.bodyAs != nil {
+					body = rule.bodyAs(x, c)
 				}
 				p := path(x, tg)
 				name := fmt.Sprintf("%s as %s (%s) on the %s", strings.Replace(key, pattern, p, 1), c.user, c.what, tg.scope)

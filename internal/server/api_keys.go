@@ -82,3 +82,28 @@ func (s *Server) handleReleaseKey(w http.ResponseWriter, r *http.Request) error 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// registerKeyRequest is the body of PUT /talks/{id}/key: a public key the
+// signer generated itself, and its proof of possession.
+type registerKeyRequest struct {
+	PublicKey []byte                 `json:"public_key"` // Ed25519, standard base64
+	Signed    *talks.ClientSignature `json:"signed"`
+}
+
+func (s *Server) handleRegisterKey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var req registerKeyRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	k, err := s.svc.RegisterKey(r.Context(), id, req.PublicKey, req.Signed)
+	if err != nil {
+		return err
+	}
+	s.broker.Notify(id)
+	writeJSON(w, http.StatusOK, SignerKey{Signer: k.Signer, PublicKey: k.Public, Holder: k.Holder, CreatedAt: k.CreatedAt})
+	return nil
+}

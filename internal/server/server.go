@@ -190,6 +190,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/consistency", user, "talk", s.handleConsistencyProof},
 		{"GET", "/api/v1/talks/{id}/record", user, "talk", s.handleRecord},
 		{"GET", "/api/v1/talks/{id}/key", user, "talk", s.handleKey},
+		{"PUT", "/api/v1/talks/{id}/key", user, "talk", s.handleRegisterKey},
 		{"GET", "/api/v1/talks/{id}/key/private", user, "talk", s.handleExportKey},
 		{"DELETE", "/api/v1/talks/{id}/key/private", user, "talk", s.handleReleaseKey},
 		{"POST", "/api/v1/talks/{id}/rehearsals", user, "talk", s.handleRehearse},

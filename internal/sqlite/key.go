@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -80,9 +81,68 @@ func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer strin
 	})
 }
 
+// RegisterSignerKey implements talks.Store.
+func (s *Store) RegisterSignerKey(ctx context.Context, k *talks.SignerKey, proof *talks.Signed, st talks.Stamp) error {
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, k.TalkID); err != nil {
+			return err
+		}
+		if err := keyBound(ctx, tx, k); err != nil {
+			return err
+		}
+		if err := insertSignature(ctx, tx, k.TalkID, proof); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at)
+			VALUES ($1, $2, $3, NULL, 'client', $4)
+			ON CONFLICT (talk_id, signer) DO UPDATE SET public_key = excluded.public_key, private_key = NULL, holder = 'client', created_at = excluded.created_at`,
+			k.TalkID, k.Signer, []byte(k.Public), formatTime(at)); err != nil {
+			return fmt.Errorf("register signer key: %w", err)
+		}
+		if err := record(ctx, tx, k.TalkID, 0, talks.EventMemberKey, st,
+			talks.MemberKey{Signer: k.Signer, Key: k.Public, Holder: talks.KeyHolderClient, Signed: proof}); err != nil {
+			return err
+		}
+		k.Private, k.Holder, k.CreatedAt = nil, talks.KeyHolderClient, at
+		return nil
+	})
+}
+
+// keyBound returns ECONFLICT if k.Public is bound to a signer of its talk
+// already.
+func keyBound(ctx context.Context, tx *txn, k *talks.SignerKey) error {
+	var signer string
+	err := tx.QueryRowContext(ctx, `SELECT signer FROM signer_keys WHERE talk_id = $1 AND public_key = $2`, k.TalkID, []byte(k.Public)).Scan(&signer)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return fmt.Errorf("find signer key: %w", err)
+	case signer == k.Signer:
+		return talks.ErrKeyYours
+	}
+	return talks.ErrKeyTaken
+}
+
 // useSignature records sg, a client's signature, refusing one recorded
-// before (a replay).
+// before (a replay), and one checked under a key that is no longer its
+// signer's (a key registered meanwhile).
 func useSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signed) error {
+	if key := sg.CheckedKey(); key != nil {
+		var pub []byte
+		err := tx.QueryRowContext(ctx, `SELECT public_key FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, sg.Signer).Scan(&pub)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find signer key: %w", err)
+		} else if !bytes.Equal(key, pub) {
+			return talks.ErrKeyChanged
+		}
+	}
+	return insertSignature(ctx, tx, talkID, sg)
+}
+
+// insertSignature records sg's signature, refusing one recorded before.
+func insertSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signed) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO client_signatures (sig, talk_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sg.Sig, talkID)
 	if err != nil {
 		return fmt.Errorf("insert signature: %w", err)

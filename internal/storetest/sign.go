@@ -193,3 +193,162 @@ func testMemberSignatures(t *testing.T, s talks.Store) {
 }
 
 func errOf[T any](_ T, err error) error { return err }
+
+// testClientKeys runs keys that signers generate themselves over the
+// store: a member and a stakeholder register their own public keys, with
+// a proof of possession that the log's member.key carries; the server
+// then signs nothing for them and takes only their signatures; a bad
+// proof, another signer's key, a malformed key, a stale or replayed proof
+// and a stranger are refused and write nothing; the log checks.
+func testClientKeys(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	svc := talks.NewService(s, talks.ClockFunc(func() time.Time { now = now.Add(time.Second); return now }))
+	users := map[string]*talks.User{}
+	as := func(n string) context.Context { return talks.NewContextWithUser(ctx, users[n]) }
+	for _, n := range []string{"conv", "np", "sp", "stk", "out"} {
+		users[n] = newUser(t, s, "ck-"+n)
+	}
+	space, err := outcome.NewSpace("ceasefire", outcome.NewDiscrete("line", "river", "ridge"))
+	must(t, "NewSpace", err)
+	tk := &talks.Talk{Title: "Own keys", Space: space}
+	must(t, "CreateTalk", svc.CreateTalk(as("conv"), tk))
+	members := map[string]*talks.Member{}
+	for _, n := range []string{"np", "sp"} {
+		p := &talks.Party{TalkID: tk.ID, Name: n}
+		must(t, "AddParty", svc.AddParty(as("conv"), p))
+		members[n] = &talks.Member{TalkID: tk.ID, UserID: users[n].ID, PartyID: p.ID, Role: talks.RolePrincipal}
+		must(t, "AddMember", svc.AddMember(as("conv"), members[n]))
+	}
+	_, err = svc.AddStakeholder(as("conv"), tk.ID, users["stk"].ID)
+	must(t, "AddStakeholder", err)
+	tracks, err := svc.FindTracks(as("conv"), tk.ID)
+	must(t, "FindTracks", err)
+	v := &talks.Version{Values: map[string]string{"line": "river"}}
+	must(t, "CreateProposal", svc.CreateProposal(as("sp"), &talks.Proposal{TrackID: tracks[0].ID, Title: "Draft"}, v))
+
+	npSigner := talks.MemberSigner(members["np"].ID)
+	stkSigner := talks.StakeholderSigner(users["stk"].ID)
+	newKey := func() (ed25519.PublicKey, ed25519.PrivateKey) {
+		pub, priv, err := ed25519.GenerateKey(nil)
+		must(t, "GenerateKey", err)
+		return pub, priv
+	}
+	proof := func(signer ed25519.PrivateKey, forSigner string, key ed25519.PublicKey, at time.Time) *talks.ClientSignature {
+		st := talks.KeyStatement(tk.ID, forSigner, key)
+		st.At = at.Format(time.RFC3339)
+		sg, err := talks.Sign(signer, st)
+		must(t, "Sign", err)
+		return &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}
+	}
+	head := func() int64 {
+		h, err := s.TalkHead(ctx, tk.ID)
+		must(t, "TalkHead", err)
+		return h
+	}
+
+	// The stakeholder registers a key of its own.
+	stkPub, stkPriv := newKey()
+	k, err := svc.RegisterKey(as("stk"), tk.ID, stkPub, proof(stkPriv, stkSigner, stkPub, now))
+	must(t, "RegisterKey(stakeholder)", err)
+	if k.Signer != stkSigner || k.Holder != talks.KeyHolderClient || k.Private != nil || !k.Public.Equal(stkPub) {
+		t.Errorf("RegisterKey(stakeholder) = %+v", k)
+	}
+
+	// Refusals, none of which writes anything.
+	pub, priv := newKey()
+	_, other := newKey()
+	bad := proof(priv, npSigner, pub, now)
+	bad.Sig = append([]byte(nil), bad.Sig...)
+	bad.Sig[7] ^= 1
+	before := head()
+	for _, tt := range []struct {
+		name string
+		who  string
+		key  ed25519.PublicKey
+		c    *talks.ClientSignature
+		code string
+	}{
+		{"bad proof", "np", pub, bad, talks.EFORBIDDEN},
+		{"proof by another key", "np", pub, proof(other, npSigner, pub, now), talks.EFORBIDDEN},
+		{"proof for another signer", "np", pub, proof(priv, stkSigner, pub, now), talks.EFORBIDDEN},
+		{"proof of another key", "np", pub, proof(priv, npSigner, stkPub, now), talks.EINVALID},
+		{"stale proof", "np", pub, proof(priv, npSigner, pub, now.Add(-11*time.Minute)), talks.EINVALID},
+		{"no proof", "np", pub, nil, talks.EINVALID},
+		{"malformed key", "np", pub[:31], proof(priv, npSigner, pub, now), talks.EINVALID},
+		{"another signer's key", "np", stkPub, proof(stkPriv, npSigner, stkPub, now), talks.ECONFLICT},
+		{"a stranger", "out", pub, proof(priv, npSigner, pub, now), talks.ENOTFOUND},
+	} {
+		_, err := svc.RegisterKey(as(tt.who), tk.ID, tt.key, tt.c)
+		wantCode(t, "RegisterKey("+tt.name+")", err, tt.code)
+		if h := head(); h != before {
+			t.Fatalf("RegisterKey(%s): the log grew from %d to %d events", tt.name, before, h)
+		}
+	}
+	if k, err := s.FindSignerKey(ctx, tk.ID, npSigner); err != nil || k.Holder != talks.KeyHolderServer {
+		t.Fatalf("np's key after the refusals = %+v, %v; want the server's still", k, err)
+	}
+
+	// North's principal registers its own key in place of the server's.
+	good := proof(priv, npSigner, pub, now)
+	_, err = svc.RegisterKey(as("np"), tk.ID, pub, good)
+	must(t, "RegisterKey(np)", err)
+	_, err = svc.RegisterKey(as("np"), tk.ID, pub, good)
+	wantCode(t, "RegisterKey(replayed)", err, talks.ECONFLICT)
+	if k, err := s.FindSignerKey(ctx, tk.ID, npSigner); err != nil || k.Holder != talks.KeyHolderClient || k.Private != nil || !k.Public.Equal(pub) {
+		t.Fatalf("FindSignerKey after RegisterKey = %+v, %v", k, err)
+	}
+	wantCode(t, "ExportKey(registered)", errOf(svc.ExportKey(as("np"), tk.ID)), talks.ECONFLICT)
+	wantCode(t, "ReleaseKey(registered)", svc.ReleaseKey(as("np"), tk.ID), talks.ECONFLICT)
+
+	// The server signs nothing for it; its own signature is taken.
+	before = head()
+	wantCode(t, "AnswerVersion(unsigned)", svc.AnswerVersion(as("np"), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerAccept}), talks.EFORBIDDEN)
+	answer := func(key ed25519.PrivateKey) error {
+		sg, err := talks.Sign(key, &talks.Statement{Talk: tk.ID, Signer: npSigner, Action: talks.ActionAnswer, Version: v.ID,
+			Kind: talks.AnswerReject, At: now.Format(time.RFC3339)})
+		must(t, "Sign", err)
+		c := &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}
+		return svc.AnswerVersion(talks.NewContextWithSignature(as("np"), c), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerReject})
+	}
+	wantCode(t, "AnswerVersion(signed by the server's old key)", answer(other), talks.EFORBIDDEN)
+	if h := head(); h != before {
+		t.Fatalf("refused answers: the log grew from %d to %d events", before, h)
+	}
+	must(t, "AnswerVersion(signed with the registered key)", answer(priv))
+
+	// A lost key is replaced by another registration; the old one no
+	// longer signs.
+	pub2, priv2 := newKey()
+	_, err = svc.RegisterKey(as("np"), tk.ID, pub2, proof(priv2, npSigner, pub2, now))
+	must(t, "RegisterKey(np, again)", err)
+	as2, err := svc.FindAnswers(as("np"), talks.AnswerFilter{VersionID: v.ID})
+	must(t, "FindAnswers", err)
+	for _, a := range as2 {
+		if a.MemberID == members["np"].ID && a.WithdrawnAt.IsZero() {
+			_, err = svc.WithdrawAnswer(as("np"), a.ID)
+			must(t, "WithdrawAnswer", err)
+		}
+	}
+	wantCode(t, "AnswerVersion(the replaced key)", answer(priv), talks.EFORBIDDEN)
+	must(t, "AnswerVersion(the new key)", answer(priv2))
+
+	// The log binds each key with its proof, and every signature checks.
+	c := talks.NewSignatureChecker()
+	proofs := 0
+	for _, e := range events(t, s, tk.ID) {
+		if _, err := c.Check(e); err != nil {
+			t.Errorf("event %d (%s): %v", e.ID, e.Type, err)
+		}
+		if e.Type == talks.EventMemberKey && strings.Contains(string(e.Payload), `"signed"`) {
+			proofs++
+		}
+	}
+	if proofs != 3 {
+		t.Errorf("%d member.key events carry a proof, want 3", proofs)
+	}
+	if !c.Keys()[npSigner].Equal(pub2) || !c.Keys()[stkSigner].Equal(stkPub) {
+		t.Errorf("the log binds %x to np, %x to the stakeholder; want the registered keys", c.Keys()[npSigner], c.Keys()[stkSigner])
+	}
+	checkProjection(t, s, tk.ID)
+}

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
 		{"MemberSignatures", testMemberSignatures},
+		{"ClientKeys", testClientKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })

@@ -2,6 +2,7 @@ package talks_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"testing"
 	"time"
@@ -49,6 +50,69 @@ func TestKeyReleaseRace(t *testing.T) {
 			if talks.ErrorCode(err) != talks.EFORBIDDEN {
 				t.Errorf("AnswerVersion unsigned after the release = %v, want EFORBIDDEN", err)
 			}
+		})
+	}
+}
+
+// TestKeyRegisterRace has an envoy register a key of its own between the
+// Service's check of a signature and the write it signs: an answer the
+// server signed with its copy of the old key, or one the envoy signed
+// with the key the new one replaces, is refused and writes nothing.
+func TestKeyRegisterRace(t *testing.T) {
+	at := time.Date(2025, 6, 1, 9, 3, 0, 0, time.UTC) // near the deal's clock
+	for name, open := range prefBackends(t) {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			defer st.Close()
+			rs := &racingStore{prefStore: st, before: func() {}}
+			d := newDeal(t, rs)
+			ctx := context.Background()
+			signer := talks.MemberSigner(memberOf(t, d, "NE"))
+			register := func() ed25519.PrivateKey {
+				pub, priv, err := ed25519.GenerateKey(nil)
+				mustOK(t, "GenerateKey", err)
+				s := talks.KeyStatement(d.talk.ID, signer, pub)
+				s.At = at.Format(time.RFC3339)
+				sg, err := talks.Sign(priv, s)
+				mustOK(t, "Sign", err)
+				_, err = d.svc.RegisterKey(d.as("NE"), d.talk.ID, pub, &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig})
+				mustOK(t, "RegisterKey", err)
+				return priv
+			}
+			accept := func(key ed25519.PrivateKey) error {
+				a := &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept}
+				if key == nil {
+					return d.svc.AnswerVersion(d.as("NE"), a)
+				}
+				sg, err := talks.Sign(key, &talks.Statement{Talk: d.talk.ID, Signer: signer, Action: talks.ActionAnswer,
+					Version: d.version.ID, Kind: talks.AnswerAccept, At: at.Format(time.RFC3339)})
+				mustOK(t, "Sign", err)
+				return d.svc.AnswerVersion(talks.NewContextWithSignature(d.as("NE"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}), a)
+			}
+			var key ed25519.PrivateKey
+			for _, tc := range []struct {
+				name string
+				key  func() ed25519.PrivateKey
+				want error
+			}{
+				{"signed by the server", func() ed25519.PrivateKey { return nil }, talks.ErrKeyReleased},
+				{"signed with the key replaced", func() ed25519.PrivateKey { return key }, talks.ErrKeyChanged},
+			} {
+				signWith := tc.key()
+				rs.before = func() {
+					rs.before = func() {}
+					key = register()
+				}
+				head, err := st.TalkHead(ctx, d.talk.ID)
+				mustOK(t, "TalkHead", err)
+				if err := accept(signWith); !errors.Is(err, tc.want) {
+					t.Fatalf("%s, as a key was registered: AnswerVersion = %v, want %v", tc.name, err, tc.want)
+				}
+				if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
+					t.Errorf("%s: TalkHead = %d, %v; want %d (the registration alone)", tc.name, after, err, head+1)
+				}
+			}
+			mustOK(t, "AnswerVersion (the current key)", accept(key))
 		})
 	}
 }

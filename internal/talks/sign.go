@@ -34,6 +34,10 @@ const (
 	ActionMandate = "mandate" // a principal sets an envoy's mandate
 	ActionRatify  = "ratify"  // a stakeholder ratifies or rejects
 	ActionConsent = "consent" // a principal consents to a disclosure plan
+	// ActionKey is no action of the talk: a signer registers a key it
+	// generated itself, and signs, with that key, a statement naming it,
+	// to prove that it holds the private half (RegisterKey).
+	ActionKey = "key"
 )
 
 // Who holds a signer's private key.
@@ -80,6 +84,7 @@ type Statement struct {
 	Decision        Decision `json:"decision,omitempty"` // ratify
 	Comment         string   `json:"comment,omitempty"`  // ratify
 	Revision        int64    `json:"revision,omitempty"` // consent: the plan's revision
+	Key             []byte   `json:"key,omitempty"`      // key: the public key registered, standard base64
 	At              string   `json:"at"`                 // RFC 3339, given by the signer
 }
 
@@ -111,6 +116,13 @@ func VersionStatement(talkID int64, signer string, trackID, parent int64, values
 	return st
 }
 
+// KeyStatement returns the statement by which signer, registering key in
+// talk talkID, proves that it holds the private half: it signs it with
+// key (the time is the signer's to set).
+func KeyStatement(talkID int64, signer string, key ed25519.PublicKey) *Statement {
+	return &Statement{Talk: talkID, Signer: signer, Action: ActionKey, Key: key}
+}
+
 // Signed is a signature over a statement, as an event's payload carries it
 // in its "signed" field.
 type Signed struct {
@@ -118,7 +130,8 @@ type Signed struct {
 	Statement json.RawMessage `json:"statement"`
 	Sig       []byte          `json:"sig"` // Ed25519, standard base64 in JSON
 
-	byClient bool // submitted by the signer, so checked for replay
+	byClient bool              // submitted by the signer, so checked for replay
+	key      ed25519.PublicKey // the key the Service checked a client's signature under
 }
 
 // ByClient reports whether the signer made the signature itself, rather
@@ -126,9 +139,27 @@ type Signed struct {
 // twice.
 func (sg *Signed) ByClient() bool { return sg.byClient }
 
+// CheckedKey returns the public key under which the Service checked a
+// signature the signer made itself (ByClient), or nil. A store records
+// the signature only if that is still the signer's key when the write
+// commits: a key registered in between wins (ErrKeyChanged).
+func (sg *Signed) CheckedKey() ed25519.PublicKey { return sg.key }
+
 // ErrKeyReleased is the error of a write the server signed with a key
 // that its signer took into its own hands while the write was under way.
 var ErrKeyReleased = Errorf(ECONFLICT, "Your key became yours alone while this was being written; nothing was written. Sign it with `backchannel sign`.")
+
+// ErrKeyTaken is a store's refusal to register a key that the log binds
+// to another signer of the talk already.
+var ErrKeyTaken = Errorf(ECONFLICT, "This key is bound to another signer of the talk: generate a key of your own.")
+
+// ErrKeyYours is a store's refusal to register the key a signer has
+// already.
+var ErrKeyYours = Errorf(ECONFLICT, "This key is yours in this talk already. To take a key the server holds for you, drop the server's copy instead.")
+
+// ErrKeyChanged is the error of a write signed by its signer with a key
+// that another key replaced while the write was under way.
+var ErrKeyChanged = Errorf(ECONFLICT, "Your key changed while this was being written; nothing was written. Sign it again with your current key.")
 
 func signedMessage(statement []byte) []byte {
 	return append([]byte(statementDomain), statement...)
@@ -193,6 +224,26 @@ type MemberKey struct {
 	Signer string `json:"signer"`
 	Key    []byte `json:"key"` // the public key, standard base64 in JSON
 	Holder string `json:"holder"`
+	// Signed is, for a key the signer generated and registered itself,
+	// its proof of possession: the signer's signature, by Key, of
+	// KeyStatement. Absent for a key the server generated.
+	Signed *Signed `json:"signed,omitempty"`
+}
+
+// CheckKeyProof reports whether sg proves that the holder of key's private
+// half registered it for signer in talk talkID: a valid signature, by
+// key, of exactly KeyStatement(talkID, signer, key) at the time it gives.
+func CheckKeyProof(talkID int64, signer string, key ed25519.PublicKey, sg *Signed) error {
+	if sg.Signer != signer {
+		return fmt.Errorf("the proof of the key of %s is signed for %s", signer, sg.Signer)
+	}
+	if err := matchStatement(KeyStatement(talkID, signer, key), sg); err != nil {
+		return fmt.Errorf("the proof of the key of %s: %w", signer, err)
+	}
+	if sg.Verify(key) != nil {
+		return fmt.Errorf("the proof of the key of %s does not verify under that key", signer)
+	}
+	return nil
 }
 
 // SignedEventType returns the event type that records action, or "".
@@ -376,6 +427,18 @@ type KeyStore interface {
 	// and appends member.key (holder client). ENOTFOUND if the signer has
 	// no key; ECONFLICT if the server no longer holds it.
 	ReleaseSignerKey(ctx context.Context, talkID int64, signer string, s Stamp) error
+
+	// RegisterSignerKey binds k.Public, a key its signer generated itself
+	// (k.Private nil), to k.Signer in talk k.TalkID in place of any key it
+	// had, held by the client, and appends member.key (holder client)
+	// carrying proof, the signer's proof of possession, which the Service
+	// checked. It records proof's signature as a client signature. In the
+	// same transaction, under the lock every write of the talk takes, so
+	// that a write signed with the key it replaces is refused
+	// (ErrKeyReleased, ErrKeyChanged). ECONFLICT, writing nothing, if the
+	// key is bound to a signer of the talk already (this one included) or
+	// the proof was recorded before; ENOTFOUND for an unknown talk.
+	RegisterSignerKey(ctx context.Context, k *SignerKey, proof *Signed, s Stamp) error
 }
 
 // ErrSignatureUsed is what a store returns for a client's signature that
@@ -440,6 +503,11 @@ func (c *SignatureChecker) Key(e *Event) (signer string, key ed25519.PublicKey, 
 			return "", nil, false, fmt.Errorf("the key of %s is not an Ed25519 public key", p.Signer)
 		}
 		c.keys[p.Signer] = p.Key
+		if p.Signed != nil {
+			// A registered key's proof of possession: it binds the key
+			// all the same, so that one bad proof is one failure.
+			return "", nil, false, CheckKeyProof(e.TalkID, p.Signer, p.Key, p.Signed)
+		}
 		return "", nil, false, nil
 	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented, EventAnswerGiven:
 		signer = MemberSigner(c.members[e.ActorID])

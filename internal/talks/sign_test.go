@@ -3,6 +3,7 @@ package talks_test
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -33,6 +34,11 @@ func TestStatementBytes(t *testing.T) {
 			`{"talk":3,"signer":"member/5","action":"consent","revision":2,"at":"x"}`},
 		{"mandate", &talks.Statement{Talk: 3, Signer: "member/5", Action: talks.ActionMandate, Envoy: 6, Digest: "ab", At: "x"},
 			`{"talk":3,"signer":"member/5","action":"mandate","envoy":6,"digest":"ab","at":"x"}`},
+		{"key", func() *talks.Statement {
+			st := talks.KeyStatement(3, "stakeholder/9", bytes.Repeat([]byte{0xfb}, 32))
+			st.At = "x"
+			return st
+		}(), `{"talk":3,"signer":"stakeholder/9","action":"key","key":"+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s=","at":"x"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,4 +117,58 @@ func FuzzParseKeyFile(f *testing.F) {
 			t.Fatalf("round trip: %+v %q, %v", k2, origin2, err)
 		}
 	})
+}
+
+// TestKeyProofInLog checks the proof of possession a registered key's
+// member.key event carries: the checker binds the key, and reports a proof
+// that is bad, of another key, for another signer or talk, or of another
+// action.
+func TestKeyProofInLog(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	_, other, _ := ed25519.GenerateKey(nil)
+	sign := func(key ed25519.PrivateKey, st *talks.Statement) *talks.Signed {
+		st.At = "2026-11-27T09:00:00Z"
+		sg, err := talks.Sign(key, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sg
+	}
+	event := func(sg *talks.Signed) *talks.Event {
+		p, err := json.Marshal(talks.MemberKey{Signer: "member/5", Key: pub, Holder: talks.KeyHolderClient, Signed: sg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &talks.Event{TalkID: 3, Type: talks.EventMemberKey, Payload: p}
+	}
+	flipped := sign(priv, talks.KeyStatement(3, "member/5", pub))
+	flipped.Sig[0] ^= 1
+	forOther := sign(priv, talks.KeyStatement(3, "member/6", pub))
+	forOther.Signer = "member/6"
+	for _, tt := range []struct {
+		name string
+		sg   *talks.Signed
+		want string // in the error; "" for none
+	}{
+		{"no proof (a released key)", nil, ""},
+		{"valid", sign(priv, talks.KeyStatement(3, "member/5", pub)), ""},
+		{"bad signature", flipped, "does not verify"},
+		{"by another key", sign(other, talks.KeyStatement(3, "member/5", pub)), "does not verify"},
+		{"of another key", sign(priv, talks.KeyStatement(3, "member/5", other.Public().(ed25519.PublicKey))), "does not match"},
+		{"for another talk", sign(priv, talks.KeyStatement(4, "member/5", pub)), "does not match"},
+		{"for another signer", forOther, "signed for member/6"},
+		{"another action", sign(priv, &talks.Statement{Talk: 3, Signer: "member/5", Action: talks.ActionConsent, Revision: 1}), "does not match"},
+	} {
+		c := talks.NewSignatureChecker()
+		_, err := c.Check(event(tt.sg))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: Check = %v, want nil", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: Check = %v, want an error saying %q", tt.name, err, tt.want)
+		}
+		if !c.Keys()["member/5"].Equal(pub) {
+			t.Errorf("%s: the checker binds %x, want the key", tt.name, c.Keys()["member/5"])
+		}
+	}
 }

@@ -3,6 +3,7 @@ package talks
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"time"
 )
 
@@ -65,7 +66,7 @@ func (s *Service) signAction(ctx context.Context, sn *snapshot, st *Statement, s
 		k, err = s.giveKey(ctx, st.Talk, st.Signer, *stamp)
 	}
 	if ErrorCode(err) == ENOTFOUND {
-		return Errorf(EINVALID, "You have no key in this talk: download it first.")
+		return Errorf(EINVALID, "You have no key in this talk: download it, or register one of your own (`backchannel keygen`), first.")
 	} else if err != nil {
 		return err
 	}
@@ -81,33 +82,46 @@ func (s *Service) signAction(ctx context.Context, sn *snapshot, st *Statement, s
 		stamp.Signed = sg
 		return nil
 	}
-	sg := &Signed{Signer: st.Signer, Statement: c.Statement, Sig: c.Sig, byClient: true}
-	got, err := sg.ParseStatement()
-	if err != nil {
-		return Errorf(EINVALID, "The signed statement is malformed: %v.", err)
-	} else if got.Signer != st.Signer {
-		return Errorf(EFORBIDDEN, "The statement is signed for %s, but you are %s.", got.Signer, st.Signer)
-	}
-	at, err := time.Parse(time.RFC3339Nano, got.At)
-	if err != nil {
-		return Errorf(EINVALID, "The signed statement's time %q is not RFC 3339.", got.At)
-	} else if d := at.Sub(stamp.Time); d > StatementSkew || d < -StatementSkew {
-		return Errorf(EINVALID, "The signed statement's time %s is more than %v from the server's (%s): sign it again.",
-			got.At, StatementSkew, Timestamp(stamp.Time).Format(time.RFC3339))
-	}
-	st.At = got.At
-	want, err := st.Encode()
+	sg, err := checkClientStatement(c, st, stamp.Time)
 	if err != nil {
 		return err
-	}
-	if !bytes.Equal(want, c.Statement) {
-		return Errorf(EINVALID, "The signed statement does not match the request; it must be exactly %s", want)
 	}
 	if len(c.Sig) == 0 || sg.Verify(k.Public) != nil {
 		return Errorf(EFORBIDDEN, "The signature does not verify under your key.")
 	}
+	sg.key = k.Public
 	stamp.Signed = sg
 	return nil
+}
+
+// checkClientStatement checks that c's statement is exactly st (its Talk,
+// Signer and fields set), made at a time within StatementSkew of now, and
+// returns c as the signature of st's signer, with st.At set; the caller
+// checks the signature itself.
+func checkClientStatement(c *ClientSignature, st *Statement, now time.Time) (*Signed, error) {
+	sg := &Signed{Signer: st.Signer, Statement: c.Statement, Sig: c.Sig, byClient: true}
+	got, err := sg.ParseStatement()
+	if err != nil {
+		return nil, Errorf(EINVALID, "The signed statement is malformed: %v.", err)
+	} else if got.Signer != st.Signer {
+		return nil, Errorf(EFORBIDDEN, "The statement is signed for %s, but you are %s.", got.Signer, st.Signer)
+	}
+	at, err := time.Parse(time.RFC3339Nano, got.At)
+	if err != nil {
+		return nil, Errorf(EINVALID, "The signed statement's time %q is not RFC 3339.", got.At)
+	} else if d := at.Sub(now); d > StatementSkew || d < -StatementSkew {
+		return nil, Errorf(EINVALID, "The signed statement's time %s is more than %v from the server's (%s): sign it again.",
+			got.At, StatementSkew, Timestamp(now).Format(time.RFC3339))
+	}
+	st.At = got.At
+	want, err := st.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(want, c.Statement) {
+		return nil, Errorf(EINVALID, "The signed statement does not match the request; it must be exactly %s", want)
+	}
+	return sg, nil
 }
 
 // signerKey returns the key of signer in talk talkID, from sn's cache if
@@ -140,7 +154,7 @@ func (s *Service) ExportKey(ctx context.Context, talkID int64) (*SignerKey, erro
 	if err != nil {
 		return nil, err
 	} else if k.Private == nil {
-		return nil, Errorf(ECONFLICT, "The server no longer holds your key: you took it.")
+		return nil, Errorf(ECONFLICT, "The server does not hold your key: you hold it (you dropped its copy, or registered a key of your own).")
 	}
 	return k, nil
 }
@@ -170,4 +184,50 @@ func (s *Service) ReleaseKey(ctx context.Context, talkID int64) error {
 		return err
 	}
 	return s.store.ReleaseSignerKey(ctx, talkID, signer, st)
+}
+
+// RegisterKey binds pub, a key the acting member (or stakeholder)
+// generated itself, to it in talk talkID, in place of any key it had:
+// the server never sees the private half, and from then on signs nothing
+// for it, exactly as after ReleaseKey. proof must be the signer's
+// signature, by pub, of KeyStatement(talkID, signer, pub) at a time within
+// StatementSkew of the server's (backchannel keygen makes one); the log's
+// member.key event carries it. Every refusal writes nothing: ENOTFOUND for
+// anyone not in the talk; EINVALID for a malformed key or statement, or a
+// statement that is not exactly that one; EFORBIDDEN for a statement
+// signed for another signer, or a signature that does not verify under
+// pub; ECONFLICT for a key bound to a signer of the talk already, or a
+// proof submitted before. It returns the key (without a private half).
+func (s *Service) RegisterKey(ctx context.Context, talkID int64, pub ed25519.PublicKey, proof *ClientSignature) (*SignerKey, error) {
+	signer, st, err := s.signerOf(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	if len(pub) != ed25519.PublicKeySize {
+		return nil, Errorf(EINVALID, "The public key must be an Ed25519 public key: %d bytes, standard base64.", ed25519.PublicKeySize)
+	} else if proof == nil {
+		return nil, Errorf(EINVALID, "Prove that you hold the key: sign the statement %s with it (`backchannel keygen` does).", statementToSign(KeyStatement(talkID, signer, pub)))
+	}
+	sg, err := checkClientStatement(proof, KeyStatement(talkID, signer, pub), st.Time)
+	if err != nil {
+		return nil, err
+	}
+	if len(proof.Sig) == 0 || sg.Verify(pub) != nil {
+		return nil, Errorf(EFORBIDDEN, "The proof's signature does not verify under the key you register.")
+	}
+	sg.key = pub
+	k := &SignerKey{TalkID: talkID, Signer: signer, Public: pub, Holder: KeyHolderClient}
+	st = Stamp{ActorID: st.ActorID, Time: st.Time} // a write of its own
+	if err := s.store.RegisterSignerKey(ctx, k, sg, st); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// statementToSign returns st's bytes, with a placeholder for the time the
+// signer gives.
+func statementToSign(st *Statement) string {
+	st.At = "RFC 3339 TIME"
+	b, _ := st.Encode()
+	return string(b)
 }

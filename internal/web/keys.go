@@ -10,8 +10,9 @@ import (
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
-// Member signatures on the pages: the viewer's own key on the talk page,
-// and who signed the version shown on the proposal page.
+// Member signatures on the pages: the viewer's own key on the talk page
+// (a member's) or the ratification page (a stakeholder's), and who signed
+// the version shown on the proposal page.
 
 func (h *Handler) keyRoutes() []route {
 	return []route{
@@ -33,24 +34,44 @@ func (h *Handler) handleReleaseKey(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	wrote(r, id)
-	http.Redirect(w, r, fmt.Sprintf("/talks/%d#signing-key", id), http.StatusSeeOther)
+	back := fmt.Sprintf("/talks/%d#signing-key", id)
+	if r.PostFormValue("from") == "ratification" { // a stakeholder's page
+		back = fmt.Sprintf("/talks/%d/ratification#signing-key", id)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
 }
 
-// signingKey is what the talk page says of the viewer's key.
+// signingKey is what a page says of the viewer's key: the talk page a
+// member's, the ratification page a stakeholder's.
 type signingKey struct {
+	TalkID      int64
 	Holder      string // server, client, or "" for no key yet
 	Fingerprint string // the public key's first 12 base64 characters
+	Actions     string // what the viewer signs, in words
+	From        string // "ratification" on a stakeholder's page
+	Origin      string // the site's, for the command that registers a key
+	CSRF        string // the release form's token
 }
 
-func (h *Handler) signingKey(ctx context.Context, talkID int64) (*signingKey, error) {
-	k, err := h.svc.FindKey(ctx, talkID)
+// signingKey returns what the page says of the acting signer's key in
+// talk talkID; stakeholder says it is a stakeholder's page.
+func (h *Handler) signingKey(r *http.Request, talkID int64, stakeholder bool) (*signingKey, error) {
+	sk := &signingKey{TalkID: talkID, Actions: "proposals, answers, mandates and consents", Origin: h.siteOrigin(r)}
+	if stakeholder {
+		sk.Actions, sk.From = "ratification", "ratification"
+	}
+	if sess := sessionFromContext(r.Context()); sess != nil {
+		sk.CSRF = talks.CSRFToken(h.csrfKey, sess)
+	}
+	k, err := h.svc.FindKey(r.Context(), talkID)
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
-		return &signingKey{}, nil
+		return sk, nil
 	} else if err != nil {
 		return nil, err
 	}
-	return &signingKey{Holder: k.Holder, Fingerprint: base64.StdEncoding.EncodeToString(k.Public)[:12]}, nil
+	sk.Holder, sk.Fingerprint = k.Holder, base64.StdEncoding.EncodeToString(k.Public)[:12]
+	return sk, nil
 }
 
 // versionSignature says who signed version id, from the events the viewer

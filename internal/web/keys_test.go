@@ -22,7 +22,8 @@ func TestSigningKeyOnPages(t *testing.T) {
 	b := e.login(t, "n.envoy1")
 	res := b.get(fmt.Sprintf("/talks/%d", d.Talk.ID))
 	link := fmt.Sprintf(`href="/api/v1/talks/%d/key/private"`, d.Talk.ID)
-	wantContains(t, res, `id="signing-key"`, "The server holds it for you", "these signatures show only what the server", link)
+	wantContains(t, res, `id="signing-key"`, "The server holds it for you", "these signatures show only what the server", link,
+		`id="key-own"`, fmt.Sprintf("backchannel keygen --talk %d --post http", d.Talk.ID))
 
 	key := b.get(fmt.Sprintf("/api/v1/talks/%d/key/private", d.Talk.ID))
 	if key.StatusCode != 200 || !strings.HasPrefix(key.Body, "backchannel member key v1\n") {

@@ -172,7 +172,7 @@ func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if p.Key, err = h.signingKey(r.Context(), id); err != nil {
+	if p.Key, err = h.signingKey(r, id, false); err != nil {
 		return err
 	}
 	pg := h.page(r, tc.Talk.Title, p)

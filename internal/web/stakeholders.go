@@ -37,7 +37,8 @@ type ratPage struct {
 	Agreement *talks.Agreement
 	Version   *talks.Version
 	Comment   string
-	Error     string // of the ratification form
+	Error     string      // of the ratification form
+	Key       *signingKey // the stakeholder's signing key (keys.go)
 
 	// A member's.
 	Stakeholders []*talks.Stakeholder
@@ -77,6 +78,9 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 	}
 	p := &ratPage{Talk: t, Own: own}
 	if p.History, err = h.svc.FindRedLines(ctx, id); err != nil {
+		return nil, err
+	}
+	if p.Key, err = h.signingKey(r, id, true); err != nil {
 		return nil, err
 	}
 	var latest *talks.Preferences
