@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +40,9 @@ import (
 )
 
 // cheapArgon2 keeps the set-up of many users fast; logins are not measured.
+// maxWrites is the servers' server.Options.MaxWrites, to compare limits.
+var maxWrites = flag.Int("max-writes", 0, "the API's `limit` of writes handled at once (0: server.DefaultMaxWrites)")
+
 var cheapArgon2 = talks.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type store interface {
@@ -289,8 +293,9 @@ func newWorld(b *testing.B, st store, n int) *world {
 	svc.SetAccountPolicy(pol)
 	w := &world{b: b, svc: svc}
 	w.srv = server.New(svc, server.Options{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		CSRFKey: bytes.Repeat([]byte{7}, 32),
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		CSRFKey:   bytes.Repeat([]byte{7}, 32),
+		MaxWrites: *maxWrites,
 	})
 	w.ts = httptest.NewServer(w.srv)
 	b.Cleanup(func() { w.srv.Close(); w.ts.Close() })

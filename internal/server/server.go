@@ -29,6 +29,10 @@ type Options struct {
 	// answer 404 without it.
 	LedgerKey *ledger.Key
 	Secure    bool // set the Secure flag of the session cookie (HTTPS)
+	// MaxWrites bounds the API's write requests handled at once; the
+	// others wait their turn, first come first served. 0 means
+	// DefaultMaxWrites.
+	MaxWrites int
 }
 
 // Server is the HTTP handler of the API. It is safe for concurrent use.
@@ -41,6 +45,7 @@ type Server struct {
 	mux     *http.ServeMux
 	broker  *broker
 	origin  *http.CrossOriginProtection
+	writes  chan struct{} // a token per write request being handled
 
 	heartbeat time.Duration // of event streams; tests shorten it
 
@@ -63,6 +68,10 @@ func New(svc *talks.Service, opt Options) *Server {
 
 		heartbeat: HeartbeatInterval,
 	}
+	if opt.MaxWrites <= 0 {
+		opt.MaxWrites = DefaultMaxWrites
+	}
+	s.writes = make(chan struct{}, opt.MaxWrites)
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -262,6 +271,11 @@ func (s *Server) handle(rt route) http.Handler {
 		if err == nil {
 			err = s.checkCSRF(r)
 		}
+		if err == nil && rt.Method != http.MethodGet {
+			if err = s.admit(r.Context()); err == nil {
+				defer func() { <-s.writes }()
+			}
+		}
 		if err == nil {
 			err = rt.Handle(w, r)
 		}
@@ -269,6 +283,25 @@ func (s *Server) handle(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// DefaultMaxWrites is how many API writes a Server handles at once unless
+// told otherwise.
+const DefaultMaxWrites = 32
+
+// admit waits for a write's turn. Writes share one durable commit per
+// batch, so a few dozen at once keep the disk as busy as hundreds would;
+// hundreds would only share the CPU, each slowed by all the others, and
+// some would starve while others finished. Go's channels queue blocked
+// senders in order, so the writes kept waiting are served first come,
+// first served, and each waits about as long as the others.
+func (s *Server) admit(ctx context.Context) error {
+	select {
+	case s.writes <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 //go:embed openapi.json
