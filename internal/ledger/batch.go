@@ -114,19 +114,32 @@ func verifySignatures(items []sigItem) []bool {
 	batches := (len(items) + batchSize - 1) / batchSize
 	parallel(batches, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
-			from, to := b*batchSize, min((b+1)*batchSize, len(items))
-			if verifyBatch(items[from:to]) {
-				for i := from; i < to; i++ {
-					ok[i] = true
-				}
-				continue
-			}
-			// One by one, by the same (cofactored) equation, so that a
-			// signature's verdict never depends on its batch.
-			for i := from; i < to; i++ {
-				ok[i] = verifyBatch(items[i : i+1])
-			}
+			verifyBatchInto(ok, items, b*batchSize, min((b+1)*batchSize, len(items)))
 		}
 	})
 	return ok
+}
+
+// verifyBatches is verifySignatures on one core.
+func verifyBatches(items []sigItem) []bool {
+	ok := make([]bool, len(items))
+	for from := 0; from < len(items); from += batchSize {
+		verifyBatchInto(ok, items, from, min(from+batchSize, len(items)))
+	}
+	return ok
+}
+
+// verifyBatchInto sets ok[i] for the signatures items[from:to], one batch.
+func verifyBatchInto(ok []bool, items []sigItem, from, to int) {
+	if verifyBatch(items[from:to]) {
+		for i := from; i < to; i++ {
+			ok[i] = true
+		}
+		return
+	}
+	// One by one, by the same (cofactored) equation, so that a signature's
+	// verdict never depends on its batch.
+	for i := from; i < to; i++ {
+		ok[i] = verifyBatch(items[i : i+1])
+	}
 }

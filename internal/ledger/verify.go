@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/backchannel/backchannel/internal/talks"
 	"golang.org/x/mod/sumdb/note"
@@ -161,36 +162,28 @@ func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 	return r, nil
 }
 
-func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
-	// Hashing is most of the work and each leaf's is independent: hash
-	// and check proofs in parallel, then report in order.
-	n := len(b.Leaves)
-	leafHash := make([]tlog.Hash, n)
-	hashOK := make([]bool, n)
-	proofOK := make([]bool, n)
-	parallel(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			l := &b.Leaves[i]
-			if l.Event == nil {
-				leafHash[i] = l.LeafHash
-				continue
-			}
-			leaf := l.Event.CanonicalBytes()
-			hashOK[i] = sha256.Sum256(leaf) == l.Event.Hash
-			leafHash[i] = tlog.RecordHash(leaf)
-			proofOK[i] = int64(i) < cp.Size && tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), leafHash[i]) == nil
-		}
-	})
+// leafChunk is the number of leaves a worker of verifyLeaves takes at a
+// time: a power of two, so that a chunk holds whole subtrees (merkleTree).
+const (
+	leafChunkLog = 10
+	leafChunk    = 1 << leafChunkLog
+)
 
-	// Member signatures: each signer's key at each point in order (cheap),
-	// then the statements and Ed25519 verifications in parallel.
-	type sigCheck struct {
-		signer string
-		key    ed25519.PublicKey
-		kind   bool // of a signed kind
-		signed bool
-		err    error
-	}
+// sigCheck is what verifyLeaves learns of one event's member signature.
+type sigCheck struct {
+	signer string
+	key    ed25519.PublicKey
+	kind   bool // of a signed kind
+	signed bool
+	err    error
+}
+
+func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
+	n := len(b.Leaves)
+
+	// Which key each signer has at each point depends on the events
+	// before it (member.added, member.key): fold them in order first,
+	// which is cheap.
 	sigs := talks.NewSignatureChecker()
 	checks := make([]sigCheck, n)
 	for i, l := range b.Leaves {
@@ -199,34 +192,61 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 			c.signer, c.key, c.kind, c.err = sigs.Key(l.Event)
 		}
 	}
-	// The statements in parallel, then the signatures in batches
-	// (batch.go).
-	sigOf := make([]*talks.Signed, n)
-	parallel(n, func(lo, hi int) {
+
+	// Everything else about a leaf needs nothing from the others: hash
+	// it, check its statement and signature (in batches, batch.go), and
+	// hash its chunk's subtrees, a chunk at a time on every core. Report
+	// in log order afterwards.
+	tree := newMerkleTree(n)
+	hashOK := make([]bool, n)
+	forChunks(n, leafChunk, func(lo, hi int) {
+		buf := []byte{0} // tlog.RecordHash's prefix, then the event's bytes
+		var items []sigItem
+		var at []int
 		for i := lo; i < hi; i++ {
+			l := &b.Leaves[i]
+			if l.Event == nil {
+				tree.leaves()[i] = l.LeafHash
+				continue
+			}
+			buf = l.Event.AppendCanonical(buf[:1])
+			hashOK[i] = sha256.Sum256(buf[1:]) == l.Event.Hash
+			tree.leaves()[i] = sha256.Sum256(buf)
 			if c := &checks[i]; c.kind && c.err == nil {
-				sigOf[i], c.signed, c.err = talks.CheckSignedStatement(b.Leaves[i].Event, c.signer, c.key)
+				var sg *talks.Signed
+				if sg, c.signed, c.err = talks.CheckSignedStatement(l.Event, c.signer, c.key); sg != nil {
+					items = append(items, sigItem{key: c.key, msg: sg.Message(), sig: sg.Sig})
+					at = append(at, i)
+				}
 			}
 		}
+		for j, ok := range verifyBatches(items) {
+			if !ok {
+				checks[at[j]].err = talks.ErrSignatureMismatch(checks[at[j]].signer)
+			}
+		}
+		tree.hashLevels(1, leafChunkLog, lo, hi)
 	})
-	var items []sigItem
-	var at []int
-	for i, sg := range sigOf {
-		if sg != nil {
-			items = append(items, sigItem{key: checks[i].key, msg: sg.Message(), sig: sg.Sig})
-			at = append(at, i)
-		}
-	}
-	for j, ok := range verifySignatures(items) {
-		if !ok {
-			checks[at[j]].err = talks.ErrSignatureMismatch(checks[at[j]].signer)
-		}
-	}
+	root := tree.root(leafChunkLog + 1)
 
-	var tree Tree
+	// A proof that is the tree's own path to the leaf, in a tree whose
+	// root is the checkpoint's, holds: compare instead of hashing. Any
+	// other is checked as tlog does, so the verdict is the same.
+	own := n > 0 && int64(n) == cp.Size && root == cp.Root
+	proofOK := make([]bool, n)
+	forChunks(n, leafChunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &b.Leaves[i]
+			if l.Event == nil || int64(i) >= cp.Size {
+				continue
+			}
+			proofOK[i] = own && tree.isPath(i, l.Proof) ||
+				tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), tree.leaves()[i]) == nil
+		}
+	})
+
 	var prev *talks.Event
 	for i, l := range b.Leaves {
-		tree.AppendHash(leafHash[i])
 		e := l.Event
 		if e == nil {
 			r.Hidden++
@@ -262,9 +282,27 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		prev = e
 	}
 	r.Signers = len(sigs.Keys())
-	if root, err := tree.Root(tree.Size()); err == nil && tree.Size() == cp.Size && root != cp.Root {
-		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", tree.Size())
+	if int64(n) == cp.Size && root != cp.Root {
+		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", n)
 	}
+}
+
+// forChunks calls f on the chunks [0, chunk), [chunk, 2*chunk), ... that
+// cover [0, n), each once, on as many goroutines as there are CPUs, each
+// taking the next chunk when it is done with one (a core that other work
+// slows down takes fewer), and returns when all have returned.
+func forChunks(n, chunk int, f func(lo, hi int)) {
+	chunks := (n + chunk - 1) / chunk
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		wg.Go(func() {
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				f(c*chunk, min((c+1)*chunk, n))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // parallel calls f on consecutive ranges that cover [0, n), one per CPU,
