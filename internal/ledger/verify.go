@@ -106,7 +106,7 @@ func (r *Report) fail(seq int64, check, format string, args ...any) {
 //
 // Verify returns an error only for unusable options: a malformed server
 // key, or no key. It takes O(n log n) time for n leaves, plus the size of
-// the payloads.
+// the payloads, and checks the leaves on every core.
 func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 	v, err := serverVerifier(opts)
 	if err != nil {
