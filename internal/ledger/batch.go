@@ -109,20 +109,8 @@ func verifyBatch(items []sigItem) bool {
 	return sum.MultByCofactor(sum).Equal(edwards25519.NewIdentityPoint()) == 1
 }
 
-// verifySignatures checks items in batches on every core and returns, for
-// each, whether its signature is valid.
-func verifySignatures(items []sigItem) []bool {
-	ok := make([]bool, len(items))
-	batches := (len(items) + batchSize - 1) / batchSize
-	parallel(batches, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			verifyBatchInto(ok, items, b*batchSize, min((b+1)*batchSize, len(items)))
-		}
-	})
-	return ok
-}
-
-// verifyBatches is verifySignatures on one core.
+// verifyBatches checks items in batches and returns, for each, whether
+// its signature is valid.
 func verifyBatches(items []sigItem) []bool {
 	ok := make([]bool, len(items))
 	for from := 0; from < len(items); from += batchSize {

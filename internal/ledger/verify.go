@@ -412,17 +412,6 @@ func forChunks(n, chunk int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// parallel calls f on consecutive ranges that cover [0, n), one per CPU,
-// and returns when all have returned.
-func parallel(n int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), 1+n/1024)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { f(n*w/workers, n*(w+1)/workers) })
-	}
-	wg.Wait()
-}
-
 func (r *Report) verifySince(b *Bundle, cp Checkpoint, v note.Verifier, since []byte) {
 	old, err := OpenCheckpoint(since, v)
 	if err != nil {
