@@ -278,14 +278,17 @@ func readBundle(r io.Reader, onLeaf func(Leaf)) (b *Bundle, fast bool, err error
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok && len(data) <= MaxBundleSize {
+	switch {
+	case ok:
+		// The fast path gave up on this text already.
+	case len(data) > MaxBundleSize:
+		_, err := ParseBundle(data) // its error for the size
+		return nil, false, err
+	default:
 		s := &scanner{data: data, onLeaf: onLeaf}
 		if b, fast := s.bundle(); fast {
 			return b, true, nil
 		}
-	} else if !ok {
-		_, err := ParseBundle(data) // too large
-		return nil, false, err
 	}
 	b, err = parseBundleJSON(data)
 	return b, false, err
