@@ -96,7 +96,7 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 			return fmt.Errorf("verify: --since: %w", err)
 		}
 	}
-	b, err := m.readBundle(pos[0])
+	r, err := m.readVerify(pos[0], opts)
 	var pe *ledger.ParseError
 	if errors.As(err, &pe) {
 		fmt.Fprintf(m.Stdout, "FAILED: %s is not a record bundle: %s\n", pos[0], strings.TrimPrefix(err.Error(), "ledger: bundle: "))
@@ -104,10 +104,6 @@ func (m *Main) runVerify(ctx context.Context, args []string) error {
 	}
 	if err != nil {
 		return err
-	}
-	r, err := ledger.Verify(b, opts)
-	if err != nil {
-		return usagef("verify: %v", err)
 	}
 	if r.OK() {
 		fmt.Fprintf(m.Stdout, "OK: %s, tree size %d, checkpoint signed by %s\n", plural(r.Events, "event"), r.Size, r.KeyName)
@@ -150,25 +146,27 @@ func verifierKey(s string) (string, error) {
 	return k, nil
 }
 
-// readBundle reads and parses the bundle in the file name, or on standard
-// input for "-". Reading a file, it never holds all the file's text in
-// memory with the bundle (ledger.ReadBundle).
-func (m *Main) readBundle(name string) (*ledger.Bundle, error) {
-	r := m.Stdin
+// readVerify reads, parses and verifies the bundle in the file name, or on
+// standard input for "-", checking leaves while it reads the rest
+// (ledger.ReadVerify). Reading a file, it never holds all the file's text
+// in memory with the bundle. The key in opts is one verifierKey accepted,
+// so the errors are reading's and parsing's.
+func (m *Main) readVerify(name string, opts ledger.VerifyOptions) (*ledger.Report, error) {
+	in := m.Stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
 		defer f.Close()
-		r = f
+		in = f
 	}
-	b, err := ledger.ReadBundle(r)
+	_, r, err := ledger.ReadVerify(in, opts)
 	var pe *ledger.ParseError
 	if err != nil && !errors.As(err, &pe) {
 		return nil, fmt.Errorf("verify: read %s: %w", name, err)
 	}
-	return b, err
+	return r, err
 }
 
 func plural(n int, noun string) string {

@@ -32,7 +32,7 @@ func TestVerifySignatures(t *testing.T) {
 		return true
 	}
 	for _, n := range []int{0, 1, 2, batchSize - 1, batchSize, 3*batchSize + 5} {
-		if ok := verifySignatures(sign(n)); len(ok) != n || !all(ok) {
+		if ok := verifyBatches(sign(n)); len(ok) != n || !all(ok) {
 			t.Errorf("%d valid signatures: verdicts %v, want all true", n, ok)
 		}
 	}
@@ -70,7 +70,7 @@ func TestVerifySignatures(t *testing.T) {
 		if len(items[bad].key) == ed25519.PublicKeySize && ed25519.Verify(items[bad].key, items[bad].msg, items[bad].sig) {
 			t.Fatalf("%s: ed25519.Verify accepts the spoiled signature", name)
 		}
-		ok := verifySignatures(items)
+		ok := verifyBatches(items)
 		for i, v := range ok {
 			if v != (i != bad) {
 				t.Errorf("%s: signature %d verified %v, want %v", name, i, v, i != bad)
@@ -88,13 +88,13 @@ func BenchmarkVerifySignatures(b *testing.B) {
 	}
 	b.Run("batch", func(b *testing.B) {
 		for b.Loop() {
-			verifySignatures(items)
+			forChunks(len(items), batchSize, func(lo, hi int) { verifyBatches(items[lo:hi]) })
 		}
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(items)), "µs/sig")
 	})
 	b.Run("one-by-one", func(b *testing.B) {
 		for b.Loop() {
-			parallel(len(items), func(lo, hi int) {
+			forChunks(len(items), batchSize, func(lo, hi int) {
 				for _, it := range items[lo:hi] {
 					ed25519.Verify(it.key, it.msg, it.sig)
 				}

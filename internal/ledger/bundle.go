@@ -246,6 +246,15 @@ func ParseBundle(data []byte) (*Bundle, error) {
 // and, if not, reads all of r first. It returns a *ParseError for a
 // malformed bundle, and other errors as reading r returned them.
 func ReadBundle(r io.Reader) (*Bundle, error) {
+	b, _, err := readBundle(r, nil)
+	return b, err
+}
+
+// readBundle is ReadBundle, calling onLeaf (if not nil) with each leaf as
+// the fast path reads it. It reports whether the bundle is the one the
+// fast path read: if not, the leaves it gave onLeaf, if any, are not the
+// bundle's.
+func readBundle(r io.Reader, onLeaf func(Leaf)) (b *Bundle, fast bool, err error) {
 	seeker, ok := r.(io.Seeker)
 	var start int64
 	if ok {
@@ -254,26 +263,35 @@ func ReadBundle(r io.Reader) (*Bundle, error) {
 		ok = err == nil // a pipe, say
 	}
 	if ok {
-		b, fast, err := scanBundleFrom(r)
+		b, fast, err := scanBundleFrom(r, onLeaf)
 		switch {
 		case err != nil:
-			return nil, err
+			return nil, false, err
 		case fast:
-			return b, nil
+			return b, true, nil
 		}
 		if _, err := seeker.Seek(start, io.SeekStart); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxBundleSize+1))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if ok {
+	switch {
+	case ok:
 		// The fast path gave up on this text already.
-		return parseBundleJSON(data)
+	case len(data) > MaxBundleSize:
+		_, err := ParseBundle(data) // its error for the size
+		return nil, false, err
+	default:
+		s := &scanner{data: data, onLeaf: onLeaf}
+		if b, fast := s.bundle(); fast {
+			return b, true, nil
+		}
 	}
-	return ParseBundle(data)
+	b, err = parseBundleJSON(data)
+	return b, false, err
 }
 
 // parseBundleJSON is ParseBundle with encoding/json: the reference that

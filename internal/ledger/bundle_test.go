@@ -175,7 +175,7 @@ func checkRead(t *testing.T, data []byte, b *Bundle, err error) {
 		}
 	}
 	want, wantOK := scanBundle(data)
-	got, ok, err := scanBundleFrom(iotest.OneByteReader(bytes.NewReader(data)))
+	got, ok, err := scanBundleFrom(iotest.OneByteReader(bytes.NewReader(data)), nil)
 	if err != nil || ok != wantOK || ok && !bundlesEqual(got, want) {
 		t.Fatalf("scanBundleFrom(one byte at a time of %q) = %v, %v, scanBundle gives %v", data, ok, err, wantOK)
 	}

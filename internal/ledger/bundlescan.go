@@ -54,6 +54,8 @@ type scanner struct {
 	buf  []byte    // holds data
 	read int64     // bytes read from r
 	err  error     // from reading r
+
+	onLeaf func(Leaf) // if not nil, called with each leaf read
 }
 
 // arena hands out the events, proof hashes and payload bytes of a bundle
@@ -136,9 +138,10 @@ func scanBundle(data []byte) (*Bundle, bool) {
 // bytes at a time (more for a longer string), so that the text of a
 // bundle is never in memory all at once. It returns an error only for an
 // error reading r, or for a bundle over MaxBundleSize; on false with no
-// error, r is left partly read.
-func scanBundleFrom(r io.Reader) (*Bundle, bool, error) {
-	s := &scanner{r: r, buf: make([]byte, scanWindow)}
+// error, r is left partly read. If onLeaf is not nil, it is called with
+// each leaf as it is read, in order.
+func scanBundleFrom(r io.Reader, onLeaf func(Leaf)) (*Bundle, bool, error) {
+	s := &scanner{r: r, buf: make([]byte, scanWindow), onLeaf: onLeaf}
 	s.data = s.buf[:0]
 	b, ok := s.bundle()
 	if s.err != nil && s.err != io.EOF {
@@ -188,6 +191,9 @@ func (s *scanner) bundle() (*Bundle, bool) {
 				l, ok := s.leaf()
 				chunk = append(chunk, l)
 				n++
+				if ok && s.onLeaf != nil {
+					s.onLeaf(l)
+				}
 				return ok
 			})
 			if ok && n > 0 {

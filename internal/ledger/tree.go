@@ -90,3 +90,70 @@ func (t *Tree) ConsistencyProof(oldSize, newSize int64) (tlog.TreeProof, error) 
 	}
 	return tlog.ProveTree(newSize, oldSize, t)
 }
+
+// merkleTree holds every node of the RFC 6962 tree of n leaves, level by
+// level: level 0 is the leaf hashes, and node k of level j+1 is the
+// tlog.NodeHash of nodes 2k and 2k+1 of level j, or node 2k itself where
+// level j ends at 2k. (RFC 6962 splits a tree at the largest power of two
+// below its size; this pairing from the bottom up, carrying an odd last
+// node up unchanged, gives the same tree.) The last level is the root.
+// Verify fills one in parallel, chunk by chunk, and checks an inclusion
+// proof by comparing it with the leaf's path in it, with no hashing. It
+// takes about 2n hashes of memory.
+type merkleTree [][]tlog.Hash
+
+func newMerkleTree(n int) merkleTree {
+	t := merkleTree{make([]tlog.Hash, n)}
+	for m := n; m > 1; {
+		m = (m + 1) / 2
+		t = append(t, make([]tlog.Hash, m))
+	}
+	return t
+}
+
+// leaves returns level 0, for the caller to fill in.
+func (t merkleTree) leaves() []tlog.Hash { return t[0] }
+
+// hashLevels computes the nodes of levels from to to (inclusive) above
+// leaves [lo, hi). Calls for disjoint ranges of leaves, each aligned to
+// 2^to leaves, may run at once.
+func (t merkleTree) hashLevels(from, to, lo, hi int) {
+	for j := max(from, 1); j <= to && j < len(t) && lo < hi; j++ {
+		below := t[j-1]
+		for k := lo >> j; k <= (hi-1)>>j; k++ {
+			if 2*k+1 < len(below) {
+				t[j][k] = tlog.NodeHash(below[2*k], below[2*k+1])
+			} else {
+				t[j][k] = below[2*k]
+			}
+		}
+	}
+}
+
+// root computes the levels that hashLevels has not, and returns the root
+// (SHA-256 of nothing for the empty tree, as tlog.TreeHash has it).
+func (t merkleTree) root(from int) tlog.Hash {
+	n := len(t[0])
+	if n == 0 {
+		h, _ := tlog.TreeHash(0, nil)
+		return h
+	}
+	t.hashLevels(from, len(t)-1, 0, n)
+	return t[len(t)-1][0]
+}
+
+// isPath reports whether proof is leaf i's inclusion proof in t: the
+// siblings of the nodes on its path to the root, from the bottom up, as
+// tlog.ProveRecord gives it.
+func (t merkleTree) isPath(i int, proof tlog.RecordProof) bool {
+	k := 0
+	for j := 0; j < len(t)-1; j, i = j+1, i/2 {
+		if s := i ^ 1; s < len(t[j]) {
+			if k == len(proof) || proof[k] != t[j][s] {
+				return false
+			}
+			k++
+		}
+	}
+	return k == len(proof)
+}

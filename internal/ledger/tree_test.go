@@ -151,3 +151,54 @@ func TestNewTree(t *testing.T) {
 		t.Error("NewTree(12, hashes of 13 leaves): no error")
 	}
 }
+
+// TestMerkleTree checks the tree Verify builds against Tree: the same
+// root for every size up to 300 and some larger, built in chunks of
+// several sizes, and every leaf's inclusion proof, and nothing else, is
+// its path. Verify compares proofs with paths (falling back on
+// tlog.CheckRecord), so a mistake here would make it slow, not wrong.
+func TestMerkleTree(t *testing.T) {
+	var tree Tree
+	var leaves []tlog.Hash
+	sizes := []int{0}
+	for n := 1; n <= 300; n++ {
+		sizes = append(sizes, n)
+	}
+	for _, n := range append(sizes, 1023, 1024, 1025, 4097) {
+		for tree.Size() < int64(n) {
+			leaf := fmt.Appendf(nil, "leaf %d", tree.Size())
+			tree.Append(leaf)
+			leaves = append(leaves, tlog.RecordHash(leaf))
+		}
+		want, err := tree.Root(int64(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m merkleTree
+		for _, chunkLog := range []int{0, 1, 3, 10} {
+			m = newMerkleTree(n)
+			copy(m.leaves(), leaves)
+			for lo := 0; lo < n; lo += 1 << chunkLog {
+				m.hashLevels(1, chunkLog, lo, min(lo+1<<chunkLog, n))
+			}
+			if got := m.root(chunkLog + 1); got != want {
+				t.Fatalf("merkleTree(%d leaves, chunks of %d).root = %x, want %x", n, 1<<chunkLog, got, want)
+			}
+		}
+		for i := range n {
+			p, err := tree.InclusionProof(int64(i), int64(n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !m.isPath(i, p) {
+				t.Errorf("isPath(%d, InclusionProof(%d, %d)) = false", i, i, n)
+			}
+			if n > 1 && m.isPath((i+1)%n, p) {
+				t.Errorf("isPath(%d, InclusionProof(%d, %d)) = true", (i+1)%n, i, n)
+			}
+			if len(p) > 0 && m.isPath(i, p[:len(p)-1]) {
+				t.Errorf("isPath(%d, InclusionProof(%d, %d) shortened) = true", i, i, n)
+			}
+		}
+	}
+}

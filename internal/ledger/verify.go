@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/backchannel/backchannel/internal/talks"
 	"golang.org/x/mod/sumdb/note"
@@ -104,8 +106,46 @@ func (r *Report) fail(seq int64, check, format string, args ...any) {
 //
 // Verify returns an error only for unusable options: a malformed server
 // key, or no key. It takes O(n log n) time for n leaves, plus the size of
-// the payloads.
+// the payloads, and checks the leaves on every core.
 func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
+	v, err := serverVerifier(opts)
+	if err != nil {
+		return nil, err
+	}
+	lc := newLeafChecks()
+	for _, l := range b.Leaves {
+		lc.add(l)
+	}
+	return verify(b, opts, v, lc.wait()), nil
+}
+
+// ReadVerify reads a bundle from r, as ReadBundle does, and verifies it,
+// as Verify does, checking each leaf's hashes and signatures on the other
+// cores while it reads the next ones. It returns the bundle and the
+// report, or ReadBundle's errors and Verify's.
+func ReadVerify(r io.Reader, opts VerifyOptions) (*Bundle, *Report, error) {
+	v, err := serverVerifier(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	lc := newLeafChecks()
+	b, fast, err := readBundle(r, lc.add)
+	checked := lc.wait()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !fast {
+		// The leaves checked are not the bundle's: check its own.
+		lc = newLeafChecks()
+		for _, l := range b.Leaves {
+			lc.add(l)
+		}
+		checked = lc.wait()
+	}
+	return b, verify(b, opts, v, checked), nil
+}
+
+func serverVerifier(opts VerifyOptions) (note.Verifier, error) {
 	if opts.ServerKey == "" {
 		return nil, errors.New("ledger: verify: no server key")
 	}
@@ -113,17 +153,23 @@ func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ledger: verify: server key: %w", err)
 	}
+	return v, nil
+}
+
+// verify is Verify, given the server's verifier and the checks of b's
+// leaves.
+func verify(b *Bundle, opts VerifyOptions, v note.Verifier, lc *leafChecks) *Report {
 	r := &Report{KeyName: v.Name()}
 
 	text, ok := noteText(b.Checkpoint)
 	if !ok {
 		r.fail(0, CheckCheckpoint, "not a signed note")
-		return r, nil
+		return r
 	}
 	cp, err := ParseCheckpoint(text)
 	if err != nil {
 		r.fail(0, CheckCheckpoint, "%s", strings.TrimPrefix(err.Error(), "ledger: "))
-		return r, nil
+		return r
 	}
 	r.Origin, r.Size, r.Root = cp.Origin, cp.Size, cp.Root
 	if _, err := OpenCheckpoint(b.Checkpoint, v); err != nil {
@@ -151,88 +197,169 @@ func Verify(b *Bundle, opts VerifyOptions) (*Report, error) {
 		// No bundle can hold that many leaves, and tlog's proof checkers
 		// loop forever on sizes over 2^62: check no proofs against it.
 		r.fail(0, CheckSize, "checkpoint size %d is over the limit of %d", cp.Size, maxLeaves)
-		return r, nil
+		return r
 	}
 
-	r.verifyLeaves(b, cp, talkID)
+	r.verifyLeaves(b, cp, talkID, lc)
 	if opts.Since != nil {
 		r.verifySince(b, cp, v, opts.Since)
 	}
-	return r, nil
+	return r
 }
 
-func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
-	// Hashing is most of the work and each leaf's is independent: hash
-	// and check proofs in parallel, then report in order.
-	n := len(b.Leaves)
-	leafHash := make([]tlog.Hash, n)
-	hashOK := make([]bool, n)
-	proofOK := make([]bool, n)
-	parallel(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			l := &b.Leaves[i]
-			if l.Event == nil {
-				leafHash[i] = l.LeafHash
-				continue
-			}
-			leaf := l.Event.CanonicalBytes()
-			hashOK[i] = sha256.Sum256(leaf) == l.Event.Hash
-			leafHash[i] = tlog.RecordHash(leaf)
-			proofOK[i] = int64(i) < cp.Size && tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), leafHash[i]) == nil
-		}
-	})
+// leafChunk is the number of leaves checked at a time on one core: a
+// power of two, so that a chunk holds whole subtrees (merkleTree).
+const (
+	leafChunkLog = 10
+	leafChunk    = 1 << leafChunkLog
+)
 
-	// Member signatures: each signer's key at each point in order (cheap),
-	// then the statements and Ed25519 verifications in parallel.
-	type sigCheck struct {
-		signer string
-		key    ed25519.PublicKey
-		kind   bool // of a signed kind
-		signed bool
-		err    error
-	}
-	sigs := talks.NewSignatureChecker()
-	checks := make([]sigCheck, n)
-	for i, l := range b.Leaves {
-		if l.Event != nil {
-			c := &checks[i]
-			c.signer, c.key, c.kind, c.err = sigs.Key(l.Event)
-		}
-	}
-	// The statements in parallel, then the signatures in batches
-	// (batch.go).
-	sigOf := make([]*talks.Signed, n)
-	parallel(n, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if c := &checks[i]; c.kind && c.err == nil {
-				sigOf[i], c.signed, c.err = talks.CheckSignedStatement(b.Leaves[i].Event, c.signer, c.key)
+// sigCheck is what Verify learns of one event's member signature.
+type sigCheck struct {
+	signer string
+	key    ed25519.PublicKey
+	kind   bool // of a signed kind
+	signed bool
+	err    error
+}
+
+// leafChecks checks what each leaf's own content shows: its hashes, its
+// statement and its member signature, given the key the events before it
+// bound to its signer. Leaves are added in log order; each chunk of
+// leafChunk leaves is checked on the next free core while more are added.
+type leafChecks struct {
+	sigs   *talks.SignatureChecker
+	chunks []*leafChunkChecks
+	work   chan *leafChunkChecks
+	wg     sync.WaitGroup
+}
+
+// leafChunkChecks are the checks of leaves [lo, lo+len(leaves)).
+type leafChunkChecks struct {
+	lo     int
+	leaves []Leaf
+	checks []sigCheck // filled in as leaves are added
+	hashOK []bool     // the event's hash matches its fields
+	tree   merkleTree // of the chunk's leaves, up to its root
+}
+
+func newLeafChecks() *leafChecks {
+	lc := &leafChecks{sigs: talks.NewSignatureChecker(), work: make(chan *leafChunkChecks, 16)}
+	for range runtime.GOMAXPROCS(0) {
+		lc.wg.Go(func() {
+			for c := range lc.work {
+				c.check()
 			}
-		}
-	})
+		})
+	}
+	return lc
+}
+
+// add adds the next leaf of the log.
+func (lc *leafChecks) add(l Leaf) {
+	n := len(lc.chunks)
+	if n == 0 || len(lc.chunks[n-1].leaves) == leafChunk {
+		lc.chunks = append(lc.chunks, &leafChunkChecks{lo: n * leafChunk,
+			leaves: make([]Leaf, 0, leafChunk), checks: make([]sigCheck, 0, leafChunk)})
+		n++
+	}
+	c := lc.chunks[n-1]
+	// Which key each signer has at each point depends on the events
+	// before it (member.added, member.key): fold them in order, which is
+	// cheap.
+	var sc sigCheck
+	if l.Event != nil {
+		sc.signer, sc.key, sc.kind, sc.err = lc.sigs.Key(l.Event)
+	}
+	c.leaves = append(c.leaves, l)
+	c.checks = append(c.checks, sc)
+	if len(c.leaves) == leafChunk {
+		lc.work <- c
+	}
+}
+
+// wait returns lc when every leaf added is checked.
+func (lc *leafChecks) wait() *leafChecks {
+	if n := len(lc.chunks); n > 0 && len(lc.chunks[n-1].leaves) < leafChunk {
+		lc.work <- lc.chunks[n-1]
+	}
+	close(lc.work)
+	lc.wg.Wait()
+	return lc
+}
+
+// check checks the chunk's leaves, and their signatures in batches
+// (batch.go).
+func (c *leafChunkChecks) check() {
+	c.hashOK = make([]bool, len(c.leaves))
+	c.tree = newMerkleTree(len(c.leaves))
+	buf := []byte{0} // tlog.RecordHash's prefix, then the event's bytes
 	var items []sigItem
 	var at []int
-	for i, sg := range sigOf {
-		if sg != nil {
-			items = append(items, sigItem{key: checks[i].key, msg: sg.Message(), sig: sg.Sig})
-			at = append(at, i)
+	for i := range c.leaves {
+		l := &c.leaves[i]
+		if l.Event == nil {
+			c.tree.leaves()[i] = l.LeafHash
+			continue
+		}
+		buf = l.Event.AppendCanonical(buf[:1])
+		c.hashOK[i] = sha256.Sum256(buf[1:]) == l.Event.Hash
+		c.tree.leaves()[i] = sha256.Sum256(buf)
+		if sc := &c.checks[i]; sc.kind && sc.err == nil {
+			var sg *talks.Signed
+			if sg, sc.signed, sc.err = talks.CheckSignedStatement(l.Event, sc.signer, sc.key); sg != nil {
+				items = append(items, sigItem{key: sc.key, msg: sg.Message(), sig: sg.Sig})
+				at = append(at, i)
+			}
 		}
 	}
-	for j, ok := range verifySignatures(items) {
+	for j, ok := range verifyBatches(items) {
 		if !ok {
-			checks[at[j]].err = talks.ErrSignatureMismatch(checks[at[j]].signer)
+			c.checks[at[j]].err = talks.ErrSignatureMismatch(c.checks[at[j]].signer)
 		}
 	}
+	c.tree.root(1)
+}
 
-	var tree Tree
+func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64, lc *leafChecks) {
+	n := len(b.Leaves)
+	// The tree: the chunks' subtrees, and the levels above them.
+	tree := newMerkleTree(n)
+	for _, c := range lc.chunks {
+		for j := 0; j < len(c.tree) && j < len(tree); j++ {
+			copy(tree[j][c.lo>>j:], c.tree[j])
+		}
+		// The last chunk may be smaller: carry its root up.
+		tree.hashLevels(len(c.tree), leafChunkLog, c.lo, c.lo+len(c.leaves))
+	}
+	root := tree.root(leafChunkLog + 1)
+
+	// A proof that is the tree's own path to the leaf, in a tree whose
+	// root is the checkpoint's, holds: compare instead of hashing. Any
+	// other is checked as tlog does, so the verdict is the same.
+	own := n > 0 && int64(n) == cp.Size && root == cp.Root
+	proofOK := make([]bool, n)
+	forChunks(n, leafChunk, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			l := &b.Leaves[i]
+			if l.Event == nil || int64(i) >= cp.Size {
+				continue
+			}
+			proofOK[i] = own && tree.isPath(i, l.Proof) ||
+				tlog.CheckRecord(l.Proof, cp.Size, cp.Root, int64(i), tree.leaves()[i]) == nil
+		}
+	})
+
 	var prev *talks.Event
 	for i, l := range b.Leaves {
-		tree.AppendHash(leafHash[i])
 		e := l.Event
 		if e == nil {
 			r.Hidden++
 			prev = nil
 			continue
 		}
+		c := lc.chunks[i/leafChunk]
+		sc := &c.checks[i%leafChunk]
 		r.Events++
 		seq := int64(i + 1)
 		if e.ID != seq {
@@ -241,7 +368,7 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		if talkID != 0 && e.TalkID != talkID {
 			r.fail(e.ID, CheckSeq, "belongs to talk %d, not %d", e.TalkID, talkID)
 		}
-		if !hashOK[i] {
+		if !c.hashOK[i%leafChunk] {
 			r.fail(e.ID, CheckHash, "hash does not match the event's fields")
 		}
 		switch {
@@ -253,27 +380,34 @@ func (r *Report) verifyLeaves(b *Bundle, cp Checkpoint, talkID int64) {
 		if int64(i) < cp.Size && !proofOK[i] {
 			r.fail(e.ID, CheckInclusion, "not leaf %d of the checkpoint's tree", i)
 		}
-		if checks[i].signed {
+		if sc.signed {
 			r.MemberSigs++
 		}
-		if err := checks[i].err; err != nil {
-			r.fail(e.ID, CheckMemberSig, "%v", err)
+		if sc.err != nil {
+			r.fail(e.ID, CheckMemberSig, "%v", sc.err)
 		}
 		prev = e
 	}
-	r.Signers = len(sigs.Keys())
-	if root, err := tree.Root(tree.Size()); err == nil && tree.Size() == cp.Size && root != cp.Root {
-		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", tree.Size())
+	r.Signers = len(lc.sigs.Keys())
+	if int64(n) == cp.Size && root != cp.Root {
+		r.fail(0, CheckRoot, "the %d leaves do not hash to the checkpoint's root", n)
 	}
 }
 
-// parallel calls f on consecutive ranges that cover [0, n), one per CPU,
-// and returns when all have returned.
-func parallel(n int, f func(lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), 1+n/1024)
+// forChunks calls f on the chunks [0, chunk), [chunk, 2*chunk), ... that
+// cover [0, n), each once, on as many goroutines as there are CPUs, each
+// taking the next chunk when it is done with one (a core that other work
+// slows down takes fewer), and returns when all have returned.
+func forChunks(n, chunk int, f func(lo, hi int)) {
+	chunks := (n + chunk - 1) / chunk
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { f(n*w/workers, n*(w+1)/workers) })
+	for range min(runtime.GOMAXPROCS(0), chunks) {
+		wg.Go(func() {
+			for c := int(next.Add(1) - 1); c < chunks; c = int(next.Add(1) - 1) {
+				f(c*chunk, min((c+1)*chunk, n))
+			}
+		})
 	}
 	wg.Wait()
 }

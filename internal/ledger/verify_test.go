@@ -1,7 +1,10 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -302,5 +305,50 @@ func TestBundleProofsCheckWithTlog(t *testing.T) {
 	old, _ := tree.Root(5)
 	if err := tlog.CheckTree(b.Consistency[0].Proof, c.Size, c.Root, 5, old); err != nil {
 		t.Errorf("tlog.CheckTree(consistency from 5): %v", err)
+	}
+}
+
+// TestVerifyChunks checks logs that fill several of Verify's chunks, or
+// end part way into one, through Verify and ReadVerify (from a file, and
+// from a pipe), whole and with an event of a later chunk changed.
+func TestVerifyChunks(t *testing.T) {
+	key := testKey(t, "bc.example")
+	opts := VerifyOptions{ServerKey: key.VerifierKey()}
+	for _, n := range []int{leafChunk - 1, leafChunk, leafChunk + 1, 2*leafChunk + 3} {
+		events := testLog(t, n)
+		b, err := NewBundle(events, memberView, testTree(t, events), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tampered := copyBundle(t, b)
+		last := n - 1
+		for tampered.Leaves[last].Event == nil {
+			last--
+		}
+		e := *tampered.Leaves[last].Event
+		e.Payload = []byte(`{"message_id":1}`)
+		tampered.Leaves[last].Event = &e
+		for name, b := range map[string]*Bundle{"whole": b, "tampered": tampered} {
+			want, err := Verify(b, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "whole" && (!want.OK() || want.Hidden != n/3) {
+				t.Fatalf("Verify(%d leaves) = %+v", n, want)
+			}
+			if name == "tampered" && len(want.Failures) != 3 {
+				t.Errorf("Verify(%d leaves, %s) failures: %v, want hash, inclusion and root", n, name, want.Failures)
+			}
+			data, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for how, r := range map[string]io.Reader{"file": bytes.NewReader(data), "pipe": struct{ io.Reader }{bytes.NewReader(data)}} {
+				_, got, err := ReadVerify(r, opts)
+				if err != nil || !reflect.DeepEqual(got, want) {
+					t.Errorf("ReadVerify(%d leaves, %s, %s) = %+v, %v; Verify %+v", n, name, how, got, err, want)
+				}
+			}
+		}
 	}
 }

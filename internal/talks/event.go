@@ -1,7 +1,6 @@
 package talks
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -84,24 +83,26 @@ func (e *Event) TimeString() string {
 // its hash covers and which a Merkle log takes as the event's leaf. It
 // covers every field but Hash.
 func (e *Event) CanonicalBytes() []byte {
-	ts := e.TimeString()
-	var b bytes.Buffer
-	b.Grow(len(canonicalEventDomainV1) + 8*4 + 4*3 + len(ts) + len(e.Type) + len(e.Payload) + 32)
-	b.WriteString(canonicalEventDomainV1)
-	u64 := func(v int64) { b.Write(binary.BigEndian.AppendUint64(nil, uint64(v))) }
-	str := func(s []byte) {
-		b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
-		b.Write(s)
-	}
-	u64(e.TalkID)
-	u64(e.ID)
-	str([]byte(ts))
-	u64(e.ActorID)
-	u64(e.TrackID)
-	str([]byte(e.Type))
-	str(e.Payload)
-	b.Write(e.PrevHash[:])
-	return b.Bytes()
+	return e.AppendCanonical(make([]byte, 0, len(canonicalEventDomainV1)+8*4+4*3+len(time.RFC3339Nano)+len(e.Type)+len(e.Payload)+32))
+}
+
+// AppendCanonical appends the event's canonical encoding (CanonicalBytes)
+// to b and returns the extended slice, so that a caller encoding many
+// events can reuse one buffer.
+func (e *Event) AppendCanonical(b []byte) []byte {
+	b = append(b, canonicalEventDomainV1...)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.TalkID))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.ID))
+	at := len(b)
+	b = Timestamp(e.Time).AppendFormat(append(b, 0, 0, 0, 0), time.RFC3339Nano)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.ActorID))
+	b = binary.BigEndian.AppendUint64(b, uint64(e.TrackID))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Type)))
+	b = append(b, e.Type...)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(e.Payload)))
+	b = append(b, e.Payload...)
+	return append(b, e.PrevHash[:]...)
 }
 
 // ComputeHash returns SHA-256 of the event's canonical bytes.
