@@ -149,6 +149,11 @@ type txn struct {
 	// batch, at the talk's head, before it commits (commit.go).
 	batched  bool
 	appended bool // next has appended an event
+
+	// keyChecked is set by a write that checks, in a statement of its own,
+	// that the server still holds the key of its server-made signature,
+	// which next then does not check again.
+	keyChecked bool
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -253,7 +258,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		if err := tx.useSignature(tx.ctx, sg); err != nil {
 			return "", nil, err
 		}
-	} else if sg != nil {
+	} else if sg != nil && !tx.keyChecked {
 		if err := tx.serverHoldsKey(tx.ctx, sg.Signer); err != nil {
 			return "", nil, err
 		}
