@@ -26,6 +26,7 @@ type Service struct {
 	views viewCache    // snapshots of talks' members and tracks
 	heads headReads    // coalesced reads of talks' heads (eventcache.go)
 	tails eventTails   // the latest events of talks (eventcache.go)
+	texts textCache    // proposals and versions (textcache.go)
 }
 
 // NewService returns a Service over store that stamps events with clock.
