@@ -175,8 +175,12 @@ var keepsTalk = map[string]bool{
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
-// forward rather than reload it.
-const maxSnapshotCatchUp = 64
+// forward rather than reload it. A store that groups commits moves a
+// talk's head by a whole batch at once (PostgreSQL: up to 64 writes of one
+// to three events each), and a reload reads the members, the tracks, the
+// talk and then every signer's key again, so catching up over a batch
+// (from the event tail, read once for all callers) is the cheaper.
+const maxSnapshotCatchUp = 256
 
 // put keeps sn as the snapshot of talk talkID unless a later one is kept.
 func (c *viewCache) put(talkID int64, sn *snapshot) {
