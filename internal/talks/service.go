@@ -66,11 +66,19 @@ type snapshot struct {
 	// key kept here is the signer's key at head. Snapshots carried
 	// forward share it.
 	keys *sync.Map
+
+	// mandates caches envoys' mandates (*Mandate by envoy ID) as read
+	// since the snapshot was loaded or last carried forward over a
+	// mandate.saved or preferences.saved event, each of which starts an
+	// empty one. A write still checks inside its transaction that the
+	// mandate it was checked against is the current one (Stamp.Mandate).
+	mandates *sync.Map
 }
 
 func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 	sn := &snapshot{head: head, members: make(map[int64]*Member, len(members)), byUser: make(map[int64]*Member, len(members)),
-		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map)}
+		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map),
+		mandates: new(sync.Map)}
 	for _, m := range members {
 		sn.members[m.ID] = m
 		sn.byUser[m.UserID] = m
@@ -359,16 +367,20 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 			if err != nil {
 				return nil, err
 			}
-			keep, keepTalk := len(evs) == int(n), true
+			keep, keepTalk, keepMandates := len(evs) == int(n), true, true
 			for i, e := range evs {
 				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
 				keepTalk = keepTalk && keepsTalk[e.Type]
+				keepMandates = keepMandates && e.Type != EventMandateSaved && e.Type != EventPreferencesSaved
 			}
 			if keep {
 				sn := *old // shares old's read-only maps
 				sn.head = head
 				if !keepTalk {
 					sn.talk = nil
+				}
+				if !keepMandates {
+					sn.mandates = new(sync.Map)
 				}
 				s.views.put(talkID, &sn)
 				return &sn, nil
