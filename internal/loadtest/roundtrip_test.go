@@ -63,8 +63,8 @@ func TestRoundTrips(t *testing.T) {
 		write func(int) error
 		max   int
 	}{
-		{"message", message, 5},
-		{"counter", counter, 5},
+		{"message", message, 4},
+		{"counter", counter, 4},
 	} {
 		// Warm the caches (statements prepared, views and keys read).
 		for i := range 5 {

@@ -269,6 +269,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		return "", nil, err
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
+	st.NoteAppended(e.ID)
 	fr, err := tx.encodeFrontier()
 	if err != nil {
 		return "", nil, err

@@ -179,7 +179,11 @@ func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st 
 			return err
 		}
 	}
-	return appendEvent(ctx, tx, e)
+	if err := appendEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	st.NoteAppended(e.ID)
+	return nil
 }
 
 func formatTime(t time.Time) string { return talks.Timestamp(t).Format(time.RFC3339Nano) }

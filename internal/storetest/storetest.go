@@ -386,6 +386,13 @@ func testTalkHead(t *testing.T, s talks.Store) {
 	if h := head(f.talk.ID); h != h0+1 {
 		t.Errorf("TalkHead after AddParty = %d, want %d", h, h0+1)
 	}
+	// A write reports the run of events it appended (Stamp.Appended).
+	st := stamp(f.northE.ID, 43)
+	st.Appended = new(talks.Appended)
+	must(t, "PostMessage", s.PostMessage(ctx, &talks.Message{TrackID: f.official.ID, AuthorID: f.mNorthE.ID, Body: "noted"}, st))
+	if h := head(f.talk.ID); h != h0+2 || *st.Appended != (talks.Appended{First: h, Last: h}) {
+		t.Errorf("PostMessage reported Stamp.Appended %+v at head %d, want {First:%d Last:%d}", *st.Appended, h, h0+2, h0+2)
+	}
 }
 
 func testEventChain(t *testing.T, s talks.Store) {

@@ -443,10 +443,16 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
+	st.Appended = new(Appended)
 	if err := s.store.ProposeVersion(ctx, ver, counter, st); err != nil {
 		return err
 	}
 	s.texts.putProposalID(ver.ID, ver.ProposalID)
+	n := int64(1) // version.proposed
+	if counter != nil {
+		n++ // answer.given
+	}
+	s.advance(v, st.Appended, n)
 	return nil
 }
 

@@ -402,6 +402,25 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 	return sn, nil
 }
 
+// advance carries the snapshot of v's talk over the n events that a write
+// made with v just appended (a, as the store reported it), if they follow
+// the snapshot's head directly: then no one else wrote in between, and the
+// snapshot stays exact, since the caller's events are of types in both
+// keepsSnapshot and keepsTalk. The next view of the talk then finds its
+// snapshot at the head and need not read the events back.
+func (s *Service) advance(v *View, a *Appended, n int64) {
+	sn := v.snap
+	if a == nil || sn.head == 0 || a.First != sn.head+1 || a.Last-a.First+1 != n {
+		return
+	}
+	if cur := s.views.get(v.Talk.ID); cur != nil && cur.head == sn.head {
+		sn = cur // it may hold the talk, which v's snapshot did not
+	}
+	next := *sn // shares sn's read-only maps
+	next.head = a.Last
+	s.views.put(v.Talk.ID, &next)
+}
+
 // viewOfTrack returns the view of the talk of track id and the track, or
 // notFound if the track does not exist for the acting user, whether or
 // not the user belongs to its talk.
@@ -634,7 +653,13 @@ func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	}
 	m.AuthorID = v.Member.ID
 	m.Retracted = false
-	return s.store.PostMessage(ctx, m, s.stamp(v))
+	st := s.stamp(v)
+	st.Appended = new(Appended)
+	if err := s.store.PostMessage(ctx, m, st); err != nil {
+		return err
+	}
+	s.advance(v, st.Appended, 1)
+	return nil
 }
 
 // RetractMessage retracts message id and returns it, marked retracted
