@@ -210,7 +210,9 @@ func (p *proxy) serve(c, s net.Conn) {
 			what = stmts[cstring(body[len(portal)+1:])]
 		}
 		p.mu.Lock()
-		if p.counting && typ != 0 {
+		// The pool pings a connection idle for more than a second before
+		// handing it out: that is not the write's.
+		if p.counting && typ != 0 && what != "-- ping" {
 			if newTurn {
 				p.turns = append(p.turns, "")
 				turn = len(p.turns) - 1
