@@ -31,10 +31,35 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		copy(tx.hash[:], hash)
 		tx.useFrontier(fr)
-		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		check := after < tx.seq
+		if check {
+			// The check of the Service's view (talks.ViewCheck) goes in the
+			// insert's round trip; if it fails, the insert is undone.
+			b.Queue(fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes())
+		}
+		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
 			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return err
+		}
+		br := tx.SendBatch(ctx, b)
+		if check {
+			var fresh bool
+			if err := br.QueryRow().Scan(&fresh); err != nil {
+				br.Close()
+				return fmt.Errorf("check view: %w", err)
+			} else if !fresh {
+				br.Close()
+				return talks.ErrStaleView
+			}
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("insert event: %w", err)
 		}
 		m.ID, m.CreatedAt, m.Retracted = id, at, false
 		return nil

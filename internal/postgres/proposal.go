@@ -186,9 +186,10 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // commit: one that locks the head (finding the talk from the parent
 // version) and reserves the IDs of the version and the answer, and one
 // pipelined batch that makes every check (under the lock, so it sees every
-// write committed before: the agreement, the member's party, a standing
-// answer, the mandate and preferences read, and whether the server still
-// holds the signer's key) and then the inserts. The inserts do not wait
+// write committed before: the Service's view (Stamp.View), the agreement,
+// the member's party, a standing answer, the mandate and preferences read,
+// and whether the server still holds the signer's key) and then the
+// inserts. The inserts do not wait
 // for the checks' answer: if a check fails, the write returns its error
 // and what the inserts wrote is undone with the rest of the write (its
 // savepoint, or its transaction), so it writes nothing.
@@ -199,6 +200,8 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, v.ParentID)
 		if err != nil {
+			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
 			return err
 		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
@@ -241,6 +244,10 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		}
 		copy(tx.hash[:], hash)
 		tx.useFrontier(fr)
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return err
+		}
 
 		// The checks, made after the lock (a statement of their own, so
 		// they see what the lock waited for).
@@ -261,8 +268,9 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
 				COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $5), 0),
 				COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $6), 0),
-				COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $7), '')`,
-			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, mr.EnvoyID, mr.PartyID, signer)
+				COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $7), ''),
+				`+fmt.Sprintf(viewCheck, 8, 9),
+			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, mr.EnvoyID, mr.PartyID, signer, after, talks.ViewKeepingTypes())
 		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
 			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
 			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
@@ -284,13 +292,16 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		var party *int64
 		var mandate, prefs int64
 		var holder string
-		if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder); err != nil {
+		var fresh bool
+		if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
 			br.Close()
 			return fmt.Errorf("check counter: %w", err)
 		}
 		// A failed check's error wins over the inserts' (which may have
 		// failed because of it, an answer already standing say).
 		switch {
+		case !fresh:
+			err = talks.ErrStaleView
 		case agreed:
 			err = errSettled
 		case party == nil || *party != counter.PartyID:

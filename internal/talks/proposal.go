@@ -415,6 +415,10 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 // redraft and answers for no one. Answers to other versions are left as
 // they are.
 func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
+	return withKeptView(ctx, func(ctx context.Context) error { return s.proposeVersion(ctx, ver) })
+}
+
+func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 	if ver.ParentID == 0 {
 		if _, err := currentUser(ctx); err != nil {
 			return err
@@ -423,6 +427,8 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	}
 	v, p, err := s.viewOfParent(ctx, ver.ParentID)
 	if err != nil {
+		return err
+	} else if err := optimisticFrom(ctx).mandated(v); err != nil {
 		return err
 	} else if !v.canPropose() {
 		return Errorf(EFORBIDDEN, "Only a principal, an envoy or a facilitator may propose.")
@@ -443,7 +449,7 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	st.Appended = new(Appended)
+	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
 	if err := s.store.ProposeVersion(ctx, ver, counter, st); err != nil {
 		return err
 	}
@@ -452,7 +458,7 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if counter != nil {
 		n++ // answer.given
 	}
-	s.advance(v, st.Appended, n)
+	s.advance(v, st.Appended, n, st.View != nil)
 	return nil
 }
 

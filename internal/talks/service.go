@@ -352,6 +352,11 @@ func cloneTalk(t *Talk) *Talk {
 // of members or tracks appends an event, so a snapshot tagged with the
 // current head is exact.
 func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error) {
+	if o := optimisticFrom(ctx); o != nil {
+		if sn := o.kept(&s.views, talkID); sn != nil {
+			return sn, nil
+		}
+	}
 	head, err := s.heads.read(ctx, talkID, func(ctx context.Context) (int64, error) { return s.store.TalkHead(ctx, talkID) })
 	if err != nil {
 		return nil, err
@@ -408,9 +413,14 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 // snapshot stays exact, since the caller's events are of types in both
 // keepsSnapshot and keepsTalk. The next view of the talk then finds its
 // snapshot at the head and need not read the events back.
-func (s *Service) advance(v *View, a *Appended, n int64) {
+//
+// With checked set, the store has also checked (Stamp.View) that every
+// event between the snapshot's head and the write's is of a type in
+// ViewKeepingTypes, so the snapshot is exact after them too, and is carried
+// over them and the write's own.
+func (s *Service) advance(v *View, a *Appended, n int64, checked bool) {
 	sn := v.snap
-	if a == nil || sn.head == 0 || a.First != sn.head+1 || a.Last-a.First+1 != n {
+	if a == nil || sn.head == 0 || a.Last-a.First+1 != n || a.First <= sn.head || (a.First != sn.head+1 && !checked) {
 		return
 	}
 	if cur := s.views.get(v.Talk.ID); cur != nil && cur.head == sn.head {
@@ -639,6 +649,10 @@ func (s *Service) FindTracks(ctx context.Context, talkID int64) ([]*Track, error
 // sees a back-channel through its party's members reads it but does not
 // post.
 func (s *Service) PostMessage(ctx context.Context, m *Message) error {
+	return withKeptView(ctx, func(ctx context.Context) error { return s.postMessage(ctx, m) })
+}
+
+func (s *Service) postMessage(ctx context.Context, m *Message) error {
 	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
@@ -654,11 +668,11 @@ func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	m.AuthorID = v.Member.ID
 	m.Retracted = false
 	st := s.stamp(v)
-	st.Appended = new(Appended)
+	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
 	if err := s.store.PostMessage(ctx, m, st); err != nil {
 		return err
 	}
-	s.advance(v, st.Appended, 1)
+	s.advance(v, st.Appended, 1, st.View != nil)
 	return nil
 }
 

@@ -138,6 +138,13 @@ type Stamp struct {
 	// the talk over them without reading them back. A store may leave it
 	// unset; it is then zero and Service reads the events as usual.
 	Appended *Appended
+
+	// View, if not nil, is the head of the snapshot the Service decided
+	// this write by: a store that supports it (PostMessage and
+	// ProposeVersion on both stores) returns ErrStaleView, writing
+	// nothing, unless every event of the talk after View.Head, as read
+	// under the talk's write lock, is of a type in ViewKeepingTypes.
+	View *ViewCheck
 }
 
 // Appended is the run of events a write appended to its talk's log.

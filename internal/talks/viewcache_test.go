@@ -160,6 +160,12 @@ func TestViewSeesTalkChanges(t *testing.T) {
 type readCounter struct {
 	talks.Store
 	events, versions, proposals, mandates int
+	heads                                 int
+}
+
+func (s *readCounter) TalkHead(ctx context.Context, talkID int64) (int64, error) {
+	s.heads++
+	return s.Store.TalkHead(ctx, talkID)
 }
 
 func (s *readCounter) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
@@ -216,19 +222,41 @@ func TestWritesCarryTheirSnapshot(t *testing.T) {
 		mustOK(t, "counter", counter("SE", fmt.Sprint(20+2*i)))
 		mustOK(t, "counter", counter("NE", fmt.Sprint(21+2*i)))
 	}
-	if *spy != (readCounter{Store: w.store}) {
-		t.Errorf("reads by 12 writes in a row: %d of events, %d of versions, %d of proposals, %d of mandates; want none",
-			spy.events, spy.versions, spy.proposals, spy.mandates)
+	if *spy != (readCounter{Store: w.store, heads: 6}) {
+		t.Errorf("reads by 12 writes in a row: %d of events, %d of versions, %d of proposals, %d of mandates; want none; "+
+			"%d of the head, want 6 (the envoys' counters: a message reads none)", spy.events, spy.versions, spy.proposals, spy.mandates, spy.heads)
 	}
 
-	// A message through another Service is read back once, as before.
+	// A message after one through another Service reads no events either:
+	// the store checks them (Stamp.View). A counter by an envoy, whose
+	// mandate must be read as of the call, reads them.
 	mustOK(t, "PostMessage(other)", w.svc.PostMessage(w.as("SE"), &talks.Message{TrackID: w.envoys.ID, Body: "elsewhere"}))
 	post("NE", "after")
+	if spy.events != 0 {
+		t.Errorf("reads of events by a message after a write elsewhere = %d, want 0", spy.events)
+	}
+	mustOK(t, "PostMessage(other)", w.svc.PostMessage(w.as("SE"), &talks.Message{TrackID: w.envoys.ID, Body: "elsewhere again"}))
+	mustOK(t, "counter", counter("SE", "29"))
 	if spy.events != 1 {
-		t.Errorf("reads of events after a write elsewhere = %d, want 1", spy.events)
+		t.Errorf("reads of events by a counter after a write elsewhere = %d, want 1", spy.events)
 	}
 	// A mandate saved elsewhere holds at once.
 	mustOK(t, "SaveMandate", w.svc.SaveMandate(w.as("NP"), &talks.Mandate{TalkID: w.talk.ID, PartyID: w.north.ID, EnvoyID: w.members["NE"].ID,
 		Allowed: map[string][]string{"line": {"river"}}}))
 	wantCode(t, "counter outside the new mandate", counter("NE", "30"), talks.EFORBIDDEN)
+
+	// Whatever the snapshot kept says, a change made elsewhere decides:
+	// SA, put on the envoys' track through the other Service, posts there
+	// at once; a member added elsewhere does not stop NE; and once the
+	// talk is closed elsewhere, no one counters.
+	mustOK(t, "AddTrackMember(other)", w.svc.AddTrackMember(w.as("SP"), w.envoys.ID, w.members["SA"].ID))
+	post("SA", "joined")
+	u := &talks.User{Name: "late", Email: "late@example.org"}
+	mustOK(t, "CreateUser", w.store.CreateUser(context.Background(), u))
+	mustOK(t, "AddMember(other)", w.svc.AddMember(w.as("SP"), &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: w.south.ID, Role: talks.RoleObserver}))
+	post("NE", "welcome")
+	closed := talks.StatusClosed
+	_, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: &closed})
+	mustOK(t, "UpdateTalk(closed)", err)
+	wantCode(t, "counter in a closed talk", counter("SE", "31"), talks.ECONFLICT)
 }
