@@ -14,7 +14,8 @@ import (
 // PostMessage implements talks.Store. It takes two round trips while it
 // holds the talk's head, besides the commit: one to lock the head (finding
 // the talk from the track and reserving the message's ID on the way), and
-// one to insert the message and its event and move the head.
+// one to insert the message and its event and move the head, with the
+// check of the Service's view (Stamp.View) if events came after it.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
