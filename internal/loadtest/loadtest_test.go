@@ -56,7 +56,7 @@ type store interface {
 // no checkpoints), "hashes" (tree hashes only) or "on" (tree hashes and a
 // signed checkpoint per write, or per group-commit batch on SQLite), and
 // returns st.
-func withLedger(b *testing.B, st store, mode string) store {
+func withLedger(b testing.TB, st store, mode string) store {
 	b.Helper()
 	switch mode {
 	case "off":
@@ -82,7 +82,7 @@ func backends() []string {
 
 // pgDatabase creates bc_test_<hex> on the BACKCHANNEL_TEST_POSTGRES server
 // and drops it when b ends; it returns the new database's DSN.
-func pgDatabase(b *testing.B) string {
+func pgDatabase(b testing.TB) string {
 	b.Helper()
 	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
 	ctx := context.Background()
@@ -114,7 +114,7 @@ func pgDatabase(b *testing.B) string {
 	return dsn + " dbname=" + name
 }
 
-func openStore(b *testing.B, kind string) store {
+func openStore(b testing.TB, kind string) store {
 	b.Helper()
 	ctx := context.Background()
 	var st store
@@ -273,7 +273,7 @@ func BenchmarkRawCommit(b *testing.B) {
 // talks.Service over a store) behind httptest on loopback, with n members
 // (envoys of two parties, alternately), each with an API token.
 type world struct {
-	b        *testing.B
+	b        testing.TB
 	svc      *talks.Service
 	srv      *server.Server
 	ts       *httptest.Server
@@ -284,7 +284,7 @@ type world struct {
 	convener context.Context
 }
 
-func newWorld(b *testing.B, st store, n int) *world {
+func newWorld(b testing.TB, st store, n int) *world {
 	b.Helper()
 	ctx := context.Background()
 	svc := talks.NewService(st, talks.SystemClock)

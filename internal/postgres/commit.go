@@ -50,12 +50,13 @@ import (
 // write that meets a deadlock or serialisation failure anyway is queued
 // again too, at most maxRetries times.
 //
-// Round trips: a write's savepoint commands travel with its first
-// statement as one pipelined batch (detached), and whether a write left the
-// transaction aborted is read from the connection's status, so a write in
-// a batch costs its own round trips only; the batch adds BEGIN and COMMIT.
-// The ledger signs one checkpoint per talk of the batch, at the talk's head
-// after the batch, instead of one per event (issue 7 allows either).
+// Round trips: BEGIN and a write's savepoint commands travel with its
+// first statement as one pipelined batch (detached, connTx), and whether a
+// write left the transaction aborted is read from the connection's status,
+// so a write in a batch costs its own round trips only; the batch adds
+// COMMIT. The ledger signs one checkpoint per talk of the batch, at the
+// talk's head after the batch, instead of one per event (issue 7 allows
+// either), and inserts them in COMMIT's round trip.
 //
 // A write that panics fails alone and its panic is re-raised in its
 // caller, unless it panicked in the middle of a statement and left the
@@ -212,17 +213,27 @@ func (c *committer) commit(batch []*write) {
 		return
 	}
 	ctx := context.Background()
-	tx, err := c.s.pool.Begin(ctx)
+	conn, err := c.s.pool.Acquire(ctx)
 	if err != nil {
 		answer(ws, translate(fmt.Errorf("begin: %w", err)))
 		return
 	}
-	// A rollback after a commit does nothing; on a broken connection pgx
+	// Release destroys a connection that is still in a transaction (its
+	// rollback failed) rather than reuse it.
+	defer conn.Release()
+	tx := &connTx{conn: conn.Conn()}
+	// A rollback after a commit does nothing; on a broken connection it
 	// closes it, which rolls back too.
 	defer tx.Rollback(ctx)
 	if len(ws) == 1 {
 		w := ws[0]
-		if err := w.call(c.s, tx); err != nil {
+		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: []string{`BEGIN`}}
+		err := w.call(c.s, d, false)
+		if d.broken != nil {
+			err = translate(fmt.Errorf("begin: %w", d.broken))
+		}
+		tx.begun = len(d.pending) == 0
+		if err != nil {
 			answer(ws, err)
 			return
 		}
@@ -241,13 +252,14 @@ func (c *committer) commit(batch []*write) {
 	// write must not wait for a lock that another process holds; see
 	// retry). A write that failed is rolled back to its savepoint, which
 	// stays for the next write. COMMIT releases the last one.
-	pending := []string{`SAVEPOINT w`}
+	pending := []string{`BEGIN`, `SAVEPOINT w`}
 	var ok, again []*write
 	timeout := false              // lock_timeout is set: the batch holds locks
 	heads := make(map[int64]*txn) // by talk, the last write that appended to it
 	for i, w := range ws {
 		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
-		err := w.call(c.s, d)
+		err := w.call(c.s, d, true)
+		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
 			// A savepoint command failed: the connection is lost.
 			err := translate(fmt.Errorf("savepoint: %w", d.broken))
@@ -298,42 +310,56 @@ func (c *committer) commit(batch []*write) {
 	if len(ok) == 0 {
 		return
 	}
-	if err := c.checkpoint(ctx, tx, heads); err != nil {
+	if err := c.commitWith(ctx, tx, heads); err != nil {
 		answer(ok, translate(err))
-		return
-	}
-	if err := tx.Commit(ctx); err != nil {
-		answer(ok, translate(fmt.Errorf("commit: %w", err)))
 		return
 	}
 	answer(ok, nil)
 }
 
-// checkpoint signs a checkpoint of each talk in heads at its head (the
+// commitWith signs a checkpoint of each talk in heads at its head (the
 // head of its last write in the batch, which read or wrote the stored
-// hashes of the tree's frontier there) and inserts them, in one round
-// trip.
-func (c *committer) checkpoint(ctx context.Context, tx pgx.Tx, heads map[int64]*txn) error {
-	n := c.s.notary
-	if n == nil || c.s.noLedger || len(heads) == 0 {
-		return nil
-	}
+// hashes of the tree's frontier there), and inserts them and commits in
+// one round trip.
+func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn) error {
 	b := &pgx.Batch{}
-	now := talks.Timestamp(time.Now())
-	for id, t := range heads {
-		root, err := tlog.TreeHash(t.seq, t)
-		if err != nil {
-			return fmt.Errorf("root of talk %d: %w", id, err)
+	if n := c.s.notary; n != nil && !c.s.noLedger {
+		now := talks.Timestamp(time.Now())
+		for id, t := range heads {
+			root, err := tlog.TreeHash(t.seq, t)
+			if err != nil {
+				return fmt.Errorf("root of talk %d: %w", id, err)
+			}
+			msg, err := n.SignCheckpoint(id, t.seq, root)
+			if err != nil {
+				return fmt.Errorf("sign checkpoint of talk %d: %w", id, err)
+			}
+			b.Queue(`INSERT INTO checkpoints (talk_id, size, root, note, time) VALUES ($1, $2, $3, $4, $5)`,
+				id, t.seq, root[:], string(msg), now)
 		}
-		msg, err := n.SignCheckpoint(id, t.seq, root)
-		if err != nil {
-			return fmt.Errorf("sign checkpoint of talk %d: %w", id, err)
-		}
-		b.Queue(`INSERT INTO checkpoints (talk_id, size, root, note, time) VALUES ($1, $2, $3, $4, $5)`,
-			id, t.seq, root[:], string(msg), now)
 	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("insert checkpoints: %w", err)
+	if b.Len() == 0 {
+		return tx.Commit(ctx)
+	}
+	n := b.Len()
+	b.Queue(`COMMIT`)
+	br := tx.SendBatch(ctx, b)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("insert checkpoints: %w", err)
+		}
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	tx.closed = true
+	if err == nil && tag.String() == "ROLLBACK" {
+		err = pgx.ErrTxCommitRollback
+	}
+	if err != nil {
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
@@ -381,10 +407,10 @@ func (w *write) retry(timeout bool) bool {
 	return false
 }
 
-// call runs w's function in tx, turning a panic into an error for the
-// batch and keeping the panic for w's caller.
-func (w *write) call(s *Store, tx pgx.Tx) (err error) {
-	// tx is the batch's transaction for a lone write, or a *detached.
+// call runs w's function in d, turning a panic into an error for the
+// batch and keeping the panic for w's caller. batched is set for a write
+// that shares its transaction with others.
+func (w *write) call(s *Store, d *detached, batched bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.panic = p
@@ -392,18 +418,89 @@ func (w *write) call(s *Store, tx pgx.Tx) (err error) {
 		}
 	}()
 	w.code = ""
-	ctx := context.WithoutCancel(w.ctx)
-	d, batched := tx.(*detached)
-	if !batched {
-		d = &detached{Tx: tx, ctx: ctx}
-	}
-	d.txn = &txn{Tx: d, ctx: ctx, noLedger: s.noLedger, notary: s.notary, batched: batched}
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: batched}
 	err = w.fn(d.txn)
 	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
 		w.code = perr.Code
 	}
 	return translate(err)
 }
+
+// connTx is the transaction of a batch, on one connection of the pool. It
+// does not send BEGIN on its own: the committer puts BEGIN before the
+// batch's first statement, in the same round trip (detached.pending), and
+// sets begun once it has been sent.
+type connTx struct {
+	conn   *pgx.Conn
+	begun  bool // BEGIN has been sent
+	closed bool // committed or rolled back
+}
+
+var errNested = errors.New("postgres: a write may not open a nested transaction")
+
+func (tx *connTx) Begin(context.Context) (pgx.Tx, error) { return nil, errNested }
+
+// Commit commits the transaction, if BEGIN was sent; ErrTxCommitRollback
+// if it had failed, so that PostgreSQL rolled it back.
+func (tx *connTx) Commit(ctx context.Context) error {
+	if tx.closed || !tx.begun {
+		tx.closed = true
+		return nil
+	}
+	tx.closed = true
+	tag, err := tx.conn.Exec(ctx, `COMMIT`)
+	if err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// Rollback rolls the transaction back unless it has ended or never began;
+// if that fails it closes the connection, which rolls it back too.
+func (tx *connTx) Rollback(ctx context.Context) error {
+	if tx.closed || !tx.begun {
+		tx.closed = true
+		return nil
+	}
+	tx.closed = true
+	if _, err := tx.conn.Exec(ctx, `ROLLBACK`); err != nil {
+		tx.conn.Close(ctx)
+		return err
+	}
+	return nil
+}
+
+func (tx *connTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	return tx.conn.CopyFrom(ctx, table, columns, src)
+}
+
+func (tx *connTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return tx.conn.SendBatch(ctx, b)
+}
+
+// LargeObjects is not for writes: the store keeps none.
+func (tx *connTx) LargeObjects() pgx.LargeObjects { return pgx.LargeObjects{} }
+
+func (tx *connTx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error) {
+	return tx.conn.Prepare(ctx, name, sql)
+}
+
+func (tx *connTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return tx.conn.Exec(ctx, sql, args...)
+}
+
+func (tx *connTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return tx.conn.Query(ctx, sql, args...)
+}
+
+func (tx *connTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return tx.conn.QueryRow(ctx, sql, args...)
+}
+
+func (tx *connTx) Conn() *pgx.Conn { return tx.conn }
 
 // detached is a transaction whose statements run on its own context,
 // whatever context their caller passes: a write's function uses its

@@ -33,28 +33,23 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 	})
 }
 
-// FindSignerKey implements talks.Store.
+// FindSignerKey implements talks.Store. It is one statement, without a
+// read transaction of its own.
 func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
 	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var pub, priv []byte
-		err := tx.QueryRow(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
-			talkID, signer).Scan(&pub, &priv, &k.Holder, &k.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
-		} else if err != nil {
-			return fmt.Errorf("find signer key: %w", err)
-		}
-		k.Public = pub
-		if priv != nil {
-			k.Private = priv
-		}
-		k.CreatedAt = talks.Timestamp(k.CreatedAt)
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	var pub, priv []byte
+	err := s.pool.QueryRow(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+		talkID, signer).Scan(&pub, &priv, &k.Holder, &k.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, talks.Errorf(talks.ENOTFOUND, "Key not found.")
+	} else if err != nil {
+		return nil, translate(fmt.Errorf("find signer key: %w", err))
 	}
+	k.Public = pub
+	if priv != nil {
+		k.Private = priv
+	}
+	k.CreatedAt = talks.Timestamp(k.CreatedAt)
 	return k, nil
 }
 

@@ -40,33 +40,32 @@ func (s *Store) SaveMandate(ctx context.Context, m *talks.Mandate, st talks.Stam
 	})
 }
 
-// FindMandates implements talks.Store.
+// FindMandates implements talks.Store. It is one statement, which sees
+// one snapshot, so it needs no transaction of its own (a write's mandate
+// check reads it before every counter, offer or acceptance of an envoy).
 func (s *Store) FindMandates(ctx context.Context, talkID, partyID int64) ([]*talks.Mandate, error) {
+	rows, err := s.pool.Query(ctx, `SELECT talk_id, party_id, envoy_id, version, body, salt, digest, updated_by, updated_at
+		FROM mandates WHERE talk_id = $1 AND party_id = $2 ORDER BY envoy_id`, talkID, partyID)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find mandates: %w", err))
+	}
+	defer rows.Close()
 	var a []*talks.Mandate
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT talk_id, party_id, envoy_id, version, body, salt, digest, updated_by, updated_at
-			FROM mandates WHERE talk_id = $1 AND party_id = $2 ORDER BY envoy_id`, talkID, partyID)
-		if err != nil {
-			return fmt.Errorf("find mandates: %w", err)
+	for rows.Next() {
+		var m talks.Mandate
+		var body string
+		var digest []byte
+		if err := rows.Scan(&m.TalkID, &m.PartyID, &m.EnvoyID, &m.Version, &body, &m.Salt, &digest, &m.UpdatedBy, &m.UpdatedAt); err != nil {
+			return nil, translate(err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var m talks.Mandate
-			var body string
-			var digest []byte
-			if err := rows.Scan(&m.TalkID, &m.PartyID, &m.EnvoyID, &m.Version, &body, &m.Salt, &digest, &m.UpdatedBy, &m.UpdatedAt); err != nil {
-				return err
-			}
-			copy(m.Digest[:], digest)
-			m.UpdatedAt = talks.Timestamp(m.UpdatedAt)
-			if err := m.SetBody([]byte(body)); err != nil {
-				return err
-			}
-			a = append(a, &m)
+		copy(m.Digest[:], digest)
+		m.UpdatedAt = talks.Timestamp(m.UpdatedAt)
+		if err := m.SetBody([]byte(body)); err != nil {
+			return nil, translate(err)
 		}
-		return rows.Err()
-	})
-	return a, err
+		a = append(a, &m)
+	}
+	return a, translate(rows.Err())
 }
 
 // checkMandateRead refuses a write whose mandate check read a mandate or

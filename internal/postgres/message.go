@@ -14,7 +14,8 @@ import (
 // PostMessage implements talks.Store. It takes two round trips while it
 // holds the talk's head, besides the commit: one to lock the head (finding
 // the talk from the track and reserving the message's ID on the way), and
-// one to insert the message and its event and move the head.
+// one to insert the message and its event and move the head, with the
+// check of the Service's view (Stamp.View) if events came after it.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
@@ -31,10 +32,35 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		copy(tx.hash[:], hash)
 		tx.useFrontier(fr)
-		if err := tx.recordWith(ctx, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		check := after < tx.seq
+		if check {
+			// The check of the Service's view (talks.ViewCheck) goes in the
+			// insert's round trip; if it fails, the insert is undone.
+			b.Queue(fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes())
+		}
+		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
 			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return err
+		}
+		br := tx.SendBatch(ctx, b)
+		if check {
+			var fresh bool
+			if err := br.QueryRow().Scan(&fresh); err != nil {
+				br.Close()
+				return fmt.Errorf("check view: %w", err)
+			} else if !fresh {
+				br.Close()
+				return talks.ErrStaleView
+			}
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("insert event: %w", err)
 		}
 		m.ID, m.CreatedAt, m.Retracted = id, at, false
 		return nil

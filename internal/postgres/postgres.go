@@ -149,6 +149,11 @@ type txn struct {
 	// batch, at the talk's head, before it commits (commit.go).
 	batched  bool
 	appended bool // next has appended an event
+
+	// keyChecked is set by a write that checks, in a statement of its own,
+	// that the server still holds the key of its server-made signature,
+	// which next then does not check again.
+	keyChecked bool
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -201,6 +206,20 @@ func (tx *txn) record(ctx context.Context, trackID int64, typ string, st talks.S
 // actor ($4) and track ($5); $6 to $15 are the event statement's own, and
 // an error.
 func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
+	b := &pgx.Batch{}
+	if err := tx.queueWith(b, trackID, typ, st, payload, with, args...); err != nil {
+		return err
+	}
+	q := b.QueuedQueries[0]
+	if _, err := tx.Exec(ctx, q.SQL, q.Arguments...); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	}
+	return nil
+}
+
+// queueWith is recordWith that queues its statement on b rather than
+// running it.
+func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
 	for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
 		if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
 			return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
@@ -213,11 +232,46 @@ func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st tal
 	if with != "" {
 		q = `WITH w AS (` + with + `), ` + strings.TrimPrefix(strings.TrimSpace(q), "WITH ")
 	}
-	if _, err := tx.Exec(ctx, q, append(qargs, args...)...); err != nil {
-		return fmt.Errorf("insert event: %w", err)
+	b.Queue(q, append(qargs, args...)...)
+	return nil
+}
+
+// viewLag returns the sequence number after which the events of the
+// locked talk must be checked against st.View (talks.ViewCheck): the
+// head the Service decided by, or the transaction's head if there is
+// nothing to check. talks.ErrStaleView if the check cannot pass.
+func (tx *txn) viewLag(st talks.Stamp) (int64, error) {
+	if st.View == nil {
+		return tx.seq, nil
+	}
+	if h := st.View.Head; h > tx.seq || tx.seq-h > talks.MaxViewLag {
+		return 0, talks.ErrStaleView
+	} else {
+		return h, nil
+	}
+}
+
+// checkView returns talks.ErrStaleView unless the events of the locked
+// talk after st.View's head are all of types in talks.ViewKeepingTypes,
+// in a statement of its own if there are any.
+func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
+	after, err := tx.viewLag(st)
+	if err != nil || after == tx.seq {
+		return err
+	}
+	var fresh bool
+	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes()).Scan(&fresh); err != nil {
+		return fmt.Errorf("check view: %w", err)
+	} else if !fresh {
+		return talks.ErrStaleView
 	}
 	return nil
 }
+
+// viewCheck is the condition, for a statement's select list, that no
+// event of talk $1 after sequence number $after is of a type outside
+// $types (talks.ViewKeepingTypes): true at once when $after is the head.
+const viewCheck = `NOT EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $%d AND NOT (type = ANY($%d)))`
 
 // firstWithParam is the number of recordWith's first own parameter: the
 // event statement (next) takes $1 to $15.
@@ -253,7 +307,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		if err := tx.useSignature(tx.ctx, sg); err != nil {
 			return "", nil, err
 		}
-	} else if sg != nil {
+	} else if sg != nil && !tx.keyChecked {
 		if err := tx.serverHoldsKey(tx.ctx, sg.Signer); err != nil {
 			return "", nil, err
 		}
@@ -264,6 +318,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		return "", nil, err
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
+	st.NoteAppended(e.ID)
 	fr, err := tx.encodeFrontier()
 	if err != nil {
 		return "", nil, err

@@ -39,25 +39,15 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 
 // FindPreferences implements talks.Store.
 func (s *Store) FindPreferences(ctx context.Context, talkID, partyID int64) ([]*talks.Preferences, error) {
-	var a []*talks.Preferences
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var err error
-		a, err = findPreferences(ctx, tx, `talk_id = $1 AND party_id = $2 ORDER BY version`, talkID, partyID)
-		return err
-	})
-	return a, err
+	a, err := findPreferences(ctx, s.pool, `talk_id = $1 AND party_id = $2 ORDER BY version`, talkID, partyID)
+	return a, translate(err)
 }
 
 // FindLatestPreferences implements talks.Store.
 func (s *Store) FindLatestPreferences(ctx context.Context, talkID int64) ([]*talks.Preferences, error) {
-	var a []*talks.Preferences
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var err error
-		a, err = findPreferences(ctx, tx, `talk_id = $1 AND version = (SELECT MAX(version) FROM preferences q WHERE q.party_id = p.party_id)
+	a, err := findPreferences(ctx, s.pool, `talk_id = $1 AND version = (SELECT MAX(version) FROM preferences q WHERE q.party_id = p.party_id)
 			ORDER BY party_id`, talkID)
-		return err
-	})
-	return a, err
+	return a, translate(err)
 }
 
 func findPreferences(ctx context.Context, q querier, where string, args ...any) ([]*talks.Preferences, error) {

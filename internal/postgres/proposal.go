@@ -182,59 +182,95 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 }
 
 // ProposeVersion implements talks.Store. A counter-proposal (counter set)
-// takes three round trips while it holds the talk's head, besides the
-// commit: the lock, one statement for every check (made under the lock, so
-// it sees every write committed before) that also reserves the IDs of the
-// version and the answer, and one pipelined batch of the inserts.
+// takes two round trips while it holds the talk's head, besides the
+// commit: one that locks the head (finding the talk from the parent
+// version) and reserves the IDs of the version and the answer, and one
+// pipelined batch that makes every check (under the lock, so it sees every
+// write committed before: the Service's view (Stamp.View), the agreement,
+// the member's party, a standing answer, the mandate and preferences read,
+// and whether the server still holds the signer's key) and then the
+// inserts. The inserts do not wait
+// for the checks' answer: if a check fails, the write returns its error
+// and what the inserts wrote is undone with the rest of the write (its
+// savepoint, or its transaction), so it writes nothing.
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
+	if counter != nil {
+		return s.counter(ctx, v, counter, st)
+	}
 	return s.update(ctx, func(tx *txn) error {
 		proposalID, trackID, err := tx.lockVersion(ctx, v.ParentID)
 		if err != nil {
+			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
 			return err
 		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
 		}
 		v.ProposalID = proposalID
-		if counter == nil {
-			if err := tx.settled(ctx); err != nil {
-				return err
-			}
-			return tx.insertVersion(ctx, trackID, v, st)
+		if err := tx.settled(ctx); err != nil {
+			return err
 		}
-		var agreed, answered bool
-		var party *int64
-		var versionID, answerID int64
-		if err := tx.QueryRow(ctx, `
+		return tx.insertVersion(ctx, trackID, v, st)
+	})
+}
+
+// counter is ProposeVersion of a counter-proposal: v and counter, the
+// party's answer to the parent.
+func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
+	if len(v.Clauses) == 0 {
+		v.Clauses = nil
+	}
+	vals, err := encodeText(v.Values)
+	if err != nil {
+		return err
+	}
+	clauses, err := encodeText(v.Clauses)
+	if err != nil {
+		return err
+	}
+	at := talks.Timestamp(st.Time)
+	return s.update(ctx, func(tx *txn) error {
+		var hash, fr []byte
+		var proposalID, trackID, versionID, answerID int64
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
+				nextval(pg_get_serial_sequence('versions', 'id')), nextval(pg_get_serial_sequence('answers', 'id'))
+			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
+			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &versionID, &answerID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Version not found.")
+		} else if err != nil {
+			return fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
+		}
+		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return err
+		}
+
+		// The checks, made after the lock (a statement of their own, so
+		// they see what the lock waited for).
+		var mr talks.MandateRead
+		if st.Mandate != nil {
+			mr = *st.Mandate
+		}
+		var signer string
+		if sg := st.SignatureFor(talks.EventVersionProposed); sg != nil && !sg.ByClient() {
+			// The key-release race check (serverHoldsKey) is made here, in
+			// the same statement; a client's signature is recorded by next.
+			signer, tx.keyChecked = sg.Signer, true
+		}
+		b := &pgx.Batch{}
+		b.Queue(`
 			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
 				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
 				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
-				nextval(pg_get_serial_sequence('versions', 'id')),
-				nextval(pg_get_serial_sequence('answers', 'id'))`,
-			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID).Scan(&agreed, &party, &answered, &versionID, &answerID); err != nil {
-			return fmt.Errorf("check counter: %w", err)
-		}
-		switch {
-		case agreed:
-			return errSettled
-		case party == nil || *party != counter.PartyID:
-			return errNotOfParty
-		case answered:
-			return errAnswered
-		}
-		if len(v.Clauses) == 0 {
-			v.Clauses = nil
-		}
-		vals, err := encodeText(v.Values)
-		if err != nil {
-			return err
-		}
-		clauses, err := encodeText(v.Clauses)
-		if err != nil {
-			return err
-		}
-		at := talks.Timestamp(st.Time)
-		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
-		b := &pgx.Batch{}
+				COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $5), 0),
+				COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $6), 0),
+				COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $7), ''),
+				`+fmt.Sprintf(viewCheck, 8, 9),
+			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, mr.EnvoyID, mr.PartyID, signer, after, talks.ViewKeepingTypes())
 		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
 			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
 			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
@@ -251,10 +287,41 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
 			return err
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("insert counter-proposal: %w", err)
+		br := tx.SendBatch(ctx, b)
+		var agreed, answered bool
+		var party *int64
+		var mandate, prefs int64
+		var holder string
+		var fresh bool
+		if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
+			br.Close()
+			return fmt.Errorf("check counter: %w", err)
 		}
-		v.ID, v.CreatedAt = versionID, at
+		// A failed check's error wins over the inserts' (which may have
+		// failed because of it, an answer already standing say).
+		switch {
+		case !fresh:
+			err = talks.ErrStaleView
+		case agreed:
+			err = errSettled
+		case party == nil || *party != counter.PartyID:
+			err = errNotOfParty
+		case answered:
+			err = errAnswered
+		case st.Mandate != nil:
+			err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
+		}
+		if err == nil && signer != "" && holder != talks.KeyHolderServer {
+			err = talks.ErrKeyReleased
+		}
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("insert counter-proposal: %w", cerr)
+		}
+		if err != nil {
+			return err
+		}
+		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
+		v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
 		counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
 		return nil
 	})

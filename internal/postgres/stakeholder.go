@@ -105,25 +105,15 @@ func (s *Store) SaveRedLines(ctx context.Context, r *talks.RedLines, st talks.St
 
 // FindRedLines implements talks.Store.
 func (s *Store) FindRedLines(ctx context.Context, talkID, userID int64) ([]*talks.RedLines, error) {
-	var a []*talks.RedLines
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var err error
-		a, err = findRedLines(ctx, tx, `talk_id = $1 AND user_id = $2 ORDER BY version`, talkID, userID)
-		return err
-	})
-	return a, err
+	a, err := findRedLines(ctx, s.pool, `talk_id = $1 AND user_id = $2 ORDER BY version`, talkID, userID)
+	return a, translate(err)
 }
 
 // FindLatestRedLines implements talks.Store.
 func (s *Store) FindLatestRedLines(ctx context.Context, talkID int64) ([]*talks.RedLines, error) {
-	var a []*talks.RedLines
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var err error
-		a, err = findRedLines(ctx, tx, `talk_id = $1 AND version = (SELECT MAX(version) FROM red_lines q
+	a, err := findRedLines(ctx, s.pool, `talk_id = $1 AND version = (SELECT MAX(version) FROM red_lines q
 			WHERE q.talk_id = r.talk_id AND q.user_id = r.user_id) ORDER BY user_id`, talkID)
-		return err
-	})
-	return a, err
+	return a, translate(err)
 }
 
 func findRedLines(ctx context.Context, q querier, where string, args ...any) ([]*talks.RedLines, error) {

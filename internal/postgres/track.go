@@ -85,47 +85,30 @@ func (s *Store) FindTrackByID(ctx context.Context, id int64) (*talks.Track, erro
 	return a[0], nil
 }
 
-// FindTracks implements talks.Store.
+// FindTracks implements talks.Store. The tracks and their members come in
+// one statement, which sees one snapshot, so it needs no read transaction.
 func (s *Store) FindTracks(ctx context.Context, f talks.TrackFilter) ([]*talks.Track, error) {
+	q, args := `SELECT t.id, t.talk_id, t.name, t.kind,
+			COALESCE((SELECT array_agg(m.member_id ORDER BY m.member_id) FROM track_members m WHERE m.track_id = t.id), '{}')
+		FROM tracks t WHERE t.talk_id = $1`, []any{f.TalkID}
+	if f.ID != nil {
+		q, args = q+` AND t.id = $2`, append(args, *f.ID)
+	}
+	rows, err := s.pool.Query(ctx, q+` ORDER BY t.id`, args...)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find tracks: %w", err))
+	}
+	defer rows.Close()
 	var a []*talks.Track
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		q, args := `SELECT id, talk_id, name, kind FROM tracks WHERE talk_id = $1`, []any{f.TalkID}
-		if f.ID != nil {
-			q, args = q+` AND id = $2`, append(args, *f.ID)
+	for rows.Next() {
+		var t talks.Track
+		if err := rows.Scan(&t.ID, &t.TalkID, &t.Name, &t.Kind, &t.MemberIDs); err != nil {
+			return nil, translate(err)
 		}
-		rows, err := tx.Query(ctx, q+` ORDER BY id`, args...)
-		if err != nil {
-			return fmt.Errorf("find tracks: %w", err)
+		if len(t.MemberIDs) == 0 {
+			t.MemberIDs = nil
 		}
-		defer rows.Close()
-		byID := map[int64]*talks.Track{}
-		for rows.Next() {
-			var t talks.Track
-			if err := rows.Scan(&t.ID, &t.TalkID, &t.Name, &t.Kind); err != nil {
-				return err
-			}
-			a = append(a, &t)
-			byID[t.ID] = &t
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
-		rows, err = tx.Query(ctx, `SELECT track_id, member_id FROM track_members WHERE talk_id = $1 ORDER BY track_id, member_id`, f.TalkID)
-		if err != nil {
-			return fmt.Errorf("find track members: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var tr, m int64
-			if err := rows.Scan(&tr, &m); err != nil {
-				return err
-			}
-			if t := byID[tr]; t != nil {
-				t.MemberIDs = append(t.MemberIDs, m)
-			}
-		}
-		return rows.Err()
-	})
-	return a, err
+		a = append(a, &t)
+	}
+	return a, translate(rows.Err())
 }

@@ -168,7 +168,9 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 		if err != nil {
 			return err
 		}
-		if err := settled(ctx, tx, talkID); err != nil {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		} else if err := settled(ctx, tx, talkID); err != nil {
 			return err
 		} else if err := checkMandateRead(ctx, tx, st); err != nil {
 			return err

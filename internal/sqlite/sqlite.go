@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -182,6 +183,42 @@ func (s *Store) OnAppend(fn func(evs []*talks.Event)) {
 	s.commits.onAppend = fn
 }
 
+// checkView returns talks.ErrStaleView unless every event of talk talkID
+// after st.View's head (talks.ViewCheck), at most talks.MaxViewLag of
+// them, is of a type in talks.ViewKeepingTypes. The write transaction is
+// the only one, so what it reads stays so until it commits.
+func checkView(ctx context.Context, tx *txn, talkID int64, st talks.Stamp) error {
+	if st.View == nil {
+		return nil
+	}
+	types := talks.ViewKeepingTypes()
+	args := []any{talkID, st.View.Head}
+	for _, t := range types {
+		args = append(args, t)
+	}
+	var head int64
+	var stale bool
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM events WHERE talk_id = $1), 0),
+		EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $2 AND type NOT IN (`+viewTypes+`))`, args...).Scan(&head, &stale)
+	if err != nil {
+		return fmt.Errorf("check view: %w", err)
+	}
+	if stale || head < st.View.Head || head-st.View.Head > talks.MaxViewLag {
+		return talks.ErrStaleView
+	}
+	return nil
+}
+
+// viewTypes is the list of parameters $3, $4, ... that checkView binds to
+// talks.ViewKeepingTypes.
+var viewTypes = func() string {
+	ps := make([]string, len(talks.ViewKeepingTypes()))
+	for i := range ps {
+		ps[i] = fmt.Sprintf("$%d", i+3)
+	}
+	return strings.Join(ps, ", ")
+}()
+
 // record builds an event and appends it.
 func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st talks.Stamp, payload any) error {
 	e, err := talks.NewEvent(talkID, trackID, typ, st, payload)
@@ -197,7 +234,11 @@ func record(ctx context.Context, tx *txn, talkID, trackID int64, typ string, st 
 			return err
 		}
 	}
-	return appendEvent(ctx, tx, e)
+	if err := appendEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	st.NoteAppended(e.ID)
+	return nil
 }
 
 func formatTime(t time.Time) string { return talks.Timestamp(t).Format(time.RFC3339Nano) }

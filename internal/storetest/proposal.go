@@ -30,7 +30,12 @@ func newTextFixture(t *testing.T, s talks.Store) *textFixture {
 	must(t, "CreateProposal", s.CreateProposal(ctx, f.prop, f.v1, stamp(f.northE.ID, 200)))
 	f.v2 = &talks.Version{ParentID: f.v1.ID, Values: map[string]string{"line": "ridge", "prisoners": "10"}, AuthorID: f.mSouthE.ID}
 	f.counter = &talks.Answer{PartyID: f.south.ID, MemberID: f.mSouthE.ID}
-	must(t, "ProposeVersion", s.ProposeVersion(ctx, f.v2, f.counter, stamp(f.southE.ID, 201)))
+	st := stamp(f.southE.ID, 201)
+	st.Appended = new(talks.Appended)
+	must(t, "ProposeVersion", s.ProposeVersion(ctx, f.v2, f.counter, st))
+	if head, err := s.TalkHead(ctx, f.talk.ID); err != nil || *st.Appended != (talks.Appended{First: head - 1, Last: head}) {
+		t.Fatalf("ProposeVersion(counter) reported Stamp.Appended %+v, want the last two events (head %d, %v)", *st.Appended, head, err)
+	}
 	f.v3 = &talks.Version{ParentID: f.v1.ID, Values: map[string]string{"line": "river", "prisoners": "20"}, AuthorID: f.mNorthE.ID}
 	must(t, "ProposeVersion", s.ProposeVersion(ctx, f.v3, nil, stamp(f.northE.ID, 202)))
 	return f

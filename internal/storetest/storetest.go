@@ -9,6 +9,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
 		{"TalkHead", testTalkHead},
+		{"ViewCheck", testViewCheck},
 		{"Projection", testProjection},
 		{"Atomicity", testAtomicity},
 		{"ConcurrentAppends", testConcurrentAppends},
@@ -387,6 +389,13 @@ func testTalkHead(t *testing.T, s talks.Store) {
 	if h := head(f.talk.ID); h != h0+1 {
 		t.Errorf("TalkHead after AddParty = %d, want %d", h, h0+1)
 	}
+	// A write reports the run of events it appended (Stamp.Appended).
+	st := stamp(f.northE.ID, 43)
+	st.Appended = new(talks.Appended)
+	must(t, "PostMessage", s.PostMessage(ctx, &talks.Message{TrackID: f.official.ID, AuthorID: f.mNorthE.ID, Body: "noted"}, st))
+	if h := head(f.talk.ID); h != h0+2 || *st.Appended != (talks.Appended{First: h, Last: h}) {
+		t.Errorf("PostMessage reported Stamp.Appended %+v at head %d, want {First:%d Last:%d}", *st.Appended, h, h0+2, h0+2)
+	}
 }
 
 func testEventChain(t *testing.T, s talks.Store) {
@@ -610,4 +619,61 @@ func testConcurrentAppends(t *testing.T, s talks.Store) {
 		}
 		checkProjection(t, s, c.talk)
 	}
+}
+
+// testViewCheck checks Stamp.View: a message or a counter-proposal decided
+// by a snapshot at some head is written if every event since is of a type
+// in talks.ViewKeepingTypes, and refused with talks.ErrStaleView, writing
+// nothing, after any other event (a member added, say).
+func testViewCheck(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	head := func() int64 {
+		t.Helper()
+		h, err := s.TalkHead(ctx, f.talk.ID)
+		must(t, "TalkHead", err)
+		return h
+	}
+	viewed := func(h int64, i int) talks.Stamp {
+		st := stamp(f.northE.ID, i)
+		st.View = &talks.ViewCheck{Head: h}
+		return st
+	}
+	msg := func(body string) *talks.Message {
+		return &talks.Message{TrackID: f.official.ID, AuthorID: f.mNorthE.ID, Body: body}
+	}
+	h0 := head()
+	must(t, "PostMessage(view at head)", s.PostMessage(ctx, msg("at head"), viewed(h0, 300)))
+	must(t, "PostMessage(view before a message)", s.PostMessage(ctx, msg("after a message"), viewed(h0, 301)))
+	parent := f.v2.ID
+	counter := func(h int64, i int) error {
+		v := &talks.Version{ParentID: parent, Values: map[string]string{"line": "river", "prisoners": fmt.Sprint(i)}, AuthorID: f.mNorthE.ID}
+		a := &talks.Answer{PartyID: f.north.ID, MemberID: f.mNorthE.ID}
+		err := s.ProposeVersion(ctx, v, a, viewed(h, i))
+		if err == nil {
+			parent = v.ID
+		}
+		return err
+	}
+	must(t, "ProposeVersion(view before messages)", counter(h0, 302))
+
+	// A member joins: a view from before it is stale.
+	h1 := head()
+	u := newUser(t, s, "late-joiner")
+	must(t, "AddMember", s.AddMember(ctx, &talks.Member{TalkID: f.talk.ID, UserID: u.ID, PartyID: f.south.ID, Role: talks.RoleObserver}, stamp(f.convener.ID, 303)))
+	h2 := head()
+	if err := s.PostMessage(ctx, msg("stale"), viewed(h1, 304)); !errors.Is(err, talks.ErrStaleView) {
+		t.Errorf("PostMessage(view before AddMember) = %v, want ErrStaleView", err)
+	}
+	if err := counter(h1, 305); !errors.Is(err, talks.ErrStaleView) {
+		t.Errorf("ProposeVersion(view before AddMember) = %v, want ErrStaleView", err)
+	}
+	if h := head(); h != h2 {
+		t.Errorf("TalkHead after refused writes = %d, want %d", h, h2)
+	}
+	if err := s.PostMessage(ctx, msg("ahead"), viewed(h2+1, 306)); !errors.Is(err, talks.ErrStaleView) {
+		t.Errorf("PostMessage(view ahead of the head) = %v, want ErrStaleView", err)
+	}
+	must(t, "PostMessage(view after AddMember)", s.PostMessage(ctx, msg("fresh"), viewed(h2, 307)))
+	must(t, "ProposeVersion(view after AddMember)", counter(h2, 308))
 }

@@ -408,7 +408,7 @@ func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]s
 	if v.Member.Role != RoleEnvoy || v.Member.PartyID == 0 {
 		return nil, nil
 	}
-	m, err := s.findMandate(ctx, v.Talk.ID, v.Member.PartyID, v.Member.ID)
+	m, err := s.envoyMandate(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -446,6 +446,26 @@ func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]s
 	}
 	read.Preferences = latest.Version
 	return read, nil
+}
+
+// envoyMandate returns the mandate of v's member, an envoy, from v's
+// snapshot if kept there, else from the store. The caller must not change
+// it.
+func (s *Service) envoyMandate(ctx context.Context, v *View) (*Mandate, error) {
+	c := v.snap.mandates
+	if c != nil {
+		if m, ok := c.Load(v.Member.ID); ok {
+			return m.(*Mandate), nil
+		}
+	}
+	m, err := s.findMandate(ctx, v.Talk.ID, v.Member.PartyID, v.Member.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		c.Store(v.Member.ID, m)
+	}
+	return m, nil
 }
 
 // MandateParty returns the acting member's party in talk talkID, whose

@@ -286,11 +286,16 @@ func (s *Service) viewOfProposal(ctx context.Context, id int64, notFound error) 
 	if _, err := currentUser(ctx); err != nil {
 		return nil, nil, err
 	}
-	p, err := s.store.FindProposalByID(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, notFound
-	} else if err != nil {
-		return nil, nil, err
+	p := s.texts.proposalOf(id)
+	if p == nil {
+		var err error
+		p, err = s.store.FindProposalByID(ctx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil, notFound
+		} else if err != nil {
+			return nil, nil, err
+		}
+		s.texts.putProposal(p)
 	}
 	v, _, err := s.viewOfTrack(ctx, p.TrackID, notFound)
 	if err != nil {
@@ -305,17 +310,32 @@ func (s *Service) viewOfVersion(ctx context.Context, id int64) (*View, *Proposal
 	if _, err := currentUser(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	ver, err := s.store.FindVersionByID(ctx, id)
-	if ErrorCode(err) == ENOTFOUND {
-		return nil, nil, nil, errVersionNotFound
-	} else if err != nil {
-		return nil, nil, nil, err
+	ver := s.texts.version(id)
+	if ver == nil {
+		var err error
+		ver, err = s.store.FindVersionByID(ctx, id)
+		if ErrorCode(err) == ENOTFOUND {
+			return nil, nil, nil, errVersionNotFound
+		} else if err != nil {
+			return nil, nil, nil, err
+		}
+		s.texts.putVersion(ver)
 	}
 	v, p, err := s.viewOfProposal(ctx, ver.ProposalID, errVersionNotFound)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return v, p, ver, nil
+}
+
+// viewOfParent is viewOfVersion for a write that needs only the version's
+// proposal: it need not read the version if its proposal is known.
+func (s *Service) viewOfParent(ctx context.Context, id int64) (*View, *Proposal, error) {
+	if pid, ok := s.texts.proposalID(id); ok {
+		return s.viewOfProposal(ctx, pid, errVersionNotFound)
+	}
+	v, p, _, err := s.viewOfVersion(ctx, id)
+	return v, p, err
 }
 
 // checkOpen returns ECONFLICT unless the talk is open to new text and
@@ -380,7 +400,11 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	return s.store.CreateProposal(ctx, p, ver, st)
+	if err := s.store.CreateProposal(ctx, p, ver, st); err != nil {
+		return err
+	}
+	s.texts.putProposalID(ver.ID, p.ID)
+	return nil
 }
 
 // ProposeVersion puts ver on the table as a counter to version
@@ -391,14 +415,20 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 // redraft and answers for no one. Answers to other versions are left as
 // they are.
 func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
+	return withKeptView(ctx, func(ctx context.Context) error { return s.proposeVersion(ctx, ver) })
+}
+
+func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 	if ver.ParentID == 0 {
 		if _, err := currentUser(ctx); err != nil {
 			return err
 		}
 		return Errorf(EINVALID, "A counter-proposal needs the version it counters.")
 	}
-	v, p, _, err := s.viewOfVersion(ctx, ver.ParentID)
+	v, p, err := s.viewOfParent(ctx, ver.ParentID)
 	if err != nil {
+		return err
+	} else if err := optimisticFrom(ctx).mandated(v); err != nil {
 		return err
 	} else if !v.canPropose() {
 		return Errorf(EFORBIDDEN, "Only a principal, an envoy or a facilitator may propose.")
@@ -419,7 +449,17 @@ func (s *Service) ProposeVersion(ctx context.Context, ver *Version) error {
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	return s.store.ProposeVersion(ctx, ver, counter, st)
+	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
+	if err := s.store.ProposeVersion(ctx, ver, counter, st); err != nil {
+		return err
+	}
+	s.texts.putProposalID(ver.ID, ver.ProposalID)
+	n := int64(1) // version.proposed
+	if counter != nil {
+		n++ // answer.given
+	}
+	s.advance(v, st.Appended, n, st.View != nil)
+	return nil
 }
 
 // AnswerVersion records a.Kind (accept or reject) as the answer of the

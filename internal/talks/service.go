@@ -26,6 +26,7 @@ type Service struct {
 	views viewCache    // snapshots of talks' members and tracks
 	heads headReads    // coalesced reads of talks' heads (eventcache.go)
 	tails eventTails   // the latest events of talks (eventcache.go)
+	texts textCache    // proposals and versions (textcache.go)
 }
 
 // NewService returns a Service over store that stamps events with clock.
@@ -80,11 +81,19 @@ type snapshot struct {
 	// key kept here is the signer's key at head. Snapshots carried
 	// forward share it.
 	keys *sync.Map
+
+	// mandates caches envoys' mandates (*Mandate by envoy ID) as read
+	// since the snapshot was loaded or last carried forward over a
+	// mandate.saved or preferences.saved event, each of which starts an
+	// empty one. A write still checks inside its transaction that the
+	// mandate it was checked against is the current one (Stamp.Mandate).
+	mandates *sync.Map
 }
 
 func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 	sn := &snapshot{head: head, members: make(map[int64]*Member, len(members)), byUser: make(map[int64]*Member, len(members)),
-		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map)}
+		tracks: make(map[int64]*Track, len(tracks)), order: tracks, keys: new(sync.Map),
+		mandates: new(sync.Map)}
 	for _, m := range members {
 		sn.members[m.ID] = m
 		sn.byUser[m.UserID] = m
@@ -189,8 +198,12 @@ var keepsTalk = map[string]bool{
 }
 
 // maxSnapshotCatchUp is the most events Service reads to carry a snapshot
-// forward rather than reload it.
-const maxSnapshotCatchUp = 64
+// forward rather than reload it. A store that groups commits moves a
+// talk's head by a whole batch at once (PostgreSQL: up to 64 writes of one
+// to three events each), and a reload reads the members, the tracks, the
+// talk and then every signer's key again, so catching up over a batch
+// (from the event tail, read once for all callers) is the cheaper.
+const maxSnapshotCatchUp = 256
 
 // put keeps sn as the snapshot of talk talkID unless a later one is kept.
 func (c *viewCache) put(talkID int64, sn *snapshot) {
@@ -354,6 +367,11 @@ func cloneTalk(t *Talk) *Talk {
 // of members or tracks appends an event, so a snapshot tagged with the
 // current head is exact.
 func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error) {
+	if o := optimisticFrom(ctx); o != nil {
+		if sn := o.kept(&s.views, talkID); sn != nil {
+			return sn, nil
+		}
+	}
 	head, err := s.heads.read(ctx, talkID, func(ctx context.Context) (int64, error) { return s.store.TalkHead(ctx, talkID) })
 	if err != nil {
 		return nil, err
@@ -374,16 +392,20 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 			ok = true
 		}
 		if n := head - old.head; ok {
-			keep, keepTalk := len(evs) == int(n), true
+			keep, keepTalk, keepMandates := len(evs) == int(n), true, true
 			for i, e := range evs {
 				keep = keep && e.ID == old.head+1+int64(i) && keepsSnapshot[e.Type]
 				keepTalk = keepTalk && keepsTalk[e.Type]
+				keepMandates = keepMandates && e.Type != EventMandateSaved && e.Type != EventPreferencesSaved
 			}
 			if keep {
 				sn := *old // shares old's read-only maps
 				sn.head = head
 				if !keepTalk {
 					sn.talk = nil
+				}
+				if !keepMandates {
+					sn.mandates = new(sync.Map)
 				}
 				s.views.put(talkID, &sn)
 				return &sn, nil
@@ -403,6 +425,30 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 		s.views.put(talkID, sn)
 	}
 	return sn, nil
+}
+
+// advance carries the snapshot of v's talk over the n events that a write
+// made with v just appended (a, as the store reported it), if they follow
+// the snapshot's head directly: then no one else wrote in between, and the
+// snapshot stays exact, since the caller's events are of types in both
+// keepsSnapshot and keepsTalk. The next view of the talk then finds its
+// snapshot at the head and need not read the events back.
+//
+// With checked set, the store has also checked (Stamp.View) that every
+// event between the snapshot's head and the write's is of a type in
+// ViewKeepingTypes, so the snapshot is exact after them too, and is carried
+// over them and the write's own.
+func (s *Service) advance(v *View, a *Appended, n int64, checked bool) {
+	sn := v.snap
+	if a == nil || sn.head == 0 || a.Last-a.First+1 != n || a.First <= sn.head || (a.First != sn.head+1 && !checked) {
+		return
+	}
+	if cur := s.views.get(v.Talk.ID); cur != nil && cur.head == sn.head {
+		sn = cur // it may hold the talk, which v's snapshot did not
+	}
+	next := *sn // shares sn's read-only maps
+	next.head = a.Last
+	s.views.put(v.Talk.ID, &next)
 }
 
 // viewOfTrack returns the view of the talk of track id and the track, or
@@ -623,6 +669,10 @@ func (s *Service) FindTracks(ctx context.Context, talkID int64) ([]*Track, error
 // sees a back-channel through its party's members reads it but does not
 // post.
 func (s *Service) PostMessage(ctx context.Context, m *Message) error {
+	return withKeptView(ctx, func(ctx context.Context) error { return s.postMessage(ctx, m) })
+}
+
+func (s *Service) postMessage(ctx context.Context, m *Message) error {
 	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
@@ -637,7 +687,13 @@ func (s *Service) PostMessage(ctx context.Context, m *Message) error {
 	}
 	m.AuthorID = v.Member.ID
 	m.Retracted = false
-	return s.store.PostMessage(ctx, m, s.stamp(v))
+	st := s.stamp(v)
+	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
+	if err := s.store.PostMessage(ctx, m, st); err != nil {
+		return err
+	}
+	s.advance(v, st.Appended, 1, st.View != nil)
+	return nil
 }
 
 // RetractMessage retracts message id and returns it, marked retracted

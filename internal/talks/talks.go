@@ -131,7 +131,44 @@ type Stamp struct {
 	// if it has: a principal who tightens a mandate is never overtaken
 	// by an offer checked against the old one.
 	Mandate *MandateRead
+
+	// Appended, if not nil, is set by the store to the sequence numbers
+	// of the first and last events the write appended (the write's
+	// events are consecutive), so that Service can carry its snapshot of
+	// the talk over them without reading them back. A store may leave it
+	// unset; it is then zero and Service reads the events as usual.
+	Appended *Appended
+
+	// View, if not nil, is the head of the snapshot the Service decided
+	// this write by: a store that supports it (PostMessage and
+	// ProposeVersion on both stores) returns ErrStaleView, writing
+	// nothing, unless every event of the talk after View.Head, as read
+	// under the talk's write lock, is of a type in ViewKeepingTypes.
+	View *ViewCheck
 }
+
+// Appended is the run of events a write appended to its talk's log.
+type Appended struct {
+	First, Last int64
+}
+
+// note records that a write appended event seq: a run that does not
+// start at or before a run noted earlier by an attempt of the same write
+// that was undone is left as it was, and then no longer has the length
+// its writer expects, which Service checks.
+func (a *Appended) note(seq int64) {
+	if a == nil {
+		return
+	}
+	if a.First == 0 || seq <= a.First {
+		a.First = seq
+	}
+	a.Last = seq
+}
+
+// NoteAppended records in st.Appended, if set, that the write appended
+// event seq. Stores call it for each event a write appends, in order.
+func (st Stamp) NoteAppended(seq int64) { st.Appended.note(seq) }
 
 // MandateRead is the state a mandate check read: the version of the
 // envoy's mandate and, if the check measured utility, the version of its

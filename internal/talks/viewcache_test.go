@@ -155,3 +155,108 @@ func TestViewSeesTalkChanges(t *testing.T) {
 		}
 	}
 }
+
+// readCounter is a Store that counts the reads a write may skip.
+type readCounter struct {
+	talks.Store
+	events, versions, proposals, mandates int
+	heads                                 int
+}
+
+func (s *readCounter) TalkHead(ctx context.Context, talkID int64) (int64, error) {
+	s.heads++
+	return s.Store.TalkHead(ctx, talkID)
+}
+
+func (s *readCounter) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.Event, error) {
+	s.events++
+	return s.Store.FindEvents(ctx, f)
+}
+
+func (s *readCounter) FindVersionByID(ctx context.Context, id int64) (*talks.Version, error) {
+	s.versions++
+	return s.Store.FindVersionByID(ctx, id)
+}
+
+func (s *readCounter) FindProposalByID(ctx context.Context, id int64) (*talks.Proposal, error) {
+	s.proposals++
+	return s.Store.FindProposalByID(ctx, id)
+}
+
+func (s *readCounter) FindMandates(ctx context.Context, talkID, partyID int64) ([]*talks.Mandate, error) {
+	s.mandates++
+	return s.Store.FindMandates(ctx, talkID, partyID)
+}
+
+// TestWritesCarryTheirSnapshot checks that a member who writes again and
+// again reads neither its own events back, nor the version it counters
+// and its proposal, nor its mandate (textcache.go, Stamp.Appended,
+// snapshot.mandates), and that the snapshot so carried is still exact: a
+// write through another Service in between is read, and a mandate saved
+// in between is applied.
+func TestWritesCarryTheirSnapshot(t *testing.T) {
+	w := newTextWorld(t)
+	spy := &readCounter{Store: w.store}
+	svc := talks.NewService(spy, nil)
+	post := func(who, body string) {
+		t.Helper()
+		mustOK(t, "PostMessage", svc.PostMessage(w.as(who), &talks.Message{TrackID: w.envoys.ID, Body: body}))
+	}
+	// NE counters its own last counter, which counters SE's, and so on.
+	last := w.envV1.ID
+	counter := func(who, prisoners string) error {
+		v := &talks.Version{ParentID: last, Values: map[string]string{"line": "ridge", "prisoners": prisoners}}
+		if err := svc.ProposeVersion(w.as(who), v); err != nil {
+			return err
+		}
+		last = v.ID
+		return nil
+	}
+	post("NE", "warm")
+	mustOK(t, "counter", counter("SE", "11"))
+	mustOK(t, "counter", counter("NE", "12"))
+	*spy = readCounter{Store: w.store}
+	for i := range 3 {
+		post("NE", fmt.Sprint("again ", i))
+		post("SE", fmt.Sprint("and again ", i))
+		mustOK(t, "counter", counter("SE", fmt.Sprint(20+2*i)))
+		mustOK(t, "counter", counter("NE", fmt.Sprint(21+2*i)))
+	}
+	if *spy != (readCounter{Store: w.store, heads: 6}) {
+		t.Errorf("reads by 12 writes in a row: %d of events, %d of versions, %d of proposals, %d of mandates; want none; "+
+			"%d of the head, want 6 (the envoys' counters: a message reads none)", spy.events, spy.versions, spy.proposals, spy.mandates, spy.heads)
+	}
+
+	// A message after one through another Service reads no events either:
+	// the store checks them (Stamp.View). A counter by an envoy, whose
+	// mandate must be read as of the call, reads them.
+	mustOK(t, "PostMessage(other)", w.svc.PostMessage(w.as("SE"), &talks.Message{TrackID: w.envoys.ID, Body: "elsewhere"}))
+	post("NE", "after")
+	if spy.events != 0 {
+		t.Errorf("reads of events by a message after a write elsewhere = %d, want 0", spy.events)
+	}
+	mustOK(t, "PostMessage(other)", w.svc.PostMessage(w.as("SE"), &talks.Message{TrackID: w.envoys.ID, Body: "elsewhere again"}))
+	mustOK(t, "counter", counter("SE", "29"))
+	if spy.events != 1 {
+		t.Errorf("reads of events by a counter after a write elsewhere = %d, want 1", spy.events)
+	}
+	// A mandate saved elsewhere holds at once.
+	mustOK(t, "SaveMandate", w.svc.SaveMandate(w.as("NP"), &talks.Mandate{TalkID: w.talk.ID, PartyID: w.north.ID, EnvoyID: w.members["NE"].ID,
+		Allowed: map[string][]string{"line": {"river"}}}))
+	wantCode(t, "counter outside the new mandate", counter("NE", "30"), talks.EFORBIDDEN)
+
+	// Whatever the snapshot kept says, a change made elsewhere decides:
+	// SA, put on the envoys' track through the other Service, posts there
+	// at once; a member added elsewhere does not stop NE; and once the
+	// talk is closed elsewhere, no one counters.
+	mustOK(t, "AddTrackMember(other)", w.svc.AddTrackMember(w.as("SP"), w.envoys.ID, w.members["SA"].ID))
+	post("SA", "joined")
+	u := &talks.User{Name: "late", Email: "late@example.org"}
+	mustOK(t, "CreateUser", w.store.CreateUser(context.Background(), u))
+	mustOK(t, "AddMember(other)", w.svc.AddMember(w.as("SP"), &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: w.south.ID, Role: talks.RoleObserver}))
+	post("NE", "welcome")
+	closed := talks.StatusClosed
+	_, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: &closed})
+	mustOK(t, "UpdateTalk(closed)", err)
+	wantCode(t, "counter in a closed talk", counter("SE", "31"), talks.ECONFLICT)
+}

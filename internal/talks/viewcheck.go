@@ -1,0 +1,137 @@
+package talks
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+)
+
+// Checking a view inside the write.
+//
+// Every view reads the talk's head first, so that the snapshot of members,
+// tracks and the talk it decides by is exact as of the call. A message or
+// a counter-proposal does not: it decides by the kept snapshot as it is,
+// and names its head in the write's Stamp (ViewCheck). The store, under
+// the talk's write lock, refuses the write with ErrStaleView unless every
+// event appended since is of a kind that changes nothing the decision
+// read (ViewKeepingTypes); Service then makes the whole call again with a
+// view read afresh. So the decision is as exact as before, and checked
+// later: at the write itself rather than before it. A member who writes
+// again and again, whose snapshot the Service carries over its own writes
+// (advance), so reads nothing before its write.
+
+// ViewCheck, in a Stamp, is the head of the snapshot the Service decided a
+// write by (see ErrStaleView).
+type ViewCheck struct {
+	Head int64
+}
+
+// MaxViewLag is the most events after ViewCheck.Head that a store reads to
+// check them; with more, it returns ErrStaleView.
+const MaxViewLag = maxSnapshotCatchUp
+
+// ErrStaleView is returned by a store, for a write whose Stamp has a
+// ViewCheck, if an event appended to the talk after ViewCheck.Head is of a
+// type not in ViewKeepingTypes (or there are more than MaxViewLag of
+// them). The write has written nothing. Service answers it by making the
+// call again with a fresh view; no user sees it.
+var ErrStaleView = Errorf(ECONFLICT, "The talk changed while this was being written; nothing was written. Try again.")
+
+// viewKeeping are the event types after which a snapshot still decides
+// a write as it did: they change no member, track or talk (keepsSnapshot
+// and keepsTalk), no mandate or preferences that snapshot.mandates keeps,
+// and no key that snapshot.keys keeps.
+var viewKeeping = func() []string {
+	var a []string
+	for typ := range keepsSnapshot {
+		if keepsTalk[typ] && typ != EventMandateSaved && typ != EventPreferencesSaved && typ != EventMemberKey {
+			a = append(a, typ)
+		}
+	}
+	slices.Sort(a)
+	return a
+}()
+
+// ViewKeepingTypes returns the event types that may follow a write's
+// ViewCheck.Head without making the store refuse it, sorted. The caller
+// must not change the slice.
+func ViewKeepingTypes() []string { return viewKeeping }
+
+// optimistic is a call that may decide by the kept snapshot of its talk
+// without reading the head (snapshot), and what it then used.
+type optimistic struct {
+	mu     sync.Mutex
+	used   bool  // a kept snapshot was used
+	head   int64 // its head
+	stored bool  // the call reached the store
+}
+
+type optimisticKey struct{}
+
+func optimisticFrom(ctx context.Context) *optimistic {
+	o, _ := ctx.Value(optimisticKey{}).(*optimistic)
+	return o
+}
+
+// kept returns the kept snapshot of talk talkID for an optimistic call,
+// if there is one with its talk, and notes it.
+func (o *optimistic) kept(c *viewCache, talkID int64) *snapshot {
+	sn := c.get(talkID)
+	if sn == nil || sn.head == 0 || sn.talk == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.used && o.head != sn.head {
+		return nil // one call, one snapshot
+	}
+	o.used, o.head = true, sn.head
+	return sn
+}
+
+// check returns the ViewCheck for the call's Stamp, and notes that the
+// call reached the store.
+func (o *optimistic) check() *ViewCheck {
+	if o == nil {
+		return nil
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.stored = true
+	if !o.used {
+		return nil
+	}
+	return &ViewCheck{Head: o.head}
+}
+
+// errFreshView makes withKeptView make its call again with a fresh view.
+var errFreshView = errors.New("talks: a fresh view is needed")
+
+// mandated returns errFreshView if the call decides by a kept snapshot and
+// v's member is an envoy, whose writes are checked against its mandate.
+// A mandate narrowed between that check and the write must refuse the
+// write with ECONFLICT (Stamp.Mandate), and the check must read the
+// mandate as of the call; a kept snapshot, and the mandate kept with it,
+// may be older than the call, so a stale mandate could not be told from a
+// race.
+func (o *optimistic) mandated(v *View) error {
+	if o == nil || !o.used || v.Member.Role != RoleEnvoy || v.Member.PartyID == 0 {
+		return nil
+	}
+	return errFreshView
+}
+
+// withKeptView runs call on the kept snapshot of its talk, if any, and
+// again with a fresh view if that failed before reaching the store (the
+// kept snapshot may have refused what a fresh one allows, or the call
+// asked for a fresh view: errFreshView) or the store found the snapshot
+// stale.
+func withKeptView(ctx context.Context, call func(ctx context.Context) error) error {
+	o := &optimistic{}
+	err := call(context.WithValue(ctx, optimisticKey{}, o))
+	if err == nil || !o.used || (o.stored && !errors.Is(err, ErrStaleView)) {
+		return err
+	}
+	return call(ctx)
+}
