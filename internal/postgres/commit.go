@@ -241,6 +241,9 @@ func (c *committer) commit(batch []*write) {
 			answer(ws, translate(fmt.Errorf("commit: %w", err)))
 			return
 		}
+		if d.txn != nil {
+			c.s.appended(d.txn.events)
+		}
 		answer(ws, nil)
 		return
 	}
@@ -254,6 +257,7 @@ func (c *committer) commit(batch []*write) {
 	// stays for the next write. COMMIT releases the last one.
 	pending := []string{`BEGIN`, `SAVEPOINT w`}
 	var ok, again []*write
+	var events []*talks.Event     // of the writes in ok, in order
 	timeout := false              // lock_timeout is set: the batch holds locks
 	heads := make(map[int64]*txn) // by talk, the last write that appended to it
 	for i, w := range ws {
@@ -281,6 +285,7 @@ func (c *committer) commit(batch []*write) {
 		}
 		if err == nil {
 			ok = append(ok, w)
+			events = append(events, d.txn.events...)
 			if d.txn.appended {
 				heads[d.txn.talkID] = d.txn
 			}
@@ -314,6 +319,7 @@ func (c *committer) commit(batch []*write) {
 		answer(ok, translate(err))
 		return
 	}
+	c.s.appended(events)
 	answer(ok, nil)
 }
 

@@ -38,6 +38,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,6 +65,24 @@ type Store struct {
 	commits  *committer   // runs every write (commit.go)
 	notary   talks.Notary // signs checkpoints; nil for none
 	noLedger bool         // write no tree hashes (benchmarks)
+
+	onAppend atomic.Pointer[func([]*talks.Event)] // told each commit's events
+}
+
+// OnAppend implements talks.Appender.
+func (s *Store) OnAppend(fn func(evs []*talks.Event)) {
+	if fn == nil {
+		s.onAppend.Store(nil)
+		return
+	}
+	s.onAppend.Store(&fn)
+}
+
+// appended tells the OnAppend function, if any, the events of a commit.
+func (s *Store) appended(evs []*talks.Event) {
+	if fn := s.onAppend.Load(); fn != nil && len(evs) > 0 {
+		(*fn)(evs)
+	}
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a
@@ -148,7 +167,8 @@ type txn struct {
 	// it signs no checkpoint, and the committer signs one per talk of the
 	// batch, at the talk's head, before it commits (commit.go).
 	batched  bool
-	appended bool // next has appended an event
+	appended bool           // next has appended an event
+	events   []*talks.Event // what next appended, in order
 
 	// keyChecked is set by a write that checks, in a statement of its own,
 	// that the server still holds the key of its server-made signature,
@@ -318,6 +338,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		return "", nil, err
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
+	tx.events = append(tx.events, e)
 	st.NoteAppended(e.ID)
 	fr, err := tx.encodeFrontier()
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Projection", testProjection},
 		{"Atomicity", testAtomicity},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"Appender", testAppender},
 		{"Proposals", testProposals},
 		{"Answers", testAnswers},
 		{"ConcurrentAgreement", testConcurrentAgreement},
@@ -618,6 +620,82 @@ func testConcurrentAppends(t *testing.T, s talks.Store) {
 			t.Errorf("talk %d: %v", c.talk, err)
 		}
 		checkProjection(t, s, c.talk)
+	}
+}
+
+// testAppender checks a store that reports its commits' events
+// (talks.Appender): concurrent writes to two talks, some of which fail
+// inside the write, must be reported exactly as stored, each talk's in
+// order, and none of a failed write.
+func testAppender(t *testing.T, s talks.Store) {
+	a, ok := s.(talks.Appender)
+	if !ok {
+		t.Skip("the store does not implement talks.Appender")
+	}
+	ctx := context.Background()
+	f := newFixture(t, s)
+	other := &talks.Talk{Title: "Other", ConvenerID: f.convener.ID}
+	must(t, "CreateTalk", s.CreateTalk(ctx, other, stamp(f.convener.ID, 80)))
+	otherTracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: other.ID})
+	must(t, "FindTracks", err)
+	otherMembers, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: other.ID})
+	must(t, "FindMembers", err)
+	heads := map[int64]int64{}
+	for _, id := range []int64{f.talk.ID, other.ID} {
+		heads[id], err = s.TalkHead(ctx, id)
+		must(t, "TalkHead", err)
+	}
+
+	var mu sync.Mutex
+	reported := map[int64][]*talks.Event{}
+	a.OnAppend(func(evs []*talks.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range evs {
+			reported[e.TalkID] = append(reported[e.TalkID], e)
+		}
+	})
+	defer a.OnAppend(nil)
+
+	const workers, each = 8, 9
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				m := &talks.Message{TrackID: f.back.ID, AuthorID: f.mNorthE.ID, Body: fmt.Sprintf("w%d-%d", w, i)}
+				switch {
+				case w%2 == 1:
+					m = &talks.Message{TrackID: otherTracks[0].ID, AuthorID: otherMembers[0].ID, Body: m.Body}
+				case i%3 == 2:
+					m.AuthorID = otherMembers[0].ID // of another talk: the write fails
+				}
+				if err := s.PostMessage(ctx, m, stamp(f.northE.ID, 100+i)); err != nil {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if want := int32(workers / 2 * each / 3); failed.Load() != want {
+		t.Errorf("%d writes failed, want %d", failed.Load(), want)
+	}
+	a.OnAppend(nil)
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range []int64{f.talk.ID, other.ID} {
+		evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: heads[id]})
+		must(t, "FindEvents", err)
+		got := reported[id]
+		if len(got) != len(evs) {
+			t.Errorf("talk %d: %d events reported, %d stored", id, len(got), len(evs))
+			continue
+		}
+		for i, e := range got {
+			if e.ID != evs[i].ID || e.Hash != evs[i].Hash || string(e.Payload) != string(evs[i].Payload) {
+				t.Errorf("talk %d: reported event %d is %d %x, stored %d %x", id, i, e.ID, e.Hash, evs[i].ID, evs[i].Hash)
+			}
+		}
 	}
 }
 
