@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -72,20 +73,29 @@ func TestRoundTrips(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		const n = 20
-		p.start()
+		// Counted write by write: the median is what every write costs.
+		// An occasional extra (the auth cache's 2 s running out on a slow
+		// machine, the pool's ping of an idle connection) does not move it;
+		// a round trip more in every write does.
+		const n = 21
+		counts := make([]int, n)
+		var last []string
 		for i := range n {
+			p.start()
 			if err := c.write(100 + i); err != nil {
 				t.Fatal(err)
 			}
+			last = p.stop()
+			counts[i] = len(last)
 		}
-		turns := p.stop()
-		t.Logf("%s: %d round trips per write (%d over %d writes); the last write's:", c.name, len(turns)/n, len(turns), n)
-		for _, tr := range turns[len(turns)-len(turns)/n:] {
+		slices.Sort(counts)
+		median := counts[n/2]
+		t.Logf("%s: %d round trips per write (median of %d writes, from %d to %d); the last write's:", c.name, median, n, counts[0], counts[n-1])
+		for _, tr := range last {
 			t.Logf("  %s", tr)
 		}
-		if len(turns) > c.max*n {
-			t.Errorf("%s: %d round trips per write, want at most %d", c.name, len(turns)/n, c.max)
+		if median > c.max {
+			t.Errorf("%s: %d round trips per write, want at most %d", c.name, median, c.max)
 		}
 	}
 }
