@@ -52,17 +52,7 @@ func testKeygen(t *testing.T, s *Serve) {
 	base := "http://" + s.ListenAddr()
 	ctx := context.Background()
 	svc := talks.NewService(s.store, nil)
-	users := map[string]*talks.User{}
-	tokens := map[string]string{}
-	as := func(n string) context.Context { return talks.NewContextWithUser(ctx, users[n]) }
-	for _, n := range []string{"f", "np", "sp", "stk"} {
-		u := &talks.User{Name: n, Email: n + "@example.org", PasswordHash: "x"}
-		must(t, s.store.CreateUser(ctx, u))
-		users[n] = u
-		tok, err := svc.CreateAPIToken(as(n), "cli")
-		must(t, err)
-		tokens[n] = tok.Token
-	}
+	users, tokens, as := cliUsers(t, s, svc, "f", "np", "sp", "stk")
 	space, err := outcome.NewSpace("c", outcome.NewDiscrete("line", "river", "ridge"))
 	must(t, err)
 	tk := &talks.Talk{Title: "Own keys", Space: space}

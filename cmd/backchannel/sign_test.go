@@ -17,6 +17,25 @@ import (
 	"github.com/backchannel/backchannel/outcome"
 )
 
+// cliUsers creates a user with an API token for each name, in the store
+// of s, and returns them, their tokens and a context acting as each.
+func cliUsers(t *testing.T, s *Serve, svc *talks.Service, names ...string) (map[string]*talks.User, map[string]string, func(string) context.Context) {
+	t.Helper()
+	ctx := context.Background()
+	users := map[string]*talks.User{}
+	tokens := map[string]string{}
+	as := func(n string) context.Context { return talks.NewContextWithUser(ctx, users[n]) }
+	for _, n := range names {
+		u := &talks.User{Name: n, Email: n + "@example.org", PasswordHash: "x"}
+		must(t, s.store.CreateUser(ctx, u))
+		users[n] = u
+		tok, err := svc.CreateAPIToken(as(n), "cli")
+		must(t, err)
+		tokens[n] = tok.Token
+	}
+	return users, tokens, as
+}
+
 // TestSignEndToEnd runs member signatures through the real program: a
 // principal exports its key and drops the server's copy, the server then
 // refuses its unsigned answer, `backchannel sign --post` submits a signed
@@ -25,19 +44,8 @@ import (
 func TestSignEndToEnd(t *testing.T) {
 	s := openServe(t, &Serve{DB: filepath.Join(t.TempDir(), "sign.db")})
 	base := "http://" + s.ListenAddr()
-	ctx := context.Background()
 	svc := talks.NewService(s.store, nil)
-	users := map[string]*talks.User{}
-	tokens := map[string]string{}
-	as := func(n string) context.Context { return talks.NewContextWithUser(ctx, users[n]) }
-	for _, n := range []string{"f", "np", "sp", "ne"} {
-		u := &talks.User{Name: n, Email: n + "@example.org", PasswordHash: "x"}
-		must(t, s.store.CreateUser(ctx, u))
-		users[n] = u
-		tok, err := svc.CreateAPIToken(as(n), "cli")
-		must(t, err)
-		tokens[n] = tok.Token
-	}
+	users, tokens, as := cliUsers(t, s, svc, "f", "np", "sp", "ne")
 	space, err := outcome.NewSpace("c", outcome.NewDiscrete("line", "river", "ridge"))
 	must(t, err)
 	tk := &talks.Talk{Title: "Signed", Space: space}

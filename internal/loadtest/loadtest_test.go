@@ -393,18 +393,25 @@ func BenchmarkAPI(b *testing.B) {
 	}
 }
 
-func benchmarkAPI(b *testing.B, st store, maxClients int) {
-	w := newWorld(b, st, maxClients)
-	msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
-	parent := make([]int64, maxClients)
-	for g := range parent {
+// drafts creates n proposals in the official track, one for each client
+// to counter, and returns the IDs of their first versions.
+func (w *world) drafts(n int) []int64 {
+	ids := make([]int64, n)
+	for g := range ids {
 		p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
 		v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
 		if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
-			b.Fatal(err)
+			w.b.Fatal(err)
 		}
-		parent[g] = v.ID
+		ids[g] = v.ID
 	}
+	return ids
+}
+
+func benchmarkAPI(b *testing.B, st store, maxClients int) {
+	w := newWorld(b, st, maxClients)
+	msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+	parent := w.drafts(maxClients)
 	for _, c := range []int{1, 16, 200} {
 		b.Run(fmt.Sprintf("message/clients=%d", c), func(b *testing.B) {
 			run(b, c, "writes/s", func(g, i int) error {
@@ -442,15 +449,7 @@ func BenchmarkAPIPaced(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			w := newWorld(b, openStore(b, kind), writers)
 			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
-			parent := make([]int64, writers)
-			for g := range parent {
-				p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprintf("draft %d", g)}
-				v := &talks.Version{Values: map[string]string{"line": "1967", "prisoners": "500"}}
-				if err := w.svc.CreateProposal(w.convener, p, v); err != nil {
-					b.Fatal(err)
-				}
-				parent[g] = v.ID
-			}
+			parent := w.drafts(writers)
 			for _, rate := range []int{500, 1000, 2000} {
 				b.Run(fmt.Sprintf("message/writers=%d/rate=%d", writers, rate), func(b *testing.B) {
 					runPaced(b, writers, rate, func(g, i int) error {
