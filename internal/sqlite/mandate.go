@@ -81,6 +81,15 @@ func checkMandateRead(ctx context.Context, tx *txn, st talks.Stamp) error {
 		return nil
 	}
 	var mandate, prefs int64
+	if r.Preferences == 0 {
+		// The preferences do not matter (talks.CheckMandateRead), and a
+		// query with MAX is prepared again whenever its arguments change.
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0)`,
+			r.TalkID, r.EnvoyID).Scan(&mandate); err != nil {
+			return fmt.Errorf("read mandate version: %w", err)
+		}
+		return talks.CheckMandateRead(r, mandate, 0)
+	}
 	if err := tx.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0),
 		COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0)`,

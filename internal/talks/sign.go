@@ -132,6 +132,7 @@ type Signed struct {
 
 	byClient bool              // submitted by the signer, so checked for replay
 	key      ed25519.PublicKey // the key the Service checked a client's signature under
+	action   string            // Statement's action, once known, so stores need not parse it
 }
 
 // ByClient reports whether the signer made the signature itself, rather
@@ -171,7 +172,7 @@ func Sign(key ed25519.PrivateKey, st *Statement) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Signed{Signer: st.Signer, Statement: b, Sig: ed25519.Sign(key, signedMessage(b))}, nil
+	return &Signed{Signer: st.Signer, Statement: b, Sig: ed25519.Sign(key, signedMessage(b)), action: st.Action}, nil
 }
 
 // ErrBadSignature is returned by Verify for a signature that does not
@@ -319,8 +320,15 @@ func (s Stamp) SignatureFor(typ string) *Signed {
 	if s.Signed == nil {
 		return nil
 	}
-	st, err := s.Signed.ParseStatement()
-	if err != nil || SignedEventType(st.Action) != typ {
+	action := s.Signed.action
+	if action == "" {
+		st, err := s.Signed.ParseStatement()
+		if err != nil {
+			return nil
+		}
+		action = st.Action
+	}
+	if SignedEventType(action) != typ {
 		return nil
 	}
 	return s.Signed

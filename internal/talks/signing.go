@@ -114,6 +114,7 @@ func checkClientStatement(c *ClientSignature, st *Statement, now time.Time) (*Si
 			got.At, StatementSkew, Timestamp(now).Format(time.RFC3339))
 	}
 	st.At = got.At
+	sg.action = got.Action
 	want, err := st.Encode()
 	if err != nil {
 		return nil, err
