@@ -155,6 +155,7 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
+	cpu0 := cpuTime(b)
 	b.ResetTimer()
 	start := time.Now()
 	for g := range c {
@@ -186,12 +187,25 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	if firstErr != nil {
 		b.Fatal(firstErr)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
+	b.ReportMetric(float64(cpu/time.Microsecond)/float64(b.N), "cpu-µs/op")
 	reportPercentiles(b, "", durs)
+}
+
+// cpuTime returns the CPU time (user and system) the process has used:
+// per call, it is what a call costs the client and the server together,
+// which other load on the machine changes less than it changes the rate.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func reportPercentiles(b *testing.B, prefix string, durs []time.Duration) {

@@ -76,10 +76,11 @@ type committer struct {
 	hashes *hashCache
 	conn   *sql.Conn
 	stmts  map[string]*sql.Stmt
+	known  known
 }
 
 func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt), hashes: newHashCache()}
+	c := &committer{db: db, done: make(chan struct{}), stmts: make(map[string]*sql.Stmt), hashes: newHashCache(), known: newKnown()}
 	c.cond.L = &c.mu
 	go c.run()
 	return c
@@ -150,6 +151,7 @@ func (c *committer) run() {
 
 // reset closes the connection and its statements.
 func (c *committer) reset() {
+	c.known = newKnown()
 	for q, st := range c.stmts {
 		st.Close()
 		delete(c.stmts, q)
@@ -190,7 +192,7 @@ func (c *committer) commit(batch []*write) {
 	c.mu.Lock()
 	notary, noLedger, onAppend := c.notary, c.noLedger, c.onAppend
 	c.mu.Unlock()
-	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger}
+	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger, known: c.known, places: make(map[int64]place)}
 	// The talks the batch's successful writes appended to, and their
 	// heads: each gets one checkpoint, signed before the commit.
 	touched := make(map[int64]int64)
@@ -207,6 +209,19 @@ func (c *committer) commit(batch []*write) {
 		fail(ws, translate(fmt.Errorf("begin: %w", err)))
 		return
 	}
+	// What the committer knows holds only while no other connection
+	// commits, which changes data_version.
+	var version int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&version); err != nil {
+		c.abort(tx)
+		fail(ws, translate(fmt.Errorf("data version: %w", err)))
+		return
+	}
+	if version != c.known.version {
+		c.known = newKnown()
+		c.known.version = version
+		tx.known = c.known
+	}
 	lone := len(ws) == 1
 	ok := ws[:0:0]
 	for i, w := range ws {
@@ -217,7 +232,8 @@ func (c *committer) commit(batch []*write) {
 				return
 			}
 		}
-		tx.cur = make(map[int64]int64)
+		tx.cur = make(map[int64]eventHead)
+		clear(tx.places)
 		tx.hashes.beginWrite()
 		appended := len(tx.appended)
 		err := w.call(tx)
@@ -226,8 +242,12 @@ func (c *committer) commit(batch []*write) {
 			tx.appended = tx.appended[:appended]
 		}
 		if err == nil {
-			for id, seq := range tx.cur {
-				touched[id] = seq
+			for id, h := range tx.cur {
+				touched[id] = h.seq
+				tx.known.keepHead(id, h)
+			}
+			for id, p := range tx.places {
+				tx.known.keepPlace(id, p)
 			}
 			if !lone {
 				if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
@@ -286,6 +306,8 @@ func (c *committer) commit(batch []*write) {
 
 // abort rolls back the transaction, if SQLite has not already.
 func (c *committer) abort(tx *txn) {
+	// The batch's writes that succeeded are undone too.
+	c.known = newKnown()
 	if _, err := tx.ExecContext(context.Background(), `ROLLBACK`); err != nil && !isNoTx(err) {
 		c.reset()
 	}
@@ -315,11 +337,46 @@ type txn struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 
-	noLedger  bool            // write no tree hashes
-	cur       map[int64]int64 // the talks the running write appended to, and their heads
-	hashes    *hashCache      // the committer's; nil caches nothing
-	committed bool            // the batch committed
-	appended  []*talks.Event  // by the batch's writes so far that succeeded
+	noLedger  bool                // write no tree hashes
+	known     known               // the committer's: what earlier writes read or left
+	cur       map[int64]eventHead // the talks the running write appended to, and their heads
+	places    map[int64]place     // the versions the running write found
+	hashes    *hashCache          // the committer's; nil caches nothing
+	committed bool                // the batch committed
+	appended  []*talks.Event      // by the batch's writes so far that succeeded
+}
+
+// head returns talk talkID's last event as the transaction sees it: from
+// the running write's appends, else from what the committer knows, else
+// from the database.
+func (tx *txn) head(ctx context.Context, talkID int64) (eventHead, error) {
+	if h, ok := tx.cur[talkID]; ok {
+		return h, nil
+	} else if h, ok := tx.known.heads[talkID]; ok {
+		return h, nil
+	}
+	var h eventHead
+	var hash []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events WHERE talk_id = $1 ORDER BY seq DESC LIMIT 1`, talkID).Scan(&h.seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return eventHead{}, fmt.Errorf("read last event: %w", err)
+	}
+	copy(h.hash[:], hash)
+	h.quiet = h.seq
+	tx.known.keepHead(talkID, h)
+	return h, nil
+}
+
+// setQuiet records that no event of talk talkID after seq breaks a view
+// (talks.ViewKeepingTypes), up to its head.
+func (tx *txn) setQuiet(talkID, seq int64) {
+	if h, ok := tx.cur[talkID]; ok {
+		h.quiet = min(h.quiet, seq)
+		tx.cur[talkID] = h
+	} else if h, ok := tx.known.heads[talkID]; ok {
+		h.quiet = min(h.quiet, seq)
+		tx.known.heads[talkID] = h
+	}
 }
 
 func (tx *txn) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

@@ -151,6 +151,9 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 // versionPlace returns the talk, proposal and track of version id, or
 // ENOTFOUND.
 func versionPlace(ctx context.Context, tx *txn, id int64) (talkID, proposalID, trackID int64, err error) {
+	if p, ok := tx.known.places[id]; ok {
+		return p.talkID, p.proposalID, p.trackID, nil
+	}
 	err = tx.QueryRowContext(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).
 		Scan(&talkID, &proposalID, &trackID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -158,6 +161,7 @@ func versionPlace(ctx context.Context, tx *txn, id int64) (talkID, proposalID, t
 	} else if err != nil {
 		return 0, 0, 0, fmt.Errorf("find version: %w", err)
 	}
+	tx.places[id] = place{talkID, proposalID, trackID}
 	return talkID, proposalID, trackID, nil
 }
 

@@ -223,9 +223,6 @@ func appendLeaf(ctx context.Context, tx *txn, e *talks.Event) error {
 	for i, h := range hs {
 		tx.hashes.wrote(e.TalkID, base+int64(i), h)
 	}
-	if tx.cur != nil {
-		tx.cur[e.TalkID] = e.ID
-	}
 	return nil
 }
 

@@ -154,15 +154,11 @@ func translate(err error) error {
 
 // appendEvent seals e as the next event of its talk and inserts it.
 func appendEvent(ctx context.Context, tx *txn, e *talks.Event) error {
-	var seq int64
-	var prev []byte
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events WHERE talk_id = $1 ORDER BY seq DESC LIMIT 1`, e.TalkID).Scan(&seq, &prev)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("read last event: %w", err)
+	h, err := tx.head(ctx, e.TalkID)
+	if err != nil {
+		return err
 	}
-	var ph [32]byte
-	copy(ph[:], prev)
-	e.Seal(seq+1, ph)
+	e.Seal(h.seq+1, h.hash)
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -172,6 +168,11 @@ func appendEvent(ctx context.Context, tx *txn, e *talks.Event) error {
 	if err := appendLeaf(ctx, tx, e); err != nil {
 		return err
 	}
+	quiet := e.ID
+	if keepsView(e.Type) {
+		quiet = h.quiet
+	}
+	tx.cur[e.TalkID] = eventHead{seq: e.ID, hash: e.Hash, quiet: quiet}
 	tx.appended = append(tx.appended, e)
 	return nil
 }
@@ -196,17 +197,27 @@ func checkView(ctx context.Context, tx *txn, talkID int64, st talks.Stamp) error
 	for _, t := range types {
 		args = append(args, t)
 	}
-	var head int64
-	var stale bool
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM events WHERE talk_id = $1), 0),
-		EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $2 AND type NOT IN (`+viewTypes+`))`, args...).Scan(&head, &stale)
+	h, err := tx.head(ctx, talkID)
 	if err != nil {
+		return err
+	}
+	if h.seq < st.View.Head || h.seq-st.View.Head > talks.MaxViewLag {
+		return talks.ErrStaleView
+	} else if st.View.Head >= h.quiet {
+		return nil
+	}
+	var last int64
+	err = tx.QueryRowContext(ctx, `SELECT seq FROM events WHERE talk_id = $1 AND seq > $2 AND type NOT IN (`+viewTypes+`) ORDER BY seq DESC LIMIT 1`,
+		args...).Scan(&last)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		tx.setQuiet(talkID, st.View.Head)
+		return nil
+	case err != nil:
 		return fmt.Errorf("check view: %w", err)
 	}
-	if stale || head < st.View.Head || head-st.View.Head > talks.MaxViewLag {
-		return talks.ErrStaleView
-	}
-	return nil
+	tx.setQuiet(talkID, last)
+	return talks.ErrStaleView
 }
 
 // viewTypes is the list of parameters $3, $4, ... that checkView binds to

@@ -272,3 +272,118 @@ func TestBackfillTreeHashes(t *testing.T) {
 		}
 	}
 }
+
+// Two stores on one file, as two servers would have: each one's committer
+// keeps what it learnt of a talk (its head, where its last view-breaking
+// event is) only while the other has not written, so their writes
+// interleave into one unforked log, and a view is checked against the
+// other's events too.
+func TestTwoWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bc.db")
+	var stores [2]*sqlite.Store
+	for i := range stores {
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	a, b := stores[0], stores[1]
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := a.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := a.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := a.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := a.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(s *sqlite.Store, body string, view int64) error {
+		st := talks.Stamp{ActorID: u.ID, Time: time.Now()}
+		if view > 0 {
+			st.View = &talks.ViewCheck{Head: view}
+		}
+		return s.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: body}, st)
+	}
+	head := func() int64 {
+		t.Helper()
+		h, err := a.TalkHead(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	// Taking turns, then at once.
+	for i := range 10 {
+		if err := post(stores[i%2], fmt.Sprintf("turn %d", i), 0); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = post(stores[i%2], fmt.Sprintf("at once %d", i), 0)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("concurrent message %d: %v", i, err)
+		}
+	}
+
+	// a learns that nothing after h breaks a view; then b adds a member,
+	// which does: a view at h is stale in a too.
+	h := head()
+	if err := post(a, "viewed at the head", h); err != nil {
+		t.Fatalf("message viewed at the head: %v", err)
+	}
+	if err := post(a, "viewed before a message", h); err != nil {
+		t.Fatalf("message viewed before a message: %v", err)
+	}
+	p := &talks.Party{TalkID: tk.ID, Name: "North"}
+	if err := b.AddParty(ctx, p, talks.Stamp{ActorID: u.ID, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := post(a, "viewed before a party", h); err != nil {
+		t.Fatalf("message viewed before b's new party (which keeps a view) = %v", err)
+	}
+	bob := &talks.User{Name: "bob", Email: "bob@example.org"}
+	if err := b.CreateUser(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.AddMember(ctx, &talks.Member{TalkID: tk.ID, UserID: bob.ID, PartyID: p.ID, Role: talks.RoleEnvoy}, talks.Stamp{ActorID: u.ID, Time: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	before := head()
+	if err := post(a, "viewed before a member", h); err != talks.ErrStaleView {
+		t.Errorf("message viewed before b's new member = %v, want ErrStaleView", err)
+	}
+	if after := head(); after != before {
+		t.Errorf("head after a refused message = %d, want %d", after, before)
+	}
+
+	evs, err := b.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := talks.VerifyChain(evs); err != nil {
+		t.Errorf("VerifyChain: %v", err)
+	}
+	if want := 3 + 10 + len(errs) + 2 + 1 + 1 + 1; len(evs) != want {
+		t.Errorf("%d events, want %d", len(evs), want)
+	}
+}
