@@ -192,7 +192,7 @@ func (c *committer) commit(batch []*write) {
 	c.mu.Lock()
 	notary, noLedger, onAppend := c.notary, c.noLedger, c.onAppend
 	c.mu.Unlock()
-	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger, known: c.known, places: make(map[int64]place)}
+	tx := &txn{conn: c.conn, stmts: c.stmts, noLedger: noLedger, known: c.known}
 	// The talks the batch's successful writes appended to, and their
 	// heads: each gets one checkpoint, signed before the commit.
 	touched := make(map[int64]int64)
@@ -233,7 +233,7 @@ func (c *committer) commit(batch []*write) {
 			}
 		}
 		tx.cur = make(map[int64]eventHead)
-		clear(tx.places)
+		tx.learnt = newKnown()
 		tx.hashes.beginWrite()
 		appended := len(tx.appended)
 		err := w.call(tx)
@@ -244,11 +244,10 @@ func (c *committer) commit(batch []*write) {
 		if err == nil {
 			for id, h := range tx.cur {
 				touched[id] = h.seq
-				tx.known.keepHead(id, h)
+				tx.learnt.heads[id] = h
 			}
-			for id, p := range tx.places {
-				tx.known.keepPlace(id, p)
-			}
+			tx.known.keep(tx.learnt)
+			tx.kept = true
 			if !lone {
 				if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
 					c.abort(tx)
@@ -306,8 +305,10 @@ func (c *committer) commit(batch []*write) {
 
 // abort rolls back the transaction, if SQLite has not already.
 func (c *committer) abort(tx *txn) {
-	// The batch's writes that succeeded are undone too.
-	c.known = newKnown()
+	if tx.kept {
+		// The batch's writes that succeeded are undone too.
+		c.known = newKnown()
+	}
 	if _, err := tx.ExecContext(context.Background(), `ROLLBACK`); err != nil && !isNoTx(err) {
 		c.reset()
 	}
@@ -339,8 +340,9 @@ type txn struct {
 
 	noLedger  bool                // write no tree hashes
 	known     known               // the committer's: what earlier writes read or left
+	learnt    known               // by the running write, from the database
+	kept      bool                // known holds what a write of the batch learnt
 	cur       map[int64]eventHead // the talks the running write appended to, and their heads
-	places    map[int64]place     // the versions the running write found
 	hashes    *hashCache          // the committer's; nil caches nothing
 	committed bool                // the batch committed
 	appended  []*talks.Event      // by the batch's writes so far that succeeded
@@ -352,7 +354,7 @@ type txn struct {
 func (tx *txn) head(ctx context.Context, talkID int64) (eventHead, error) {
 	if h, ok := tx.cur[talkID]; ok {
 		return h, nil
-	} else if h, ok := tx.known.heads[talkID]; ok {
+	} else if h, ok := lookup(tx.learnt.heads, tx.known.heads, talkID); ok {
 		return h, nil
 	}
 	var h eventHead
@@ -363,7 +365,7 @@ func (tx *txn) head(ctx context.Context, talkID int64) (eventHead, error) {
 	}
 	copy(h.hash[:], hash)
 	h.quiet = h.seq
-	tx.known.keepHead(talkID, h)
+	tx.learnt.heads[talkID] = h
 	return h, nil
 }
 
@@ -373,9 +375,9 @@ func (tx *txn) setQuiet(talkID, seq int64) {
 	if h, ok := tx.cur[talkID]; ok {
 		h.quiet = min(h.quiet, seq)
 		tx.cur[talkID] = h
-	} else if h, ok := tx.known.heads[talkID]; ok {
+	} else if h, ok := lookup(tx.learnt.heads, tx.known.heads, talkID); ok {
 		h.quiet = min(h.quiet, seq)
-		tx.known.heads[talkID] = h
+		tx.learnt.heads[talkID] = h
 	}
 }
 

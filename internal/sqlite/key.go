@@ -17,6 +17,7 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, k.TalkID); err != nil {
 			return err
 		}
+		tx.forgetHolder(k.TalkID, k.Signer)
 		res, err := tx.ExecContext(ctx, `INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at)
 			VALUES ($1, $2, $3, $4, 'server', $5) ON CONFLICT DO NOTHING`,
 			k.TalkID, k.Signer, []byte(k.Public), []byte(k.Private), formatTime(at))
@@ -73,6 +74,7 @@ func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer strin
 		} else if holder != talks.KeyHolderServer {
 			return talks.Errorf(talks.ECONFLICT, "The server no longer holds this key.")
 		}
+		tx.forgetHolder(talkID, signer)
 		if _, err := tx.ExecContext(ctx, `UPDATE signer_keys SET private_key = NULL, holder = 'client' WHERE talk_id = $1 AND signer = $2`,
 			talkID, signer); err != nil {
 			return fmt.Errorf("release signer key: %w", err)
@@ -94,6 +96,7 @@ func (s *Store) RegisterSignerKey(ctx context.Context, k *talks.SignerKey, proof
 		if err := insertSignature(ctx, tx, k.TalkID, proof); err != nil {
 			return err
 		}
+		tx.forgetHolder(k.TalkID, k.Signer)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO signer_keys (talk_id, signer, public_key, private_key, holder, created_at)
 			VALUES ($1, $2, $3, NULL, 'client', $4)
 			ON CONFLICT (talk_id, signer) DO UPDATE SET public_key = excluded.public_key, private_key = NULL, holder = 'client', created_at = excluded.created_at`,
@@ -157,12 +160,17 @@ func insertSignature(ctx context.Context, tx *txn, talkID int64, sg *talks.Signe
 // holds signer's private key: a signature the server made must not be
 // recorded after the signer took its key.
 func serverHoldsKey(ctx context.Context, tx *txn, talkID int64, signer string) error {
-	var holder string
-	err := tx.QueryRowContext(ctx, `SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&holder)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && holder != talks.KeyHolderServer) {
+	k := signerOf{talkID, signer}
+	holder, ok := lookup(tx.learnt.holders, tx.known.holders, k)
+	if !ok {
+		err := tx.QueryRowContext(ctx, `SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&holder)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("find signer key: %w", err)
+		}
+		tx.learnt.holders[k] = holder // "" for none
+	}
+	if holder != talks.KeyHolderServer {
 		return talks.ErrKeyReleased
-	} else if err != nil {
-		return fmt.Errorf("find signer key: %w", err)
 	}
 	return nil
 }

@@ -1,19 +1,35 @@
 package sqlite
 
-import "github.com/backchannel/backchannel/internal/talks"
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
 
 // known is what the committer learnt from its writes and keeps across
 // batches, so that a write reads fewer rows: each talk's last event and
-// where its last view-breaking event may be, and each version's place.
-// It holds only while the committer's connection is the database's only
-// writer, and only what is committed or written by the batch so far: the
-// committer drops it when another connection has committed (PRAGMA
-// data_version changed) and when a batch is rolled back, and leaves out
-// what a write that failed appended (txn.cur).
+// how far back no event breaks a view, where tracks, versions and members
+// are (none of them ever moves), whether a talk is agreed, and who holds a
+// signer's key.
+//
+// It holds only what is committed or written by the batch's writes that
+// succeeded, and only while the committer's connection is the database's
+// only writer. So the committer drops it when another connection has
+// committed (PRAGMA data_version changed) and when a batch is rolled back;
+// what a write learns (txn.learnt, and its appends in txn.cur) is kept only
+// if the write succeeds; and a write that changes what is known forgets it
+// at once (forgetAgreed, forgetHolder), in both.
 type known struct {
 	version int64 // data_version when it was learnt
 	heads   map[int64]eventHead
-	places  map[int64]place // by version ID
+	places  map[int64]place    // by version ID
+	tracks  map[int64]int64    // talk ID by track ID
+	members map[int64]memberOf // by member ID
+	agreed  map[int64]bool     // by talk ID
+	holders map[signerOf]string
 }
 
 // eventHead is a talk's last event.
@@ -25,28 +41,121 @@ type eventHead struct {
 	quiet int64
 }
 
-// place is where a version is: versions never move.
+// place is where a version is.
 type place struct{ talkID, proposalID, trackID int64 }
 
-// maxKnown bounds the talks and versions known.
+// memberOf is a member's talk and party (0 for a facilitator).
+type memberOf struct{ talkID, partyID int64 }
+
+type signerOf struct {
+	talkID int64
+	signer string
+}
+
+// maxKnown bounds each map of known.
 const maxKnown = 1 << 16
 
 func newKnown() known {
-	return known{heads: make(map[int64]eventHead), places: make(map[int64]place)}
+	return known{
+		heads:   make(map[int64]eventHead),
+		places:  make(map[int64]place),
+		tracks:  make(map[int64]int64),
+		members: make(map[int64]memberOf),
+		agreed:  make(map[int64]bool),
+		holders: make(map[signerOf]string),
+	}
 }
 
-func (k known) keepHead(talkID int64, h eventHead) {
-	if _, ok := k.heads[talkID]; !ok && len(k.heads) >= maxKnown {
-		clear(k.heads)
+// keep adds what l holds to k.
+func (k known) keep(l known) {
+	for id, h := range l.heads {
+		put(k.heads, id, h)
 	}
-	k.heads[talkID] = h
+	for id, p := range l.places {
+		put(k.places, id, p)
+	}
+	for id, t := range l.tracks {
+		put(k.tracks, id, t)
+	}
+	for id, m := range l.members {
+		put(k.members, id, m)
+	}
+	for id, a := range l.agreed {
+		put(k.agreed, id, a)
+	}
+	for s, h := range l.holders {
+		put(k.holders, s, h)
+	}
 }
 
-func (k known) keepPlace(versionID int64, p place) {
-	if len(k.places) >= maxKnown {
-		clear(k.places)
+func put[K comparable, V any](m map[K]V, k K, v V) {
+	if _, ok := m[k]; !ok && len(m) >= maxKnown {
+		clear(m)
 	}
-	k.places[versionID] = p
+	m[k] = v
+}
+
+// lookup returns what the running write learnt of k, else what the
+// committer knows.
+func lookup[K comparable, V any](learnt, kept map[K]V, k K) (V, bool) {
+	if v, ok := learnt[k]; ok {
+		return v, true
+	}
+	v, ok := kept[k]
+	return v, ok
+}
+
+// trackTalk returns the talk of track id, or ENOTFOUND.
+func trackTalk(ctx context.Context, tx *txn, id int64) (int64, error) {
+	if talkID, ok := lookup(tx.learnt.tracks, tx.known.tracks, id); ok {
+		return talkID, nil
+	}
+	var talkID int64
+	err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, id).Scan(&talkID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	} else if err != nil {
+		return 0, fmt.Errorf("find track: %w", err)
+	}
+	tx.learnt.tracks[id] = talkID
+	return talkID, nil
+}
+
+// memberParty returns the party of member id of talk talkID (0 for a
+// facilitator), or ENOTFOUND.
+func memberParty(ctx context.Context, tx *txn, id, talkID int64) (int64, error) {
+	if m, ok := lookup(tx.learnt.members, tx.known.members, id); ok {
+		if m.talkID != talkID {
+			return 0, talks.Errorf(talks.ENOTFOUND, "Member not found.")
+		}
+		return m.partyID, nil
+	}
+	var m memberOf
+	var party sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT talk_id, party_id FROM members WHERE id = $1`, id).Scan(&m.talkID, &party)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, talks.Errorf(talks.ENOTFOUND, "Member not found.")
+	} else if err != nil {
+		return 0, fmt.Errorf("find member: %w", err)
+	}
+	m.partyID = party.Int64
+	tx.learnt.members[id] = m
+	if m.talkID != talkID {
+		return 0, talks.Errorf(talks.ENOTFOUND, "Member not found.")
+	}
+	return m.partyID, nil
+}
+
+// forgetAgreed is for a write that changes whether talk talkID is agreed.
+func (tx *txn) forgetAgreed(talkID int64) {
+	delete(tx.known.agreed, talkID)
+	delete(tx.learnt.agreed, talkID)
+}
+
+// forgetHolder is for a write that changes signer's key in talk talkID.
+func (tx *txn) forgetHolder(talkID int64, signer string) {
+	delete(tx.known.holders, signerOf{talkID, signer})
+	delete(tx.learnt.holders, signerOf{talkID, signer})
 }
 
 // keepsView reports whether an event of type typ leaves a view as it was

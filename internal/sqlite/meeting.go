@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -41,12 +39,9 @@ func insertAttendees(ctx context.Context, tx *txn, talkID, id int64, ids []int64
 func (s *Store) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID int64
-		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
+		talkID, err := trackTalk(ctx, tx, m.TrackID)
+		if err != nil {
+			return err
 		}
 		attendees := sortedAttendees(m.Attendees)
 		start := talks.Timestamp(m.Start)

@@ -13,12 +13,9 @@ import (
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID int64
-		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, m.TrackID).Scan(&talkID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
+		talkID, err := trackTalk(ctx, tx, m.TrackID)
+		if err != nil {
+			return err
 		}
 		if err := checkView(ctx, tx, talkID, st); err != nil {
 			return err

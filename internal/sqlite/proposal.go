@@ -13,13 +13,19 @@ import (
 
 // settled returns ECONFLICT if talk talkID has an agreement.
 func settled(ctx context.Context, tx *txn, talkID int64) error {
-	err := exists(ctx, tx, "", `SELECT 1 FROM agreements WHERE talk_id = $1`, talkID)
-	if talks.ErrorCode(err) == talks.ENOTFOUND {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("find agreement: %w", err)
+	agreed, ok := lookup(tx.learnt.agreed, tx.known.agreed, talkID)
+	if !ok {
+		err := exists(ctx, tx, "", `SELECT 1 FROM agreements WHERE talk_id = $1`, talkID)
+		if err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
+			return fmt.Errorf("find agreement: %w", err)
+		}
+		agreed = err == nil
+		tx.learnt.agreed[talkID] = agreed
 	}
-	return talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
+	if agreed {
+		return talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
+	}
+	return nil
 }
 
 func encodeText(m map[string]string) ([]byte, error) {
@@ -81,12 +87,11 @@ func insertVersion(ctx context.Context, tx *txn, talkID, trackID int64, v *talks
 // insertAnswer inserts a into talk talkID and appends answer.given on
 // track trackID. The member must belong to a's party.
 func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.Answer, st talks.Stamp) error {
-	var party sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT party_id FROM members WHERE id = $1 AND talk_id = $2`, a.MemberID, talkID).Scan(&party)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && party.Int64 != a.PartyID) {
+	party, err := memberParty(ctx, tx, a.MemberID, talkID)
+	if talks.ErrorCode(err) == talks.ENOTFOUND || (err == nil && party != a.PartyID) {
 		return talks.Errorf(talks.EINVALID, "The answering member is not of the answering party.")
 	} else if err != nil {
-		return fmt.Errorf("find member: %w", err)
+		return err
 	}
 	// The unique index backs this up; the check gives the reason.
 	var one int
@@ -119,12 +124,9 @@ func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.
 func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.Version, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID int64
-		err := tx.QueryRowContext(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, p.TrackID).Scan(&talkID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
+		talkID, err := trackTalk(ctx, tx, p.TrackID)
+		if err != nil {
+			return err
 		}
 		if err := settled(ctx, tx, talkID); err != nil {
 			return err
@@ -151,7 +153,7 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 // versionPlace returns the talk, proposal and track of version id, or
 // ENOTFOUND.
 func versionPlace(ctx context.Context, tx *txn, id int64) (talkID, proposalID, trackID int64, err error) {
-	if p, ok := tx.known.places[id]; ok {
+	if p, ok := lookup(tx.learnt.places, tx.known.places, id); ok {
 		return p.talkID, p.proposalID, p.trackID, nil
 	}
 	err = tx.QueryRowContext(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).
@@ -161,7 +163,7 @@ func versionPlace(ctx context.Context, tx *txn, id int64) (talkID, proposalID, t
 	} else if err != nil {
 		return 0, 0, 0, fmt.Errorf("find version: %w", err)
 	}
-	tx.places[id] = place{talkID, proposalID, trackID}
+	tx.learnt.places[id] = place{talkID, proposalID, trackID}
 	return talkID, proposalID, trackID, nil
 }
 
@@ -226,6 +228,7 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 			return nil
 		}
 		// A carried proposal's agreement replaces the back-channel's.
+		tx.forgetAgreed(talkID)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO agreements (talk_id, proposal_id, version_id, track_id, agreed_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (talk_id) DO UPDATE SET proposal_id = excluded.proposal_id, version_id = excluded.version_id,
 				track_id = excluded.track_id, agreed_at = excluded.agreed_at`,

@@ -89,6 +89,13 @@ func TestKeyRegisterRace(t *testing.T) {
 				mustOK(t, "Sign", err)
 				return d.svc.AnswerVersion(talks.NewContextWithSignature(d.as("NE"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}), a)
 			}
+			// The envoy signs once with the server's copy first, so a store
+			// that keeps who holds a key has learnt that the server does.
+			mustOK(t, "AnswerVersion (reject)", d.svc.AnswerVersion(d.as("NE"), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerReject}))
+			as, err := d.svc.FindAnswers(d.as("NE"), talks.AnswerFilter{VersionID: d.version.ID})
+			mustOK(t, "FindAnswers", err)
+			_, err = d.svc.WithdrawAnswer(d.as("NE"), as[0].ID)
+			mustOK(t, "WithdrawAnswer", err)
 			var key ed25519.PrivateKey
 			for _, tc := range []struct {
 				name string
