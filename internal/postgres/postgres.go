@@ -249,7 +249,8 @@ type spare struct {
 // to the talk committed before, as if tx had reserved them itself: rows
 // of a talk are still numbered in the order they commit. The head of a
 // write that failed is not known (commit.go), so tx starts where the
-// writes that stand left the talk.
+// writes that stand left the talk, with the IDs that the failed write
+// took: its rows were undone, so nothing holds them.
 func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 	h := tx.known[talkID]
 	if h == nil || h.spare.tables != strings.Join(tables, ",") {
