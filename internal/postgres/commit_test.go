@@ -218,8 +218,9 @@ func storedHashCount(n int64) int64 {
 // TestConcurrentWrites runs many concurrent writes to two talks, through
 // two stores, among writes that fail (messages to a track that does not
 // exist, duplicate parties), and checks that every acknowledged write is
-// stored, no failed one is, and each log is numbered without gaps with an
-// intact chain.
+// stored, no failed one is, each log is numbered without gaps with an
+// intact chain, and each talk's messages are numbered in the order they
+// were posted, also when two processes write.
 func TestConcurrentWrites(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
@@ -316,6 +317,32 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 		checkLog(t, stores[1], tk.ID, 3+posted[k]+len(parties[k]))
 		checkCheckpoints(t, stores[1], key, tk.ID)
+		checkMessageOrder(t, stores[1], tk.ID)
+	}
+}
+
+// checkMessageOrder checks that talk talkID's messages are numbered in
+// the order they were posted, the order of their events, as a reader of
+// a track's messages after one it has seen (MessageFilter.AfterID)
+// needs.
+func checkMessageOrder(t *testing.T, s *postgres.Store, talkID int64) {
+	t.Helper()
+	evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID, Type: talks.EventMessagePosted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, e := range evs {
+		var p struct {
+			MessageID int64 `json:"message_id"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.MessageID <= last {
+			t.Errorf("talk %d: event %d posts message %d after message %d", talkID, e.ID, p.MessageID, last)
+		}
+		last = p.MessageID
 	}
 }
 
@@ -566,6 +593,7 @@ func TestBatchedWrites(t *testing.T) {
 	}
 	checkLog(t, s, tk.ID, len(evs))
 	checkCheckpoints(t, s, key, tk.ID)
+	checkMessageOrder(t, s, tk.ID)
 	msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
 	must("FindMessages", err)
 	var bodies []string
