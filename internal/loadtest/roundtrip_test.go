@@ -27,7 +27,9 @@ import (
 // after the server has answered, and reads the statements from the
 // protocol's Query, Parse and Bind messages. It fails if a write takes more
 // round trips than it did when this test was written, so that a change that
-// adds one is noticed.
+// adds one is noticed. A write alone pays for locking the talk's head; one
+// that shares a batch with earlier writes to its talk does not, and
+// internal/postgres's TestBatchedWrites counts those.
 func TestRoundTrips(t *testing.T) {
 	if os.Getenv("BACKCHANNEL_TEST_POSTGRES") == "" {
 		t.Skip("BACKCHANNEL_TEST_POSTGRES not set")

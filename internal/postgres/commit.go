@@ -54,7 +54,15 @@ import (
 // first statement as one pipelined batch (detached, connTx), and whether a
 // write left the transaction aborted is read from the connection's status,
 // so a write in a batch costs its own round trips only; the batch adds
-// COMMIT. The ledger signs one checkpoint per talk of the batch, at the
+// COMMIT. A write after the first to a talk in a batch need not even lock
+// and read the talk's head: the batch holds the lock, and the committer
+// keeps the head its last write to the talk left (heads), which a failed
+// write does not change. So a message or a counter-proposal starts from
+// it, with the IDs the previous one of its kind reserved for it under the
+// lock, and sends its checks and inserts in one round trip (txn.resume).
+// The first write of a talk in every batch still reads the head from the
+// database: another process may have moved it since the last batch. The
+// ledger signs one checkpoint per talk of the batch, at the
 // talk's head after the batch, instead of one per event (issue 7 allows
 // either), and inserts them in COMMIT's round trip.
 //
@@ -228,7 +236,7 @@ func (c *committer) commit(batch []*write) {
 	if len(ws) == 1 {
 		w := ws[0]
 		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: []string{`BEGIN`}}
-		err := w.call(c.s, d, false)
+		err := w.call(c.s, d, nil, false)
 		if d.broken != nil {
 			err = translate(fmt.Errorf("begin: %w", d.broken))
 		}
@@ -262,7 +270,7 @@ func (c *committer) commit(batch []*write) {
 	heads := make(map[int64]*txn) // by talk, the last write that appended to it
 	for i, w := range ws {
 		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
-		err := w.call(c.s, d, true)
+		err := w.call(c.s, d, heads, i < len(ws)-1)
 		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
 			// A savepoint command failed: the connection is lost.
@@ -414,9 +422,10 @@ func (w *write) retry(timeout bool) bool {
 }
 
 // call runs w's function in d, turning a panic into an error for the
-// batch and keeping the panic for w's caller. batched is set for a write
-// that shares its transaction with others.
-func (w *write) call(s *Store, d *detached, batched bool) (err error) {
+// batch and keeping the panic for w's caller. A write that shares its
+// transaction with others gets the heads its batch's writes so far left
+// (known, not nil), and more is set if writes follow it.
+func (w *write) call(s *Store, d *detached, known map[int64]*txn, more bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.panic = p
@@ -424,7 +433,7 @@ func (w *write) call(s *Store, d *detached, batched bool) (err error) {
 		}
 	}()
 	w.code = ""
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: batched}
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, more: more}
 	err = w.fn(d.txn)
 	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
 		w.code = perr.Code

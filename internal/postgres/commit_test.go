@@ -2,13 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/backchannel/backchannel/internal/ledger"
@@ -215,8 +218,9 @@ func storedHashCount(n int64) int64 {
 // TestConcurrentWrites runs many concurrent writes to two talks, through
 // two stores, among writes that fail (messages to a track that does not
 // exist, duplicate parties), and checks that every acknowledged write is
-// stored, no failed one is, and each log is numbered without gaps with an
-// intact chain.
+// stored, no failed one is, each log is numbered without gaps with an
+// intact chain, and each talk's messages are numbered in the order they
+// were posted, also when two processes write.
 func TestConcurrentWrites(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
@@ -313,6 +317,32 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 		checkLog(t, stores[1], tk.ID, 3+posted[k]+len(parties[k]))
 		checkCheckpoints(t, stores[1], key, tk.ID)
+		checkMessageOrder(t, stores[1], tk.ID)
+	}
+}
+
+// checkMessageOrder checks that talk talkID's messages are numbered in
+// the order they were posted, the order of their events, as a reader of
+// a track's messages after one it has seen (MessageFilter.AfterID)
+// needs.
+func checkMessageOrder(t *testing.T, s *postgres.Store, talkID int64) {
+	t.Helper()
+	evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID, Type: talks.EventMessagePosted})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int64
+	for _, e := range evs {
+		var p struct {
+			MessageID int64 `json:"message_id"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.MessageID <= last {
+			t.Errorf("talk %d: event %d posts message %d after message %d", talkID, e.ID, p.MessageID, last)
+		}
+		last = p.MessageID
 	}
 }
 
@@ -407,5 +437,195 @@ func TestCloseDrains(t *testing.T) {
 	}
 	if stored != ok {
 		t.Errorf("%d users stored, %d writes acknowledged", stored, ok)
+	}
+}
+
+// sends counts what a store's connections send, each one round trip once
+// its statements are prepared: statements sent alone and pipelined
+// batches.
+type sends struct{ n atomic.Int64 }
+
+func (c *sends) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *sends) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *sends) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *sends) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// TestBatchedWrites runs messages and counter-proposals to one talk in one
+// batch, among some that fail after writing, and checks that a write after
+// the first of its kind to the talk takes one round trip (it starts from
+// the head the batch left and the IDs reserved for it), that a failed
+// write leaves the head and the reserved IDs to the next, and that the
+// log, its tree and checkpoints, and the rows are as if the writes that
+// stand had committed one by one.
+func TestBatchedWrites(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	var tr sends
+	s, err := postgres.OpenTraced(ctx, db.schema(t), &tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetNotary(key)
+	var i int
+	stamp := func(actor int64) talks.Stamp {
+		i++
+		return talks.Stamp{ActorID: actor, Time: time.Unix(1700000000+int64(i), 0)}
+	}
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	must("CreateUser", s.CreateUser(ctx, u))
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	must("CreateTalk", s.CreateTalk(ctx, tk, stamp(u.ID)))
+	trs, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	must("FindTracks", err)
+	track := trs[0].ID
+	var ps [2]*talks.Party
+	var ms [2]*talks.Member
+	for k, name := range []string{"north", "south"} {
+		ps[k] = &talks.Party{TalkID: tk.ID, Name: name}
+		must("AddParty", s.AddParty(ctx, ps[k], stamp(u.ID)))
+		uk := &talks.User{Name: name, Email: name + "@example.org"}
+		must("CreateUser", s.CreateUser(ctx, uk))
+		ms[k] = &talks.Member{TalkID: tk.ID, UserID: uk.ID, PartyID: ps[k].ID, Role: talks.RoleEnvoy}
+		must("AddMember", s.AddMember(ctx, ms[k], stamp(u.ID)))
+	}
+	// Two drafts, each countered once alone, so that the store knows where
+	// their last versions are, as it does in a chain of counters.
+	var tips [2]int64
+	for k := range tips {
+		v := &talks.Version{Values: map[string]string{"line": "river"}, AuthorID: ms[0].ID}
+		must("CreateProposal", s.CreateProposal(ctx, &talks.Proposal{TrackID: track, Title: fmt.Sprint("draft ", k), AuthorID: ms[0].ID}, v, stamp(u.ID)))
+		c := &talks.Version{ParentID: v.ID, Values: map[string]string{"line": "ridge"}, AuthorID: ms[1].ID}
+		must("ProposeVersion", s.ProposeVersion(ctx, c, &talks.Answer{PartyID: ps[1].ID, MemberID: ms[1].ID}, stamp(u.ID)))
+		tips[k] = c.ID
+	}
+	message := func(author int64, body string) func() error {
+		return func() error {
+			return s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: author, Body: body}, stamp(u.ID))
+		}
+	}
+	counter := func(parent int64, k int) func() error {
+		return func() error {
+			v := &talks.Version{ParentID: parent, Values: map[string]string{"line": "river"}, AuthorID: ms[k].ID}
+			return s.ProposeVersion(ctx, v, &talks.Answer{PartyID: ps[k].ID, MemberID: ms[k].ID}, stamp(u.ID))
+		}
+	}
+	// And where the track is, once a message to it has committed.
+	must("PostMessage", message(ms[0].ID, "m0")())
+	head, err := s.TalkHead(ctx, tk.ID)
+	must("TalkHead", err)
+	viewed := func() error {
+		st := stamp(u.ID)
+		st.View = &talks.ViewCheck{Head: head} // the batch's messages keep it
+		return s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: ms[0].ID, Body: "m4"}, st)
+	}
+	// Each write and the round trips it should take.
+	writes := []struct {
+		name  string
+		run   func() error
+		fails bool
+		trips int
+	}{
+		{"first message (locks the head)", message(ms[0].ID, "m1"), false, 2},
+		{"message", message(ms[1].ID, "m2"), false, 1},
+		{"message of no member (rolled back)", message(1<<40, "m3"), true, 1 + 1},
+		{"message with a view", viewed, false, 1},
+		{"first counter (reserves no message ID)", counter(tips[0], 0), false, 2},
+		{"counter", counter(tips[1], 0), false, 1},
+		{"counter answering again (rolled back)", counter(tips[0], 0), true, 1 + 1},
+		{"counter", counter(tips[0], 1), false, 1},
+		{"last message", message(ms[1].ID, "m5"), false, 2},
+	}
+	before, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	must("FindEvents", err)
+
+	// Hold the committer until every write is queued, in order.
+	started, release := make(chan struct{}), make(chan struct{})
+	go postgres.Write(ctx, s, func(postgres.TestTx) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for k, w := range writes {
+		wg.Go(func() { errs[k] = w.run() })
+		for postgres.Queued(s) < k+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	n0 := tr.n.Load()
+	close(release)
+	wg.Wait()
+	want := 1 // COMMIT, with the checkpoint
+	for k, w := range writes {
+		want += w.trips
+		if (errs[k] != nil) != w.fails {
+			t.Errorf("%s = %v, want failure %t", w.name, errs[k], w.fails)
+		}
+	}
+	if got := tr.n.Load() - n0; got != int64(want) {
+		t.Errorf("the batch took %d round trips, want %d", got, want)
+	}
+
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	must("FindEvents", err)
+	if got, want := len(evs)-len(before), 4+2*3; got != want {
+		t.Errorf("the batch appended %d events, want %d", got, want)
+	}
+	checkLog(t, s, tk.ID, len(evs))
+	checkCheckpoints(t, s, key, tk.ID)
+	checkMessageOrder(t, s, tk.ID)
+	msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
+	must("FindMessages", err)
+	var bodies []string
+	for k, m := range msgs {
+		bodies = append(bodies, m.Body)
+		if k > 0 && m.ID <= msgs[k-1].ID {
+			t.Errorf("message %q has ID %d after %d", m.Body, m.ID, msgs[k-1].ID)
+		}
+	}
+	if got := strings.Join(bodies, " "); got != "m0 m1 m2 m4 m5" {
+		t.Errorf("messages %s stored, want m0 m1 m2 m4 m5", got)
+	}
+	// Every event names the rows that were stored.
+	for _, e := range evs[len(before):] {
+		var p struct {
+			MessageID int64 `json:"message_id"`
+			VersionID int64 `json:"version_id"`
+			AnswerID  int64 `json:"answer_id"`
+		}
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			t.Fatal(err)
+		}
+		switch e.Type {
+		case talks.EventMessagePosted:
+			_, err = s.FindMessageByID(ctx, p.MessageID)
+		case talks.EventVersionProposed:
+			_, err = s.FindVersionByID(ctx, p.VersionID)
+		case talks.EventAnswerGiven:
+			_, err = s.FindAnswerByID(ctx, p.AnswerID)
+		}
+		if err != nil {
+			t.Errorf("event %d (%s) names a row not stored: %v", e.ID, e.Type, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -50,4 +51,15 @@ func Queued(s *Store) int {
 	s.commits.mu.Lock()
 	defer s.commits.mu.Unlock()
 	return len(s.commits.queue)
+}
+
+// OpenTraced is Open with tracer told of every statement and batch that
+// the store's connections send.
+func OpenTraced(ctx context.Context, dsn string, tracer pgx.QueryTracer) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ConnConfig.Tracer = tracer
+	return open(ctx, cfg)
 }

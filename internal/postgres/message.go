@@ -15,28 +15,39 @@ import (
 // holds the talk's head, besides the commit: one to lock the head (finding
 // the talk from the track and reserving the message's ID on the way), and
 // one to insert the message and its event and move the head, with the
-// check of the Service's view (Stamp.View) if events came after it.
+// check of the Service's view (Stamp.View) if events came after it. In a
+// batch that already holds the talk's head, it takes only the second: it
+// starts from the head the batch's last write to the talk left, with the
+// ID that write reserved for it (txn.resume), and reserves one for the
+// next message in the same round trip if writes follow it.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *txn) error {
+	var talkID int64
+	err := s.update(ctx, func(tx *txn) error {
 		var id int64
-		var hash, fr []byte
-		err := tx.QueryRow(ctx, `
-			SELECT h.talk_id, h.seq, h.hash, h.frontier, nextval(pg_get_serial_sequence('messages', 'id'))
-			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-			FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
+		if ids, ok := tx.resume(s.tracks.get(m.TrackID).talk, "messages"); ok {
+			id = ids[0]
+		} else {
+			var hash, fr []byte
+			err := tx.QueryRow(ctx, `
+				SELECT h.talk_id, h.seq, h.hash, h.frontier, nextval(pg_get_serial_sequence('messages', 'id'))
+				FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
+				FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return talks.Errorf(talks.ENOTFOUND, "Track not found.")
+			} else if err != nil {
+				return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
+			}
+			copy(tx.hash[:], hash)
+			tx.useFrontier(fr)
 		}
-		copy(tx.hash[:], hash)
-		tx.useFrontier(fr)
+		talkID = tx.talkID
 		after, err := tx.viewLag(st)
 		if err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
+		tx.reserve(b, "messages")
 		check := after < tx.seq
 		if check {
 			// The check of the Service's view (talks.ViewCheck) goes in the
@@ -49,6 +60,10 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			return err
 		}
 		br := tx.SendBatch(ctx, b)
+		if err := tx.reserved(br); err != nil {
+			br.Close()
+			return err
+		}
 		if check {
 			var fresh bool
 			if err := br.QueryRow().Scan(&fresh); err != nil {
@@ -65,6 +80,11 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		m.ID, m.CreatedAt, m.Retracted = id, at, false
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.tracks.put(m.TrackID, place{talk: talkID})
+	return nil
 }
 
 // RetractMessage implements talks.Store.

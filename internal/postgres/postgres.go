@@ -38,6 +38,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +66,12 @@ type Store struct {
 	commits  *committer   // runs every write (commit.go)
 	notary   talks.Notary // signs checkpoints; nil for none
 	noLedger bool         // write no tree hashes (benchmarks)
+
+	// Where rows that never move are, learnt from committed writes: a
+	// track's talk, and a version's talk, proposal and track. A write in a
+	// batch that already holds the talk's head needs them to build its
+	// events without reading anything first (see txn.resume).
+	tracks, versions places
 
 	onAppend atomic.Pointer[func([]*talks.Event)] // told each commit's events
 }
@@ -101,6 +108,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		// CPUs) would queue them in the pool instead.
 		cfg.MaxConns = int32(max(16, 4*runtime.GOMAXPROCS(0)))
 	}
+	return open(ctx, cfg)
+}
+
+// open is Open with the pool's configuration parsed.
+func open(ctx context.Context, cfg *pgxpool.Config) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -170,6 +182,14 @@ type txn struct {
 	appended bool           // next has appended an event
 	events   []*talks.Event // what next appended, in order
 
+	// known holds, by talk, the heads that the batch's writes run so far
+	// left (commit.go), nil for a lone write; more is set if writes follow
+	// this one in the batch. spare holds the IDs that this write reserved
+	// for the next write of its kind to its talk in the batch (see resume).
+	known map[int64]*txn
+	more  bool
+	spare spare
+
 	// keyChecked is set by a write that checks, in a statement of its own,
 	// that the server still holds the key of its server-made signature,
 	// which next then does not check again.
@@ -211,6 +231,101 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 	copy(tx.hash[:], hash)
 	tx.useFrontier(fr)
 	return nil
+}
+
+// A spare is a set of IDs, one from the sequence of each of its tables,
+// reserved while the batch held its talk's head.
+type spare struct {
+	tables string // "messages", say, or "versions,answers"
+	ids    []int64
+}
+
+// resume starts tx at the head of talk talkID that the batch's last write
+// to it left, if the batch holds that head and that write reserved IDs in
+// tables for tx; it returns those IDs, or false if tx must lock the head
+// itself. The batch's transaction holds the head's lock from its first
+// write to the talk until it commits, so the head cannot have moved since,
+// and IDs reserved under the lock are greater than those of every write
+// to the talk committed before, as if tx had reserved them itself: rows
+// of a talk are still numbered in the order they commit. The head of a
+// write that failed is not known (commit.go), so tx starts where the
+// writes that stand left the talk, with the IDs that the failed write
+// took: its rows were undone, so nothing holds them.
+func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
+	h := tx.known[talkID]
+	if h == nil || h.spare.tables != strings.Join(tables, ",") {
+		return nil, false
+	}
+	tx.talkID, tx.seq, tx.hash = talkID, h.seq, h.hash
+	if !tx.noLedger {
+		// The frontier is all that next reads of the tree; a copy, so that
+		// this write, if it fails, leaves h's as it was.
+		idx := frontier(h.seq)
+		tx.hashes = make(map[int64]tlog.Hash, len(idx)+4)
+		for _, x := range idx {
+			if v, ok := h.hashes[x]; ok {
+				tx.hashes[x] = v
+			}
+		}
+	}
+	return h.spare.ids, true
+}
+
+// reserve queues on b, if writes follow tx in its batch, a statement that
+// reserves an ID from the sequence of each of tables for the next write
+// of tx's kind to its talk (see resume). It goes first, so that reserved
+// reads its result first from b's results.
+func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
+	if !tx.more {
+		return
+	}
+	vals := make([]string, len(tables))
+	for i, t := range tables {
+		vals[i] = `nextval(pg_get_serial_sequence('` + t + `', 'id'))`
+	}
+	tx.spare.tables = strings.Join(tables, ",")
+	b.Queue(`SELECT ARRAY[` + strings.Join(vals, ", ") + `]`)
+}
+
+func (tx *txn) reserved(br pgx.BatchResults) error {
+	if !tx.more {
+		return nil
+	}
+	if err := br.QueryRow().Scan(&tx.spare.ids); err != nil {
+		return fmt.Errorf("reserve ids: %w", err)
+	}
+	return nil
+}
+
+// places maps the IDs of rows that never move to where they are. It
+// forgets everything when it grows past maxPlaces.
+type places struct {
+	mu sync.Mutex
+	m  map[int64]place
+}
+
+// A place is where a track (its talk) or a version (its talk, proposal
+// and track) is.
+type place struct{ talk, proposal, track int64 }
+
+const maxPlaces = 1 << 14
+
+// get returns the place of id, or the zero place if it is not known: no
+// talk has ID 0, so resume finds no head there.
+func (p *places) get(id int64) place {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[id]
+}
+
+// put records the place of id, which must be of a committed row.
+func (p *places) put(id int64, pl place) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil || len(p.m) >= maxPlaces {
+		p.m = make(map[int64]place)
+	}
+	p.m[id] = pl
 }
 
 // record builds an event of the locked talk, seals it as the next event

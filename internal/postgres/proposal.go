@@ -192,7 +192,12 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // inserts. The inserts do not wait
 // for the checks' answer: if a check fails, the write returns its error
 // and what the inserts wrote is undone with the rest of the write (its
-// savepoint, or its transaction), so it writes nothing.
+// savepoint, or its transaction), so it writes nothing. In a batch that
+// already holds the talk's head, a counter-proposal to a version whose
+// place the store knows takes only the second round trip: it starts from
+// the head the batch's last write to the talk left, with the IDs that
+// write reserved for it (txn.resume), and reserves those of the next in
+// the same round trip if writes follow it.
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
@@ -229,28 +234,36 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		return err
 	}
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *txn) error {
-		var hash, fr []byte
+	var pl place // the parent's
+	err = s.update(ctx, func(tx *txn) error {
 		var proposalID, trackID, versionID, answerID int64
-		err := tx.QueryRow(ctx, `
-			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
-				nextval(pg_get_serial_sequence('versions', 'id')), nextval(pg_get_serial_sequence('answers', 'id'))
-			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &versionID, &answerID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Version not found.")
-		} else if err != nil {
-			return fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
+		pl = s.versions.get(v.ParentID)
+		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
+			proposalID, trackID, versionID, answerID = pl.proposal, pl.track, ids[0], ids[1]
+		} else {
+			var hash, fr []byte
+			err := tx.QueryRow(ctx, `
+				SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
+					nextval(pg_get_serial_sequence('versions', 'id')), nextval(pg_get_serial_sequence('answers', 'id'))
+				FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
+				WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &versionID, &answerID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return talks.Errorf(talks.ENOTFOUND, "Version not found.")
+			} else if err != nil {
+				return fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
+			}
+			copy(tx.hash[:], hash)
+			tx.useFrontier(fr)
+			pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
 		}
-		copy(tx.hash[:], hash)
-		tx.useFrontier(fr)
 		after, err := tx.viewLag(st)
 		if err != nil {
 			return err
 		}
 
 		// The checks, made after the lock (a statement of their own, so
-		// they see what the lock waited for).
+		// they see what the lock waited for, or every write committed
+		// before the batch took it).
 		var mr talks.MandateRead
 		if st.Mandate != nil {
 			mr = *st.Mandate
@@ -262,6 +275,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			signer, tx.keyChecked = sg.Signer, true
 		}
 		b := &pgx.Batch{}
+		tx.reserve(b, "versions", "answers")
 		b.Queue(`
 			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
 				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
@@ -288,6 +302,10 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			return err
 		}
 		br := tx.SendBatch(ctx, b)
+		if err := tx.reserved(br); err != nil {
+			br.Close()
+			return err
+		}
 		var agreed, answered bool
 		var party *int64
 		var mandate, prefs int64
@@ -325,6 +343,14 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// Both are committed: a counter to the new version, the next in a
+	// chain of them, finds its talk without a round trip.
+	s.versions.put(v.ParentID, pl)
+	s.versions.put(v.ID, pl)
+	return nil
 }
 
 // AnswerVersion implements talks.Store.
