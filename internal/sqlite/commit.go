@@ -232,8 +232,7 @@ func (c *committer) commit(batch []*write) {
 				return
 			}
 		}
-		tx.cur = make(map[int64]eventHead)
-		tx.learnt = newKnown()
+		tx.beginWrite()
 		tx.hashes.beginWrite()
 		appended := len(tx.appended)
 		err := w.call(tx)

@@ -66,6 +66,16 @@ func newKnown() known {
 	}
 }
 
+// forget empties k.
+func (k known) forget() {
+	clear(k.heads)
+	clear(k.places)
+	clear(k.tracks)
+	clear(k.members)
+	clear(k.agreed)
+	clear(k.holders)
+}
+
 // keep adds what l holds to k.
 func (k known) keep(l known) {
 	for id, h := range l.heads {
@@ -144,6 +154,16 @@ func memberParty(ctx context.Context, tx *txn, id, talkID int64) (int64, error) 
 		return 0, talks.Errorf(talks.ENOTFOUND, "Member not found.")
 	}
 	return m.partyID, nil
+}
+
+// beginWrite readies tx for the next write of the batch.
+func (tx *txn) beginWrite() {
+	if tx.cur == nil {
+		tx.cur = make(map[int64]eventHead)
+		tx.learnt = newKnown()
+	}
+	clear(tx.cur)
+	tx.learnt.forget()
 }
 
 // forgetAgreed is for a write that changes whether talk talkID is agreed.

@@ -72,14 +72,15 @@ func (r txHashes) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 type hashCache struct {
 	committed map[int64]map[int64]tlog.Hash // by talk, then index
 	batch     map[[2]int64]tlog.Hash
-	cur       map[[2]int64]tlog.Hash
+	cur       map[[2]int64]tlog.Hash // emptied, not dropped, between writes
+	writing   bool                   // between beginWrite and endWrite
 }
 
 // maxCachedTalks bounds the talks whose frontier the cache keeps.
 const maxCachedTalks = 4096
 
 func newHashCache() *hashCache {
-	return &hashCache{committed: make(map[int64]map[int64]tlog.Hash)}
+	return &hashCache{committed: make(map[int64]map[int64]tlog.Hash), cur: make(map[[2]int64]tlog.Hash)}
 }
 
 func (c *hashCache) get(talkID, idx int64) (tlog.Hash, bool) {
@@ -115,7 +116,7 @@ func (c *hashCache) keep(talkID, idx int64, h tlog.Hash) {
 
 // wrote caches a hash the running write wrote.
 func (c *hashCache) wrote(talkID, idx int64, h tlog.Hash) {
-	if c != nil && c.cur != nil {
+	if c != nil && c.writing {
 		c.cur[[2]int64{talkID, idx}] = h
 	}
 }
@@ -129,7 +130,8 @@ func (c *hashCache) beginBatch() {
 
 func (c *hashCache) beginWrite() {
 	if c != nil {
-		c.cur = make(map[[2]int64]tlog.Hash)
+		c.writing = true
+		clear(c.cur)
 	}
 }
 
@@ -144,7 +146,8 @@ func (c *hashCache) endWrite(ok bool) {
 			c.batch[k] = h
 		}
 	}
-	c.cur = nil
+	c.writing = false
+	clear(c.cur)
 }
 
 // endBatch keeps, if the batch committed, the frontier of each talk it
@@ -167,7 +170,8 @@ func (c *hashCache) endBatch(committed bool, heads map[int64]int64) {
 			c.committed[talkID] = keep
 		}
 	}
-	c.batch, c.cur = nil, nil
+	c.batch, c.writing = nil, false
+	clear(c.cur)
 }
 
 // frontier returns the indexes of the stored hashes that tlog.TreeHash

@@ -192,11 +192,6 @@ func checkView(ctx context.Context, tx *txn, talkID int64, st talks.Stamp) error
 	if st.View == nil {
 		return nil
 	}
-	types := talks.ViewKeepingTypes()
-	args := []any{talkID, st.View.Head}
-	for _, t := range types {
-		args = append(args, t)
-	}
 	h, err := tx.head(ctx, talkID)
 	if err != nil {
 		return err
@@ -205,6 +200,10 @@ func checkView(ctx context.Context, tx *txn, talkID int64, st talks.Stamp) error
 		return talks.ErrStaleView
 	} else if st.View.Head >= h.quiet {
 		return nil
+	}
+	args := []any{talkID, st.View.Head}
+	for _, t := range talks.ViewKeepingTypes() {
+		args = append(args, t)
 	}
 	var last int64
 	err = tx.QueryRowContext(ctx, `SELECT seq FROM events WHERE talk_id = $1 AND seq > $2 AND type NOT IN (`+viewTypes+`) ORDER BY seq DESC LIMIT 1`,

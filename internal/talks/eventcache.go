@@ -131,8 +131,10 @@ func (c *eventTails) put(talkID int64, evs []*Event) {
 	var run []*Event
 	switch {
 	case ok && len(old) > 0 && evs[0].ID <= old[len(old)-1].ID+1 && evs[len(evs)-1].ID > old[len(old)-1].ID:
-		// Overlaps or follows the kept run: extend it.
-		run = append(old[:len(old):len(old)], evs[old[len(old)-1].ID+1-evs[0].ID:]...)
+		// Overlaps or follows the kept run: extend it, in place while its
+		// array has room. get hands out only what the run holds already,
+		// with no room to append, so no reader sees the new events land.
+		run = append(old, evs[old[len(old)-1].ID+1-evs[0].ID:]...)
 	case ok && len(old) > 0 && evs[len(evs)-1].ID <= old[len(old)-1].ID:
 		return // older than what is kept
 	default:
