@@ -129,6 +129,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	s.Logger = slog.New(slog.NewTextHandler(m.Stderr, nil))
+	server.TuneGC()
 
 	if err := s.Open(ctx); err != nil {
 		s.Close()

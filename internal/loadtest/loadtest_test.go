@@ -300,6 +300,7 @@ type world struct {
 
 func newWorld(b testing.TB, st store, n int) *world {
 	b.Helper()
+	server.TuneGC()
 	ctx := context.Background()
 	svc := talks.NewService(st, talks.SystemClock)
 	pol := talks.DefaultAccountPolicy
