@@ -13,7 +13,7 @@ import (
 // batches, so that a write reads fewer rows: each talk's last event and
 // how far back no event breaks a view, where tracks, versions and members
 // are (none of them ever moves), whether a talk is agreed, and who holds a
-// signer's key.
+// signer's key, and the version of each envoy's mandate.
 //
 // It holds only what is committed or written by the batch's writes that
 // succeeded, and only while the committer's connection is the database's
@@ -30,6 +30,8 @@ type known struct {
 	members map[int64]memberOf // by member ID
 	agreed  map[int64]bool     // by talk ID
 	holders map[signerOf]string
+	// The version of an envoy's mandate (0 for none), by talk and envoy.
+	mandates map[[2]int64]int64
 }
 
 // eventHead is a talk's last event.
@@ -57,12 +59,13 @@ const maxKnown = 1 << 16
 
 func newKnown() known {
 	return known{
-		heads:   make(map[int64]eventHead),
-		places:  make(map[int64]place),
-		tracks:  make(map[int64]int64),
-		members: make(map[int64]memberOf),
-		agreed:  make(map[int64]bool),
-		holders: make(map[signerOf]string),
+		heads:    make(map[int64]eventHead),
+		places:   make(map[int64]place),
+		tracks:   make(map[int64]int64),
+		members:  make(map[int64]memberOf),
+		agreed:   make(map[int64]bool),
+		holders:  make(map[signerOf]string),
+		mandates: make(map[[2]int64]int64),
 	}
 }
 
@@ -74,6 +77,7 @@ func (k known) forget() {
 	clear(k.members)
 	clear(k.agreed)
 	clear(k.holders)
+	clear(k.mandates)
 }
 
 // keep adds what l holds to k.
@@ -95,6 +99,9 @@ func (k known) keep(l known) {
 	}
 	for s, h := range l.holders {
 		put(k.holders, s, h)
+	}
+	for e, v := range l.mandates {
+		put(k.mandates, e, v)
 	}
 }
 
@@ -176,6 +183,12 @@ func (tx *txn) forgetAgreed(talkID int64) {
 func (tx *txn) forgetHolder(talkID int64, signer string) {
 	delete(tx.known.holders, signerOf{talkID, signer})
 	delete(tx.learnt.holders, signerOf{talkID, signer})
+}
+
+// forgetMandate is for a write that changes envoy's mandate in talk talkID.
+func (tx *txn) forgetMandate(talkID, envoy int64) {
+	delete(tx.known.mandates, [2]int64{talkID, envoy})
+	delete(tx.learnt.mandates, [2]int64{talkID, envoy})
 }
 
 // keepsView reports whether an event of type typ leaves a view as it was

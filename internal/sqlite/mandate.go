@@ -26,6 +26,7 @@ func (s *Store) SaveMandate(ctx context.Context, m *talks.Mandate, st talks.Stam
 			m.TalkID, m.EnvoyID).Scan(&version); err != nil {
 			return fmt.Errorf("next mandate version: %w", err)
 		}
+		tx.forgetMandate(m.TalkID, m.EnvoyID)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO mandates (talk_id, party_id, envoy_id, version, body, salt, digest, updated_by, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (talk_id, envoy_id) DO UPDATE SET version = excluded.version, body = excluded.body, salt = excluded.salt,
@@ -84,9 +85,14 @@ func checkMandateRead(ctx context.Context, tx *txn, st talks.Stamp) error {
 	if r.Preferences == 0 {
 		// The preferences do not matter (talks.CheckMandateRead), and a
 		// query with MAX is prepared again whenever its arguments change.
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0)`,
-			r.TalkID, r.EnvoyID).Scan(&mandate); err != nil {
-			return fmt.Errorf("read mandate version: %w", err)
+		k := [2]int64{r.TalkID, r.EnvoyID}
+		mandate, ok := lookup(tx.learnt.mandates, tx.known.mandates, k)
+		if !ok {
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0)`,
+				r.TalkID, r.EnvoyID).Scan(&mandate); err != nil {
+				return fmt.Errorf("read mandate version: %w", err)
+			}
+			tx.learnt.mandates[k] = mandate
 		}
 		return talks.CheckMandateRead(r, mandate, 0)
 	}

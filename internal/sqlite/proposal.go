@@ -93,14 +93,6 @@ func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.
 	} else if err != nil {
 		return err
 	}
-	// The unique index backs this up; the check gives the reason.
-	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM answers WHERE version_id = $1 AND party_id = $2 AND withdrawn_at IS NULL`, a.VersionID, a.PartyID).Scan(&one)
-	if err == nil {
-		return talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("find answer: %w", err)
-	}
 	var counter any
 	if a.CounterID != 0 {
 		counter = a.CounterID
@@ -110,6 +102,10 @@ func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.
 	if err := tx.QueryRowContext(ctx, `INSERT INTO answers (talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		talkID, a.ProposalID, a.VersionID, a.PartyID, a.MemberID, a.Kind, counter, formatTime(at)).Scan(&id); err != nil {
+		if talks.ErrorCode(translate(err)) == talks.ECONFLICT {
+			// answers_one_standing: a party's one standing answer.
+			return talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+		}
 		return fmt.Errorf("insert answer: %w", err)
 	}
 	if err := record(ctx, tx, talkID, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
