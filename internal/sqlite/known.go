@@ -82,26 +82,18 @@ func (k known) forget() {
 
 // keep adds what l holds to k.
 func (k known) keep(l known) {
-	for id, h := range l.heads {
-		put(k.heads, id, h)
-	}
-	for id, p := range l.places {
-		put(k.places, id, p)
-	}
-	for id, t := range l.tracks {
-		put(k.tracks, id, t)
-	}
-	for id, m := range l.members {
-		put(k.members, id, m)
-	}
-	for id, a := range l.agreed {
-		put(k.agreed, id, a)
-	}
-	for s, h := range l.holders {
-		put(k.holders, s, h)
-	}
-	for e, v := range l.mandates {
-		put(k.mandates, e, v)
+	putAll(k.heads, l.heads)
+	putAll(k.places, l.places)
+	putAll(k.tracks, l.tracks)
+	putAll(k.members, l.members)
+	putAll(k.agreed, l.agreed)
+	putAll(k.holders, l.holders)
+	putAll(k.mandates, l.mandates)
+}
+
+func putAll[K comparable, V any](dst, src map[K]V) {
+	for k, v := range src {
+		put(dst, k, v)
 	}
 }
 

@@ -27,6 +27,30 @@ func open(t *testing.T) *sqlite.Store {
 	return s
 }
 
+// newTalk creates a user and a talk it convenes in s, and returns them
+// with the talk's tracks and members.
+func newTalk(t *testing.T, s *sqlite.Store) (*talks.User, *talks.Talk, []*talks.Track, []*talks.Member) {
+	t.Helper()
+	ctx := context.Background()
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, tk, tracks, members
+}
+
 func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) talks.Store { return open(t) })
 }
@@ -124,22 +148,7 @@ func TestTamper(t *testing.T) {
 func TestConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, tk, tracks, members := newTalk(t, s)
 	const n = 300
 	errs := make([]error, n)
 	msgs := make([]*talks.Message, n)
@@ -291,22 +300,7 @@ func TestTwoWriters(t *testing.T) {
 		stores[i] = s
 	}
 	a, b := stores[0], stores[1]
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := a.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := a.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := a.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := a.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, tk, tracks, members := newTalk(t, a)
 	post := func(s *sqlite.Store, body string, view int64) error {
 		st := talks.Stamp{ActorID: u.ID, Time: time.Now()}
 		if view > 0 {
