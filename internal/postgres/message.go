@@ -17,15 +17,69 @@ import (
 // one to insert the message and its event and move the head, with the
 // check of the Service's view (Stamp.View) if events came after it. In a
 // batch that already holds the talk's head, it takes only the second: it
-// starts from the head the batch's last write to the talk left, with the
-// ID that write reserved for it (txn.resume), and reserves one for the
-// next message in the same round trip if writes follow it.
+// starts from the head the batch's last write to the talk left, with an
+// ID reserved for it under the lock (txn.resume); and the first message of
+// the talk in the batch reserves IDs for every later one in the batch in
+// its second round trip. So the later messages of a run need no result of
+// each other before they are sent: the committer sends their second round
+// trips as one (pipeline), each in a savepoint of its own.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	var talkID int64
-	err := s.update(ctx, func(tx *txn) error {
+	// queue queues on b the statements of the message with ID id after
+	// tx's head, and returns the function that reads their results.
+	queue := func(tx *txn, b *pgx.Batch, id int64) (func(pgx.BatchResults) error, error) {
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return nil, err
+		}
+		tx.reserve(b, "messages")
+		check := after < tx.seq
+		if check {
+			// The check of the Service's view (talks.ViewCheck) goes in the
+			// insert's round trip; if it fails, the insert is undone.
+			b.Queue(fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes())
+		}
+		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
+			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
+			id, m.AuthorID, m.Body, at); err != nil {
+			return nil, err
+		}
+		return func(br pgx.BatchResults) error {
+			if err := tx.reserved(br); err != nil {
+				return err
+			}
+			if check {
+				var fresh bool
+				if err := br.QueryRow().Scan(&fresh); err != nil {
+					return fmt.Errorf("check view: %w", err)
+				} else if !fresh {
+					return talks.ErrStaleView
+				}
+			}
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("insert event: %w", err)
+			}
+			talkID = tx.talkID
+			m.ID, m.CreatedAt, m.Retracted = id, at, false
+			return nil
+		}, nil
+	}
+	talk := s.tracks.get(m.TrackID).talk
+	w := &write{talk: talk, tables: "messages"}
+	if st.SignatureFor(talks.EventMessagePosted) == nil {
+		// A signed event's checks may need statements of their own (next).
+		w.pipe = func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+			ids, ok := tx.resume(talk, "messages")
+			if !ok {
+				return nil, errNotPiped
+			}
+			return queue(tx, b, ids[0])
+		}
+	}
+	w.fn = func(tx *txn) error {
 		var id int64
-		if ids, ok := tx.resume(s.tracks.get(m.TrackID).talk, "messages"); ok {
+		if ids, ok := tx.resume(talk, "messages"); ok {
 			id = ids[0]
 		} else {
 			var hash, fr []byte
@@ -41,46 +95,19 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			copy(tx.hash[:], hash)
 			tx.useFrontier(fr)
 		}
-		talkID = tx.talkID
-		after, err := tx.viewLag(st)
+		b := &pgx.Batch{}
+		read, err := queue(tx, b, id)
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		tx.reserve(b, "messages")
-		check := after < tx.seq
-		if check {
-			// The check of the Service's view (talks.ViewCheck) goes in the
-			// insert's round trip; if it fails, the insert is undone.
-			b.Queue(fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes())
-		}
-		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
-			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
-			id, m.AuthorID, m.Body, at); err != nil {
-			return err
-		}
 		br := tx.SendBatch(ctx, b)
-		if err := tx.reserved(br); err != nil {
-			br.Close()
-			return err
+		err = read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("insert event: %w", cerr)
 		}
-		if check {
-			var fresh bool
-			if err := br.QueryRow().Scan(&fresh); err != nil {
-				br.Close()
-				return fmt.Errorf("check view: %w", err)
-			} else if !fresh {
-				br.Close()
-				return talks.ErrStaleView
-			}
-		}
-		if err := br.Close(); err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		m.ID, m.CreatedAt, m.Retracted = id, at, false
-		return nil
-	})
-	if err != nil {
+		return err
+	}
+	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}
 	s.tracks.put(m.TrackID, place{talk: talkID})

@@ -235,9 +235,113 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 	}
 	at := talks.Timestamp(st.Time)
 	var pl place // the parent's
-	err = s.update(ctx, func(tx *txn) error {
+	// queue queues on b the checks and inserts of the counter-proposal
+	// after tx's head, with the IDs given, and returns the function that
+	// reads their results.
+	queue := func(tx *txn, b *pgx.Batch, proposalID, trackID, versionID, answerID int64) (func(pgx.BatchResults) error, error) {
+		after, err := tx.viewLag(st)
+		if err != nil {
+			return nil, err
+		}
+
+		// The checks, made after the lock (a statement of their own, so
+		// they see what the lock waited for, or every write committed
+		// before the batch took it).
+		var mr talks.MandateRead
+		if st.Mandate != nil {
+			mr = *st.Mandate
+		}
+		var signer string
+		if sg := st.SignatureFor(talks.EventVersionProposed); sg != nil && !sg.ByClient() {
+			// The key-release race check (serverHoldsKey) is made here, in
+			// the same statement; a client's signature is recorded by next.
+			signer, tx.keyChecked = sg.Signer, true
+		}
+		tx.reserve(b, "versions", "answers")
+		b.Queue(`
+			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
+				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
+				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
+				COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $5), 0),
+				COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $6), 0),
+				COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $7), ''),
+				`+fmt.Sprintf(viewCheck, 8, 9),
+			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, mr.EnvoyID, mr.PartyID, signer, after, talks.ViewKeepingTypes())
+		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
+			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
+			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
+		if err := tx.queue(b, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
+			VersionID: versionID, ProposalID: proposalID, ParentID: v.ParentID, Values: v.Values,
+			Clauses: v.Clauses, Rationale: v.Rationale, AuthorID: v.AuthorID}); err != nil {
+			return nil, err
+		}
+		b.Queue(`INSERT INTO answers (id, talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			answerID, tx.talkID, proposalID, v.ParentID, counter.PartyID, counter.MemberID, string(talks.AnswerCounter), versionID, at)
+		if err := tx.queue(b, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
+			AnswerID: answerID, VersionID: v.ParentID, PartyID: counter.PartyID, MemberID: counter.MemberID,
+			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
+			return nil, err
+		}
+		return func(br pgx.BatchResults) error {
+			if err := tx.reserved(br); err != nil {
+				return err
+			}
+			var agreed, answered bool
+			var party *int64
+			var mandate, prefs int64
+			var holder string
+			var fresh bool
+			if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
+				return fmt.Errorf("check counter: %w", err)
+			}
+			// A failed check's error wins over the inserts' (which may
+			// have failed because of it, an answer already standing say).
+			switch {
+			case !fresh:
+				err = talks.ErrStaleView
+			case agreed:
+				err = errSettled
+			case party == nil || *party != counter.PartyID:
+				err = errNotOfParty
+			case answered:
+				err = errAnswered
+			case st.Mandate != nil:
+				err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
+			}
+			if err == nil && signer != "" && holder != talks.KeyHolderServer {
+				err = talks.ErrKeyReleased
+			}
+			if err != nil {
+				return err
+			}
+			for range 4 {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("insert counter-proposal: %w", err)
+				}
+			}
+			counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
+			v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
+			counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
+			return nil
+		}, nil
+	}
+	known := s.versions.get(v.ParentID)
+	w := &write{talk: known.talk, tables: "versions,answers"}
+	if sg := st.SignatureFor(talks.EventVersionProposed); (sg == nil || !sg.ByClient()) && st.SignatureFor(talks.EventAnswerGiven) == nil {
+		// A client's signature is checked in a statement of its own (next).
+		w.pipe = func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+			ids, ok := tx.resume(known.talk, "versions", "answers")
+			if !ok {
+				return nil, errNotPiped
+			}
+			pl = known
+			return queue(tx, b, known.proposal, known.track, ids[0], ids[1])
+		}
+	}
+	w.fn = func(tx *txn) error {
 		var proposalID, trackID, versionID, answerID int64
-		pl = s.versions.get(v.ParentID)
+		pl = known
 		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
 			proposalID, trackID, versionID, answerID = pl.proposal, pl.track, ids[0], ids[1]
 		} else {
@@ -256,94 +360,19 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			tx.useFrontier(fr)
 			pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
 		}
-		after, err := tx.viewLag(st)
-		if err != nil {
-			return err
-		}
-
-		// The checks, made after the lock (a statement of their own, so
-		// they see what the lock waited for, or every write committed
-		// before the batch took it).
-		var mr talks.MandateRead
-		if st.Mandate != nil {
-			mr = *st.Mandate
-		}
-		var signer string
-		if sg := st.SignatureFor(talks.EventVersionProposed); sg != nil && !sg.ByClient() {
-			// The key-release race check (serverHoldsKey) is made here, in
-			// the same statement; a client's signature is recorded by next.
-			signer, tx.keyChecked = sg.Signer, true
-		}
 		b := &pgx.Batch{}
-		tx.reserve(b, "versions", "answers")
-		b.Queue(`
-			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
-				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
-				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
-				COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $5), 0),
-				COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $6), 0),
-				COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $7), ''),
-				`+fmt.Sprintf(viewCheck, 8, 9),
-			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, mr.EnvoyID, mr.PartyID, signer, after, talks.ViewKeepingTypes())
-		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
-			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
-			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
-		if err := tx.queue(b, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
-			VersionID: versionID, ProposalID: proposalID, ParentID: v.ParentID, Values: v.Values,
-			Clauses: v.Clauses, Rationale: v.Rationale, AuthorID: v.AuthorID}); err != nil {
-			return err
-		}
-		b.Queue(`INSERT INTO answers (id, talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			answerID, tx.talkID, proposalID, v.ParentID, counter.PartyID, counter.MemberID, string(talks.AnswerCounter), versionID, at)
-		if err := tx.queue(b, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
-			AnswerID: answerID, VersionID: v.ParentID, PartyID: counter.PartyID, MemberID: counter.MemberID,
-			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
+		read, err := queue(tx, b, proposalID, trackID, versionID, answerID)
+		if err != nil {
 			return err
 		}
 		br := tx.SendBatch(ctx, b)
-		if err := tx.reserved(br); err != nil {
-			br.Close()
-			return err
-		}
-		var agreed, answered bool
-		var party *int64
-		var mandate, prefs int64
-		var holder string
-		var fresh bool
-		if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
-			br.Close()
-			return fmt.Errorf("check counter: %w", err)
-		}
-		// A failed check's error wins over the inserts' (which may have
-		// failed because of it, an answer already standing say).
-		switch {
-		case !fresh:
-			err = talks.ErrStaleView
-		case agreed:
-			err = errSettled
-		case party == nil || *party != counter.PartyID:
-			err = errNotOfParty
-		case answered:
-			err = errAnswered
-		case st.Mandate != nil:
-			err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
-		}
-		if err == nil && signer != "" && holder != talks.KeyHolderServer {
-			err = talks.ErrKeyReleased
-		}
+		err = read(br)
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("insert counter-proposal: %w", cerr)
 		}
-		if err != nil {
-			return err
-		}
-		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
-		v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
-		counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
-		return nil
-	})
-	if err != nil {
+		return err
+	}
+	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}
 	// Both are committed: a counter to the new version, the next in a
