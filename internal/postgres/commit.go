@@ -58,12 +58,12 @@ import (
 // and read the talk's head: the batch holds the lock, and the committer
 // keeps the head its last write to the talk left (heads), which a failed
 // write does not change. So a message or a counter-proposal starts from
-// it, with the IDs the previous one of its kind reserved for it under the
-// lock, and sends its checks and inserts in one round trip (txn.resume).
-// The first write of a talk in every batch still reads the head from the
-// database: another process may have moved it since the last batch; it
+// it, with IDs reserved for it under the lock, and sends its checks and
+// inserts in one round trip (txn.resume). The first write of a talk in
+// every batch still reads the head from the database: another process may
+// have moved it since the last batch; in its second round trip it
 // reserves the IDs of all the later writes of its kind to the talk in the
-// batch. So those need no result of each other before they are sent, and
+// batch (txn.reserve). So those need no result of each other before they are sent, and
 // the committer does not wait for each one's round trip before it sends
 // the next: it sends a run of them, each in a savepoint of its own, as one
 // pipelined batch, and then reads their results in order (pipeline). A

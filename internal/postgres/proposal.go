@@ -195,9 +195,11 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // savepoint, or its transaction), so it writes nothing. In a batch that
 // already holds the talk's head, a counter-proposal to a version whose
 // place the store knows takes only the second round trip: it starts from
-// the head the batch's last write to the talk left, with the IDs that
-// write reserved for it (txn.resume), and reserves those of the next in
-// the same round trip if writes follow it.
+// the head the batch's last write to the talk left, with IDs reserved for
+// it under the lock (txn.resume); the first counter-proposal of the talk
+// in the batch reserves those of every later one in its second round
+// trip. So the later ones of a run need no result of each other before
+// they are sent, and the committer sends them as one (pipeline).
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
