@@ -61,17 +61,19 @@ import (
 // it, with IDs reserved for it under the lock, and sends its checks and
 // inserts in one round trip (txn.resume). The first write of a talk in
 // every batch still reads the head from the database: another process may
-// have moved it since the last batch; in its second round trip it
-// reserves the IDs of all the later writes of its kind to the talk in the
-// batch (txn.reserve). So those need no result of each other before they are sent, and
+// have moved it since the last batch; the statement that locks it also
+// reserves the IDs of the later writes of its kind to the talk in the
+// batch. So none of them needs a result of another before it is sent, and
 // the committer does not wait for each one's round trip before it sends
-// the next: it sends a run of them, each in a savepoint of its own, as one
-// pipelined batch, and then reads their results in order (pipeline). A
-// write that fails in the run is rolled back with the writes after it,
-// which were built on its head; they run again. The ledger signs one
-// checkpoint per talk of the batch, at the talk's head after the batch,
-// instead of one per event (issue 7 allows either), and inserts them in
-// COMMIT's round trip.
+// the next: it sends the first one's inserts and the later ones, each in a
+// savepoint of its own, as one pipelined batch, and then reads their
+// results in order (pipeline). A write that fails in the run is rolled
+// back with the writes after it, which were built on its head; they run
+// again. So a batch of messages to one talk takes three round trips
+// however many it has: the lock (with BEGIN), the run, and COMMIT. The
+// ledger signs one checkpoint per talk of the batch, at the talk's head
+// after the batch, instead of one per event (issue 7 allows either), and
+// inserts them in COMMIT's round trip.
 //
 // A write that panics fails alone and its panic is re-raised in its
 // caller, unless it panicked in the middle of a statement and left the
@@ -290,8 +292,12 @@ func (c *committer) commit(queue []*write) {
 	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn)}
 	for i := 0; i < len(ws); i++ {
 		w := ws[i]
+		var d *detached
+		var err error
 		if w.pipe != nil {
-			n, done := c.pipeline(ctx, r, ws[i:])
+			var n int
+			var done bool
+			n, d, err, done = c.pipeline(ctx, r, ws[i:])
 			if done {
 				return
 			} else if n > 0 {
@@ -299,8 +305,10 @@ func (c *committer) commit(queue []*write) {
 				continue
 			}
 		}
-		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: r.pending}
-		err := w.call(c.s, d, r.heads, ws[i+1:], w.fn)
+		if d == nil {
+			d = &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: r.pending}
+			err = w.call(c.s, d, r.heads, ws[i+1:], w.fn)
+		}
 		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
 			// A savepoint command failed: the connection is lost.
@@ -389,25 +397,29 @@ func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr err
 var errNotPiped = errors.New("postgres: the write cannot be pipelined")
 
 // pipeline runs the longest run of writes at the start of ws that have a
-// pipelined form and can start from a head the batch holds, each from the
-// head the one before it leaves, in one round trip: the pending savepoint
-// commands, then each write's statements, the first in the savepoint w
-// and each later one in a savepoint of its own nested in the one before
-// (SAVEPOINT w1, w2, ...). Then it reads each write's results in order.
-// If write k fails, by an error of its statements (after which PostgreSQL
-// skips the rest of the batch) or of a check that it reads (a stale view),
-// ROLLBACK TO its savepoint undoes it and every later write of the run,
-// which were built on its head; k gets its error, and the heads are put
-// back as the writes before k left them. pipeline returns how many writes
-// it answered or kept (the run's, or up to k), so that the committer runs
-// those after k again, from the right head; 0 if ws[0] cannot be
-// pipelined. done is set if the connection failed: then it has answered
+// pipelined form, each from the head the one before it leaves, in one
+// round trip: the pending savepoint commands, then each write's
+// statements, the first in the savepoint w and each later one in a
+// savepoint of its own nested in the one before (SAVEPOINT w1, w2, ...).
+// The first may lock and read its talk's head first, in a round trip of
+// its own; the later ones must start from a head the batch holds. Then
+// pipeline reads each write's results in order. If write k fails, by an
+// error of its statements (after which PostgreSQL skips the rest of the
+// batch) or of a check that it reads (a stale view), ROLLBACK TO its
+// savepoint undoes it and every later write of the run, which were built
+// on its head; k gets its error, and the heads are put back as the writes
+// before k left them. pipeline returns how many writes it answered or
+// kept (the run's, or up to k), so that the committer runs those after k
+// again, from the right head. It returns 0 if ws[0] cannot be pipelined,
+// and then also ws[0]'s transaction and error if it failed before its
+// statements were queued, for the committer to finish as it does a write
+// run alone. done is set if the connection failed: then it has answered
 // every write of the batch.
 //
 // A run takes one round trip, and one more to roll back if a write
 // fails, however many writes it holds. It has at most maxBatch writes, so
 // at most as many subtransactions as the batch would have without it.
-func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int, done bool) {
+func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int, d0 *detached, err0 error, done bool) {
 	type piped struct {
 		t    *txn
 		read func(pgx.BatchResults) error
@@ -415,9 +427,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	}
 	var run []piped
 	b := &pgx.Batch{}
-	for _, q := range r.pending {
-		b.Queue(q)
-	}
+	var pending []string // of the savepoint commands, those that go with b
 	for i, w := range ws {
 		if w.pipe == nil {
 			break
@@ -427,14 +437,27 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			b.Queue(fmt.Sprintf(`SAVEPOINT w%d`, len(run)))
 		}
 		d := &detached{Tx: r.tx, ctx: context.WithoutCancel(w.ctx)}
+		if len(run) == 0 {
+			d.pending = r.pending
+		}
 		var read func(pgx.BatchResults) error
 		err := w.call(c.s, d, r.heads, ws[i+1:], func(t *txn) (err error) {
+			t.queued = len(run) > 0
 			read, err = w.pipe(t, b)
 			return err
 		})
+		if len(run) == 0 {
+			r.tx.begun = r.tx.begun || len(d.pending) == 0
+			if err != nil {
+				if errors.Is(err, errNotPiped) && len(d.pending) > 0 {
+					return 0, nil, nil, false
+				}
+				return 0, d, err, false
+			}
+			pending = d.pending
+		}
 		if err != nil {
-			// w runs on its own, after the run: it fails again there if it
-			// must, or takes its other path.
+			// w runs after the run, which it cannot join.
 			b.QueuedQueries = b.QueuedQueries[:mark]
 			break
 		}
@@ -442,21 +465,28 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 		r.heads[d.txn.talkID] = d.txn
 	}
 	if len(run) == 0 {
-		return 0, false
+		return 0, nil, nil, false
+	}
+	if len(pending) > 0 {
+		qs := make([]*pgx.QueuedQuery, 0, len(pending)+len(b.QueuedQueries))
+		for _, q := range pending {
+			qs = append(qs, &pgx.QueuedQuery{SQL: q})
+		}
+		b.QueuedQueries = append(qs, b.QueuedQueries...)
 	}
 
 	// broken ends the batch: the connection failed, or a write read no
 	// error although the transaction was aborted (errIgnored).
-	broken := func(err error) (int, bool) {
+	broken := func(err error) (int, *detached, error, bool) {
 		err = translate(fmt.Errorf("pipeline: %w", err))
 		answer(r.ok, err)
 		answer(ws, err)
 		c.requeue(r.again)
-		return len(ws), true
+		return len(ws), nil, nil, true
 	}
 	br := r.tx.SendBatch(ctx, b)
 	r.tx.begun = true
-	for range r.pending {
+	for range pending {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return broken(err)
@@ -494,7 +524,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 		r.stand(p.t)
 	}
 	if k == len(run) {
-		return k, false
+		return k, nil, nil, false
 	}
 	w := run[k].t.w
 	sp := "w"
@@ -503,13 +533,13 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	}
 	if _, rerr := r.tx.Exec(ctx, `ROLLBACK TO `+sp); rerr != nil {
 		c.abort(r, w, err, ws[k+1:], rerr)
-		return len(ws), true
+		return len(ws), nil, nil, true
 	}
 	if k == 0 {
 		r.pending = nil // w stays, for the next write
 	}
 	c.finish(r, w, err)
-	return k + 1, false
+	return k + 1, nil, nil, false
 }
 
 // commitWith signs a checkpoint of each talk in heads at its head (the

@@ -458,10 +458,11 @@ func (c *sends) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryD
 func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // TestBatchedWrites runs messages and counter-proposals to one talk in one
-// batch, among some that fail after writing, and checks that the writes
-// after the first of their kind to the talk are pipelined: a run of them
-// takes one round trip however long it is (each starts from the head the
-// one before it leaves, with IDs the first reserved), and a write that
+// batch, among some that fail after writing, and checks that they are
+// pipelined: once the first of a kind has locked the talk's head (and
+// reserved the later ones' IDs), a run of them takes one round trip
+// however long it is (each starts from the head the one before it
+// leaves), and a write that
 // fails in the middle of a run (a statement of it fails, or its view check
 // finds the view stale) costs one more to roll back, after which the
 // writes after it run again in a run of their own. It checks that a
@@ -556,19 +557,19 @@ func TestBatchedWrites(t *testing.T) {
 		code  string
 		trips int
 	}{
-		{"first message (locks the head)", message(ms[0].ID, "m1"), "", 2},
-		{"message (starts a run)", message(ms[1].ID, "m2"), "", 1},
+		{"first message (locks the head, starts a run)", message(ms[0].ID, "m1"), "", 2},
+		{"message", message(ms[1].ID, "m2"), "", 0},
 		{"message of no member (fails in the run)", message(1<<40, "m3"), talks.EINVALID, 0 + 1},
 		{"message with a view (runs again, starts a run)", viewed("m4", head), "", 1}, // the batch's messages keep it
 		{"message with a stale view (fails in the run)", viewed("m5", early), talks.ECONFLICT, 0 + 1},
 		{"message (runs again)", message(ms[1].ID, "m6"), "", 1},
-		{"message to no track (ends the run, runs alone)", func() error {
+		{"message to no track (ends the run, finds no head)", func() error {
 			return s.PostMessage(ctx, &talks.Message{TrackID: 1 << 40, AuthorID: ms[0].ID, Body: "m7"}, stamp(u.ID))
 		}, talks.ENOTFOUND, 1 + 1},
 		{"message (starts a run)", message(ms[0].ID, "m8"), "", 1},
 		{"message", message(ms[1].ID, "m9"), "", 0},
-		{"first counter (reserves no message ID)", counter(tips[0], 0), "", 2},
-		{"counter (starts a run)", counter(tips[1], 0), "", 1},
+		{"first counter (locks the head, starts a run)", counter(tips[0], 0), "", 2},
+		{"counter", counter(tips[1], 0), "", 0},
 		{"counter answering again (fails in the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1},
 		{"counter (runs again)", counter(tips[0], 1), "", 1},
 		{"last message (after a counter, locks again)", message(ms[1].ID, "m10"), "", 2},

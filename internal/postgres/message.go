@@ -18,10 +18,10 @@ import (
 // check of the Service's view (Stamp.View) if events came after it. In a
 // batch that already holds the talk's head, it takes only the second: it
 // starts from the head the batch's last write to the talk left, with an
-// ID reserved for it under the lock (txn.resume); and the first message of
-// the talk in the batch reserves IDs for every later one in the batch in
-// its second round trip. So the later messages of a run need no result of
-// each other before they are sent: the committer sends their second round
+// ID reserved for it under the lock (txn.resume): the first message of
+// the talk in the batch reserves IDs for every later one in the statement
+// that locks the head. So the messages of a run need no result of each
+// other before they are sent, and the committer sends their second round
 // trips as one (pipeline), each in a savepoint of its own.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
@@ -66,37 +66,45 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}, nil
 	}
 	talk := s.tracks.get(m.TrackID).talk
+	// pipe locks the head and reserves the message's ID and those of the
+	// later messages of the talk in the batch, unless the batch holds the
+	// head with an ID reserved for it, and then queues the message on b.
+	pipe := func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		if ids, ok := tx.resume(talk, "messages"); ok {
+			return queue(tx, b, ids[0])
+		} else if tx.queued {
+			return nil, errNotPiped
+		}
+		// The IDs' subquery refers to h, so that it runs for the row
+		// locked, after the lock: PostgreSQL evaluates it again for the
+		// head's latest version if it had to wait for another writer
+		// (EvalPlanQual), whose IDs are then all smaller. An uncorrelated
+		// one would run once, before the wait.
+		var hash, fr []byte
+		var ids []int64
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, h.frontier,
+				ARRAY(SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
+			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return nil, fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
+		}
+		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
+		tx.spare = spare{tables: "messages", ids: ids[1:]}
+		return queue(tx, b, ids[0])
+	}
 	w := &write{talk: talk, tables: "messages"}
 	if st.SignatureFor(talks.EventMessagePosted) == nil {
 		// A signed event's checks may need statements of their own (next).
-		w.pipe = func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
-			ids, ok := tx.resume(talk, "messages")
-			if !ok {
-				return nil, errNotPiped
-			}
-			return queue(tx, b, ids[0])
-		}
+		w.pipe = pipe
 	}
 	w.fn = func(tx *txn) error {
-		var id int64
-		if ids, ok := tx.resume(talk, "messages"); ok {
-			id = ids[0]
-		} else {
-			var hash, fr []byte
-			err := tx.QueryRow(ctx, `
-				SELECT h.talk_id, h.seq, h.hash, h.frontier, nextval(pg_get_serial_sequence('messages', 'id'))
-				FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-				FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-			} else if err != nil {
-				return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
-			}
-			copy(tx.hash[:], hash)
-			tx.useFrontier(fr)
-		}
 		b := &pgx.Batch{}
-		read, err := queue(tx, b, id)
+		read, err := pipe(tx, b)
 		if err != nil {
 			return err
 		}

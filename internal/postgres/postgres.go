@@ -187,10 +187,13 @@ type txn struct {
 	// follow this one in the batch. spare holds the IDs reserved for the
 	// later writes of this one's kind to its talk (see resume), and
 	// reserving is set while a statement that reserves them is queued.
+	// queued is set for a write in a pipelined run after its first
+	// (commit.go, pipeline): it may send no statement of its own.
 	known     map[int64]*txn
 	later     []*write
 	spare     spare
 	reserving bool
+	queued    bool
 	w         *write // the write tx runs
 
 	// keyChecked is set by a write that checks, in a statement of its own,
@@ -280,18 +283,14 @@ func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 // reserve queues on b, if the writes that follow tx in its batch include
 // more of tx's kind to its talk (by their write.talk) than tx's spare
 // holds IDs for, a statement that reserves an ID from the sequence of each
-// of tables for each of them (see resume). So the first write of a kind
-// to a talk in a batch reserves for all the later ones, which can then
-// build their events without waiting for a result (commit.go, pipeline). It goes first, so that
-// reserved reads its result first from b's results.
+// of tables for each of them (see resume). That is for a write whose
+// statement that locks the head reserved none, since its talk was not
+// known before: the later ones can then resume, but not in its pipelined
+// run (commit.go), since they need the IDs to build their events. It goes
+// first, so that reserved reads its result first from b's results.
 func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
 	kind := strings.Join(tables, ",")
-	n := 0
-	for _, w := range tx.later {
-		if w.talk == tx.talkID && w.tables == kind {
-			n++
-		}
-	}
+	n := tx.wanted(tx.talkID, kind)
 	if n == 0 || tx.spare.tables == kind && len(tx.spare.ids) >= n*len(tables) {
 		return
 	}
@@ -304,6 +303,20 @@ func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
 	tx.spare = spare{tables: kind}
 	tx.reserving = true
 	b.Queue(`SELECT `+strings.Join(vals, ", "), n)
+}
+
+// wanted returns how many of the writes that follow tx in its batch write
+// to talk talkID (by their write.talk) and take IDs from the sequences of
+// tables kind, for reserve or a statement that locks the talk's head to
+// reserve IDs for.
+func (tx *txn) wanted(talkID int64, kind string) int {
+	n := 0
+	for _, w := range tx.later {
+		if talkID != 0 && w.talk == talkID && w.tables == kind {
+			n++
+		}
+	}
+	return n
 }
 
 // reserved reads the IDs that reserve's statement reserved, if it queued

@@ -196,10 +196,11 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // already holds the talk's head, a counter-proposal to a version whose
 // place the store knows takes only the second round trip: it starts from
 // the head the batch's last write to the talk left, with IDs reserved for
-// it under the lock (txn.resume); the first counter-proposal of the talk
-// in the batch reserves those of every later one in its second round
-// trip. So the later ones of a run need no result of each other before
-// they are sent, and the committer sends them as one (pipeline).
+// it under the lock (txn.resume): the first counter-proposal of the talk
+// in the batch reserves those of every later one in the statement that
+// locks the head. So the ones of a run need no result of each other
+// before they are sent, and the committer sends their second round trips
+// as one (pipeline).
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
@@ -329,41 +330,51 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		}, nil
 	}
 	known := s.versions.get(v.ParentID)
+	// pipe locks the head and reserves the IDs of the version and the
+	// answer, and those of the later counter-proposals of the talk in the
+	// batch, unless the batch holds the head with IDs reserved for it, and
+	// then queues the counter-proposal on b.
+	pipe := func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		pl = known
+		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
+			return queue(tx, b, pl.proposal, pl.track, ids[0], ids[1])
+		} else if tx.queued {
+			return nil, errNotPiped
+		}
+		// The IDs' subqueries refer to h, so that they run after the
+		// lock (see PostMessage).
+		var hash, fr []byte
+		var proposalID, trackID int64
+		var vids, aids []int64
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
+				ARRAY(SELECT nextval(pg_get_serial_sequence('versions', 'id')) FROM generate_series(h.seq, h.seq + $2::int)),
+				ARRAY(SELECT nextval(pg_get_serial_sequence('answers', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
+			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")).Scan(
+			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+		} else if err != nil {
+			return nil, fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
+		}
+		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
+		pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
+		tx.spare = spare{tables: "versions,answers"}
+		for i := 1; i < len(vids); i++ {
+			tx.spare.ids = append(tx.spare.ids, vids[i], aids[i])
+		}
+		return queue(tx, b, proposalID, trackID, vids[0], aids[0])
+	}
 	w := &write{talk: known.talk, tables: "versions,answers"}
 	if sg := st.SignatureFor(talks.EventVersionProposed); (sg == nil || !sg.ByClient()) && st.SignatureFor(talks.EventAnswerGiven) == nil {
 		// A client's signature is checked in a statement of its own (next).
-		w.pipe = func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
-			ids, ok := tx.resume(known.talk, "versions", "answers")
-			if !ok {
-				return nil, errNotPiped
-			}
-			pl = known
-			return queue(tx, b, known.proposal, known.track, ids[0], ids[1])
-		}
+		w.pipe = pipe
 	}
 	w.fn = func(tx *txn) error {
-		var proposalID, trackID, versionID, answerID int64
-		pl = known
-		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
-			proposalID, trackID, versionID, answerID = pl.proposal, pl.track, ids[0], ids[1]
-		} else {
-			var hash, fr []byte
-			err := tx.QueryRow(ctx, `
-				SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
-					nextval(pg_get_serial_sequence('versions', 'id')), nextval(pg_get_serial_sequence('answers', 'id'))
-				FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-				WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &versionID, &answerID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return talks.Errorf(talks.ENOTFOUND, "Version not found.")
-			} else if err != nil {
-				return fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
-			}
-			copy(tx.hash[:], hash)
-			tx.useFrontier(fr)
-			pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
-		}
 		b := &pgx.Batch{}
-		read, err := queue(tx, b, proposalID, trackID, versionID, answerID)
+		read, err := pipe(tx, b)
 		if err != nil {
 			return err
 		}
