@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -467,6 +468,22 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	if len(run) == 0 {
 		return 0, nil, nil, false
 	}
+	// Only the last statement of a talk in the run moves its head: each
+	// UPDATE of the head makes a row version, which the next one in the
+	// same transaction has to step over.
+	last := make(map[int64]*pgx.QueuedQuery)
+	for _, p := range run {
+		if m := p.t.moves; len(m) > 0 {
+			last[p.t.talkID] = m[len(m)-1]
+		}
+	}
+	for _, p := range run {
+		for _, q := range p.t.moves {
+			if q != last[p.t.talkID] {
+				q.SQL = strings.Replace(q.SQL, moveHead, keepHead, 1)
+			}
+		}
+	}
 	if len(pending) > 0 {
 		qs := make([]*pgx.QueuedQuery, 0, len(pending)+len(b.QueuedQueries))
 		for _, q := range pending {
@@ -531,7 +548,23 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	if k > 0 {
 		sp = fmt.Sprintf("w%d", k)
 	}
-	if _, rerr := r.tx.Exec(ctx, `ROLLBACK TO `+sp); rerr != nil {
+	// A talk whose head a write from k on was to move is left where the
+	// last write before k that stands left it, which did not move it
+	// (keepHead): the head is moved there in the rollback's round trip,
+	// in statements without parameters, since the transaction is aborted
+	// until the rollback, so that none can be prepared before it.
+	sql := `ROLLBACK TO ` + sp
+	stood := make(map[*txn]bool, k)
+	for _, p := range run[:k] {
+		stood[p.t] = true
+	}
+	for _, p := range run[k:] {
+		if h := r.heads[p.t.talkID]; stood[h] {
+			sql += fmt.Sprintf(`; UPDATE event_heads SET seq = %d, hash = '\x%x', frontier = '\x%x' WHERE talk_id = %d`, h.seq, h.hash[:], h.frontier, h.talkID)
+			delete(stood, h)
+		}
+	}
+	if _, rerr := r.tx.Exec(ctx, sql); rerr != nil {
 		c.abort(r, w, err, ws[k+1:], rerr)
 		return len(ws), nil, nil, true
 	}

@@ -468,7 +468,10 @@ func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)
 // writes after it run again in a run of their own. It checks that a
 // failed write leaves the head and the reserved IDs to the next, and that
 // the log, its tree and checkpoints, and the rows are as if the writes
-// that stand had committed one by one.
+// that stand had committed one by one. Only the last statement of a talk
+// in a run moves the talk's head in the database, so it checks that a
+// write that locks the head after a run that failed finds it where the
+// writes that stand left it.
 func TestBatchedWrites(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
@@ -570,9 +573,11 @@ func TestBatchedWrites(t *testing.T) {
 		{"message", message(ms[1].ID, "m9"), "", 0},
 		{"first counter (locks the head, starts a run)", counter(tips[0], 0), "", 2},
 		{"counter", counter(tips[1], 0), "", 0},
-		{"counter answering again (fails in the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1},
-		{"counter (runs again)", counter(tips[0], 1), "", 1},
+		{"counter answering again (fails, last of the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1},
+		// It locks the head that the rollback moved back to the last
+		// counter that stands, which did not move it itself.
 		{"last message (after a counter, locks again)", message(ms[1].ID, "m10"), "", 2},
+		{"counter (after a message, locks again)", counter(tips[0], 1), "", 2},
 	}
 	before, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
 	must("FindEvents", err)

@@ -181,6 +181,10 @@ type txn struct {
 	batched  bool
 	appended bool           // next has appended an event
 	events   []*talks.Event // what next appended, in order
+	frontier []byte         // of the head, as next encodes it
+	// moves are the statements queued by queue and queueWith, each of
+	// which moves the head to its event, in order.
+	moves []*pgx.QueuedQuery
 
 	// known holds, by talk, the heads that the batch's writes run so far
 	// left (commit.go), nil for a lone write; later are the writes that
@@ -414,7 +418,7 @@ func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp
 	if with != "" {
 		q = `WITH w AS (` + with + `), ` + strings.TrimPrefix(strings.TrimSpace(q), "WITH ")
 	}
-	b.Queue(q, append(qargs, args...)...)
+	tx.moves = append(tx.moves, b.Queue(q, append(qargs, args...)...))
 	return nil
 }
 
@@ -468,7 +472,7 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 	if err != nil {
 		return err
 	}
-	b.Queue(q, args...)
+	tx.moves = append(tx.moves, b.Queue(q, args...))
 	return nil
 }
 
@@ -506,6 +510,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	if err != nil {
 		return "", nil, err
 	}
+	tx.frontier = fr
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
 	// is locked. A lone write of several events signs one per event; in a
@@ -533,10 +538,18 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			INSERT INTO checkpoints (talk_id, size, root, note, time)
 			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
 		)
-		UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`,
+		` + moveHead,
 		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
 			root, note, talks.Timestamp(time.Now()), fr}, nil
 }
+
+// moveHead is the last part of next's statement, which moves the head;
+// keepHead takes its place in a statement of a pipelined run that a later
+// one of the run moves the head past (commit.go, pipeline).
+const (
+	moveHead = `UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`
+	keepHead = `SELECT $15::bytea IS NULL`
+)
 
 // translate turns driver errors into talks errors, so that no driver type
 // crosses into talks: a server error becomes a talks code or, for anything
