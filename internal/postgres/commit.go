@@ -443,7 +443,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 		}
 		var read func(pgx.BatchResults) error
 		err := w.call(c.s, d, r.heads, ws[i+1:], func(t *txn) (err error) {
-			t.queued = len(run) > 0
+			t.follows = len(run) > 0
 			read, err = w.pipe(t, b)
 			return err
 		})

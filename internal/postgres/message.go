@@ -72,7 +72,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 	pipe := func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
 		if ids, ok := tx.resume(talk, "messages"); ok {
 			return queue(tx, b, ids[0])
-		} else if tx.queued {
+		} else if tx.follows {
 			return nil, errNotPiped
 		}
 		// The IDs' subquery refers to h, so that it runs for the row

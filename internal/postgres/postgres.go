@@ -191,13 +191,13 @@ type txn struct {
 	// follow this one in the batch. spare holds the IDs reserved for the
 	// later writes of this one's kind to its talk (see resume), and
 	// reserving is set while a statement that reserves them is queued.
-	// queued is set for a write in a pipelined run after its first
+	// follows is set for a write in a pipelined run after its first
 	// (commit.go, pipeline): it may send no statement of its own.
 	known     map[int64]*txn
 	later     []*write
 	spare     spare
 	reserving bool
-	queued    bool
+	follows   bool
 	w         *write // the write tx runs
 
 	// keyChecked is set by a write that checks, in a statement of its own,
@@ -309,10 +309,10 @@ func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
 	b.Queue(`SELECT `+strings.Join(vals, ", "), n)
 }
 
-// wanted returns how many of the writes that follow tx in its batch write
-// to talk talkID (by their write.talk) and take IDs from the sequences of
-// tables kind, for reserve or a statement that locks the talk's head to
-// reserve IDs for.
+// wanted returns how many of the writes that follow tx in its batch will
+// write to talk talkID (by their write.talk) with IDs from the sequences of
+// tables kind: how many sets of IDs to reserve for them, as the head is
+// locked or in reserve.
 func (tx *txn) wanted(talkID int64, kind string) int {
 	n := 0
 	for _, w := range tx.later {

@@ -338,7 +338,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		pl = known
 		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
 			return queue(tx, b, pl.proposal, pl.track, ids[0], ids[1])
-		} else if tx.queued {
+		} else if tx.follows {
 			return nil, errNotPiped
 		}
 		// The IDs' subqueries refer to h, so that they run after the
