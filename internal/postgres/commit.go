@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,13 +59,22 @@ import (
 // and read the talk's head: the batch holds the lock, and the committer
 // keeps the head its last write to the talk left (heads), which a failed
 // write does not change. So a message or a counter-proposal starts from
-// it, with the IDs the previous one of its kind reserved for it under the
-// lock, and sends its checks and inserts in one round trip (txn.resume).
-// The first write of a talk in every batch still reads the head from the
-// database: another process may have moved it since the last batch. The
-// ledger signs one checkpoint per talk of the batch, at the
-// talk's head after the batch, instead of one per event (issue 7 allows
-// either), and inserts them in COMMIT's round trip.
+// it, with IDs reserved for it under the lock, and sends its checks and
+// inserts in one round trip (txn.resume). The first write of a talk in
+// every batch still reads the head from the database: another process may
+// have moved it since the last batch; the statement that locks it also
+// reserves the IDs of the later writes of its kind to the talk in the
+// batch. So none of them needs a result of another before it is sent, and
+// the committer does not wait for each one's round trip before it sends
+// the next: it sends the first one's inserts and the later ones, each in a
+// savepoint of its own, as one pipelined batch, and then reads their
+// results in order (pipeline). A write that fails in the run is rolled
+// back with the writes after it, which were built on its head; they run
+// again. So a batch of messages to one talk takes three round trips
+// however many it has: the lock (with BEGIN), the run, and COMMIT. The
+// ledger signs one checkpoint per talk of the batch, at the talk's head
+// after the batch, instead of one per event (issue 7 allows either), and
+// inserts them in COMMIT's round trip.
 //
 // A write that panics fails alone and its panic is re-raised in its
 // caller, unless it panicked in the middle of a statement and left the
@@ -94,8 +104,19 @@ var errClosed = errors.New("postgres: store closed")
 
 // A write is one call of update waiting for the committer.
 type write struct {
-	ctx     context.Context
-	fn      func(tx *txn) error
+	ctx context.Context
+	fn  func(tx *txn) error
+
+	// pipe, if set, is fn's pipelined form (see pipeline): it queues the
+	// write's statements on b, starting from a head that the batch holds
+	// (txn.resume), and returns the function that reads their results
+	// and returns the write's error; errNotPiped if tx cannot resume. talk
+	// and tables say, if known before the write runs, which talk it writes
+	// and from the sequences of which tables it takes IDs (txn.reserve).
+	pipe   func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error)
+	talk   int64
+	tables string
+
 	state   atomic.Int32 // queued, taken or abandoned
 	err     error
 	panic   any    // what fn panicked with, re-raised in the caller
@@ -132,10 +153,15 @@ func newCommitter(s *Store) *committer {
 // writes, and returns once the transaction has committed (nil) or fn or
 // the commit failed.
 func (c *committer) update(ctx context.Context, fn func(tx *txn) error) error {
+	return c.submit(ctx, &write{fn: fn})
+}
+
+// submit is update of w, whose fn and pipelined form, if any, are set.
+func (c *committer) submit(ctx context.Context, w *write) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w := &write{ctx: ctx, fn: fn, done: make(chan struct{})}
+	w.ctx, w.done = ctx, make(chan struct{})
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -208,11 +234,12 @@ func answer(ws []*write, err error) {
 	}
 }
 
-// commit runs batch in one transaction and answers every write in it.
-func (c *committer) commit(batch []*write) {
+// commit runs the writes of queue in one transaction and answers every
+// write in it.
+func (c *committer) commit(queue []*write) {
 	// Drop the writes abandoned while queued.
-	ws := batch[:0:0]
-	for _, w := range batch {
+	ws := queue[:0:0]
+	for _, w := range queue {
 		if w.state.CompareAndSwap(queued, taken) {
 			ws = append(ws, w)
 		}
@@ -236,7 +263,7 @@ func (c *committer) commit(batch []*write) {
 	if len(ws) == 1 {
 		w := ws[0]
 		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: []string{`BEGIN`}}
-		err := w.call(c.s, d, nil, false)
+		err := w.call(c.s, d, nil, nil, w.fn)
 		if d.broken != nil {
 			err = translate(fmt.Errorf("begin: %w", d.broken))
 		}
@@ -263,27 +290,39 @@ func (c *committer) commit(batch []*write) {
 	// write must not wait for a lock that another process holds; see
 	// retry). A write that failed is rolled back to its savepoint, which
 	// stays for the next write. COMMIT releases the last one.
-	pending := []string{`BEGIN`, `SAVEPOINT w`}
-	var ok, again []*write
-	var events []*talks.Event     // of the writes in ok, in order
-	timeout := false              // lock_timeout is set: the batch holds locks
-	heads := make(map[int64]*txn) // by talk, the last write that appended to it
-	for i, w := range ws {
-		d := &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: pending}
-		err := w.call(c.s, d, heads, i < len(ws)-1)
+	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn)}
+	for i := 0; i < len(ws); i++ {
+		w := ws[i]
+		var d *detached
+		var err error
+		if w.pipe != nil {
+			var n int
+			var done bool
+			n, d, err, done = c.pipeline(ctx, r, ws[i:])
+			if done {
+				return
+			} else if n > 0 {
+				i += n - 1
+				continue
+			}
+		}
+		if d == nil {
+			d = &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: r.pending}
+			err = w.call(c.s, d, r.heads, ws[i+1:], w.fn)
+		}
 		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
 			// A savepoint command failed: the connection is lost.
 			err := translate(fmt.Errorf("savepoint: %w", d.broken))
-			answer(ok, err)
+			answer(r.ok, err)
 			answer(ws[i:], err)
-			c.requeue(again)
+			c.requeue(r.again)
 			return
 		}
 		if len(d.pending) > 0 {
 			// w ran no statement: nothing to release or undo.
-			pending = d.pending
-			c.finish(w, err, timeout, &ok, &again)
+			r.pending = d.pending
+			c.finish(r, w, err)
 			continue
 		}
 		if err == nil && tx.Conn().PgConn().TxStatus() == 'E' {
@@ -292,43 +331,248 @@ func (c *committer) commit(batch []*write) {
 			err = errIgnored
 		}
 		if err == nil {
-			ok = append(ok, w)
-			events = append(events, d.txn.events...)
-			if d.txn.appended {
-				heads[d.txn.talkID] = d.txn
-			}
-			pending = []string{`RELEASE w`, `SAVEPOINT w`}
-			if !timeout {
-				pending = []string{`RELEASE w`, `SET LOCAL lock_timeout = '` + lockTimeout + `'`, `SAVEPOINT w`}
-				timeout = true
-			}
+			r.stand(d.txn)
 			continue
 		}
 		// Undo w alone. If that fails (the connection broke, or a panic
 		// left it busy), so does the whole batch.
 		if _, rerr := tx.Exec(ctx, `ROLLBACK TO w`); rerr != nil {
-			rerr = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
-			answer(ok, rerr)
-			answer(ws[i+1:], rerr)
-			ok = nil
-			c.finish(w, err, timeout, &ok, &again)
-			c.requeue(again)
+			c.abort(r, w, err, ws[i+1:], rerr)
 			return
 		}
-		pending = nil
-		c.finish(w, err, timeout, &ok, &again)
+		r.pending = nil
+		c.finish(r, w, err)
 	}
 	// Those to try again wait for this batch to release its locks.
-	defer c.requeue(again)
-	if len(ok) == 0 {
+	defer c.requeue(r.again)
+	if len(r.ok) == 0 {
 		return
 	}
-	if err := c.commitWith(ctx, tx, heads); err != nil {
-		answer(ok, translate(err))
+	if err := c.commitWith(ctx, tx, r.heads); err != nil {
+		answer(r.ok, translate(err))
 		return
 	}
-	c.s.appended(events)
-	answer(ok, nil)
+	c.s.appended(r.events)
+	answer(r.ok, nil)
+}
+
+// A batch is the state of a batch's transaction between its writes.
+type batch struct {
+	tx      *connTx
+	pending []string       // savepoint commands to send before the next statement
+	ok      []*write       // writes that stand, or ran no statement
+	again   []*write       // writes to queue again, in the next batch
+	events  []*talks.Event // of the writes in ok, in order
+	timeout bool           // lock_timeout is set: the batch holds locks
+	heads   map[int64]*txn // by talk, the last write that appended to it
+}
+
+// stand keeps the write of t, which succeeded, and sets the savepoint
+// commands for the next.
+func (r *batch) stand(t *txn) {
+	r.ok = append(r.ok, t.w)
+	r.events = append(r.events, t.events...)
+	if t.appended {
+		r.heads[t.talkID] = t
+	}
+	r.pending = []string{`RELEASE w`, `SAVEPOINT w`}
+	if !r.timeout {
+		r.pending = []string{`RELEASE w`, `SET LOCAL lock_timeout = '` + lockTimeout + `'`, `SAVEPOINT w`}
+		r.timeout = true
+	}
+}
+
+// abort ends a batch whose rollback of w, which failed with err, failed
+// with rerr: every write that stood or follows gets rerr.
+func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr error) {
+	rerr = translate(fmt.Errorf("rollback to savepoint: %w", rerr))
+	answer(r.ok, rerr)
+	answer(rest, rerr)
+	r.ok = nil
+	c.finish(r, w, err)
+	c.requeue(r.again)
+}
+
+// errNotPiped is the error of a write's pipelined form (write.pipe) that
+// cannot start from a head the batch holds: it runs on its own.
+var errNotPiped = errors.New("postgres: the write cannot be pipelined")
+
+// pipeline runs the longest run of writes at the start of ws that have a
+// pipelined form, each from the head the one before it leaves, in one
+// round trip: the pending savepoint commands, then each write's
+// statements, the first in the savepoint w and each later one in a
+// savepoint of its own nested in the one before (SAVEPOINT w1, w2, ...).
+// The first may lock and read its talk's head first, in a round trip of
+// its own; the later ones must start from a head the batch holds. Then
+// pipeline reads each write's results in order. If write k fails, by an
+// error of its statements (after which PostgreSQL skips the rest of the
+// batch) or of a check that it reads (a stale view), ROLLBACK TO its
+// savepoint undoes it and every later write of the run, which were built
+// on its head; k gets its error, and the heads are put back as the writes
+// before k left them. pipeline returns how many writes it answered or
+// kept (the run's, or up to k), so that the committer runs those after k
+// again, from the right head. It returns 0 if ws[0] cannot be pipelined,
+// and then also ws[0]'s transaction and error if it failed before its
+// statements were queued, for the committer to finish as it does a write
+// run alone. done is set if the connection failed: then it has answered
+// every write of the batch.
+//
+// A run takes one round trip, and one more to roll back if a write
+// fails, however many writes it holds. It has at most maxBatch writes, so
+// at most as many subtransactions as the batch would have without it.
+func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int, d0 *detached, err0 error, done bool) {
+	type piped struct {
+		t    *txn
+		read func(pgx.BatchResults) error
+		prev *txn // the head of t's talk before it
+	}
+	var run []piped
+	b := &pgx.Batch{}
+	var pending []string // of the savepoint commands, those that go with b
+	for i, w := range ws {
+		if w.pipe == nil {
+			break
+		}
+		mark := len(b.QueuedQueries)
+		if len(run) > 0 {
+			b.Queue(fmt.Sprintf(`SAVEPOINT w%d`, len(run)))
+		}
+		d := &detached{Tx: r.tx, ctx: context.WithoutCancel(w.ctx)}
+		if len(run) == 0 {
+			d.pending = r.pending
+		}
+		var read func(pgx.BatchResults) error
+		err := w.call(c.s, d, r.heads, ws[i+1:], func(t *txn) (err error) {
+			t.follows = len(run) > 0
+			read, err = w.pipe(t, b)
+			return err
+		})
+		if len(run) == 0 {
+			r.tx.begun = r.tx.begun || len(d.pending) == 0
+			if err != nil {
+				if errors.Is(err, errNotPiped) && len(d.pending) > 0 {
+					return 0, nil, nil, false
+				}
+				return 0, d, err, false
+			}
+			pending = d.pending
+		}
+		if err != nil {
+			// w runs after the run, which it cannot join.
+			b.QueuedQueries = b.QueuedQueries[:mark]
+			break
+		}
+		run = append(run, piped{t: d.txn, read: read, prev: r.heads[d.txn.talkID]})
+		r.heads[d.txn.talkID] = d.txn
+	}
+	if len(run) == 0 {
+		return 0, nil, nil, false
+	}
+	// Only the last statement of a talk in the run moves its head: each
+	// UPDATE of the head makes a row version, which the next one in the
+	// same transaction has to step over.
+	last := make(map[int64]*pgx.QueuedQuery)
+	for _, p := range run {
+		if m := p.t.moves; len(m) > 0 {
+			last[p.t.talkID] = m[len(m)-1]
+		}
+	}
+	for _, p := range run {
+		for _, q := range p.t.moves {
+			if q != last[p.t.talkID] {
+				q.SQL = strings.Replace(q.SQL, moveHead, keepHead, 1)
+			}
+		}
+	}
+	if len(pending) > 0 {
+		qs := make([]*pgx.QueuedQuery, 0, len(pending)+len(b.QueuedQueries))
+		for _, q := range pending {
+			qs = append(qs, &pgx.QueuedQuery{SQL: q})
+		}
+		b.QueuedQueries = append(qs, b.QueuedQueries...)
+	}
+
+	// broken ends the batch: the connection failed, or a write read no
+	// error although the transaction was aborted (errIgnored).
+	broken := func(err error) (int, *detached, error, bool) {
+		err = translate(fmt.Errorf("pipeline: %w", err))
+		answer(r.ok, err)
+		answer(ws, err)
+		c.requeue(r.again)
+		return len(ws), nil, nil, true
+	}
+	br := r.tx.SendBatch(ctx, b)
+	r.tx.begun = true
+	for range pending {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return broken(err)
+		}
+	}
+	r.pending = nil
+	k, err := len(run), error(nil)
+	for j, p := range run {
+		if j > 0 {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return broken(err)
+			}
+		}
+		if err = p.t.w.guard(func() error { return p.read(br) }); err != nil {
+			k = j
+			break
+		}
+	}
+	if cerr := br.Close(); k == len(run) && cerr != nil {
+		return broken(cerr)
+	}
+	if k == len(run) && r.tx.Conn().PgConn().TxStatus() == 'E' {
+		return broken(errIgnored)
+	}
+	// Put back the heads of the writes undone, last first.
+	for j := len(run) - 1; j >= k; j-- {
+		if p := run[j]; p.prev == nil {
+			delete(r.heads, p.t.talkID)
+		} else {
+			r.heads[p.t.talkID] = p.prev
+		}
+	}
+	for _, p := range run[:k] {
+		r.stand(p.t)
+	}
+	if k == len(run) {
+		return k, nil, nil, false
+	}
+	w := run[k].t.w
+	sp := "w"
+	if k > 0 {
+		sp = fmt.Sprintf("w%d", k)
+	}
+	// A talk whose head a write from k on was to move is left where the
+	// last write before k that stands left it, which did not move it
+	// (keepHead): the head is moved there in the rollback's round trip,
+	// in statements without parameters, since the transaction is aborted
+	// until the rollback, so that none can be prepared before it.
+	sql := `ROLLBACK TO ` + sp
+	stood := make(map[*txn]bool, k)
+	for _, p := range run[:k] {
+		stood[p.t] = true
+	}
+	for _, p := range run[k:] {
+		if h := r.heads[p.t.talkID]; stood[h] {
+			sql += fmt.Sprintf(`; UPDATE event_heads SET seq = %d, hash = '\x%x', frontier = '\x%x' WHERE talk_id = %d`, h.seq, h.hash[:], h.frontier, h.talkID)
+			delete(stood, h)
+		}
+	}
+	if _, rerr := r.tx.Exec(ctx, sql); rerr != nil {
+		c.abort(r, w, err, ws[k+1:], rerr)
+		return len(ws), nil, nil, true
+	}
+	if k == 0 {
+		r.pending = nil // w stays, for the next write
+	}
+	c.finish(r, w, err)
+	return k + 1, nil, nil, false
 }
 
 // commitWith signs a checkpoint of each talk in heads at its head (the
@@ -385,12 +629,12 @@ var errIgnored = errors.New("postgres: a statement failed and the transaction wa
 // finish answers w, which ran without writing anything (err is nil) or
 // failed with err and was undone, or puts it in again to run in a later
 // batch.
-func (c *committer) finish(w *write, err error, timeout bool, ok, again *[]*write) {
+func (c *committer) finish(r *batch, w *write, err error) {
 	switch {
 	case err == nil:
-		*ok = append(*ok, w)
-	case w.retry(timeout):
-		*again = append(*again, w)
+		r.ok = append(r.ok, w)
+	case w.retry(r.timeout):
+		r.again = append(r.again, w)
 	default:
 		answer([]*write{w}, err)
 	}
@@ -421,20 +665,27 @@ func (w *write) retry(timeout bool) bool {
 	return false
 }
 
-// call runs w's function in d, turning a panic into an error for the
-// batch and keeping the panic for w's caller. A write that shares its
-// transaction with others gets the heads its batch's writes so far left
-// (known, not nil), and more is set if writes follow it.
-func (w *write) call(s *Store, d *detached, known map[int64]*txn, more bool) (err error) {
+// call runs fn, w's function or its pipelined form, in d, turning a
+// panic into an error for the batch and keeping the panic for w's caller.
+// A write that shares its transaction with others gets the heads its
+// batch's writes so far left (known, not nil) and the writes that follow
+// it (later).
+func (w *write) call(s *Store, d *detached, known map[int64]*txn, later []*write, fn func(tx *txn) error) error {
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, later: later, w: w}
+	return w.guard(func() error { return fn(d.txn) })
+}
+
+// guard runs fn, a part of w, turning a panic into an error and keeping
+// the panic for w's caller, and the SQLSTATE of a server error in w.code.
+func (w *write) guard(fn func() error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.panic = p
 			err = fmt.Errorf("postgres: write panicked: %v", p)
 		}
 	}()
-	w.code = ""
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, more: more}
-	err = w.fn(d.txn)
+	w.code, w.panic = "", nil
+	err = fn()
 	if perr := (*pgconn.PgError)(nil); errors.As(err, &perr) {
 		w.code = perr.Code
 	}

@@ -458,12 +458,20 @@ func (c *sends) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryD
 func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
 // TestBatchedWrites runs messages and counter-proposals to one talk in one
-// batch, among some that fail after writing, and checks that a write after
-// the first of its kind to the talk takes one round trip (it starts from
-// the head the batch left and the IDs reserved for it), that a failed
-// write leaves the head and the reserved IDs to the next, and that the
-// log, its tree and checkpoints, and the rows are as if the writes that
-// stand had committed one by one.
+// batch, among some that fail after writing, and checks that they are
+// pipelined: once the first of a kind has locked the talk's head (and
+// reserved the later ones' IDs), a run of them takes one round trip
+// however long it is (each starts from the head the one before it
+// leaves), and a write that
+// fails in the middle of a run (a statement of it fails, or its view check
+// finds the view stale) costs one more to roll back, after which the
+// writes after it run again in a run of their own. It checks that a
+// failed write leaves the head and the reserved IDs to the next, and that
+// the log, its tree and checkpoints, and the rows are as if the writes
+// that stand had committed one by one. Only the last statement of a talk
+// in a run moves the talk's head in the database, so it checks that a
+// write that locks the head after a run that failed finds it where the
+// writes that stand left it.
 func TestBatchedWrites(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
@@ -498,7 +506,12 @@ func TestBatchedWrites(t *testing.T) {
 	track := trs[0].ID
 	var ps [2]*talks.Party
 	var ms [2]*talks.Member
+	var early int64 // a head that a party and a member were added after
 	for k, name := range []string{"north", "south"} {
+		if k == 1 {
+			early, err = s.TalkHead(ctx, tk.ID)
+			must("TalkHead", err)
+		}
 		ps[k] = &talks.Party{TalkID: tk.ID, Name: name}
 		must("AddParty", s.AddParty(ctx, ps[k], stamp(u.ID)))
 		uk := &talks.User{Name: name, Email: name + "@example.org"}
@@ -531,27 +544,40 @@ func TestBatchedWrites(t *testing.T) {
 	must("PostMessage", message(ms[0].ID, "m0")())
 	head, err := s.TalkHead(ctx, tk.ID)
 	must("TalkHead", err)
-	viewed := func() error {
-		st := stamp(u.ID)
-		st.View = &talks.ViewCheck{Head: head} // the batch's messages keep it
-		return s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: ms[0].ID, Body: "m4"}, st)
+	viewed := func(body string, head int64) func() error {
+		return func() error {
+			st := stamp(u.ID)
+			st.View = &talks.ViewCheck{Head: head}
+			return s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: ms[0].ID, Body: body}, st)
+		}
 	}
-	// Each write and the round trips it should take.
+	// Each write, the error code it fails with, if any, and the round
+	// trips it adds: a write that joins a pipelined run adds none, and
+	// one that fails adds one to roll back.
 	writes := []struct {
 		name  string
 		run   func() error
-		fails bool
+		code  string
 		trips int
 	}{
-		{"first message (locks the head)", message(ms[0].ID, "m1"), false, 2},
-		{"message", message(ms[1].ID, "m2"), false, 1},
-		{"message of no member (rolled back)", message(1<<40, "m3"), true, 1 + 1},
-		{"message with a view", viewed, false, 1},
-		{"first counter (reserves no message ID)", counter(tips[0], 0), false, 2},
-		{"counter", counter(tips[1], 0), false, 1},
-		{"counter answering again (rolled back)", counter(tips[0], 0), true, 1 + 1},
-		{"counter", counter(tips[0], 1), false, 1},
-		{"last message", message(ms[1].ID, "m5"), false, 2},
+		{"first message (locks the head, starts a run)", message(ms[0].ID, "m1"), "", 2},
+		{"message", message(ms[1].ID, "m2"), "", 0},
+		{"message of no member (fails in the run)", message(1<<40, "m3"), talks.EINVALID, 0 + 1},
+		{"message with a view (runs again, starts a run)", viewed("m4", head), "", 1}, // the batch's messages keep it
+		{"message with a stale view (fails in the run)", viewed("m5", early), talks.ECONFLICT, 0 + 1},
+		{"message (runs again)", message(ms[1].ID, "m6"), "", 1},
+		{"message to no track (ends the run, finds no head)", func() error {
+			return s.PostMessage(ctx, &talks.Message{TrackID: 1 << 40, AuthorID: ms[0].ID, Body: "m7"}, stamp(u.ID))
+		}, talks.ENOTFOUND, 1 + 1},
+		{"message (starts a run)", message(ms[0].ID, "m8"), "", 1},
+		{"message", message(ms[1].ID, "m9"), "", 0},
+		{"first counter (locks the head, starts a run)", counter(tips[0], 0), "", 2},
+		{"counter", counter(tips[1], 0), "", 0},
+		{"counter answering again (fails, last of the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1},
+		// It locks the head that the rollback moved back to the last
+		// counter that stands, which did not move it itself.
+		{"last message (after a counter, locks again)", message(ms[1].ID, "m10"), "", 2},
+		{"counter (after a message, locks again)", counter(tips[0], 1), "", 2},
 	}
 	before, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
 	must("FindEvents", err)
@@ -576,11 +602,17 @@ func TestBatchedWrites(t *testing.T) {
 	close(release)
 	wg.Wait()
 	want := 1 // COMMIT, with the checkpoint
+	stood := 0
 	for k, w := range writes {
 		want += w.trips
-		if (errs[k] != nil) != w.fails {
-			t.Errorf("%s = %v, want failure %t", w.name, errs[k], w.fails)
+		if code := talks.ErrorCode(errs[k]); errs[k] != nil && code != w.code || errs[k] == nil && w.code != "" {
+			t.Errorf("%s = %v, want code %q", w.name, errs[k], w.code)
+		} else if errs[k] == nil {
+			stood++
 		}
+	}
+	if stood != 10 {
+		t.Errorf("%d writes stood, want 10", stood)
 	}
 	if got := tr.n.Load() - n0; got != int64(want) {
 		t.Errorf("the batch took %d round trips, want %d", got, want)
@@ -588,7 +620,7 @@ func TestBatchedWrites(t *testing.T) {
 
 	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
 	must("FindEvents", err)
-	if got, want := len(evs)-len(before), 4+2*3; got != want {
+	if got, want := len(evs)-len(before), 7+2*3; got != want {
 		t.Errorf("the batch appended %d events, want %d", got, want)
 	}
 	checkLog(t, s, tk.ID, len(evs))
@@ -603,8 +635,8 @@ func TestBatchedWrites(t *testing.T) {
 			t.Errorf("message %q has ID %d after %d", m.Body, m.ID, msgs[k-1].ID)
 		}
 	}
-	if got := strings.Join(bodies, " "); got != "m0 m1 m2 m4 m5" {
-		t.Errorf("messages %s stored, want m0 m1 m2 m4 m5", got)
+	if got, want := strings.Join(bodies, " "), "m0 m1 m2 m4 m6 m8 m9 m10"; got != want {
+		t.Errorf("messages %s stored, want %s", got, want)
 	}
 	// Every event names the rows that were stored.
 	for _, e := range evs[len(before):] {

@@ -17,36 +17,22 @@ import (
 // one to insert the message and its event and move the head, with the
 // check of the Service's view (Stamp.View) if events came after it. In a
 // batch that already holds the talk's head, it takes only the second: it
-// starts from the head the batch's last write to the talk left, with the
-// ID that write reserved for it (txn.resume), and reserves one for the
-// next message in the same round trip if writes follow it.
+// starts from the head the batch's last write to the talk left, with an
+// ID reserved for it under the lock (txn.resume): the first message of
+// the talk in the batch reserves IDs for every later one in the statement
+// that locks the head. So the messages of a run need no result of each
+// other before they are sent, and the committer sends their second round
+// trips as one (pipeline), each in a savepoint of its own.
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	var talkID int64
-	err := s.update(ctx, func(tx *txn) error {
-		var id int64
-		if ids, ok := tx.resume(s.tracks.get(m.TrackID).talk, "messages"); ok {
-			id = ids[0]
-		} else {
-			var hash, fr []byte
-			err := tx.QueryRow(ctx, `
-				SELECT h.talk_id, h.seq, h.hash, h.frontier, nextval(pg_get_serial_sequence('messages', 'id'))
-				FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-				FOR UPDATE OF h`, m.TrackID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &id)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-			} else if err != nil {
-				return fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
-			}
-			copy(tx.hash[:], hash)
-			tx.useFrontier(fr)
-		}
-		talkID = tx.talkID
+	// queue queues on b the statements of the message with ID id after
+	// tx's head, and returns the function that reads their results.
+	queue := func(tx *txn, b *pgx.Batch, id int64) (func(pgx.BatchResults) error, error) {
 		after, err := tx.viewLag(st)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		b := &pgx.Batch{}
 		tx.reserve(b, "messages")
 		check := after < tx.seq
 		if check {
@@ -57,30 +43,79 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
 			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
+			return nil, err
+		}
+		return func(br pgx.BatchResults) error {
+			if err := tx.reserved(br); err != nil {
+				return err
+			}
+			if check {
+				var fresh bool
+				if err := br.QueryRow().Scan(&fresh); err != nil {
+					return fmt.Errorf("check view: %w", err)
+				} else if !fresh {
+					return talks.ErrStaleView
+				}
+			}
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("insert event: %w", err)
+			}
+			talkID = tx.talkID
+			m.ID, m.CreatedAt, m.Retracted = id, at, false
+			return nil
+		}, nil
+	}
+	talk := s.tracks.get(m.TrackID).talk
+	// pipe locks the head and reserves the message's ID and those of the
+	// later messages of the talk in the batch, unless the batch holds the
+	// head with an ID reserved for it, and then queues the message on b.
+	pipe := func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		if ids, ok := tx.resume(talk, "messages"); ok {
+			return queue(tx, b, ids[0])
+		} else if tx.follows {
+			return nil, errNotPiped
+		}
+		// The IDs' subquery refers to h, so that it runs for the row
+		// locked, after the lock: PostgreSQL evaluates it again for the
+		// head's latest version if it had to wait for another writer
+		// (EvalPlanQual), whose IDs are then all smaller. An uncorrelated
+		// one would run once, before the wait.
+		var hash, fr []byte
+		var ids []int64
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, h.frontier,
+				ARRAY(SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
+			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return nil, fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
+		}
+		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
+		tx.spare = spare{tables: "messages", ids: ids[1:]}
+		return queue(tx, b, ids[0])
+	}
+	w := &write{talk: talk, tables: "messages"}
+	if st.SignatureFor(talks.EventMessagePosted) == nil {
+		// A signed event's checks may need statements of their own (next).
+		w.pipe = pipe
+	}
+	w.fn = func(tx *txn) error {
+		b := &pgx.Batch{}
+		read, err := pipe(tx, b)
+		if err != nil {
 			return err
 		}
 		br := tx.SendBatch(ctx, b)
-		if err := tx.reserved(br); err != nil {
-			br.Close()
-			return err
+		err = read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("insert event: %w", cerr)
 		}
-		if check {
-			var fresh bool
-			if err := br.QueryRow().Scan(&fresh); err != nil {
-				br.Close()
-				return fmt.Errorf("check view: %w", err)
-			} else if !fresh {
-				br.Close()
-				return talks.ErrStaleView
-			}
-		}
-		if err := br.Close(); err != nil {
-			return fmt.Errorf("insert event: %w", err)
-		}
-		m.ID, m.CreatedAt, m.Retracted = id, at, false
-		return nil
-	})
-	if err != nil {
+		return err
+	}
+	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}
 	s.tracks.put(m.TrackID, place{talk: talkID})

@@ -181,14 +181,24 @@ type txn struct {
 	batched  bool
 	appended bool           // next has appended an event
 	events   []*talks.Event // what next appended, in order
+	frontier []byte         // of the head, as next encodes it
+	// moves are the statements queued by queue and queueWith, each of
+	// which moves the head to its event, in order.
+	moves []*pgx.QueuedQuery
 
 	// known holds, by talk, the heads that the batch's writes run so far
-	// left (commit.go), nil for a lone write; more is set if writes follow
-	// this one in the batch. spare holds the IDs that this write reserved
-	// for the next write of its kind to its talk in the batch (see resume).
-	known map[int64]*txn
-	more  bool
-	spare spare
+	// left (commit.go), nil for a lone write; later are the writes that
+	// follow this one in the batch. spare holds the IDs reserved for the
+	// later writes of this one's kind to its talk (see resume), and
+	// reserving is set while a statement that reserves them is queued.
+	// follows is set for a write in a pipelined run after its first
+	// (commit.go, pipeline): it may send no statement of its own.
+	known     map[int64]*txn
+	later     []*write
+	spare     spare
+	reserving bool
+	follows   bool
+	w         *write // the write tx runs
 
 	// keyChecked is set by a write that checks, in a statement of its own,
 	// that the server still holds the key of its server-made signature,
@@ -233,16 +243,18 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 	return nil
 }
 
-// A spare is a set of IDs, one from the sequence of each of its tables,
-// reserved while the batch held its talk's head.
+// A spare is a list of sets of IDs, one from the sequence of each of its
+// tables, in the order the sequences gave them, reserved while the batch
+// held its talk's head.
 type spare struct {
-	tables string // "messages", say, or "versions,answers"
-	ids    []int64
+	tables string  // "messages", say, or "versions,answers"
+	ids    []int64 // the first set, then the second, ...
 }
 
 // resume starts tx at the head of talk talkID that the batch's last write
-// to it left, if the batch holds that head and that write reserved IDs in
-// tables for tx; it returns those IDs, or false if tx must lock the head
+// to it left, if the batch holds that head and that write left IDs in
+// tables reserved for tx; it returns the first set of them, and keeps the
+// rest for the next write of tx's kind, or false if tx must lock the head
 // itself. The batch's transaction holds the head's lock from its first
 // write to the talk until it commits, so the head cannot have moved since,
 // and IDs reserved under the lock are greater than those of every write
@@ -253,7 +265,7 @@ type spare struct {
 // took: its rows were undone, so nothing holds them.
 func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 	h := tx.known[talkID]
-	if h == nil || h.spare.tables != strings.Join(tables, ",") {
+	if h == nil || h.spare.tables != strings.Join(tables, ",") || len(h.spare.ids) < len(tables) {
 		return nil, false
 	}
 	tx.talkID, tx.seq, tx.hash = talkID, h.seq, h.hash
@@ -268,32 +280,71 @@ func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 			}
 		}
 	}
-	return h.spare.ids, true
+	tx.spare = spare{tables: h.spare.tables, ids: h.spare.ids[len(tables):]}
+	return h.spare.ids[:len(tables)], true
 }
 
-// reserve queues on b, if writes follow tx in its batch, a statement that
-// reserves an ID from the sequence of each of tables for the next write
-// of tx's kind to its talk (see resume). It goes first, so that reserved
-// reads its result first from b's results.
+// reserve queues on b, if the writes that follow tx in its batch include
+// more of tx's kind to its talk (by their write.talk) than tx's spare
+// holds IDs for, a statement that reserves an ID from the sequence of each
+// of tables for each of them (see resume). That is for a write whose
+// statement that locks the head reserved none, since its talk was not
+// known before: the later ones can then resume, but not in its pipelined
+// run (commit.go), since they need the IDs to build their events. It goes
+// first, so that reserved reads its result first from b's results.
 func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
-	if !tx.more {
+	kind := strings.Join(tables, ",")
+	n := tx.wanted(tx.talkID, kind)
+	if n == 0 || tx.spare.tables == kind && len(tx.spare.ids) >= n*len(tables) {
 		return
 	}
 	vals := make([]string, len(tables))
 	for i, t := range tables {
-		vals[i] = `nextval(pg_get_serial_sequence('` + t + `', 'id'))`
+		// nextval runs once per row, in the order the rows are made, which
+		// ARRAY keeps: each array ascends.
+		vals[i] = `ARRAY(SELECT nextval(pg_get_serial_sequence('` + t + `', 'id')) FROM generate_series(1, $1::int))`
 	}
-	tx.spare.tables = strings.Join(tables, ",")
-	b.Queue(`SELECT ARRAY[` + strings.Join(vals, ", ") + `]`)
+	tx.spare = spare{tables: kind}
+	tx.reserving = true
+	b.Queue(`SELECT `+strings.Join(vals, ", "), n)
 }
 
+// wanted returns how many of the writes that follow tx in its batch will
+// write to talk talkID (by their write.talk) with IDs from the sequences of
+// tables kind: how many sets of IDs to reserve for them, as the head is
+// locked or in reserve.
+func (tx *txn) wanted(talkID int64, kind string) int {
+	n := 0
+	for _, w := range tx.later {
+		if talkID != 0 && w.talk == talkID && w.tables == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// reserved reads the IDs that reserve's statement reserved, if it queued
+// one, into tx's spare.
 func (tx *txn) reserved(br pgx.BatchResults) error {
-	if !tx.more {
+	if !tx.reserving {
 		return nil
 	}
-	if err := br.QueryRow().Scan(&tx.spare.ids); err != nil {
+	n := strings.Count(tx.spare.tables, ",") + 1
+	cols := make([][]int64, n)
+	dest := make([]any, n)
+	for i := range cols {
+		dest[i] = &cols[i]
+	}
+	if err := br.QueryRow().Scan(dest...); err != nil {
 		return fmt.Errorf("reserve ids: %w", err)
 	}
+	ids := make([]int64, 0, n*len(cols[0]))
+	for j := range cols[0] {
+		for i := range cols {
+			ids = append(ids, cols[i][j])
+		}
+	}
+	tx.spare.ids = ids
 	return nil
 }
 
@@ -367,7 +418,7 @@ func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp
 	if with != "" {
 		q = `WITH w AS (` + with + `), ` + strings.TrimPrefix(strings.TrimSpace(q), "WITH ")
 	}
-	b.Queue(q, append(qargs, args...)...)
+	tx.moves = append(tx.moves, b.Queue(q, append(qargs, args...)...))
 	return nil
 }
 
@@ -421,7 +472,7 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 	if err != nil {
 		return err
 	}
-	b.Queue(q, args...)
+	tx.moves = append(tx.moves, b.Queue(q, args...))
 	return nil
 }
 
@@ -459,6 +510,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	if err != nil {
 		return "", nil, err
 	}
+	tx.frontier = fr
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
 	// is locked. A lone write of several events signs one per event; in a
@@ -486,10 +538,18 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			INSERT INTO checkpoints (talk_id, size, root, note, time)
 			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
 		)
-		UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`,
+		` + moveHead,
 		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
 			root, note, talks.Timestamp(time.Now()), fr}, nil
 }
+
+// moveHead is the last part of next's statement, which moves the head;
+// keepHead takes its place in a statement of a pipelined run that a later
+// one of the run moves the head past (commit.go, pipeline).
+const (
+	moveHead = `UPDATE event_heads SET seq = $2, hash = $9, frontier = $15 WHERE talk_id = $1`
+	keepHead = `SELECT $15::bytea IS NULL`
+)
 
 // translate turns driver errors into talks errors, so that no driver type
 // crosses into talks: a server error becomes a talks code or, for anything

@@ -195,9 +195,12 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // savepoint, or its transaction), so it writes nothing. In a batch that
 // already holds the talk's head, a counter-proposal to a version whose
 // place the store knows takes only the second round trip: it starts from
-// the head the batch's last write to the talk left, with the IDs that
-// write reserved for it (txn.resume), and reserves those of the next in
-// the same round trip if writes follow it.
+// the head the batch's last write to the talk left, with IDs reserved for
+// it under the lock (txn.resume): the first counter-proposal of the talk
+// in the batch reserves those of every later one in the statement that
+// locks the head. So the ones of a run need no result of each other
+// before they are sent, and the committer sends their second round trips
+// as one (pipeline).
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
@@ -235,30 +238,13 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 	}
 	at := talks.Timestamp(st.Time)
 	var pl place // the parent's
-	err = s.update(ctx, func(tx *txn) error {
-		var proposalID, trackID, versionID, answerID int64
-		pl = s.versions.get(v.ParentID)
-		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
-			proposalID, trackID, versionID, answerID = pl.proposal, pl.track, ids[0], ids[1]
-		} else {
-			var hash, fr []byte
-			err := tx.QueryRow(ctx, `
-				SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
-					nextval(pg_get_serial_sequence('versions', 'id')), nextval(pg_get_serial_sequence('answers', 'id'))
-				FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-				WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID).Scan(&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &versionID, &answerID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return talks.Errorf(talks.ENOTFOUND, "Version not found.")
-			} else if err != nil {
-				return fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
-			}
-			copy(tx.hash[:], hash)
-			tx.useFrontier(fr)
-			pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
-		}
+	// queue queues on b the checks and inserts of the counter-proposal
+	// after tx's head, with the IDs given, and returns the function that
+	// reads their results.
+	queue := func(tx *txn, b *pgx.Batch, proposalID, trackID, versionID, answerID int64) (func(pgx.BatchResults) error, error) {
 		after, err := tx.viewLag(st)
 		if err != nil {
-			return err
+			return nil, err
 		}
 
 		// The checks, made after the lock (a statement of their own, so
@@ -274,7 +260,6 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			// the same statement; a client's signature is recorded by next.
 			signer, tx.keyChecked = sg.Signer, true
 		}
-		b := &pgx.Batch{}
 		tx.reserve(b, "versions", "answers")
 		b.Queue(`
 			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
@@ -291,7 +276,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		if err := tx.queue(b, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
 			VersionID: versionID, ProposalID: proposalID, ParentID: v.ParentID, Values: v.Values,
 			Clauses: v.Clauses, Rationale: v.Rationale, AuthorID: v.AuthorID}); err != nil {
-			return err
+			return nil, err
 		}
 		b.Queue(`INSERT INTO answers (id, talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -299,51 +284,108 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		if err := tx.queue(b, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
 			AnswerID: answerID, VersionID: v.ParentID, PartyID: counter.PartyID, MemberID: counter.MemberID,
 			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
-			return err
+			return nil, err
 		}
-		br := tx.SendBatch(ctx, b)
-		if err := tx.reserved(br); err != nil {
-			br.Close()
-			return err
+		return func(br pgx.BatchResults) error {
+			if err := tx.reserved(br); err != nil {
+				return err
+			}
+			var agreed, answered bool
+			var party *int64
+			var mandate, prefs int64
+			var holder string
+			var fresh bool
+			if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
+				return fmt.Errorf("check counter: %w", err)
+			}
+			// A failed check's error wins over the inserts' (which may
+			// have failed because of it, an answer already standing say).
+			switch {
+			case !fresh:
+				err = talks.ErrStaleView
+			case agreed:
+				err = errSettled
+			case party == nil || *party != counter.PartyID:
+				err = errNotOfParty
+			case answered:
+				err = errAnswered
+			case st.Mandate != nil:
+				err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
+			}
+			if err == nil && signer != "" && holder != talks.KeyHolderServer {
+				err = talks.ErrKeyReleased
+			}
+			if err != nil {
+				return err
+			}
+			for range 4 {
+				if _, err := br.Exec(); err != nil {
+					return fmt.Errorf("insert counter-proposal: %w", err)
+				}
+			}
+			counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
+			v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
+			counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
+			return nil
+		}, nil
+	}
+	known := s.versions.get(v.ParentID)
+	// pipe locks the head and reserves the IDs of the version and the
+	// answer, and those of the later counter-proposals of the talk in the
+	// batch, unless the batch holds the head with IDs reserved for it, and
+	// then queues the counter-proposal on b.
+	pipe := func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error) {
+		pl = known
+		if ids, ok := tx.resume(pl.talk, "versions", "answers"); ok {
+			return queue(tx, b, pl.proposal, pl.track, ids[0], ids[1])
+		} else if tx.follows {
+			return nil, errNotPiped
 		}
-		var agreed, answered bool
-		var party *int64
-		var mandate, prefs int64
-		var holder string
-		var fresh bool
-		if err := br.QueryRow().Scan(&agreed, &party, &answered, &mandate, &prefs, &holder, &fresh); err != nil {
-			br.Close()
-			return fmt.Errorf("check counter: %w", err)
+		// The IDs' subqueries refer to h, so that they run after the
+		// lock (see PostMessage).
+		var hash, fr []byte
+		var proposalID, trackID int64
+		var vids, aids []int64
+		err := tx.QueryRow(ctx, `
+			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
+				ARRAY(SELECT nextval(pg_get_serial_sequence('versions', 'id')) FROM generate_series(h.seq, h.seq + $2::int)),
+				ARRAY(SELECT nextval(pg_get_serial_sequence('answers', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
+			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")).Scan(
+			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+		} else if err != nil {
+			return nil, fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
 		}
-		// A failed check's error wins over the inserts' (which may have
-		// failed because of it, an answer already standing say).
-		switch {
-		case !fresh:
-			err = talks.ErrStaleView
-		case agreed:
-			err = errSettled
-		case party == nil || *party != counter.PartyID:
-			err = errNotOfParty
-		case answered:
-			err = errAnswered
-		case st.Mandate != nil:
-			err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
+		copy(tx.hash[:], hash)
+		tx.useFrontier(fr)
+		pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
+		tx.spare = spare{tables: "versions,answers"}
+		for i := 1; i < len(vids); i++ {
+			tx.spare.ids = append(tx.spare.ids, vids[i], aids[i])
 		}
-		if err == nil && signer != "" && holder != talks.KeyHolderServer {
-			err = talks.ErrKeyReleased
-		}
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("insert counter-proposal: %w", cerr)
-		}
+		return queue(tx, b, proposalID, trackID, vids[0], aids[0])
+	}
+	w := &write{talk: known.talk, tables: "versions,answers"}
+	if sg := st.SignatureFor(talks.EventVersionProposed); (sg == nil || !sg.ByClient()) && st.SignatureFor(talks.EventAnswerGiven) == nil {
+		// A client's signature is checked in a statement of its own (next).
+		w.pipe = pipe
+	}
+	w.fn = func(tx *txn) error {
+		b := &pgx.Batch{}
+		read, err := pipe(tx, b)
 		if err != nil {
 			return err
 		}
-		counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
-		v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
-		counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
-		return nil
-	})
-	if err != nil {
+		br := tx.SendBatch(ctx, b)
+		err = read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("insert counter-proposal: %w", cerr)
+		}
+		return err
+	}
+	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}
 	// Both are committed: a counter to the new version, the next in a
