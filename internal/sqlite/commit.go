@@ -281,6 +281,13 @@ func (c *committer) commit(batch []*write) {
 		c.abort(tx)
 		return
 	}
+	if !noLedger {
+		if err := storeHashes(ctx, tx); err != nil {
+			c.abort(tx)
+			fail(ok, translate(err))
+			return
+		}
+	}
 	if notary != nil && !noLedger {
 		for id, seq := range touched {
 			if err := checkpoint(ctx, tx, notary, id, seq); err != nil {

@@ -81,6 +81,7 @@ func insertVersion(ctx context.Context, tx *txn, talkID, trackID int64, v *talks
 		return err
 	}
 	v.ID, v.CreatedAt = id, at
+	tx.learnt.places[id] = place{talkID, v.ProposalID, trackID} // countered next, as likely as not
 	return nil
 }
 

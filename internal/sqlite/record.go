@@ -192,7 +192,7 @@ func (r *recorder) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 }
 
 // insertHashes returns the statement that inserts n rows of tlog_hashes,
-// ($1, $2, $3), ($1, $4, $5), ...
+// ($1, $2, $3), ($4, $5, $6), ...
 func insertHashes(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO tlog_hashes (talk_id, idx, hash) VALUES `)
@@ -200,12 +200,45 @@ func insertHashes(n int) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "($1, $%d, $%d)", 2+2*i, 3+2*i)
+		fmt.Fprintf(&b, "($%d, $%d, $%d)", 1+3*i, 2+3*i, 3+3*i)
 	}
 	return b.String()
 }
 
-// appendLeaf stores the hashes that leaf e.ID-1 adds to its talk's tree.
+// hashRows is how many rows of tlog_hashes one statement inserts at most.
+const hashRows = 32
+
+// storeHashes inserts the tree hashes that the batch's writes that
+// succeeded added (hashCache.batch), hashRows at a time. appendLeaf only
+// computes them: every read of them in the batch finds them in the cache,
+// and so a batch inserts them in a few statements rather than one per
+// event.
+func storeHashes(ctx context.Context, tx *txn) error {
+	args := make([]any, 0, 3*hashRows)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, insertHashes(len(args)/3), args...)
+		args = args[:0]
+		return err
+	}
+	for k, h := range tx.hashes.batch {
+		args = append(args, k[0], k[1], h[:])
+		if len(args) == cap(args) {
+			if err := flush(); err != nil {
+				return fmt.Errorf("insert tree hashes: %w", err)
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("insert tree hashes: %w", err)
+	}
+	return nil
+}
+
+// appendLeaf computes the hashes that leaf e.ID-1 adds to its talk's tree,
+// for the committer to store (storeHashes).
 func appendLeaf(ctx context.Context, tx *txn, e *talks.Event) error {
 	if tx.noLedger {
 		return nil
@@ -216,14 +249,6 @@ func appendLeaf(ctx context.Context, tx *txn, e *talks.Event) error {
 		return fmt.Errorf("tree hashes of event %d: %w", e.ID, err)
 	}
 	base := tlog.StoredHashIndex(0, n)
-	args := make([]any, 1, 1+2*len(hs))
-	args[0] = e.TalkID
-	for i, h := range hs {
-		args = append(args, base+int64(i), h[:])
-	}
-	if _, err := tx.ExecContext(ctx, insertHashes(len(hs)), args...); err != nil {
-		return fmt.Errorf("insert tree hashes: %w", err)
-	}
 	for i, h := range hs {
 		tx.hashes.wrote(e.TalkID, base+int64(i), h)
 	}
