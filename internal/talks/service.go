@@ -376,8 +376,11 @@ func (s *Service) snapshot(ctx context.Context, talkID int64) (*snapshot, error)
 	if err != nil {
 		return nil, err
 	}
-	if old := s.views.get(talkID); head > 0 && old != nil && old.head <= head {
-		if old.head == head {
+	if old := s.views.get(talkID); head > 0 && old != nil {
+		if old.head >= head {
+			// As of the head read, or later: this process's writes carried
+			// it past the head that a read transaction begun before them
+			// saw. Either way it holds every change made before the call.
 			return old, nil
 		}
 		// Carry old forward if none of the events since changed members

@@ -260,3 +260,46 @@ func TestWritesCarryTheirSnapshot(t *testing.T) {
 	mustOK(t, "UpdateTalk(closed)", err)
 	wantCode(t, "counter in a closed talk", counter("SE", "31"), talks.ECONFLICT)
 }
+
+// staleHead is a Store whose TalkHead answers lag events behind, as a read
+// transaction begun before this process's last writes would, and that
+// counts the reads of members a snapshot is built from.
+type staleHead struct {
+	talks.Store
+	lag     int64
+	members int
+}
+
+func (s *staleHead) TalkHead(ctx context.Context, talkID int64) (int64, error) {
+	h, err := s.Store.TalkHead(ctx, talkID)
+	return max(h-s.lag, 1), err
+}
+
+func (s *staleHead) FindMembers(ctx context.Context, f talks.MemberFilter) ([]*talks.Member, error) {
+	s.members++
+	return s.Store.FindMembers(ctx, f)
+}
+
+// TestViewAheadOfHeadRead checks that a view whose head read is older than
+// the snapshot this Service keeps (its own writes carried that snapshot
+// past it) uses the snapshot, which holds every change the head read does,
+// rather than building one again from the store.
+func TestViewAheadOfHeadRead(t *testing.T) {
+	w := newWorld(t)
+	spy := &staleHead{Store: w.store}
+	svc := talks.NewService(spy, nil)
+	if _, err := svc.FindTracks(w.as("NE"), w.talk.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, "PostMessage", svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "one"}))
+	mustOK(t, "PostMessage", svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "two"}))
+	spy.lag, spy.members = 1, 0
+	ts, err := svc.FindTracks(w.as("NE"), w.talk.ID)
+	mustOK(t, "FindTracks (head read one behind)", err)
+	if spy.members != 0 {
+		t.Errorf("members read %d times for a view behind the kept snapshot, want 0", spy.members)
+	}
+	if !slices.ContainsFunc(ts, func(tr *talks.Track) bool { return tr.ID == w.envoys.ID }) {
+		t.Errorf("FindTracks(NE) = %d tracks, without the envoys' back-channel", len(ts))
+	}
+}
