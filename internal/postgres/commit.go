@@ -393,6 +393,26 @@ func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr err
 	c.requeue(r.again)
 }
 
+// alone returns the write function that runs pipe, a write's pipelined
+// form, on its own: its statements in one round trip, then its results
+// read. what names the write in the error of a statement its reads left
+// unread.
+func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error), what string) func(tx *txn) error {
+	return func(tx *txn) error {
+		b := &pgx.Batch{}
+		read, err := pipe(tx, b)
+		if err != nil {
+			return err
+		}
+		br := tx.SendBatch(ctx, b)
+		err = read(br)
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("%s: %w", what, cerr)
+		}
+		return err
+	}
+}
+
 // errNotPiped is the error of a write's pipelined form (write.pipe) that
 // cannot start from a head the batch holds: it runs on its own.
 var errNotPiped = errors.New("postgres: the write cannot be pipelined")

@@ -102,19 +102,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		// A signed event's checks may need statements of their own (next).
 		w.pipe = pipe
 	}
-	w.fn = func(tx *txn) error {
-		b := &pgx.Batch{}
-		read, err := pipe(tx, b)
-		if err != nil {
-			return err
-		}
-		br := tx.SendBatch(ctx, b)
-		err = read(br)
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("insert event: %w", cerr)
-		}
-		return err
-	}
+	w.fn = alone(ctx, pipe, "insert event")
 	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}

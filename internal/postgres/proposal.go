@@ -52,17 +52,25 @@ func decodeText(b []byte) (map[string]string, error) {
 	return m, nil
 }
 
-// insertVersion inserts v into proposal v.ProposalID of the locked talk and
-// appends version.proposed on track trackID.
-func (tx *txn) insertVersion(ctx context.Context, trackID int64, v *talks.Version, st talks.Stamp) error {
+// encodeVersion returns v's values and clauses as stored, and drops v's
+// clauses if there are none.
+func encodeVersion(v *talks.Version) (vals, clauses string, err error) {
 	if len(v.Clauses) == 0 {
 		v.Clauses = nil
 	}
-	vals, err := encodeText(v.Values)
-	if err != nil {
-		return err
+	if vals, err = encodeText(v.Values); err != nil {
+		return "", "", err
 	}
-	clauses, err := encodeText(v.Clauses)
+	if clauses, err = encodeText(v.Clauses); err != nil {
+		return "", "", err
+	}
+	return vals, clauses, nil
+}
+
+// insertVersion inserts v into proposal v.ProposalID of the locked talk and
+// appends version.proposed on track trackID.
+func (tx *txn) insertVersion(ctx context.Context, trackID int64, v *talks.Version, st talks.Stamp) error {
+	vals, clauses, err := encodeVersion(v)
 	if err != nil {
 		return err
 	}
@@ -225,14 +233,7 @@ func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *t
 // counter is ProposeVersion of a counter-proposal: v and counter, the
 // party's answer to the parent.
 func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
-	if len(v.Clauses) == 0 {
-		v.Clauses = nil
-	}
-	vals, err := encodeText(v.Values)
-	if err != nil {
-		return err
-	}
-	clauses, err := encodeText(v.Clauses)
+	vals, clauses, err := encodeVersion(v)
 	if err != nil {
 		return err
 	}
@@ -372,19 +373,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		// A client's signature is checked in a statement of its own (next).
 		w.pipe = pipe
 	}
-	w.fn = func(tx *txn) error {
-		b := &pgx.Batch{}
-		read, err := pipe(tx, b)
-		if err != nil {
-			return err
-		}
-		br := tx.SendBatch(ctx, b)
-		err = read(br)
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("insert counter-proposal: %w", cerr)
-		}
-		return err
-	}
+	w.fn = alone(ctx, pipe, "insert counter-proposal")
 	if err := s.commits.submit(ctx, w); err != nil {
 		return err
 	}
