@@ -114,6 +114,39 @@ func lookup[K comparable, V any](learnt, kept map[K]V, k K) (V, bool) {
 	return v, ok
 }
 
+// head returns talk talkID's last event as the transaction sees it: from
+// the running write's appends, else from what the committer knows, else
+// from the database.
+func (tx *txn) head(ctx context.Context, talkID int64) (eventHead, error) {
+	if h, ok := tx.cur[talkID]; ok {
+		return h, nil
+	} else if h, ok := lookup(tx.learnt.heads, tx.known.heads, talkID); ok {
+		return h, nil
+	}
+	var h eventHead
+	var hash []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM events WHERE talk_id = $1 ORDER BY seq DESC LIMIT 1`, talkID).Scan(&h.seq, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return eventHead{}, fmt.Errorf("read last event: %w", err)
+	}
+	copy(h.hash[:], hash)
+	h.quiet = h.seq
+	tx.learnt.heads[talkID] = h
+	return h, nil
+}
+
+// setQuiet records that no event of talk talkID after seq breaks a view
+// (talks.ViewKeepingTypes), up to its head.
+func (tx *txn) setQuiet(talkID, seq int64) {
+	if h, ok := tx.cur[talkID]; ok {
+		h.quiet = min(h.quiet, seq)
+		tx.cur[talkID] = h
+	} else if h, ok := lookup(tx.learnt.heads, tx.known.heads, talkID); ok {
+		h.quiet = min(h.quiet, seq)
+		tx.learnt.heads[talkID] = h
+	}
+}
+
 // trackTalk returns the talk of track id, or ENOTFOUND.
 func trackTalk(ctx context.Context, tx *txn, id int64) (int64, error) {
 	if talkID, ok := lookup(tx.learnt.tracks, tx.known.tracks, id); ok {
