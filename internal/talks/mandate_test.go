@@ -2,6 +2,7 @@ package talks_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -205,6 +206,9 @@ func (s *racingStore) AnswerVersion(ctx context.Context, a *talks.Answer, st tal
 // testMandateRace has the principal narrow the mandate, or change the
 // preferences it is measured by, between the Service's check of an
 // envoy's write and the write: the write is refused and writes nothing.
+// A write decided by a fresh view is refused by the store (ECONFLICT); a
+// counter-proposal decided by the kept snapshot is found stale by the
+// store and decided again, by the new mandate (EFORBIDDEN, naming it).
 func testMandateRace(t *testing.T, st prefStore) {
 	defer st.Close()
 	rs := &racingStore{prefStore: st, before: func() {}}
@@ -222,26 +226,36 @@ func testMandateRace(t *testing.T, st prefStore) {
 	hills := map[string]string{"line": "hills", "water": "north", "troops": "10000"}
 	head, err := st.TalkHead(ctx, d.talk.ID)
 	mustOK(t, "TalkHead", err)
+	// refused reports whether err is the refusal want: ECONFLICT, or
+	// EFORBIDDEN by the mandate's limit on issue.
+	refused := func(err error, want, issue string) bool {
+		if want == talks.ECONFLICT {
+			return talks.ErrorCode(err) == talks.ECONFLICT
+		}
+		var me *talks.MandateError
+		return talks.ErrorCode(err) == talks.EFORBIDDEN && errors.As(err, &me) && me.Issue == issue
+	}
 	for _, w := range []struct {
 		name  string
 		write func() error
+		want  string
 	}{
 		{"CreateProposal", func() error {
 			return d.svc.CreateProposal(d.as("NE"), &talks.Proposal{TrackID: tracks[0].ID, Title: "Mine"}, &talks.Version{Values: hills})
-		}},
+		}, talks.ECONFLICT},
 		{"ProposeVersion", func() error {
 			return d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills})
-		}},
+		}, talks.EFORBIDDEN},
 		{"AnswerVersion", func() error {
 			return d.svc.AnswerVersion(d.as("NE"), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept})
-		}},
+		}, talks.ECONFLICT},
 	} {
 		mustOK(t, "SaveMandate (wide)", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "ridge", "river", "hills")))
 		head, err = st.TalkHead(ctx, d.talk.ID)
 		mustOK(t, "TalkHead", err)
 		rs.before = narrow
-		if err := w.write(); talks.ErrorCode(err) != talks.ECONFLICT {
-			t.Errorf("%s with the mandate narrowed meanwhile = %v, want ECONFLICT", w.name, err)
+		if err := w.write(); !refused(err, w.want, "line") {
+			t.Errorf("%s with the mandate narrowed meanwhile = %v, want %s", w.name, err, w.want)
 		}
 		// The narrowing is the only write.
 		if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
@@ -251,17 +265,40 @@ func testMandateRace(t *testing.T, st prefStore) {
 
 	// A minimum utility is measured by the party's latest preferences: a
 	// change of them meanwhile refuses the write too.
+	// Hills is worth 0.5 to the north by northPrefs, and 0 by worse.
 	min := 0.1
 	m := lineMandate(d, ne, "ridge", "river", "hills")
 	m.MinUtility = &min
 	mustOK(t, "SaveMandate (min utility)", d.svc.SaveMandate(d.as("NP"), m))
-	rs.before = func() {
-		rs.before = func() {}
-		mustOK(t, "SavePreferences (meanwhile)", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
-	}
-	if err := d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills}); talks.ErrorCode(err) != talks.ECONFLICT {
-		t.Errorf("ProposeVersion with the preferences changed meanwhile = %v, want ECONFLICT", err)
+	worse := northPrefs(d)
+	worse.Scores["water"]["north"], worse.Scores["troops"]["10000"] = 0, 0
+	for _, w := range []struct {
+		name  string
+		write func() error
+		want  string
+	}{
+		{"CreateProposal", func() error {
+			return d.svc.CreateProposal(d.as("NE"), &talks.Proposal{TrackID: tracks[0].ID, Title: "Mine"}, &talks.Version{Values: hills})
+		}, talks.ECONFLICT},
+		{"ProposeVersion", func() error {
+			return d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills})
+		}, talks.EFORBIDDEN},
+	} {
+		mustOK(t, "SavePreferences", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
+		head, err = st.TalkHead(ctx, d.talk.ID)
+		mustOK(t, "TalkHead", err)
+		rs.before = func() {
+			rs.before = func() {}
+			mustOK(t, "SavePreferences (meanwhile)", d.svc.SavePreferences(d.as("NP"), worse))
+		}
+		if err := w.write(); !refused(err, w.want, "") {
+			t.Errorf("%s with the preferences changed meanwhile = %v, want %s", w.name, err, w.want)
+		}
+		if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
+			t.Errorf("%s: TalkHead = %d, %v, want %d: only the preferences' event", w.name, after, err, head+1)
+		}
 	}
 	// Nothing changed meanwhile: the write goes through.
+	mustOK(t, "SavePreferences", d.svc.SavePreferences(d.as("NP"), northPrefs(d)))
 	mustOK(t, "ProposeVersion", d.svc.ProposeVersion(d.as("NE"), &talks.Version{ParentID: d.version.ID, Values: hills}))
 }

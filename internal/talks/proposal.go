@@ -428,8 +428,6 @@ func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 	v, p, err := s.viewOfParent(ctx, ver.ParentID)
 	if err != nil {
 		return err
-	} else if err := optimisticFrom(ctx).mandated(v); err != nil {
-		return err
 	} else if !v.canPropose() {
 		return Errorf(EFORBIDDEN, "Only a principal, an envoy or a facilitator may propose.")
 	} else if err := checkOpen(v.Talk); err != nil {

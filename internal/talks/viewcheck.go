@@ -105,28 +105,19 @@ func (o *optimistic) check() *ViewCheck {
 	return &ViewCheck{Head: o.head}
 }
 
-// errFreshView makes withKeptView make its call again with a fresh view.
-var errFreshView = errors.New("talks: a fresh view is needed")
-
-// mandated returns errFreshView if the call decides by a kept snapshot and
-// v's member is an envoy, whose writes are checked against its mandate.
-// A mandate narrowed between that check and the write must refuse the
-// write with ECONFLICT (Stamp.Mandate), and the check must read the
-// mandate as of the call; a kept snapshot, and the mandate kept with it,
-// may be older than the call, so a stale mandate could not be told from a
-// race.
-func (o *optimistic) mandated(v *View) error {
-	if o == nil || !o.used || v.Member.Role != RoleEnvoy || v.Member.PartyID == 0 {
-		return nil
-	}
-	return errFreshView
-}
-
 // withKeptView runs call on the kept snapshot of its talk, if any, and
 // again with a fresh view if that failed before reaching the store (the
-// kept snapshot may have refused what a fresh one allows, or the call
-// asked for a fresh view: errFreshView) or the store found the snapshot
-// stale.
+// kept snapshot may have refused what a fresh one allows) or the store
+// found the snapshot stale.
+//
+// An envoy's write decides by the mandate kept with the snapshot. A
+// mandate or preferences saved after the snapshot's head make the store
+// find it stale (they are not in ViewKeepingTypes), so the call is made
+// again and decided by the mandate as it is then: a mandate narrowed
+// while the call ran refuses the write by its new limit (EFORBIDDEN), or
+// lets it through if the write keeps within it. Without a kept snapshot,
+// a mandate narrowed between the check and the write refuses the write
+// with ECONFLICT (Stamp.Mandate).
 func withKeptView(ctx context.Context, call func(ctx context.Context) error) error {
 	o := &optimistic{}
 	err := call(context.WithValue(ctx, optimisticKey{}, o))
