@@ -450,6 +450,44 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 	}
 }
 
+// BenchmarkService is BenchmarkAPI's message and counter cases at 200
+// clients, with ledger on, calling talks.Service directly: no HTTP, no
+// JSON. The Service's own work runs on both cores, so the store's one
+// committer is the bound, and the rate and cpu-µs/op compare changes to
+// the store's write path with less noise than the whole API.
+func BenchmarkService(b *testing.B) {
+	const clients = 200
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			w := newWorld(b, withLedger(b, openStore(b, kind), "on"), clients)
+			users := make([]context.Context, clients)
+			for g := range users {
+				u, err := w.svc.AuthenticateAPIToken(context.Background(), w.tokens[g])
+				if err != nil {
+					b.Fatal(err)
+				}
+				users[g] = talks.NewContextWithUser(context.Background(), u)
+			}
+			parent := w.drafts(clients)
+			b.Run("message", func(b *testing.B) {
+				run(b, clients, "writes/s", func(g, i int) error {
+					return w.svc.PostMessage(users[g], &talks.Message{TrackID: w.official.ID, Body: fmt.Sprintf("message %d from client %d", i, g)})
+				})
+			})
+			b.Run("counter", func(b *testing.B) {
+				run(b, clients, "writes/s", func(g, i int) error {
+					v := &talks.Version{ParentID: parent[g], Values: map[string]string{"line": "current", "prisoners": strconv.Itoa(i % 1001)}, Rationale: fmt.Sprintf("counter %d", i)}
+					if err := w.svc.ProposeVersion(users[g], v); err != nil {
+						return err
+					}
+					parent[g] = v.ID
+					return nil
+				})
+			})
+		})
+	}
+}
+
 // BenchmarkAPIPaced is BenchmarkAPI's message and counter cases with 200
 // writers that do not send as fast as the server answers but at a fixed
 // total rate (open loop): write i is due at start + i/rate, and its

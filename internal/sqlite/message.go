@@ -20,9 +20,9 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		if err := checkView(ctx, tx, talkID, st); err != nil {
 			return err
 		}
-		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO messages (talk_id, track_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			talkID, m.TrackID, m.AuthorID, m.Body, formatTime(at)).Scan(&id); err != nil {
+		id, err := tx.insert(ctx, `INSERT INTO messages (talk_id, track_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			talkID, m.TrackID, m.AuthorID, m.Body, formatTime(at))
+		if err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
 		if err := record(ctx, tx, talkID, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body}); err != nil {

@@ -69,10 +69,10 @@ func insertVersion(ctx context.Context, tx *txn, talkID, trackID int64, v *talks
 		parent = v.ParentID
 	}
 	at := talks.Timestamp(st.Time)
-	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO versions (talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		talkID, v.ProposalID, parent, vals, clauses, v.Rationale, v.AuthorID, formatTime(at)).Scan(&id); err != nil {
+	id, err := tx.insert(ctx, `INSERT INTO versions (talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		talkID, v.ProposalID, parent, vals, clauses, v.Rationale, v.AuthorID, formatTime(at))
+	if err != nil {
 		return fmt.Errorf("insert version: %w", err)
 	}
 	if err := record(ctx, tx, talkID, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
@@ -99,10 +99,10 @@ func insertAnswer(ctx context.Context, tx *txn, talkID, trackID int64, a *talks.
 		counter = a.CounterID
 	}
 	at := talks.Timestamp(st.Time)
-	var id int64
-	if err := tx.QueryRowContext(ctx, `INSERT INTO answers (talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		talkID, a.ProposalID, a.VersionID, a.PartyID, a.MemberID, a.Kind, counter, formatTime(at)).Scan(&id); err != nil {
+	id, err := tx.insert(ctx, `INSERT INTO answers (talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		talkID, a.ProposalID, a.VersionID, a.PartyID, a.MemberID, a.Kind, counter, formatTime(at))
+	if err != nil {
 		if talks.ErrorCode(translate(err)) == talks.ECONFLICT {
 			// answers_one_standing: a party's one standing answer.
 			return talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
