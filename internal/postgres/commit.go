@@ -140,10 +140,37 @@ type committer struct {
 	queue  []*write
 	closed bool
 	done   chan struct{} // closed when run returns
+
+	// kept holds, by talk, the head that the committer's last commit of
+	// the talk left. Only the committer's goroutine uses it.
+	kept map[int64]keptHead
+}
+
+// A keptHead is a talk's head as a commit left it, and how far back from
+// it no event breaks a view (talks.ViewKeepingTypes). A write that locks
+// the talk's head and finds it there knows that the log has not changed
+// since (txn.locked); otherwise another Store has written to the talk.
+type keptHead struct {
+	seq   int64
+	hash  [32]byte
+	quiet int64
+}
+
+// maxKept bounds committer.kept.
+const maxKept = 1 << 14
+
+// keep records the heads of the talks in heads, as a commit left them.
+func (c *committer) keep(heads map[int64]*txn) {
+	for id, t := range heads {
+		if _, ok := c.kept[id]; !ok && len(c.kept) >= maxKept {
+			clear(c.kept)
+		}
+		c.kept[id] = keptHead{seq: t.seq, hash: t.hash, quiet: t.quietAt()}
+	}
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, done: make(chan struct{})}
+	c := &committer{s: s, done: make(chan struct{}), kept: make(map[int64]keptHead)}
 	c.cond.L = &c.mu
 	go c.run()
 	return c
@@ -276,8 +303,11 @@ func (c *committer) commit(queue []*write) {
 			answer(ws, translate(fmt.Errorf("commit: %w", err)))
 			return
 		}
-		if d.txn != nil {
-			c.s.appended(d.txn.events)
+		if t := d.txn; t != nil {
+			if t.appended {
+				c.keep(map[int64]*txn{t.talkID: t})
+			}
+			c.s.appended(t.events)
 		}
 		answer(ws, nil)
 		return
@@ -290,7 +320,7 @@ func (c *committer) commit(queue []*write) {
 	// write must not wait for a lock that another process holds; see
 	// retry). A write that failed is rolled back to its savepoint, which
 	// stays for the next write. COMMIT releases the last one.
-	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn)}
+	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn), quiet: make(map[int64]int64)}
 	for i := 0; i < len(ws); i++ {
 		w := ws[i]
 		var d *detached
@@ -352,6 +382,7 @@ func (c *committer) commit(queue []*write) {
 		answer(r.ok, translate(err))
 		return
 	}
+	c.keep(r.heads)
 	c.s.appended(r.events)
 	answer(r.ok, nil)
 }
@@ -365,11 +396,25 @@ type batch struct {
 	events  []*talks.Event // of the writes in ok, in order
 	timeout bool           // lock_timeout is set: the batch holds locks
 	heads   map[int64]*txn // by talk, the last write that appended to it
+	// quiet holds, by talk, how far back from the head that the last
+	// write to it that stands left no event breaks a view.
+	quiet map[int64]int64
 }
 
 // stand keeps the write of t, which succeeded, and sets the savepoint
 // commands for the next.
 func (r *batch) stand(t *txn) {
+	if t.talkID != 0 {
+		// t started from the head that the talk's last write that stands
+		// left (the writes undone left nothing), and each knows how far
+		// back from there no event breaks a view: what t knew then, or
+		// learnt since, or what that write knew. Both hold, and so does
+		// the earlier one.
+		if q, ok := r.quiet[t.talkID]; ok {
+			t.quiet = min(t.quiet, q)
+		}
+		r.quiet[t.talkID] = t.quietAt()
+	}
 	r.ok = append(r.ok, t.w)
 	r.events = append(r.events, t.events...)
 	if t.appended {
@@ -691,7 +736,7 @@ func (w *write) retry(timeout bool) bool {
 // batch's writes so far left (known, not nil) and the writes that follow
 // it (later).
 func (w *write) call(s *Store, d *detached, known map[int64]*txn, later []*write, fn func(tx *txn) error) error {
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, later: later, w: w}
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, later: later, w: w, kept: s.commits.kept}
 	return w.guard(func() error { return fn(d.txn) })
 }
 

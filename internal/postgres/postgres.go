@@ -204,6 +204,15 @@ type txn struct {
 	// that the server still holds the key of its server-made signature,
 	// which next then does not check again.
 	keyChecked bool
+
+	// No event of the talk after quiet, up to the head tx started from,
+	// breaks a view (talks.ViewKeepingTypes): that head if nothing more is
+	// known. broke is the last event tx appended that breaks one, 0 if
+	// none. kept is what the committer knows of the heads that its commits
+	// left (commit.go).
+	quiet int64
+	broke int64
+	kept  map[int64]keptHead
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -238,9 +247,36 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 		return fmt.Errorf("lock talk %d: %w", talkID, err)
 	}
 	tx.talkID = talkID
+	tx.locked(hash, fr)
+	return nil
+}
+
+// locked sets tx up at the head of its talk that it has locked and read
+// (talkID and seq set, hash and fr, the frontier, as read): and if the
+// committer's last commit of the talk left it there, nothing since can
+// have changed the log, so what the committer knows of which events after
+// quiet break a view still holds.
+func (tx *txn) locked(hash, fr []byte) {
 	copy(tx.hash[:], hash)
 	tx.useFrontier(fr)
-	return nil
+	tx.quiet = tx.seq
+	if k, ok := tx.kept[tx.talkID]; ok && k.seq == tx.seq && k.hash == tx.hash {
+		tx.quiet = k.quiet
+	}
+}
+
+// quietAt returns how far back from tx's head no event breaks a view.
+func (tx *txn) quietAt() int64 {
+	if tx.broke > 0 {
+		return tx.broke
+	}
+	return tx.quiet
+}
+
+// fresh records that a check of a view at head after passed: no event
+// after it, up to the head tx started from, breaks a view.
+func (tx *txn) fresh(after int64) {
+	tx.quiet = min(tx.quiet, after)
 }
 
 // A spare is a list of sets of IDs, one from the sequence of each of its
@@ -268,7 +304,7 @@ func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 	if h == nil || h.spare.tables != strings.Join(tables, ",") || len(h.spare.ids) < len(tables) {
 		return nil, false
 	}
-	tx.talkID, tx.seq, tx.hash = talkID, h.seq, h.hash
+	tx.talkID, tx.seq, tx.hash, tx.quiet = talkID, h.seq, h.hash, h.quietAt()
 	if !tx.noLedger {
 		// The frontier is all that next reads of the tree; a copy, so that
 		// this write, if it fails, leaves h's as it was.
@@ -425,14 +461,19 @@ func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp
 // viewLag returns the sequence number after which the events of the
 // locked talk must be checked against st.View (talks.ViewCheck): the
 // head the Service decided by, or the transaction's head if there is
-// nothing to check. talks.ErrStaleView if the check cannot pass.
+// nothing to check, as when no event after the head decided by breaks a
+// view, as far as tx knows (quiet). talks.ErrStaleView if the check
+// cannot pass.
 func (tx *txn) viewLag(st talks.Stamp) (int64, error) {
 	if st.View == nil {
 		return tx.seq, nil
 	}
-	if h := st.View.Head; h > tx.seq || tx.seq-h > talks.MaxViewLag {
+	switch h := st.View.Head; {
+	case h > tx.seq || tx.seq-h > talks.MaxViewLag:
 		return 0, talks.ErrStaleView
-	} else {
+	case h >= tx.quietAt():
+		return tx.seq, nil
+	default:
 		return h, nil
 	}
 }
@@ -451,6 +492,7 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 	} else if !fresh {
 		return talks.ErrStaleView
 	}
+	tx.fresh(after)
 	return nil
 }
 
@@ -458,6 +500,16 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 // event of talk $1 after sequence number $after is of a type outside
 // $types (talks.ViewKeepingTypes): true at once when $after is the head.
 const viewCheck = `NOT EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $%d AND NOT (type = ANY($%d)))`
+
+// keepsView holds the event types that leave a view as it was
+// (talks.ViewKeepingTypes).
+var keepsView = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, t := range talks.ViewKeepingTypes() {
+		m[t] = true
+	}
+	return m
+}()
 
 // firstWithParam is the number of recordWith's first own parameter: the
 // event statement (next) takes $1 to $15.
@@ -505,6 +557,9 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
 	tx.events = append(tx.events, e)
+	if !keepsView[typ] {
+		tx.broke = e.ID
+	}
 	st.NoteAppended(e.ID)
 	fr, err := tx.encodeFrontier()
 	if err != nil {

@@ -184,8 +184,7 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 	} else if err != nil {
 		return 0, 0, fmt.Errorf("lock talk of version %d: %w", id, err)
 	}
-	copy(tx.hash[:], hash)
-	tx.useFrontier(fr)
+	tx.locked(hash, fr)
 	return proposalID, trackID, nil
 }
 
@@ -319,6 +318,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			if err != nil {
 				return err
 			}
+			tx.fresh(after)
 			for range 4 {
 				if _, err := br.Exec(); err != nil {
 					return fmt.Errorf("insert counter-proposal: %w", err)
@@ -359,8 +359,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		} else if err != nil {
 			return nil, fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
 		}
-		copy(tx.hash[:], hash)
-		tx.useFrontier(fr)
+		tx.locked(hash, fr)
 		pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
 		tx.spare = spare{tables: "versions,answers"}
 		for i := 1; i < len(vids); i++ {
