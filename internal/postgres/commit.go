@@ -338,7 +338,7 @@ func (c *committer) commit(queue []*write) {
 		}
 		if d == nil {
 			d = &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: r.pending}
-			err = w.call(c.s, d, r.heads, ws[i+1:], w.fn)
+			err = w.call(c.s, d, r, ws[i+1:], w.fn)
 		}
 		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
@@ -378,7 +378,7 @@ func (c *committer) commit(queue []*write) {
 	if len(r.ok) == 0 {
 		return
 	}
-	if err := c.commitWith(ctx, tx, r.heads); err != nil {
+	if err := c.commitWith(ctx, tx, r.heads, &r.tree); err != nil {
 		answer(r.ok, translate(err))
 		return
 	}
@@ -399,6 +399,7 @@ type batch struct {
 	// quiet holds, by talk, how far back from the head that the last
 	// write to it that stands left no event breaks a view.
 	quiet map[int64]int64
+	tree  treeRows // the tree hashes of the writes that stand
 }
 
 // stand keeps the write of t, which succeeded, and sets the savepoint
@@ -415,6 +416,7 @@ func (r *batch) stand(t *txn) {
 		}
 		r.quiet[t.talkID] = t.quietAt()
 	}
+	r.tree.addAll(&t.tree)
 	r.ok = append(r.ok, t.w)
 	r.events = append(r.events, t.events...)
 	if t.appended {
@@ -507,7 +509,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			d.pending = r.pending
 		}
 		var read func(pgx.BatchResults) error
-		err := w.call(c.s, d, r.heads, ws[i+1:], func(t *txn) (err error) {
+		err := w.call(c.s, d, r, ws[i+1:], func(t *txn) (err error) {
 			t.follows = len(run) > 0
 			read, err = w.pipe(t, b)
 			return err
@@ -640,12 +642,16 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	return k + 1, nil, nil, false
 }
 
-// commitWith signs a checkpoint of each talk in heads at its head (the
-// head of its last write in the batch, which read or wrote the stored
-// hashes of the tree's frontier there), and inserts them and commits in
-// one round trip.
-func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn) error {
+// commitWith inserts the tree hashes tree, signs a checkpoint of each
+// talk in heads at its head (the head of its last write in the batch,
+// which read or wrote the stored hashes of the tree's frontier there),
+// and inserts them and commits in one round trip.
+func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn, tree *treeRows) error {
 	b := &pgx.Batch{}
+	if len(tree.idx) > 0 {
+		b.Queue(`INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bytea[])`,
+			tree.talks, tree.idx, tree.hashes)
+	}
 	if n := c.s.notary; n != nil && !c.s.noLedger {
 		now := talks.Timestamp(time.Now())
 		for id, t := range heads {
@@ -670,7 +676,7 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return fmt.Errorf("insert checkpoints: %w", err)
+			return fmt.Errorf("insert tree hashes and checkpoints: %w", err)
 		}
 	}
 	tag, err := br.Exec()
@@ -735,8 +741,11 @@ func (w *write) retry(timeout bool) bool {
 // A write that shares its transaction with others gets the heads its
 // batch's writes so far left (known, not nil) and the writes that follow
 // it (later).
-func (w *write) call(s *Store, d *detached, known map[int64]*txn, later []*write, fn func(tx *txn) error) error {
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, later: later, w: w, kept: s.commits.kept}
+func (w *write) call(s *Store, d *detached, r *batch, later []*write, fn func(tx *txn) error) error {
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, later: later, w: w, kept: s.commits.kept}
+	if r != nil {
+		d.txn.batched, d.txn.known, d.txn.deferred = true, r.heads, &r.tree
+	}
 	return w.guard(func() error { return fn(d.txn) })
 }
 

@@ -213,6 +213,13 @@ type txn struct {
 	quiet int64
 	broke int64
 	kept  map[int64]keptHead
+
+	// deferred, for a write that shares its transaction, holds the tree
+	// hashes that the batch's writes that stand so far have appended
+	// (commit.go); tree holds this write's, which the batch inserts once
+	// the write stands.
+	deferred *treeRows
+	tree     treeRows
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -571,6 +578,14 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	// is locked. A lone write of several events signs one per event; in a
 	// batch of writes, the committer signs one per talk instead.
 	tx.appended = true
+	// In a batch of writes, its tree hashes are inserted with the
+	// batch's others, in one statement before COMMIT (commit.go).
+	hashes := `INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])`
+	if tx.batched && !tx.noLedger {
+		tx.tree.add(tx.talkID, idx, hs)
+		idx, hs = nil, nil
+		hashes = `SELECT $10::bigint[], $11::bytea[]`
+	}
 	var root, note any // NULL: no checkpoint
 	if tx.notary != nil && !tx.noLedger && !tx.batched {
 		r, err := tlog.TreeHash(e.ID, tx)
@@ -588,7 +603,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		), h AS (
-			INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])
+			` + hashes + `
 		), c AS (
 			INSERT INTO checkpoints (talk_id, size, root, note, time)
 			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL

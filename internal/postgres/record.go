@@ -84,7 +84,19 @@ func (tx *txn) fetch(indexes []int64) error {
 		copy(v[:], h)
 		tx.hashes[x] = v
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// The hashes that the batch's writes before this one appended are
+	// not inserted yet.
+	if d := tx.deferred; d != nil {
+		for i, t := range d.talks {
+			if t == tx.talkID {
+				tx.hashes[d.idx[i]] = tlog.Hash(d.hashes[i])
+			}
+		}
+	}
+	return nil
 }
 
 // useFrontier keeps the stored hashes of the frontier read with the head,
@@ -164,6 +176,28 @@ func (tx *txn) appendLeaf(e *talks.Event) ([]int64, [][]byte, error) {
 		tx.hashes[idx[i]] = h
 	}
 	return idx, raw, nil
+}
+
+// treeRows are rows of tlog_hashes, in columns.
+type treeRows struct {
+	talks, idx []int64
+	hashes     [][]byte
+}
+
+// add adds the hashes hs at indexes idx of talk talkID's tree.
+func (r *treeRows) add(talkID int64, idx []int64, hs [][]byte) {
+	for range idx {
+		r.talks = append(r.talks, talkID)
+	}
+	r.idx = append(r.idx, idx...)
+	r.hashes = append(r.hashes, hs...)
+}
+
+// addAll adds the rows of o.
+func (r *treeRows) addAll(o *treeRows) {
+	r.talks = append(r.talks, o.talks...)
+	r.idx = append(r.idx, o.idx...)
+	r.hashes = append(r.hashes, o.hashes...)
 }
 
 // backfill stores the tree hashes of events appended before the ledger
