@@ -86,7 +86,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		var ids []int64
 		err := tx.QueryRow(ctx, `
 			SELECT h.talk_id, h.seq, h.hash, h.frontier,
-				ARRAY(SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('messages', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
 			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
 		if errors.Is(err, pgx.ErrNoRows) {

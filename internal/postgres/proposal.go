@@ -349,8 +349,8 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		var vids, aids []int64
 		err := tx.QueryRow(ctx, `
 			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
-				ARRAY(SELECT nextval(pg_get_serial_sequence('versions', 'id')) FROM generate_series(h.seq, h.seq + $2::int)),
-				ARRAY(SELECT nextval(pg_get_serial_sequence('answers', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('versions', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int)),
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('answers', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
 			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")).Scan(
 			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
