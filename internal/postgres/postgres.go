@@ -582,12 +582,18 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	// batch of writes, the committer signs one per talk instead.
 	tx.appended = true
 	// In a batch of writes, its tree hashes are inserted with the
-	// batch's others, in one statement before COMMIT (commit.go).
+	// batch's others, in one statement before COMMIT, and so is the
+	// batch's checkpoint of the talk (commit.go): the statement leaves
+	// out both inserts, each of which would cost it the setup of a table
+	// to insert into, even of no row.
 	hashes := `INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])`
-	if tx.batched && !tx.noLedger {
+	checkpoint := `INSERT INTO checkpoints (talk_id, size, root, note, time)
+			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL`
+	if tx.batched {
 		tx.tree.add(tx.talkID, idx, hs)
 		idx, hs = nil, nil
 		hashes = `SELECT $10::bigint[], $11::bytea[]`
+		checkpoint = `SELECT $12::bytea, $13::text, $14::timestamptz`
 	}
 	var root, note any // NULL: no checkpoint
 	if tx.notary != nil && !tx.noLedger && !tx.batched {
@@ -608,8 +614,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		), h AS (
 			` + hashes + `
 		), c AS (
-			INSERT INTO checkpoints (talk_id, size, root, note, time)
-			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
+			` + checkpoint + `
 		)
 		` + moveHead,
 		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
