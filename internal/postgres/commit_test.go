@@ -392,6 +392,19 @@ func checkCheckpoints(t *testing.T, s *postgres.Store, key *ledger.Key, talkID i
 	if last != int64(len(rec.Events)) {
 		t.Errorf("last checkpoint of talk %d has size %d, want its head %d", talkID, last, len(rec.Events))
 	}
+	// The stored hashes are the tree's, in order.
+	if got, want := int64(len(rec.Hashes)), storedHashCount(tree.Size()); got != want {
+		t.Fatalf("talk %d has %d stored tree hashes, want %d", talkID, got, want)
+	}
+	for i, h := range rec.Hashes {
+		want, err := tree.ReadHashes([]int64{int64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tlog.Hash(h) != want[0] {
+			t.Errorf("talk %d: stored tree hash %d is %x, want %x", talkID, i, h, want[0])
+		}
+	}
 }
 
 // TestCloseDrains checks that Close lets queued writes commit and that
