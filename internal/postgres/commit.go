@@ -74,7 +74,15 @@ import (
 // however many it has: the lock (with BEGIN), the run, and COMMIT. The
 // ledger signs one checkpoint per talk of the batch, at the talk's head
 // after the batch, instead of one per event (issue 7 allows either), and
-// inserts them in COMMIT's round trip.
+// inserts them in COMMIT's round trip, after the tree hashes of the
+// batch's writes that stand, in one statement: a write's event statement
+// leaves both out.
+//
+// The committer also keeps, across batches, each talk's head as its last
+// commit left it, and how far back from it no event breaks a view
+// (keptHead): a write that locks the head and finds it there knows that
+// nothing has been written since, so it need not read the events after
+// the view its Service decided by (talks.ViewCheck) to check them.
 //
 // A write that panics fails alone and its panic is re-raised in its
 // caller, unless it panicked in the middle of a statement and left the

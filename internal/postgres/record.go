@@ -16,12 +16,15 @@ import (
 
 // The verifiable record: next appends each event's leaf to its talk's
 // tree (tlog_hashes) and a signed checkpoint of the tree at the event in
-// the statement that inserts the event. What that needs of the tree, its
+// the statement that inserts the event; in a batch of writes, the batch
+// inserts its writes' tree hashes and a checkpoint of each talk in COMMIT's
+// round trip instead (commit.go). What that needs of the tree, its
 // frontier (the stored hashes of the roots of its complete subtrees, at
 // most log2 n), comes with the lock on the head (event_heads.frontier),
 // and the same statement moves it: the ledger adds no round trip while the
 // talk's head is locked. Without a usable frontier, a transaction reads
-// the hashes it needs from tlog_hashes once and keeps those it writes.
+// the hashes it needs from tlog_hashes once (and those that its batch has
+// yet to insert) and keeps those it writes.
 
 // SetNotary makes the store sign a checkpoint of a talk at every event a
 // write appends, with n. Call it before the first write; nil signs none.
