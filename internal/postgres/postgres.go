@@ -452,10 +452,13 @@ func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st tal
 // queueWith is recordWith that queues its statement on b rather than
 // running it.
 func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
-	for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
-		if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
-			return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
+	if _, ok := checkedWith.Load(with); !ok {
+		for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
+			if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
+				return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
+			}
 		}
+		checkedWith.Store(with, true)
 	}
 	q, qargs, err := tx.next(trackID, typ, st, payload)
 	if err != nil {
@@ -526,6 +529,10 @@ var keepsView = func() map[string]bool {
 const firstWithParam = 16
 
 var eventParam = regexp.MustCompile(`\$(\d+)`)
+
+// checkedWith holds the statements for queueWith whose parameters it has
+// checked: the same few come again with every write.
+var checkedWith sync.Map
 
 // queue is record that queues its statement on b rather than running it;
 // the caller sends b, and its transaction fails if b does.

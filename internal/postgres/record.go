@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -139,19 +140,19 @@ func (tx *txn) encodeFrontier() ([]byte, error) {
 }
 
 // frontier returns the indexes of the stored hashes that tlog.TreeHash
-// reads for a tree of n leaves.
+// reads for a tree of n leaves, in its order: those of the roots of the
+// complete subtrees that the tree splits into, largest (leftmost) first,
+// one per bit set in n.
 func frontier(n int64) []int64 {
-	var r recorder
-	tlog.TreeHash(n, &r)
-	return r
-}
-
-// recorder is a HashReader that records what is read.
-type recorder []int64
-
-func (r *recorder) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	*r = append(*r, indexes...)
-	return make([]tlog.Hash, len(indexes)), nil
+	idx := make([]int64, 0, bits.OnesCount64(uint64(n)))
+	var lo int64
+	for level := 62; level >= 0; level-- {
+		if k := int64(1) << level; n&k != 0 {
+			idx = append(idx, tlog.StoredHashIndex(level, lo>>level))
+			lo += k
+		}
+	}
+	return idx
 }
 
 // appendLeaf returns the indexes and hashes that event e adds to its
