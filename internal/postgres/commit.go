@@ -415,10 +415,9 @@ type batch struct {
 func (r *batch) stand(t *txn) {
 	if t.talkID != 0 {
 		// t started from the head that the talk's last write that stands
-		// left (the writes undone left nothing), and each knows how far
-		// back from there no event breaks a view: what t knew then, or
-		// learnt since, or what that write knew. Both hold, and so does
-		// the earlier one.
+		// left (a write undone leaves nothing), so how far back from there
+		// that write knew no event breaks a view holds for t as well as
+		// what t knew or learnt itself: t keeps the earlier of the two.
 		if q, ok := r.quiet[t.talkID]; ok {
 			t.quiet = min(t.quiet, q)
 		}
