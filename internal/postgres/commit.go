@@ -74,7 +74,15 @@ import (
 // however many it has: the lock (with BEGIN), the run, and COMMIT. The
 // ledger signs one checkpoint per talk of the batch, at the talk's head
 // after the batch, instead of one per event (issue 7 allows either), and
-// inserts them in COMMIT's round trip.
+// inserts them in COMMIT's round trip, after the tree hashes of the
+// batch's writes that stand, in one statement: a write's event statement
+// leaves both out.
+//
+// The committer also keeps, across batches, each talk's head as its last
+// commit left it, and how far back from it no event breaks a view
+// (keptHead): a write that locks the head and finds it there knows that
+// nothing has been written since, so it need not read the events after
+// the view its Service decided by (talks.ViewCheck) to check them.
 //
 // A write that panics fails alone and its panic is re-raised in its
 // caller, unless it panicked in the middle of a statement and left the
@@ -140,10 +148,37 @@ type committer struct {
 	queue  []*write
 	closed bool
 	done   chan struct{} // closed when run returns
+
+	// kept holds, by talk, the head that the committer's last commit of
+	// the talk left. Only the committer's goroutine uses it.
+	kept map[int64]keptHead
+}
+
+// A keptHead is a talk's head as a commit left it, and how far back from
+// it no event breaks a view (talks.ViewKeepingTypes). A write that locks
+// the talk's head and finds it there knows that the log has not changed
+// since (txn.locked); otherwise another Store has written to the talk.
+type keptHead struct {
+	seq   int64
+	hash  [32]byte
+	quiet int64
+}
+
+// maxKept bounds committer.kept.
+const maxKept = 1 << 14
+
+// keep records the heads of the talks in heads, as a commit left them.
+func (c *committer) keep(heads map[int64]*txn) {
+	for id, t := range heads {
+		if _, ok := c.kept[id]; !ok && len(c.kept) >= maxKept {
+			clear(c.kept)
+		}
+		c.kept[id] = keptHead{seq: t.seq, hash: t.hash, quiet: t.quietAt()}
+	}
 }
 
 func newCommitter(s *Store) *committer {
-	c := &committer{s: s, done: make(chan struct{})}
+	c := &committer{s: s, done: make(chan struct{}), kept: make(map[int64]keptHead)}
 	c.cond.L = &c.mu
 	go c.run()
 	return c
@@ -276,8 +311,11 @@ func (c *committer) commit(queue []*write) {
 			answer(ws, translate(fmt.Errorf("commit: %w", err)))
 			return
 		}
-		if d.txn != nil {
-			c.s.appended(d.txn.events)
+		if t := d.txn; t != nil {
+			if t.appended {
+				c.keep(map[int64]*txn{t.talkID: t})
+			}
+			c.s.appended(t.events)
 		}
 		answer(ws, nil)
 		return
@@ -290,7 +328,7 @@ func (c *committer) commit(queue []*write) {
 	// write must not wait for a lock that another process holds; see
 	// retry). A write that failed is rolled back to its savepoint, which
 	// stays for the next write. COMMIT releases the last one.
-	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn)}
+	r := &batch{tx: tx, pending: []string{`BEGIN`, `SAVEPOINT w`}, heads: make(map[int64]*txn), quiet: make(map[int64]int64)}
 	for i := 0; i < len(ws); i++ {
 		w := ws[i]
 		var d *detached
@@ -308,7 +346,7 @@ func (c *committer) commit(queue []*write) {
 		}
 		if d == nil {
 			d = &detached{Tx: tx, ctx: context.WithoutCancel(w.ctx), pending: r.pending}
-			err = w.call(c.s, d, r.heads, ws[i+1:], w.fn)
+			err = w.call(c.s, d, r, ws[i+1:], w.fn)
 		}
 		tx.begun = tx.begun || len(d.pending) == 0
 		if d.broken != nil {
@@ -348,10 +386,11 @@ func (c *committer) commit(queue []*write) {
 	if len(r.ok) == 0 {
 		return
 	}
-	if err := c.commitWith(ctx, tx, r.heads); err != nil {
+	if err := c.commitWith(ctx, tx, r.heads, &r.tree); err != nil {
 		answer(r.ok, translate(err))
 		return
 	}
+	c.keep(r.heads)
 	c.s.appended(r.events)
 	answer(r.ok, nil)
 }
@@ -365,11 +404,26 @@ type batch struct {
 	events  []*talks.Event // of the writes in ok, in order
 	timeout bool           // lock_timeout is set: the batch holds locks
 	heads   map[int64]*txn // by talk, the last write that appended to it
+	// quiet holds, by talk, how far back from the head that the last
+	// write to it that stands left no event breaks a view.
+	quiet map[int64]int64
+	tree  treeRows // the tree hashes of the writes that stand
 }
 
 // stand keeps the write of t, which succeeded, and sets the savepoint
 // commands for the next.
 func (r *batch) stand(t *txn) {
+	if t.talkID != 0 {
+		// t started from the head that the talk's last write that stands
+		// left (a write undone leaves nothing), so how far back from there
+		// that write knew no event breaks a view holds for t as well as
+		// what t knew or learnt itself: t keeps the earlier of the two.
+		if q, ok := r.quiet[t.talkID]; ok {
+			t.quiet = min(t.quiet, q)
+		}
+		r.quiet[t.talkID] = t.quietAt()
+	}
+	r.tree.addAll(&t.tree)
 	r.ok = append(r.ok, t.w)
 	r.events = append(r.events, t.events...)
 	if t.appended {
@@ -462,7 +516,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			d.pending = r.pending
 		}
 		var read func(pgx.BatchResults) error
-		err := w.call(c.s, d, r.heads, ws[i+1:], func(t *txn) (err error) {
+		err := w.call(c.s, d, r, ws[i+1:], func(t *txn) (err error) {
 			t.follows = len(run) > 0
 			read, err = w.pipe(t, b)
 			return err
@@ -595,12 +649,16 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	return k + 1, nil, nil, false
 }
 
-// commitWith signs a checkpoint of each talk in heads at its head (the
-// head of its last write in the batch, which read or wrote the stored
-// hashes of the tree's frontier there), and inserts them and commits in
-// one round trip.
-func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn) error {
+// commitWith inserts the tree hashes tree, signs a checkpoint of each
+// talk in heads at its head (the head of its last write in the batch,
+// which read or wrote the stored hashes of the tree's frontier there),
+// and inserts them and commits in one round trip.
+func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn, tree *treeRows) error {
 	b := &pgx.Batch{}
+	if len(tree.idx) > 0 {
+		b.Queue(`INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bytea[])`,
+			tree.talks, tree.idx, tree.hashes)
+	}
 	if n := c.s.notary; n != nil && !c.s.noLedger {
 		now := talks.Timestamp(time.Now())
 		for id, t := range heads {
@@ -625,7 +683,7 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 	for range n {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return fmt.Errorf("insert checkpoints: %w", err)
+			return fmt.Errorf("insert tree hashes and checkpoints: %w", err)
 		}
 	}
 	tag, err := br.Exec()
@@ -690,8 +748,11 @@ func (w *write) retry(timeout bool) bool {
 // A write that shares its transaction with others gets the heads its
 // batch's writes so far left (known, not nil) and the writes that follow
 // it (later).
-func (w *write) call(s *Store, d *detached, known map[int64]*txn, later []*write, fn func(tx *txn) error) error {
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, batched: known != nil, known: known, later: later, w: w}
+func (w *write) call(s *Store, d *detached, r *batch, later []*write, fn func(tx *txn) error) error {
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, later: later, w: w, kept: s.commits.kept}
+	if r != nil {
+		d.txn.batched, d.txn.known, d.txn.deferred = true, r.heads, &r.tree
+	}
 	return w.guard(func() error { return fn(d.txn) })
 }
 

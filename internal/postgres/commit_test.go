@@ -392,6 +392,19 @@ func checkCheckpoints(t *testing.T, s *postgres.Store, key *ledger.Key, talkID i
 	if last != int64(len(rec.Events)) {
 		t.Errorf("last checkpoint of talk %d has size %d, want its head %d", talkID, last, len(rec.Events))
 	}
+	// The stored hashes are the tree's, in order.
+	if got, want := int64(len(rec.Hashes)), storedHashCount(tree.Size()); got != want {
+		t.Fatalf("talk %d has %d stored tree hashes, want %d", talkID, got, want)
+	}
+	for i, h := range rec.Hashes {
+		want, err := tree.ReadHashes([]int64{int64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tlog.Hash(h) != want[0] {
+			t.Errorf("talk %d: stored tree hash %d is %x, want %x", talkID, i, h, want[0])
+		}
+	}
 }
 
 // TestCloseDrains checks that Close lets queued writes commit and that
@@ -660,4 +673,61 @@ func TestBatchedWrites(t *testing.T) {
 			t.Errorf("event %d (%s) names a row not stored: %v", e.ID, e.Type, err)
 		}
 	}
+}
+
+// TestDeferredHashes checks that a write in a batch that has to read its
+// talk's tree hashes (its head has no usable frontier) finds those that
+// the batch's earlier writes appended, which are inserted only before
+// COMMIT.
+func TestDeferredHashes(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	s := openDSN(t, db.schema(t))
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetNotary(key)
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Hold the committer until both writes are queued.
+	started, release := make(chan struct{}), make(chan struct{})
+	go postgres.Write(ctx, s, func(postgres.TestTx) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	writes := []func(tx postgres.TestTx) error{
+		func(tx postgres.TestTx) error { return tx.AddParty(ctx, tk.ID, u.ID, "north") },
+		func(tx postgres.TestTx) error {
+			if err := tx.Exec(ctx, `UPDATE event_heads SET frontier = ''::bytea WHERE talk_id = $1`, tk.ID); err != nil {
+				return err
+			}
+			return tx.AddParty(ctx, tk.ID, u.ID, "south")
+		},
+	}
+	errs := make([]error, len(writes))
+	var wg sync.WaitGroup
+	for k, w := range writes {
+		wg.Go(func() { errs[k] = postgres.Write(ctx, s, w) })
+		for postgres.Queued(s) < k+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(release)
+	wg.Wait()
+	for k, err := range errs {
+		if err != nil {
+			t.Fatalf("write %d: %v", k, err)
+		}
+	}
+	checkCheckpoints(t, s, key, tk.ID)
 }

@@ -15,7 +15,8 @@ import (
 // holds the talk's head, besides the commit: one to lock the head (finding
 // the talk from the track and reserving the message's ID on the way), and
 // one to insert the message and its event and move the head, with the
-// check of the Service's view (Stamp.View) if events came after it. In a
+// check of the Service's view (Stamp.View) if events came after it that
+// the committer does not know to keep views (txn.viewLag). In a
 // batch that already holds the talk's head, it takes only the second: it
 // starts from the head the batch's last write to the talk left, with an
 // ID reserved for it under the lock (txn.resume): the first message of
@@ -56,6 +57,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 				} else if !fresh {
 					return talks.ErrStaleView
 				}
+				tx.fresh(after)
 			}
 			if _, err := br.Exec(); err != nil {
 				return fmt.Errorf("insert event: %w", err)
@@ -84,7 +86,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		var ids []int64
 		err := tx.QueryRow(ctx, `
 			SELECT h.talk_id, h.seq, h.hash, h.frontier,
-				ARRAY(SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('messages', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
 			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -92,8 +94,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		} else if err != nil {
 			return nil, fmt.Errorf("lock talk of track %d: %w", m.TrackID, err)
 		}
-		copy(tx.hash[:], hash)
-		tx.useFrontier(fr)
+		tx.locked(hash, fr)
 		tx.spare = spare{tables: "messages", ids: ids[1:]}
 		return queue(tx, b, ids[0])
 	}

@@ -204,6 +204,22 @@ type txn struct {
 	// that the server still holds the key of its server-made signature,
 	// which next then does not check again.
 	keyChecked bool
+
+	// No event of the talk after quiet, up to the head tx started from,
+	// breaks a view (talks.ViewKeepingTypes): that head if nothing more is
+	// known. broke is the last event tx appended that breaks one, 0 if
+	// none. kept is what the committer knows of the heads that its commits
+	// left (commit.go).
+	quiet int64
+	broke int64
+	kept  map[int64]keptHead
+
+	// deferred, for a write that shares its transaction, holds the tree
+	// hashes that the batch's writes that stand so far have appended
+	// (commit.go); tree holds this write's, which the batch inserts once
+	// the write stands.
+	deferred *treeRows
+	tree     treeRows
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -238,9 +254,36 @@ func (tx *txn) lock(ctx context.Context, talkID int64) error {
 		return fmt.Errorf("lock talk %d: %w", talkID, err)
 	}
 	tx.talkID = talkID
+	tx.locked(hash, fr)
+	return nil
+}
+
+// locked sets tx up at the head of its talk that it has locked and read
+// (talkID and seq set, hash and fr, the frontier, as read): and if the
+// committer's last commit of the talk left it there, nothing since can
+// have changed the log, so what the committer knows of which events after
+// quiet break a view still holds.
+func (tx *txn) locked(hash, fr []byte) {
 	copy(tx.hash[:], hash)
 	tx.useFrontier(fr)
-	return nil
+	tx.quiet = tx.seq
+	if k, ok := tx.kept[tx.talkID]; ok && k.seq == tx.seq && k.hash == tx.hash {
+		tx.quiet = k.quiet
+	}
+}
+
+// quietAt returns how far back from tx's head no event breaks a view.
+func (tx *txn) quietAt() int64 {
+	if tx.broke > 0 {
+		return tx.broke
+	}
+	return tx.quiet
+}
+
+// fresh records that a check of a view at head after passed: no event
+// after it, up to the head tx started from, breaks a view.
+func (tx *txn) fresh(after int64) {
+	tx.quiet = min(tx.quiet, after)
 }
 
 // A spare is a list of sets of IDs, one from the sequence of each of its
@@ -268,7 +311,7 @@ func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 	if h == nil || h.spare.tables != strings.Join(tables, ",") || len(h.spare.ids) < len(tables) {
 		return nil, false
 	}
-	tx.talkID, tx.seq, tx.hash = talkID, h.seq, h.hash
+	tx.talkID, tx.seq, tx.hash, tx.quiet = talkID, h.seq, h.hash, h.quietAt()
 	if !tx.noLedger {
 		// The frontier is all that next reads of the tree; a copy, so that
 		// this write, if it fails, leaves h's as it was.
@@ -301,8 +344,11 @@ func (tx *txn) reserve(b *pgx.Batch, tables ...string) {
 	vals := make([]string, len(tables))
 	for i, t := range tables {
 		// nextval runs once per row, in the order the rows are made, which
-		// ARRAY keeps: each array ascends.
-		vals[i] = `ARRAY(SELECT nextval(pg_get_serial_sequence('` + t + `', 'id')) FROM generate_series(1, $1::int))`
+		// ARRAY keeps: each array ascends. The sequence is looked up once,
+		// in a subquery of its own: pg_get_serial_sequence scans the
+		// catalog, which per row cost as much as the rest of a write.
+		// (So too in the statements that lock a head and reserve IDs.)
+		vals[i] = `ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('` + t + `', 'id')::regclass)) FROM generate_series(1, $1::int))`
 	}
 	tx.spare = spare{tables: kind}
 	tx.reserving = true
@@ -406,10 +452,13 @@ func (tx *txn) recordWith(ctx context.Context, trackID int64, typ string, st tal
 // queueWith is recordWith that queues its statement on b rather than
 // running it.
 func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, payload any, with string, args ...any) error {
-	for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
-		if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
-			return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
+	if _, ok := checkedWith.Load(with); !ok {
+		for _, m := range eventParam.FindAllStringSubmatch(with, -1) {
+			if n, _ := strconv.Atoi(m[1]); n > 5 && n < firstWithParam {
+				return fmt.Errorf("record %s: $%d is a parameter of the event statement; number the statement's own from $%d", typ, n, firstWithParam)
+			}
 		}
+		checkedWith.Store(with, true)
 	}
 	q, qargs, err := tx.next(trackID, typ, st, payload)
 	if err != nil {
@@ -425,14 +474,19 @@ func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp
 // viewLag returns the sequence number after which the events of the
 // locked talk must be checked against st.View (talks.ViewCheck): the
 // head the Service decided by, or the transaction's head if there is
-// nothing to check. talks.ErrStaleView if the check cannot pass.
+// nothing to check, as when no event after the head decided by breaks a
+// view, as far as tx knows (quiet). talks.ErrStaleView if the check
+// cannot pass.
 func (tx *txn) viewLag(st talks.Stamp) (int64, error) {
 	if st.View == nil {
 		return tx.seq, nil
 	}
-	if h := st.View.Head; h > tx.seq || tx.seq-h > talks.MaxViewLag {
+	switch h := st.View.Head; {
+	case h > tx.seq || tx.seq-h > talks.MaxViewLag:
 		return 0, talks.ErrStaleView
-	} else {
+	case h >= tx.quietAt():
+		return tx.seq, nil
+	default:
 		return h, nil
 	}
 }
@@ -451,6 +505,7 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 	} else if !fresh {
 		return talks.ErrStaleView
 	}
+	tx.fresh(after)
 	return nil
 }
 
@@ -459,11 +514,25 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 // $types (talks.ViewKeepingTypes): true at once when $after is the head.
 const viewCheck = `NOT EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $%d AND NOT (type = ANY($%d)))`
 
+// keepsView holds the event types that leave a view as it was
+// (talks.ViewKeepingTypes).
+var keepsView = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, t := range talks.ViewKeepingTypes() {
+		m[t] = true
+	}
+	return m
+}()
+
 // firstWithParam is the number of recordWith's first own parameter: the
 // event statement (next) takes $1 to $15.
 const firstWithParam = 16
 
 var eventParam = regexp.MustCompile(`\$(\d+)`)
+
+// checkedWith holds the statements for queueWith whose parameters it has
+// checked: the same few come again with every write.
+var checkedWith sync.Map
 
 // queue is record that queues its statement on b rather than running it;
 // the caller sends b, and its transaction fails if b does.
@@ -505,6 +574,9 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	}
 	tx.seq, tx.hash = e.ID, e.Hash
 	tx.events = append(tx.events, e)
+	if !keepsView[typ] {
+		tx.broke = e.ID
+	}
 	st.NoteAppended(e.ID)
 	fr, err := tx.encodeFrontier()
 	if err != nil {
@@ -516,6 +588,20 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	// is locked. A lone write of several events signs one per event; in a
 	// batch of writes, the committer signs one per talk instead.
 	tx.appended = true
+	// In a batch of writes, its tree hashes are inserted with the
+	// batch's others, in one statement before COMMIT, and so is the
+	// batch's checkpoint of the talk (commit.go): the statement leaves
+	// out both inserts, each of which would cost it the setup of a table
+	// to insert into, even of no row.
+	hashes := `INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])`
+	checkpoint := `INSERT INTO checkpoints (talk_id, size, root, note, time)
+			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL`
+	if tx.batched {
+		tx.tree.add(tx.talkID, idx, hs)
+		idx, hs = nil, nil
+		hashes = `SELECT $10::bigint[], $11::bytea[]`
+		checkpoint = `SELECT $12::bytea, $13::text, $14::timestamptz`
+	}
 	var root, note any // NULL: no checkpoint
 	if tx.notary != nil && !tx.noLedger && !tx.batched {
 		r, err := tlog.TreeHash(e.ID, tx)
@@ -533,10 +619,9 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			INSERT INTO events (talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		), h AS (
-			INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])
+			` + hashes + `
 		), c AS (
-			INSERT INTO checkpoints (talk_id, size, root, note, time)
-			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL
+			` + checkpoint + `
 		)
 		` + moveHead,
 		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -388,5 +389,70 @@ func TestConcurrentCounters(t *testing.T) {
 	vs, err := s.FindVersions(ctx, talks.VersionFilter{ProposalID: v1.ProposalID})
 	if err != nil || len(vs) != 3 {
 		t.Errorf("FindVersions = %d versions, %v; want 3", len(vs), err)
+	}
+}
+
+// TestKeptView checks the check of a write's view (talks.ViewCheck) when
+// the committer knows, from its own commits, that no event after the view
+// breaks it: an event that breaks views, written by another store or by
+// the store itself, makes the write stale all the same.
+func TestKeptView(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	s, other := openDSN(t, dsn), openDSN(t, dsn)
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := func() int64 {
+		t.Helper()
+		h, err := s.TalkHead(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	post := func(view int64) error {
+		st := talks.Stamp{ActorID: u.ID, Time: time.Now(), View: &talks.ViewCheck{Head: view}}
+		return s.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: "m"}, st)
+	}
+	// A new title breaks views (talks.ViewKeepingTypes).
+	retitle := func(s *postgres.Store, title string) {
+		t.Helper()
+		if _, err := s.UpdateTalk(ctx, tk.ID, talks.TalkUpdate{Title: &title}, talks.Stamp{ActorID: u.ID, Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	view := head()
+	for i := range 3 {
+		if err := post(view); err != nil {
+			t.Fatalf("message %d with a view that only messages followed: %v", i, err)
+		}
+	}
+	retitle(other, "T2")
+	if err := post(view); !errors.Is(err, talks.ErrStaleView) {
+		t.Fatalf("message with a view that another store's new title followed: %v, want ErrStaleView", err)
+	}
+	view = head()
+	if err := post(view); err != nil {
+		t.Fatalf("message with a fresh view: %v", err)
+	}
+	retitle(s, "T3")
+	if err := post(view); !errors.Is(err, talks.ErrStaleView) {
+		t.Fatalf("message with a view that the store's own new title followed: %v, want ErrStaleView", err)
 	}
 }

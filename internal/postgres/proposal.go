@@ -184,8 +184,7 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 	} else if err != nil {
 		return 0, 0, fmt.Errorf("lock talk of version %d: %w", id, err)
 	}
-	copy(tx.hash[:], hash)
-	tx.useFrontier(fr)
+	tx.locked(hash, fr)
 	return proposalID, trackID, nil
 }
 
@@ -319,6 +318,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			if err != nil {
 				return err
 			}
+			tx.fresh(after)
 			for range 4 {
 				if _, err := br.Exec(); err != nil {
 					return fmt.Errorf("insert counter-proposal: %w", err)
@@ -349,8 +349,8 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		var vids, aids []int64
 		err := tx.QueryRow(ctx, `
 			SELECT h.talk_id, h.seq, h.hash, h.frontier, p.id, p.track_id,
-				ARRAY(SELECT nextval(pg_get_serial_sequence('versions', 'id')) FROM generate_series(h.seq, h.seq + $2::int)),
-				ARRAY(SELECT nextval(pg_get_serial_sequence('answers', 'id')) FROM generate_series(h.seq, h.seq + $2::int))
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('versions', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int)),
+				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('answers', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
 			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")).Scan(
 			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
@@ -359,8 +359,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		} else if err != nil {
 			return nil, fmt.Errorf("lock talk of version %d: %w", v.ParentID, err)
 		}
-		copy(tx.hash[:], hash)
-		tx.useFrontier(fr)
+		tx.locked(hash, fr)
 		pl = place{talk: tx.talkID, proposal: proposalID, track: trackID}
 		tx.spare = spare{tables: "versions,answers"}
 		for i := 1; i < len(vids); i++ {

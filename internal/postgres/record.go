@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,12 +17,15 @@ import (
 
 // The verifiable record: next appends each event's leaf to its talk's
 // tree (tlog_hashes) and a signed checkpoint of the tree at the event in
-// the statement that inserts the event. What that needs of the tree, its
+// the statement that inserts the event; in a batch of writes, the batch
+// inserts its writes' tree hashes and a checkpoint of each talk in COMMIT's
+// round trip instead (commit.go). What that needs of the tree, its
 // frontier (the stored hashes of the roots of its complete subtrees, at
 // most log2 n), comes with the lock on the head (event_heads.frontier),
 // and the same statement moves it: the ledger adds no round trip while the
 // talk's head is locked. Without a usable frontier, a transaction reads
-// the hashes it needs from tlog_hashes once and keeps those it writes.
+// the hashes it needs from tlog_hashes once (and those that its batch has
+// yet to insert) and keeps those it writes.
 
 // SetNotary makes the store sign a checkpoint of a talk at every event a
 // write appends, with n. Call it before the first write; nil signs none.
@@ -84,7 +88,19 @@ func (tx *txn) fetch(indexes []int64) error {
 		copy(v[:], h)
 		tx.hashes[x] = v
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	// The hashes that the batch's writes before this one appended are
+	// not inserted yet.
+	if d := tx.deferred; d != nil {
+		for i, t := range d.talks {
+			if t == tx.talkID {
+				tx.hashes[d.idx[i]] = tlog.Hash(d.hashes[i])
+			}
+		}
+	}
+	return nil
 }
 
 // useFrontier keeps the stored hashes of the frontier read with the head,
@@ -124,19 +140,19 @@ func (tx *txn) encodeFrontier() ([]byte, error) {
 }
 
 // frontier returns the indexes of the stored hashes that tlog.TreeHash
-// reads for a tree of n leaves.
+// reads for a tree of n leaves, in its order: those of the roots of the
+// complete subtrees that the tree splits into, largest (leftmost) first,
+// one per bit set in n.
 func frontier(n int64) []int64 {
-	var r recorder
-	tlog.TreeHash(n, &r)
-	return r
-}
-
-// recorder is a HashReader that records what is read.
-type recorder []int64
-
-func (r *recorder) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
-	*r = append(*r, indexes...)
-	return make([]tlog.Hash, len(indexes)), nil
+	idx := make([]int64, 0, bits.OnesCount64(uint64(n)))
+	var lo int64
+	for level := 62; level >= 0; level-- {
+		if k := int64(1) << level; n&k != 0 {
+			idx = append(idx, tlog.StoredHashIndex(level, lo>>level))
+			lo += k
+		}
+	}
+	return idx
 }
 
 // appendLeaf returns the indexes and hashes that event e adds to its
@@ -164,6 +180,28 @@ func (tx *txn) appendLeaf(e *talks.Event) ([]int64, [][]byte, error) {
 		tx.hashes[idx[i]] = h
 	}
 	return idx, raw, nil
+}
+
+// treeRows are rows of tlog_hashes, in columns.
+type treeRows struct {
+	talks, idx []int64
+	hashes     [][]byte
+}
+
+// add adds the hashes hs at indexes idx of talk talkID's tree.
+func (r *treeRows) add(talkID int64, idx []int64, hs [][]byte) {
+	for range idx {
+		r.talks = append(r.talks, talkID)
+	}
+	r.idx = append(r.idx, idx...)
+	r.hashes = append(r.hashes, hs...)
+}
+
+// addAll adds the rows of o.
+func (r *treeRows) addAll(o *treeRows) {
+	r.talks = append(r.talks, o.talks...)
+	r.idx = append(r.idx, o.idx...)
+	r.hashes = append(r.hashes, o.hashes...)
 }
 
 // backfill stores the tree hashes of events appended before the ledger
