@@ -30,14 +30,7 @@ func TestGroupCommit(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	s := openDSN(t, db.schema(t))
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
+	u, tk := adaTalk(t, s)
 
 	// Hold the committer until every write below is queued.
 	started, release := make(chan struct{}), make(chan struct{})
@@ -596,13 +589,7 @@ func TestBatchedWrites(t *testing.T) {
 	must("FindEvents", err)
 
 	// Hold the committer until every write is queued, in order.
-	started, release := make(chan struct{}), make(chan struct{})
-	go postgres.Write(ctx, s, func(postgres.TestTx) error {
-		close(started)
-		<-release
-		return nil
-	})
-	<-started
+	release := holdCommitter(t, s)
 	errs := make([]error, len(writes))
 	var wg sync.WaitGroup
 	for k, w := range writes {
@@ -688,23 +675,10 @@ func TestDeferredHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetNotary(key)
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
+	u, tk := adaTalk(t, s)
 
 	// Hold the committer until both writes are queued.
-	started, release := make(chan struct{}), make(chan struct{})
-	go postgres.Write(ctx, s, func(postgres.TestTx) error {
-		close(started)
-		<-release
-		return nil
-	})
-	<-started
+	release := holdCommitter(t, s)
 	writes := []func(tx postgres.TestTx) error{
 		func(tx postgres.TestTx) error { return tx.AddParty(ctx, tk.ID, u.ID, "north") },
 		func(tx postgres.TestTx) error {

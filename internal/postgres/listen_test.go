@@ -59,14 +59,7 @@ func TestListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	heard(tk.ID)
-	tracks, err := writer.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := writer.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks, members := tracksAndMembers(t, writer, tk.ID)
 	post := func(body string) {
 		t.Helper()
 		m := &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: body}

@@ -99,6 +99,50 @@ func (db *database) schema(t *testing.T) string {
 	return withParam(t, db.dsn, "search_path", name)
 }
 
+// adaTalk creates the user ada and a talk "T" that she convenes in s.
+func adaTalk(t *testing.T, s *postgres.Store) (*talks.User, *talks.Talk) {
+	t.Helper()
+	ctx := context.Background()
+	u := &talks.User{Name: "ada", Email: "ada@example.org"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
+	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	return u, tk
+}
+
+// tracksAndMembers returns the tracks and the members of talk talkID in s.
+func tracksAndMembers(t *testing.T, s *postgres.Store, talkID int64) ([]*talks.Track, []*talks.Member) {
+	t.Helper()
+	ctx := context.Background()
+	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: talkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: talkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tracks, members
+}
+
+// holdCommitter keeps s's committer busy with a write of its own until
+// release is closed, so that the writes queued meanwhile go in one batch.
+func holdCommitter(t *testing.T, s *postgres.Store) (release chan struct{}) {
+	t.Helper()
+	started, release := make(chan struct{}), make(chan struct{})
+	go postgres.Write(context.Background(), s, func(postgres.TestTx) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	return release
+}
+
 func openDSN(t *testing.T, dsn string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), dsn)
@@ -140,22 +184,8 @@ func TestConcurrentStores(t *testing.T) {
 	dsn := db.schema(t)
 	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn), openDSN(t, dsn)}
 	s := stores[0]
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, tk := adaTalk(t, s)
+	tracks, members := tracksAndMembers(t, s, tk.ID)
 	const workers, each = 24, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
@@ -250,14 +280,7 @@ func TestErrors(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	s := openDSN(t, db.schema(t))
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
+	_, tk := adaTalk(t, s)
 	bad := talks.Status("pending")
 	tests := []struct {
 		name string
@@ -401,22 +424,8 @@ func TestKeptView(t *testing.T) {
 	ctx := context.Background()
 	dsn := db.schema(t)
 	s, other := openDSN(t, dsn), openDSN(t, dsn)
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, tk := adaTalk(t, s)
+	tracks, members := tracksAndMembers(t, s, tk.ID)
 	head := func() int64 {
 		t.Helper()
 		h, err := s.TalkHead(ctx, tk.ID)
