@@ -287,7 +287,7 @@ func (s *Server) handle(rt route) http.Handler {
 
 // DefaultMaxWrites is how many API writes a Server handles at once unless
 // told otherwise.
-const DefaultMaxWrites = 32
+const DefaultMaxWrites = 64
 
 // admit waits for a write's turn. Writes share one durable commit per
 // batch, so a few dozen at once keep the disk as busy as hundreds would;
