@@ -384,8 +384,7 @@ func (tx *txn) ExecContext(ctx context.Context, query string, args ...any) (sql.
 // insert runs query, an INSERT of one row into a table with an INTEGER
 // PRIMARY KEY, and returns the row's id. It is for the writes of every
 // request (a message, a version, an answer): without RETURNING, the
-// statement yields no row for database/sql to read, which costs about half
-// as much as the insert.
+// statement yields no row for database/sql to read through Rows.
 func (tx *txn) insert(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {

@@ -115,14 +115,7 @@ func TestTamper(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			u := &talks.User{Name: "ada", Email: "ada@example.org"}
-			if err := s.CreateUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-			tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-			if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-				t.Fatal(err)
-			}
+			_, tk, _, _ := newTalk(t, s)
 			evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
 			if err != nil || talks.VerifyChain(evs) != nil {
 				t.Fatalf("before tampering: %v, %v", err, talks.VerifyChain(evs))
