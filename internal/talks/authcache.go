@@ -2,6 +2,7 @@ package talks
 
 import (
 	"crypto/sha256"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -28,15 +29,23 @@ import (
 // without reading the store again.
 const AuthCacheTTL = 2 * time.Second
 
+// Each entry is trusted for a time drawn between AuthCacheTTL/2 and
+// AuthCacheTTL (lifetime), so that entries cached at the same moment
+// (every client of a server that just started, say) do not all expire
+// together and send all their reads to the store at once. On PostgreSQL,
+// 200 API clients authenticating together held the store's pool for
+// 40–170 ms, and writes that arrived meanwhile took 100–300 ms
+// (docs/benchmarks.md).
+
 // authCacheSize bounds the entries kept; when full, an arbitrary one goes.
 const authCacheSize = 10_000
 
 type authKey [sha256.Size]byte
 
 type authEntry struct {
-	user *User    // public: no password hash
-	sess *Session // nil for an API token
-	at   time.Time
+	user    *User    // public: no password hash
+	sess    *Session // nil for an API token
+	expires time.Time
 }
 
 type authCache struct {
@@ -50,12 +59,18 @@ func keyOf(hash []byte) (k authKey) {
 	return k
 }
 
-// get returns the entry of key if it is younger than AuthCacheTTL.
+// lifetime returns how long an entry cached now is trusted: between
+// AuthCacheTTL/2 and AuthCacheTTL.
+func lifetime() time.Duration {
+	return AuthCacheTTL - rand.N(AuthCacheTTL/2)
+}
+
+// get returns the entry of key if it has not expired.
 func (c *authCache) get(key authKey) (authEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if ok && time.Since(e.at) >= AuthCacheTTL {
+	if ok && !time.Now().Before(e.expires) {
 		delete(c.m, key)
 		return authEntry{}, false
 	}
@@ -86,7 +101,7 @@ func (c *authCache) put(key authKey, e authEntry, gen uint64) {
 			break
 		}
 	}
-	e.at = time.Now()
+	e.expires = time.Now().Add(lifetime())
 	c.m[key] = e
 }
 
