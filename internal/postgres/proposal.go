@@ -554,7 +554,7 @@ func (s *Store) FindAnswers(ctx context.Context, f talks.AnswerFilter) ([]*talks
 	if f.VersionID != 0 {
 		return s.findAnswers(ctx, `version_id = $1`, f.VersionID)
 	}
-	return s.findAnswers(ctx, `proposal_id = $1`, f.ProposalID)
+	return s.findAnswers(ctx, `version_id IN (SELECT id FROM versions WHERE proposal_id = $1)`, f.ProposalID)
 }
 
 func (s *Store) findAnswers(ctx context.Context, where string, args ...any) ([]*talks.Answer, error) {

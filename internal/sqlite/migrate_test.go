@@ -27,14 +27,16 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	// Undo 00012, 00011 and 00010 by hand (00010's Down keeps the rebuilt
-	// talks table), then let Open apply them again over the seeded talk.
+	// Undo 00013, 00012, 00011 and 00010 by hand (00010's Down keeps the
+	// rebuilt talks table), then let Open apply them again over the seeded
+	// talk.
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"CREATE INDEX versions_proposal_id ON versions (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 12",
+	for _, q := range []string{"DROP INDEX answers_version_id", "CREATE INDEX answers_proposal_id ON answers (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 13",
+		"CREATE INDEX versions_proposal_id ON versions (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 12",
 		"DROP TABLE client_signatures", "DROP TABLE signer_keys", "DELETE FROM goose_db_version WHERE version_id = 11",
 		"DROP TABLE red_lines", "DROP TABLE stakeholders", "DELETE FROM goose_db_version WHERE version_id = 10"} {
 		if _, err := db.Exec(q); err != nil {
