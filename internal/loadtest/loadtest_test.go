@@ -389,40 +389,40 @@ func (w *world) post(g int, path string, body []byte, out any) error {
 // a run starts its clock, so that each has its connection open and its
 // token authenticated (cached for up to talks.AuthCacheTTL), as a client
 // in steady use has. Without it, a run's first moments are its clients
-// connecting and authenticating together: on PostgreSQL, 200 of them held
-// the store's pool for 70–170 ms, and that one burst made the run's p99.
+// connecting and authenticating together: on PostgreSQL, authentication
+// then took 40–165 ms and the writes queued behind it 100–300 ms, and that
+// one burst made the run's p99 (docs/benchmarks.md).
 func (w *world) warm(c int) error {
-	path := fmt.Sprintf("%s/api/v1/talks/%d", w.ts.URL, w.talk.ID)
+	path := fmt.Sprintf("/api/v1/talks/%d", w.talk.ID)
 	errs := make(chan error, c)
 	for g := range c {
-		go func() {
-			req, err := http.NewRequest("GET", path, nil)
-			if err != nil {
-				errs <- err
-				return
-			}
-			req.Header.Set("Authorization", "Bearer "+w.tokens[g])
-			resp, err := w.client.Do(req)
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer resp.Body.Close()
-			if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-				errs <- err
-				return
-			}
-			if resp.StatusCode != http.StatusOK {
-				errs <- fmt.Errorf("GET %s = %d", path, resp.StatusCode)
-				return
-			}
-			errs <- nil
-		}()
+		go func() { errs <- w.get(g, path) }()
 	}
 	for range c {
 		if err := <-errs; err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// get reads path as member g and expects 200.
+func (w *world) get(g int, path string) error {
+	req, err := http.NewRequest("GET", w.ts.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.tokens[g])
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s = %d", path, resp.StatusCode)
 	}
 	return nil
 }

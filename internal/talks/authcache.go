@@ -25,17 +25,16 @@ import (
 // elsewhere only when its entry is older than AuthCacheTTL: until then it
 // may still accept the revoked token or session.
 
-// AuthCacheTTL is how long an authenticated token or session is trusted
-// without reading the store again.
-const AuthCacheTTL = 2 * time.Second
-
+// AuthCacheTTL is the longest an authenticated token or session is
+// trusted without reading the store again.
+//
 // Each entry is trusted for a time drawn between AuthCacheTTL/2 and
 // AuthCacheTTL (lifetime), so that entries cached at the same moment
 // (every client of a server that just started, say) do not all expire
 // together and send all their reads to the store at once. On PostgreSQL,
-// 200 API clients authenticating together held the store's pool for
-// 40–170 ms, and writes that arrived meanwhile took 100–300 ms
-// (docs/benchmarks.md).
+// 200 API clients authenticating together took 40–165 ms to do so, and
+// writes that arrived meanwhile 100–300 ms (docs/benchmarks.md).
+const AuthCacheTTL = 2 * time.Second
 
 // authCacheSize bounds the entries kept; when full, an arbitrary one goes.
 const authCacheSize = 10_000
