@@ -265,7 +265,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		// a buffer of about 27 kB until the statement ends, and glibc
 		// hands heap growth of more than 128 kB back to the kernel when it
 		// is freed, so a statement of seven took its heap from the kernel
-		// and gave it back every time, which was a third of the
+		// and gave it back every time: a quarter to a third of the
 		// committer's backend (docs/benchmarks.md). The envoy's mandate
 		// and the key are checked only when the write carries them.
 		b.Queue(`
