@@ -16,6 +16,7 @@ type appOptions struct {
 	CSRFKey   []byte
 	LedgerKey *ledger.Key // signs record bundles; nil serves no record
 	Secure    bool
+	MaxWrites int // server.Options.MaxWrites
 }
 
 // newApp returns the application's handler, the JSON API (internal/server)
@@ -23,7 +24,7 @@ type appOptions struct {
 // server, which wakes the event streams of both (Notify) and ends them
 // (Close).
 func newApp(svc *talks.Service, opt appOptions) (http.Handler, *server.Server) {
-	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, LedgerKey: opt.LedgerKey, Secure: opt.Secure})
+	api := server.New(svc, server.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, LedgerKey: opt.LedgerKey, Secure: opt.Secure, MaxWrites: opt.MaxWrites})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api)
 	mux.Handle("/", web.New(svc, web.Options{Logger: opt.Logger, CSRFKey: opt.CSRFKey, Secure: opt.Secure, Notifier: api}))

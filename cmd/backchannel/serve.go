@@ -226,7 +226,11 @@ func (s *Serve) Open(ctx context.Context) error {
 		s.Logger.Warn("the database has users: --demo seeds only an empty database", "users", users)
 	}
 
-	s.app, s.api = newApp(s.service, appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""})
+	opt := appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""}
+	if kind == "postgres" {
+		opt.MaxWrites = server.PostgreSQLMaxWrites
+	}
+	s.app, s.api = newApp(s.service, opt)
 	if pg, ok := s.store.(*postgres.Store); ok {
 		s.listen(pg)
 	}

@@ -41,7 +41,7 @@ import (
 
 // cheapArgon2 keeps the set-up of many users fast; logins are not measured.
 // maxWrites is the servers' server.Options.MaxWrites, to compare limits.
-var maxWrites = flag.Int("max-writes", 0, "the API's `limit` of writes handled at once (0: server.DefaultMaxWrites)")
+var maxWrites = flag.Int("max-writes", 0, "the API's `limit` of writes handled at once (0: as serve sets it, server.DefaultMaxWrites or server.PostgreSQLMaxWrites)")
 
 var cheapArgon2 = talks.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
@@ -307,10 +307,14 @@ func newWorld(b testing.TB, st store, n int) *world {
 	pol.Argon2 = cheapArgon2
 	svc.SetAccountPolicy(pol)
 	w := &world{b: b, svc: svc}
+	mw := *maxWrites
+	if _, ok := st.(*postgres.Store); ok && mw == 0 {
+		mw = server.PostgreSQLMaxWrites // as serve sets it
+	}
 	w.srv = server.New(svc, server.Options{
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		CSRFKey:   bytes.Repeat([]byte{7}, 32),
-		MaxWrites: *maxWrites,
+		MaxWrites: mw,
 	})
 	w.ts = httptest.NewServer(w.srv)
 	b.Cleanup(func() { w.srv.Close(); w.ts.Close() })
