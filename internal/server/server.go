@@ -287,8 +287,8 @@ func (s *Server) handle(rt route) http.Handler {
 
 // DefaultMaxWrites is how many API writes a Server handles at once unless
 // told otherwise. It is the figure for SQLite, whose one committer shares
-// the two cores with the handlers: more writes at once there bought writes
-// per second with a longer tail.
+// the CPU with the handlers: more writes at once there bought writes per
+// second with a longer tail.
 const DefaultMaxWrites = 64
 
 // PostgreSQLMaxWrites is the limit that serve gives a Server on
