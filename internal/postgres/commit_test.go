@@ -16,6 +16,7 @@ import (
 
 	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/storetest"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -30,7 +31,7 @@ func TestGroupCommit(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	s := openDSN(t, db.schema(t))
-	u, tk := adaTalk(t, s)
+	u, tk := storetest.NewTalk(t, s)
 
 	// Hold the committer until every write below is queued.
 	started, release := make(chan struct{}), make(chan struct{})
@@ -675,7 +676,7 @@ func TestDeferredHashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.SetNotary(key)
-	u, tk := adaTalk(t, s)
+	u, tk := storetest.NewTalk(t, s)
 
 	// Hold the committer until both writes are queued.
 	release := holdCommitter(t, s)

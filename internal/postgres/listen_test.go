@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/backchannel/backchannel/internal/postgres"
+	"github.com/backchannel/backchannel/internal/storetest"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -59,7 +60,7 @@ func TestListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	heard(tk.ID)
-	tracks, members := tracksAndMembers(t, writer, tk.ID)
+	tracks, members := storetest.TracksAndMembers(t, writer, tk.ID)
 	post := func(body string) {
 		t.Helper()
 		m := &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: body}

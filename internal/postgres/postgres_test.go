@@ -99,36 +99,6 @@ func (db *database) schema(t *testing.T) string {
 	return withParam(t, db.dsn, "search_path", name)
 }
 
-// adaTalk creates the user ada and a talk "T" that she convenes in s.
-func adaTalk(t *testing.T, s *postgres.Store) (*talks.User, *talks.Talk) {
-	t.Helper()
-	ctx := context.Background()
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	return u, tk
-}
-
-// tracksAndMembers returns the tracks and the members of talk talkID in s.
-func tracksAndMembers(t *testing.T, s *postgres.Store, talkID int64) ([]*talks.Track, []*talks.Member) {
-	t.Helper()
-	ctx := context.Background()
-	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: talkID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: talkID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tracks, members
-}
-
 // holdCommitter keeps s's committer busy with a write of its own until
 // release is closed, so that the writes queued meanwhile go in one batch.
 func holdCommitter(t *testing.T, s *postgres.Store) (release chan struct{}) {
@@ -184,8 +154,8 @@ func TestConcurrentStores(t *testing.T) {
 	dsn := db.schema(t)
 	stores := []*postgres.Store{openDSN(t, dsn), openDSN(t, dsn), openDSN(t, dsn)}
 	s := stores[0]
-	u, tk := adaTalk(t, s)
-	tracks, members := tracksAndMembers(t, s, tk.ID)
+	u, tk := storetest.NewTalk(t, s)
+	tracks, members := storetest.TracksAndMembers(t, s, tk.ID)
 	const workers, each = 24, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
@@ -280,7 +250,7 @@ func TestErrors(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	s := openDSN(t, db.schema(t))
-	_, tk := adaTalk(t, s)
+	_, tk := storetest.NewTalk(t, s)
 	bad := talks.Status("pending")
 	tests := []struct {
 		name string
@@ -424,8 +394,8 @@ func TestKeptView(t *testing.T) {
 	ctx := context.Background()
 	dsn := db.schema(t)
 	s, other := openDSN(t, dsn), openDSN(t, dsn)
-	u, tk := adaTalk(t, s)
-	tracks, members := tracksAndMembers(t, s, tk.ID)
+	u, tk := storetest.NewTalk(t, s)
+	tracks, members := storetest.TracksAndMembers(t, s, tk.ID)
 	head := func() int64 {
 		t.Helper()
 		h, err := s.TalkHead(ctx, tk.ID)

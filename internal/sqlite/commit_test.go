@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/backchannel/backchannel/internal/storetest"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -23,14 +24,7 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
+	u, tk := storetest.NewTalk(t, s)
 	// What OnAppend reports must be exactly the events stored after the
 	// talk's, in order: none of a failed write.
 	var reported []*talks.Event

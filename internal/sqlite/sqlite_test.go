@@ -31,23 +31,8 @@ func open(t *testing.T) *sqlite.Store {
 // with the talk's tracks and members.
 func newTalk(t *testing.T, s *sqlite.Store) (*talks.User, *talks.Talk, []*talks.Track, []*talks.Member) {
 	t.Helper()
-	ctx := context.Background()
-	u := &talks.User{Name: "ada", Email: "ada@example.org"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
-	}
-	tk := &talks.Talk{Title: "T", ConvenerID: u.ID}
-	if err := s.CreateTalk(ctx, tk, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := s.FindTracks(ctx, talks.TrackFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, tk := storetest.NewTalk(t, s)
+	tracks, members := storetest.TracksAndMembers(t, s, tk.ID)
 	return u, tk, tracks, members
 }
 
