@@ -303,6 +303,9 @@ func (c *committer) commit(queue []*write) {
 			err = translate(fmt.Errorf("begin: %w", d.broken))
 		}
 		tx.begun = len(d.pending) == 0
+		if d.txn != nil && d.txn.committed {
+			tx.closed = true
+		}
 		if err != nil {
 			answer(ws, err)
 			return
@@ -451,6 +454,15 @@ func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr err
 // form, on its own: its statements in one round trip, then its results
 // read. what names the write in the error of a statement its reads left
 // unread.
+//
+// A write that has its transaction to itself (txn.lone), and whose
+// statements can fail only as statements (txn.sqlOnly), commits in the
+// same round trip: COMMIT goes after them. If one of them fails,
+// PostgreSQL skips the rest of the round trip, COMMIT with it, and the
+// committer rolls the transaction back; if none does, nothing that read
+// checks can undo the write. A write that reads its results to decide
+// whether it stands (a view check, say) commits in a round trip of its
+// own, once it has.
 func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error), what string) func(tx *txn) error {
 	return func(tx *txn) error {
 		b := &pgx.Batch{}
@@ -458,8 +470,23 @@ func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.Batch
 		if err != nil {
 			return err
 		}
+		commit := tx.lone && tx.sqlOnly
+		if commit {
+			b.Queue(`COMMIT`)
+		}
 		br := tx.SendBatch(ctx, b)
 		err = read(br)
+		if commit && err == nil {
+			// Whether it succeeds or fails, COMMIT ends the transaction.
+			tx.committed = true
+			tag, cerr := br.Exec()
+			if cerr == nil && tag.String() == "ROLLBACK" {
+				cerr = pgx.ErrTxCommitRollback
+			}
+			if cerr != nil {
+				err = fmt.Errorf("commit: %w", cerr)
+			}
+		}
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %w", what, cerr)
 		}
@@ -749,7 +776,7 @@ func (w *write) retry(timeout bool) bool {
 // batch's writes so far left (known, not nil) and the writes that follow
 // it (later).
 func (w *write) call(s *Store, d *detached, r *batch, later []*write, fn func(tx *txn) error) error {
-	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, later: later, w: w, kept: s.commits.kept}
+	d.txn = &txn{Tx: d, ctx: d.ctx, noLedger: s.noLedger, notary: s.notary, later: later, w: w, kept: s.commits.kept, lone: r == nil}
 	if r != nil {
 		d.txn.batched, d.txn.known, d.txn.deferred = true, r.heads, &r.tree
 	}

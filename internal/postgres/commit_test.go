@@ -706,3 +706,107 @@ func TestDeferredHashes(t *testing.T) {
 	}
 	checkCheckpoints(t, s, key, tk.ID)
 }
+
+// TestLoneCommit checks that a message written alone commits in its
+// insert's round trip: two round trips in all, the lock (with BEGIN) and
+// the insert (with COMMIT). One that fails there writes nothing and leaves
+// the connection fit for the next write, and one whose view the store has
+// to check against the log commits in a round trip of its own, once the
+// check has passed. The log and its checkpoints are as if each had
+// committed alone the old way.
+func TestLoneCommit(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	var tr sends
+	s, err := postgres.OpenTraced(ctx, dsn, &tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetNotary(key)
+	u, tk := storetest.NewTalk(t, s)
+	p := &talks.Party{TalkID: tk.ID, Name: "north"}
+	if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	var ms []*talks.Member
+	for _, name := range []string{"bo", "cy"} {
+		uk := &talks.User{Name: name, Email: name + "@example.org"}
+		if err := s.CreateUser(ctx, uk); err != nil {
+			t.Fatal(err)
+		}
+		m := &talks.Member{TalkID: tk.ID, UserID: uk.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
+		if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	tracks, _ := storetest.TracksAndMembers(t, s, tk.ID)
+	track := tracks[0].ID
+	head := func() int64 {
+		h, err := s.TalkHead(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	// cy's joining breaks a view taken before it.
+	stale := head() - 1
+	post := func(s *postgres.Store, body string, author, view int64) error {
+		st := talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)}
+		if view > 0 {
+			st.View = &talks.ViewCheck{Head: view}
+		}
+		return s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: author, Body: body}, st)
+	}
+	// check posts a message through s and checks its error code and the
+	// round trips it took.
+	check := func(name, body string, author, view int64, code string, trips int) {
+		t.Helper()
+		n0 := tr.n.Load()
+		err := post(s, body, author, view)
+		if c := talks.ErrorCode(err); err != nil && c != code || err == nil && code != "" {
+			t.Errorf("%s = %v, want code %q", name, err, code)
+		}
+		if got := tr.n.Load() - n0; got != int64(trips) {
+			t.Errorf("%s took %d round trips, want %d", name, got, trips)
+		}
+	}
+	check("message", "m1", ms[0].ID, 0, "", 2)
+	check("message of no member (fails, COMMIT unsent)", "m2", 1<<40, 0, talks.EINVALID, 3) // and ROLLBACK
+	check("message after it", "m3", ms[1].ID, 0, "", 2)
+	check("message with a stale view", "m4", ms[0].ID, stale, talks.ECONFLICT, 3) // and ROLLBACK
+	check("message with a view", "m5", ms[0].ID, head(), "", 2)                   // s knows its commits keep views
+	// A message through another store moves the head past what s knows,
+	// so s checks the view of the next against the log.
+	view := head()
+	other := openDSN(t, dsn)
+	if err := post(other, "m6", ms[1].ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	check("message with a view that needs checking", "m7", ms[0].ID, view, "", 3)
+	check("message", "m8", ms[0].ID, 0, "", 2)
+
+	msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, m.Body)
+	}
+	if got, want := strings.Join(bodies, " "), "m1 m3 m5 m6 m7 m8"; got != want {
+		t.Errorf("messages %s stored, want %s", got, want)
+	}
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLog(t, s, tk.ID, len(evs))
+	checkCheckpoints(t, s, key, tk.ID)
+}

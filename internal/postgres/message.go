@@ -36,6 +36,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		tx.reserve(b, "messages")
 		check := after < tx.seq
+		tx.sqlOnly = !check
 		if check {
 			// The check of the Service's view (talks.ViewCheck) goes in the
 			// insert's round trip; if it fails, the insert is undone.

@@ -200,6 +200,15 @@ type txn struct {
 	follows   bool
 	w         *write // the write tx runs
 
+	// lone is set for a write that has its transaction to itself. A
+	// write's pipelined form sets sqlOnly if its statements can fail only
+	// as statements, with no result of theirs read to decide whether the
+	// write stands: then a lone one commits in their round trip (alone),
+	// and sets committed once it has sent COMMIT.
+	lone      bool
+	sqlOnly   bool
+	committed bool
+
 	// keyChecked is set by a write that checks, in a statement of its own,
 	// that the server still holds the key of its server-made signature,
 	// which next then does not check again.
