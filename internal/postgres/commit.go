@@ -70,13 +70,17 @@ import (
 // savepoint of its own, as one pipelined batch, and then reads their
 // results in order (pipeline). A write that fails in the run is rolled
 // back with the writes after it, which were built on its head; they run
-// again. So a batch of messages to one talk takes three round trips
-// however many it has: the lock (with BEGIN), the run, and COMMIT. The
-// ledger signs one checkpoint per talk of the batch, at the talk's head
-// after the batch, instead of one per event (issue 7 allows either), and
-// inserts them in COMMIT's round trip, after the tree hashes of the
-// batch's writes that stand, in one statement: a write's event statement
-// leaves both out.
+// again. A run that ends the batch, of writes that can fail only as
+// statements (messages whose views need no check, say), commits in its
+// own round trip too: the batch's tree hashes and checkpoints and COMMIT
+// follow its writes, and PostgreSQL skips them if one of the writes fails
+// (txn.sqlOnly). So a batch of messages to one talk takes two round trips
+// however many it has: the lock (with BEGIN), and the run with COMMIT; a
+// lone one too (alone). The ledger signs one checkpoint per talk of the
+// batch, at the talk's head after the batch, instead of one per event
+// (issue 7 allows either), and inserts them in COMMIT's round trip, after
+// the tree hashes of the batch's writes that stand, in one statement: a
+// write's event statement leaves both out.
 //
 // The committer also keeps, across batches, each talk's head as its last
 // commit left it, and how far back from it no event breaks a view
@@ -389,9 +393,11 @@ func (c *committer) commit(queue []*write) {
 	if len(r.ok) == 0 {
 		return
 	}
-	if err := c.commitWith(ctx, tx, r.heads, &r.tree); err != nil {
-		answer(r.ok, translate(err))
-		return
+	if !r.committed {
+		if err := c.commitWith(ctx, tx, r.heads, &r.tree); err != nil {
+			answer(r.ok, translate(err))
+			return
+		}
 	}
 	c.keep(r.heads)
 	c.s.appended(r.events)
@@ -411,6 +417,9 @@ type batch struct {
 	// write to it that stands left no event breaks a view.
 	quiet map[int64]int64
 	tree  treeRows // the tree hashes of the writes that stand
+	// committed is set once the batch has committed, in the round trip of
+	// its last run (pipeline).
+	committed bool
 }
 
 // stand keeps the write of t, which succeeded, and sets the savepoint
@@ -498,6 +507,13 @@ func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.Batch
 // cannot start from a head the batch holds: it runs on its own.
 var errNotPiped = errors.New("postgres: the write cannot be pipelined")
 
+// A piped is a write of a pipelined run (pipeline).
+type piped struct {
+	t    *txn
+	read func(pgx.BatchResults) error
+	prev *txn // the head of t's talk before it
+}
+
 // pipeline runs the longest run of writes at the start of ws that have a
 // pipelined form, each from the head the one before it leaves, in one
 // round trip: the pending savepoint commands, then each write's
@@ -522,11 +538,6 @@ var errNotPiped = errors.New("postgres: the write cannot be pipelined")
 // fails, however many writes it holds. It has at most maxBatch writes, so
 // at most as many subtransactions as the batch would have without it.
 func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int, d0 *detached, err0 error, done bool) {
-	type piped struct {
-		t    *txn
-		read func(pgx.BatchResults) error
-		prev *txn // the head of t's talk before it
-	}
 	var run []piped
 	b := &pgx.Batch{}
 	var pending []string // of the savepoint commands, those that go with b
@@ -593,6 +604,28 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 		b.QueuedQueries = append(qs, b.QueuedQueries...)
 	}
 
+	// A run that ends the batch, of writes whose statements can fail only
+	// as statements (txn.sqlOnly), also commits the batch: the tree hashes
+	// and checkpoints of the batch, as if every write of the run stands,
+	// and COMMIT go after it, in its round trip. If a write of the run
+	// fails, PostgreSQL skips them with the rest of the round trip, and
+	// the batch goes on as below and commits in a round trip of its own.
+	commits := 0 // how many statements queueCommit queued
+	if len(run) == len(ws) && sqlOnly(run) {
+		var tree treeRows
+		tree.addAll(&r.tree)
+		for _, p := range run {
+			tree.addAll(&p.t.tree)
+		}
+		n0 := b.Len()
+		if err := c.queueCommit(b, r.heads, &tree); err != nil {
+			// The batch commits as usual, and meets the error there.
+			b.QueuedQueries = b.QueuedQueries[:n0]
+		} else {
+			commits = b.Len() - n0
+		}
+	}
+
 	// broken ends the batch: the connection failed, or a write read no
 	// error although the transaction was aborted (errIgnored).
 	broken := func(err error) (int, *detached, error, bool) {
@@ -624,8 +657,32 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			break
 		}
 	}
-	if cerr := br.Close(); k == len(run) && cerr != nil {
+	var commitErr error
+	if commits > 0 && k == len(run) {
+		commitErr = readCommit(br, commits-1)
+	}
+	if cerr := br.Close(); k == len(run) && commitErr == nil && cerr != nil {
 		return broken(cerr)
+	}
+	if commits > 0 && k == len(run) {
+		for _, p := range run {
+			r.stand(p.t)
+		}
+		if commitErr != nil {
+			// As the batch's commit would have: every write that stood
+			// gets the error.
+			answer(r.ok, translate(commitErr))
+			c.requeue(r.again)
+			return len(ws), nil, nil, true
+		}
+		r.tx.closed, r.committed = true, true
+		return k, nil, nil, false
+	}
+	if commits > 0 && r.tx.Conn().PgConn().TxStatus() == 'I' {
+		// A write of the run failed although none of its statements did,
+		// so the batch committed: only a panic in reading its results
+		// can do that.
+		return broken(errCommittedAnyway)
 	}
 	if k == len(run) && r.tx.Conn().PgConn().TxStatus() == 'E' {
 		return broken(errIgnored)
@@ -682,6 +739,24 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 // and inserts them and commits in one round trip.
 func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn, tree *treeRows) error {
 	b := &pgx.Batch{}
+	if err := c.queueCommit(b, heads, tree); err != nil {
+		return err
+	}
+	if b.Len() == 1 {
+		return tx.Commit(ctx)
+	}
+	br := tx.SendBatch(ctx, b)
+	err := readCommit(br, b.Len()-1)
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("commit: %w", cerr)
+	}
+	tx.closed = true
+	return err
+}
+
+// queueCommit queues on b what commitWith sends: the inserts of the tree
+// hashes and the checkpoints, then COMMIT.
+func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRows) error {
 	if len(tree.idx) > 0 {
 		b.Queue(`INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bytea[])`,
 			tree.talks, tree.idx, tree.hashes)
@@ -701,23 +776,19 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 				id, t.seq, root[:], string(msg), now)
 		}
 	}
-	if b.Len() == 0 {
-		return tx.Commit(ctx)
-	}
-	n := b.Len()
 	b.Queue(`COMMIT`)
-	br := tx.SendBatch(ctx, b)
+	return nil
+}
+
+// readCommit reads from br the results of queueCommit's n inserts and of
+// COMMIT.
+func readCommit(br pgx.BatchResults, n int) error {
 	for range n {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return fmt.Errorf("insert tree hashes and checkpoints: %w", err)
 		}
 	}
 	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	tx.closed = true
 	if err == nil && tag.String() == "ROLLBACK" {
 		err = pgx.ErrTxCommitRollback
 	}
@@ -726,6 +797,21 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 	}
 	return nil
 }
+
+// sqlOnly reports whether every write of run can fail only as a
+// statement (txn.sqlOnly), and appended to its talk's log.
+func sqlOnly(run []piped) bool {
+	for _, p := range run {
+		if !p.t.sqlOnly || !p.t.appended {
+			return false
+		}
+	}
+	return true
+}
+
+// errCommittedAnyway is the error of the writes of a batch that committed
+// although a write of it failed (see pipeline).
+var errCommittedAnyway = errors.New("postgres: a write failed after its batch had committed")
 
 // errIgnored is the error of a write that returned nil after a statement
 // of it failed.

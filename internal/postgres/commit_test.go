@@ -810,3 +810,112 @@ func TestLoneCommit(t *testing.T) {
 	checkLog(t, s, tk.ID, len(evs))
 	checkCheckpoints(t, s, key, tk.ID)
 }
+
+// TestBatchCommitsInItsRun checks that a batch of messages, whose
+// statements can fail only as statements, commits in the round trip of
+// its last pipelined run, with its tree hashes and checkpoint: two round
+// trips in all, the lock and the run. A message that fails in the run
+// makes PostgreSQL skip the commit with the rest of the run; the messages
+// after it run again, and commit, in a run of their own. The log, its
+// tree and checkpoints, and the rows are as if each had committed alone.
+func TestBatchCommitsInItsRun(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	var tr sends
+	s, err := postgres.OpenTraced(ctx, db.schema(t), &tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetNotary(key)
+	u, tk := storetest.NewTalk(t, s)
+	p := &talks.Party{TalkID: tk.ID, Name: "north"}
+	if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	bo := &talks.User{Name: "bo", Email: "bo@example.org"}
+	if err := s.CreateUser(ctx, bo); err != nil {
+		t.Fatal(err)
+	}
+	m := &talks.Member{TalkID: tk.ID, UserID: bo.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
+	if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tracks, _ := storetest.TracksAndMembers(t, s, tk.ID)
+	track := tracks[0].ID
+	// Once a message to the track has committed, the store knows its
+	// talk, so the first message of a batch reserves IDs for the others.
+	if err := s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "m0"}, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name   string
+		bodies []string // "!" for a message of no member, which fails
+		trips  int
+		stored string
+	}{
+		{"messages", []string{"a1", "a2", "a3"}, 2, "a1 a2 a3"},
+		// The lock, the run that fails at b2, the rollback, and the run
+		// of b3 and b4, which commits.
+		{"a message that fails", []string{"b1", "!", "b3", "b4"}, 4, "b1 b3 b4"},
+		// The lock, the run that fails at its first, the rollback, and c2,
+		// which locks the head again, since no write to it stands.
+		{"the first message fails", []string{"!", "c2"}, 5, "c2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := holdCommitter(t, s)
+			errs := make([]error, len(c.bodies))
+			var wg sync.WaitGroup
+			for k, body := range c.bodies {
+				author := m.ID
+				if body == "!" {
+					author = 1 << 40
+				}
+				wg.Go(func() {
+					errs[k] = s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: author, Body: body}, talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)})
+				})
+				for postgres.Queued(s) < k+1 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			n0 := tr.n.Load()
+			close(release)
+			wg.Wait()
+			for k, body := range c.bodies {
+				if body == "!" && talks.ErrorCode(errs[k]) != talks.EINVALID || body != "!" && errs[k] != nil {
+					t.Errorf("message %d (%s): %v", k, body, errs[k])
+				}
+			}
+			if got := tr.n.Load() - n0; got != int64(c.trips) {
+				t.Errorf("the batch took %d round trips, want %d", got, c.trips)
+			}
+			msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var bodies []string
+			for _, m := range msgs[len(before):] {
+				bodies = append(bodies, m.Body)
+			}
+			if got := strings.Join(bodies, " "); got != c.stored {
+				t.Errorf("messages %s stored, want %s", got, c.stored)
+			}
+			evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLog(t, s, tk.ID, len(evs))
+			checkCheckpoints(t, s, key, tk.ID)
+			checkMessageOrder(t, s, tk.ID)
+		})
+	}
+}

@@ -12,11 +12,12 @@ import (
 )
 
 // PostMessage implements talks.Store. It takes two round trips while it
-// holds the talk's head, besides the commit: one to lock the head (finding
-// the talk from the track and reserving the message's ID on the way), and
-// one to insert the message and its event and move the head, with the
-// check of the Service's view (Stamp.View) if events came after it that
-// the committer does not know to keep views (txn.viewLag). In a
+// holds the talk's head: one to lock the head (finding the talk from the
+// track and reserving the message's ID on the way), and one to insert the
+// message and its event and move the head, with the check of the
+// Service's view (Stamp.View) if events came after it that the committer
+// does not know to keep views (txn.viewLag). Without that check, COMMIT
+// goes in the second too (commit.go); with it, in a third. In a
 // batch that already holds the talk's head, it takes only the second: it
 // starts from the head the batch's last write to the talk left, with an
 // ID reserved for it under the lock (txn.resume): the first message of
