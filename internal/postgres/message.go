@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -150,6 +151,11 @@ func (s *Store) FindMessageByID(ctx context.Context, id int64) (*talks.Message, 
 
 // FindMessages implements talks.Store.
 func (s *Store) FindMessages(ctx context.Context, f talks.MessageFilter) ([]*talks.Message, error) {
+	if f.Latest && f.Limit > 0 {
+		ms, err := s.findMessages(ctx, `track_id = $1 AND id > $2 ORDER BY id DESC`+limit(0, f.Limit), f.TrackID, f.AfterID)
+		slices.Reverse(ms)
+		return ms, err
+	}
 	return s.findMessages(ctx, `track_id = $1 AND id > $2 ORDER BY id`+limit(0, f.Limit), f.TrackID, f.AfterID)
 }
 
@@ -178,10 +184,15 @@ func (s *Store) FindEvents(ctx context.Context, f talks.EventFilter) ([]*talks.E
 }
 
 func findEvents(ctx context.Context, q querier, f talks.EventFilter) ([]*talks.Event, error) {
+	order := "seq"
+	if f.Latest && f.Limit > 0 {
+		order = "seq DESC"
+	}
 	rows, err := q.Query(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
 		FROM events WHERE talk_id = $1 AND seq > $2 AND ($3::text = '' OR type = $3::text) AND ($4::bigint = 0 OR track_id = $4::bigint)
-		ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID)
+			AND ($5::bigint = 0 OR seq < $5::bigint)
+		ORDER BY `+order+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID, f.BeforeSeq)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find events: %w", err))
 	}
@@ -199,6 +210,9 @@ func findEvents(ctx context.Context, q querier, f talks.EventFilter) ([]*talks.E
 		copy(e.PrevHash[:], prev)
 		copy(e.Hash[:], hash)
 		a = append(a, &e)
+	}
+	if f.Latest && f.Limit > 0 {
+		slices.Reverse(a)
 	}
 	return a, translate(rows.Err())
 }

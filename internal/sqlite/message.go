@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -66,6 +67,11 @@ func (s *Store) FindMessageByID(ctx context.Context, id int64) (*talks.Message, 
 
 // FindMessages implements talks.Store.
 func (s *Store) FindMessages(ctx context.Context, f talks.MessageFilter) ([]*talks.Message, error) {
+	if f.Latest && f.Limit > 0 {
+		ms, err := s.findMessages(ctx, `track_id = $1 AND id > $2 ORDER BY id DESC`+limit(0, f.Limit), f.TrackID, f.AfterID)
+		slices.Reverse(ms)
+		return ms, err
+	}
 	return s.findMessages(ctx, `track_id = $1 AND id > $2 ORDER BY id`+limit(0, f.Limit), f.TrackID, f.AfterID)
 }
 
@@ -101,10 +107,14 @@ type queryer interface {
 }
 
 func findEvents(ctx context.Context, q queryer, f talks.EventFilter) ([]*talks.Event, error) {
+	order := "seq"
+	if f.Latest && f.Limit > 0 {
+		order = "seq DESC"
+	}
 	rows, err := q.QueryContext(ctx, `
 		SELECT talk_id, seq, time, actor_id, track_id, type, payload, prev_hash, hash
-		FROM events WHERE talk_id = $1 AND seq > $2 AND ($3 = '' OR type = $3) AND ($4 = 0 OR track_id = $4)
-		ORDER BY seq`+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID)
+		FROM events WHERE talk_id = $1 AND seq > $2 AND ($3 = '' OR type = $3) AND ($4 = 0 OR track_id = $4) AND ($5 = 0 OR seq < $5)
+		ORDER BY `+order+limit(0, f.Limit), f.TalkID, f.AfterSeq, f.Type, f.TrackID, f.BeforeSeq)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find events: %w", err))
 	}
@@ -124,6 +134,9 @@ func findEvents(ctx context.Context, q queryer, f talks.EventFilter) ([]*talks.E
 		copy(e.PrevHash[:], prev)
 		copy(e.Hash[:], hash)
 		a = append(a, &e)
+	}
+	if f.Latest && f.Limit > 0 {
+		slices.Reverse(a)
 	}
 	return a, translate(rows.Err())
 }

@@ -327,6 +327,16 @@ func testMessages(t *testing.T, s talks.Store) {
 	if !reflect.DeepEqual(got, posted[2:4]) {
 		t.Errorf("FindMessages(after, limit) = %v, want %v", got, posted[2:4])
 	}
+	got, err = s.FindMessages(ctx, talks.MessageFilter{TrackID: f.back.ID, Limit: 2, Latest: true})
+	must(t, "FindMessages", err)
+	if !reflect.DeepEqual(got, posted[3:5]) {
+		t.Errorf("FindMessages(limit, latest) = %v, want %v", got, posted[3:5])
+	}
+	got, err = s.FindMessages(ctx, talks.MessageFilter{TrackID: f.back.ID, AfterID: posted[2].ID, Limit: 4, Latest: true})
+	must(t, "FindMessages", err)
+	if !reflect.DeepEqual(got, posted[3:5]) {
+		t.Errorf("FindMessages(after, limit, latest) = %v, want %v", got, posted[3:5])
+	}
 	got, err = s.FindMessages(ctx, talks.MessageFilter{TrackID: f.official.ID})
 	must(t, "FindMessages", err)
 	if len(got) != 0 {
@@ -429,6 +439,22 @@ func testEventChain(t *testing.T, s talks.Store) {
 	must(t, "FindEvents", err)
 	if len(page) != 2 || page[0].ID != 4 || page[1].ID != 5 {
 		t.Errorf("FindEvents(after 3, limit 2) = %v, want events 4 and 5", page)
+	}
+	for _, c := range []struct {
+		f    talks.EventFilter
+		want []*talks.Event
+	}{
+		{talks.EventFilter{AfterSeq: 3, BeforeSeq: 6}, evs[3:5]},
+		{talks.EventFilter{Limit: 2, Latest: true}, evs[len(evs)-2:]},
+		{talks.EventFilter{BeforeSeq: 6, Limit: 2, Latest: true}, evs[3:5]},
+		{talks.EventFilter{AfterSeq: 4, BeforeSeq: 7, Limit: 5, Latest: true}, evs[4:6]},
+	} {
+		c.f.TalkID = f.talk.ID
+		got, err := s.FindEvents(ctx, c.f)
+		must(t, "FindEvents", err)
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("FindEvents(%+v) = %v, want %v", c.f, got, c.want)
+		}
 	}
 	typed, err := s.FindEvents(ctx, talks.EventFilter{TalkID: f.talk.ID, Type: talks.EventTrackCreated})
 	must(t, "FindEvents(type)", err)

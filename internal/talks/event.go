@@ -203,9 +203,13 @@ type MessageRetracted struct {
 
 // EventFilter selects the events of one talk in ascending order.
 type EventFilter struct {
-	TalkID   int64
-	AfterSeq int64  // only events with a greater ID
-	Limit    int    // at most this many; 0 means no limit
-	Type     string // only events of this type, if set
-	TrackID  int64  // only events of this track, if set
+	TalkID    int64
+	AfterSeq  int64  // only events with a greater ID
+	BeforeSeq int64  // only events with a smaller ID, if set
+	Limit     int    // at most this many; 0 means no limit
+	Type      string // only events of this type, if set
+	TrackID   int64  // only events of this track, if set
+	// Latest selects, with Limit, the last Limit events (the greatest
+	// IDs) rather than the first; they still come in ascending order.
+	Latest bool
 }

@@ -740,8 +740,9 @@ func (s *Service) FindMessages(ctx context.Context, f MessageFilter) ([]*Message
 
 // FindEvents returns the events of talk f.TalkID that the acting user may
 // see (View.CanSeeEvent), in ascending order, at most f.Limit of them if
-// f.Limit > 0, and only those of f.Type and f.TrackID if set (which the
-// store selects). The IDs of the events left out are gaps in the sequence.
+// f.Limit > 0 (the last ones if f.Latest), only those before f.BeforeSeq
+// if set, and only those of f.Type and f.TrackID if set (which the store
+// selects). The IDs of the events left out are gaps in the sequence.
 // It returns the events up to the talk's head as of the call, read once
 // for many callers and kept (eventcache.go): they are shared, and callers
 // must not change them.
@@ -752,14 +753,20 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 	}
 	// The view is exact as of its head: later events wait for the next
 	// call, which a write's wake-up brings.
-	const page = 500
+	head := v.snap.head
+	if f.BeforeSeq > 0 {
+		head = min(head, f.BeforeSeq-1)
+	}
+	if f.Latest && f.Limit > 0 {
+		return s.latestEvents(ctx, v, f, head)
+	}
 	var out []*Event
-	for head := v.snap.head; f.AfterSeq < head; {
+	for f.AfterSeq < head {
 		var evs []*Event
 		var err error
 		if f.Type != "" || f.TrackID != 0 {
 			// Selected by the store, which may find none up to head.
-			evs, err = s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, Limit: page, Type: f.Type, TrackID: f.TrackID})
+			evs, err = s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, Limit: eventPage, Type: f.Type, TrackID: f.TrackID})
 			for i, e := range evs {
 				if e.ID > head {
 					evs = evs[:i]
@@ -767,7 +774,7 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 				}
 			}
 		} else {
-			evs, err = s.events(ctx, f.TalkID, f.AfterSeq, head, page)
+			evs, err = s.events(ctx, f.TalkID, f.AfterSeq, head, eventPage)
 		}
 		if err != nil {
 			return nil, err
@@ -784,5 +791,32 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 		}
 		f.AfterSeq = evs[len(evs)-1].ID
 	}
+	return out, nil
+}
+
+// eventPage is how many events FindEvents reads from the store at a time.
+const eventPage = 500
+
+// latestEvents is FindEvents for f.Latest: it reads back from head, a
+// page at a time, until it has the last f.Limit events after f.AfterSeq
+// that v may see.
+func (s *Service) latestEvents(ctx context.Context, v *View, f EventFilter, head int64) ([]*Event, error) {
+	var out []*Event // the latest first
+	for before := head + 1; len(out) < f.Limit && before > f.AfterSeq+1; {
+		evs, err := s.store.FindEvents(ctx, EventFilter{TalkID: f.TalkID, AfterSeq: f.AfterSeq, BeforeSeq: before,
+			Limit: eventPage, Type: f.Type, TrackID: f.TrackID, Latest: true})
+		if err != nil {
+			return nil, err
+		} else if len(evs) == 0 {
+			break
+		}
+		for i := len(evs) - 1; i >= 0 && len(out) < f.Limit; i-- {
+			if v.CanSeeEvent(evs[i]) {
+				out = append(out, evs[i])
+			}
+		}
+		before = evs[0].ID
+	}
+	slices.Reverse(out)
 	return out, nil
 }

@@ -2,8 +2,10 @@ package talks_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -318,3 +320,50 @@ func TestServiceRetract(t *testing.T) {
 
 // errOf returns the error of a method that also returns a value.
 func errOf[T any](_ T, err error) error { return err }
+
+// TestLatestEvents checks FindEvents with Latest: the last events that
+// the caller may see, in ascending order, read back from the head past
+// more events it may not see than the store returns at once; and with
+// BeforeSeq.
+func TestLatestEvents(t *testing.T) {
+	w := newWorld(t)
+	var official []*talks.Message
+	for i := range 3 {
+		m := &talks.Message{TrackID: w.official.ID, Body: fmt.Sprintf("official %d", i)}
+		mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), m))
+		official = append(official, m)
+	}
+	// SA may not see the north's back-channel.
+	for i := range 600 {
+		mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NA"), &talks.Message{TrackID: w.northBC.ID, Body: fmt.Sprint("north ", i)}))
+	}
+	all, err := w.svc.FindEvents(w.as("SA"), talks.EventFilter{TalkID: w.talk.ID})
+	mustOK(t, "FindEvents", err)
+	last, err := w.svc.FindEvents(w.as("SA"), talks.EventFilter{TalkID: w.talk.ID, Limit: 4, Latest: true})
+	mustOK(t, "FindEvents", err)
+	if want := all[len(all)-4:]; !reflect.DeepEqual(last, want) {
+		t.Errorf("FindEvents(SA, limit 4, latest) = %v, want %v", last, want)
+	}
+	var posted []int64 // the message IDs of SA's last two message.posted events
+	evs, err := w.svc.FindEvents(w.as("SA"), talks.EventFilter{TalkID: w.talk.ID, Type: talks.EventMessagePosted, TrackID: w.official.ID, Limit: 2, Latest: true})
+	mustOK(t, "FindEvents", err)
+	for _, e := range evs {
+		var p talks.MessagePosted
+		mustOK(t, "payload", json.Unmarshal(e.Payload, &p))
+		posted = append(posted, p.MessageID)
+	}
+	if want := []int64{official[1].ID, official[2].ID}; !reflect.DeepEqual(posted, want) {
+		t.Errorf("the latest two message.posted events of the official track are of messages %v, want %v", posted, want)
+	}
+	before, err := w.svc.FindEvents(w.as("SA"), talks.EventFilter{TalkID: w.talk.ID, BeforeSeq: evs[1].ID, Limit: 1, Latest: true})
+	mustOK(t, "FindEvents", err)
+	if len(before) != 1 || before[0].ID != evs[0].ID {
+		t.Errorf("FindEvents(SA, before %d, limit 1, latest) = %v, want event %d", evs[1].ID, before, evs[0].ID)
+	}
+	// NA sees the back-channel's: its last event is the head.
+	na, err := w.svc.FindEvents(w.as("NA"), talks.EventFilter{TalkID: w.talk.ID, Limit: 1, Latest: true})
+	mustOK(t, "FindEvents", err)
+	if head, _ := w.store.TalkHead(context.Background(), w.talk.ID); len(na) != 1 || na[0].ID != head {
+		t.Errorf("FindEvents(NA, limit 1, latest) = %v, want the head %d", na, head)
+	}
+}

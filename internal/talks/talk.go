@@ -194,6 +194,9 @@ type MessageFilter struct {
 	TrackID int64
 	AfterID int64 // only messages with a greater ID
 	Limit   int   // at most this many; 0 means no limit
+	// Latest selects, with Limit, the last Limit messages (the greatest
+	// IDs) rather than the first; they still come in ascending order.
+	Latest bool
 }
 
 // MaxMessageLen is the longest message body in bytes.

@@ -202,6 +202,10 @@ type trackPage struct {
 // MaxMessagesShown is how many of a track's latest messages its page shows.
 const MaxMessagesShown = 500
 
+// postedMeanwhile is how many messages messageSeqs allows for having been
+// posted between its caller's read of the messages and its own.
+const postedMeanwhile = 32
+
 func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -217,11 +221,8 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 		return nil, err
 	}
 	p := &trackPage{talkCtx: tc, Track: tr, CanPost: tc.View.CanPost(tr)}
-	if p.Messages, err = h.svc.FindMessages(ctx, talks.MessageFilter{TrackID: id}); err != nil {
+	if p.Messages, err = h.svc.FindMessages(ctx, talks.MessageFilter{TrackID: id, Limit: MaxMessagesShown, Latest: true}); err != nil {
 		return nil, err
-	}
-	if n := len(p.Messages); n > MaxMessagesShown {
-		p.Messages = p.Messages[n-MaxMessagesShown:]
 	}
 	if p.Seqs, err = h.messageSeqs(r, tr, p.Messages); err != nil {
 		return nil, err
@@ -236,9 +237,12 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 }
 
 // messageSeqs returns the sequence number of the message.posted event of
-// each of msgs, which is its position in the talk's verifiable record
-// (leaf seq-1 of the talk's Merkle tree). It reads the track's
-// message.posted events the member may see, which the store selects.
+// each of msgs, the track's latest messages, which is its position in the
+// talk's verifiable record (leaf seq-1 of the talk's Merkle tree). It
+// reads as many of the track's latest message.posted events, which the
+// store selects: each message has one, in the order of their IDs. A few
+// more, for messages posted since msgs were read; a message of msgs whose
+// event is not among them has no sequence number in the map.
 func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Message) (map[int64]int64, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -247,7 +251,7 @@ func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Me
 	for _, m := range msgs {
 		want[m.ID] = true
 	}
-	evs, err := h.svc.FindEvents(r.Context(), talks.EventFilter{TalkID: tr.TalkID, Type: talks.EventMessagePosted, TrackID: tr.ID})
+	evs, err := h.svc.FindEvents(r.Context(), talks.EventFilter{TalkID: tr.TalkID, Type: talks.EventMessagePosted, TrackID: tr.ID, Limit: len(msgs) + postedMeanwhile, Latest: true})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/internal/web"
 )
 
 // TestRecordOnPages checks the verifiable record in the UI: the agreement
@@ -43,4 +44,42 @@ func TestRecordOnPages(t *testing.T) {
 
 	res = b.get(fmt.Sprintf("/tracks/%d", d.Back.ID))
 	wantContains(t, res, "✓ verified · event ")
+}
+
+// TestTrackPageShowsLatest checks that a track with more messages than
+// its page shows lists the latest web.MaxMessagesShown, oldest first, and
+// marks every one of them with its event in the record.
+func TestTrackPageShowsLatest(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	ctx := d.As(context.Background(), "n.envoy1")
+	before, err := e.svc.FindMessages(ctx, talks.MessageFilter{TrackID: d.Back.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := web.MaxMessagesShown + 3 - len(before)
+	var posted []*talks.Message
+	for i := range n {
+		m := &talks.Message{TrackID: d.Back.ID, Body: fmt.Sprintf("note %d of %d", i, n)}
+		if err := e.svc.PostMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		posted = append(posted, m)
+	}
+	res := e.login(t, "n.envoy1").get(fmt.Sprintf("/tracks/%d", d.Back.ID))
+	all := append(before, posted...)
+	shown := all[len(all)-web.MaxMessagesShown:]
+	for _, m := range all[:len(all)-web.MaxMessagesShown] {
+		if strings.Contains(res.Body, fmt.Sprintf(`id="m%d"`, m.ID)) {
+			t.Errorf("message %d, older than the latest %d, is on the page", m.ID, web.MaxMessagesShown)
+		}
+	}
+	first := strings.Index(res.Body, fmt.Sprintf(`id="m%d"`, shown[0].ID))
+	lastAt := strings.Index(res.Body, fmt.Sprintf(`id="m%d"`, shown[len(shown)-1].ID))
+	if first < 0 || lastAt < first {
+		t.Errorf("the page does not list messages %d to %d, oldest first", shown[0].ID, shown[len(shown)-1].ID)
+	}
+	if got := strings.Count(res.Body, "✓ verified · event "); got != web.MaxMessagesShown {
+		t.Errorf("%d messages marked with their event, want %d", got, web.MaxMessagesShown)
+	}
 }
