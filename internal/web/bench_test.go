@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // BenchmarkPages measures the server time of the main pages over the demo
@@ -52,6 +55,44 @@ func BenchmarkPages(b *testing.B) {
 			b.ReportMetric(float64(percentile(durs, 0.95))/float64(time.Millisecond), "p95-ms")
 		})
 	}
+}
+
+// BenchmarkLongTrack measures the server time of the page of a track with
+// 10,000 messages, of which it shows the latest web.MaxMessagesShown.
+//
+//	go test ./internal/web -run '^$' -bench LongTrack -benchtime 200x -count 3
+func BenchmarkLongTrack(b *testing.B) {
+	e := newEnv(b)
+	d := e.demo
+	ctx := d.As(context.Background(), "n.envoy1")
+	for i := range 10000 {
+		if err := e.svc.PostMessage(ctx, &talks.Message{TrackID: d.Back.ID, Body: fmt.Sprint("note ", i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := e.srv.Config.Handler
+	u, err := url.Parse(e.srv.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cookies := e.login(b, "n.envoy1").c.Jar.Cookies(u)
+	path := fmt.Sprintf("/tracks/%d", d.Back.ID)
+	var durs []time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest("GET", path, nil)
+		for _, c := range cookies {
+			req.AddCookie(c)
+		}
+		w := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(w, req)
+		durs = append(durs, time.Since(t0))
+		if w.Code != http.StatusOK {
+			b.Fatalf("GET %s = %d, want 200", path, w.Code)
+		}
+	}
+	b.ReportMetric(float64(percentile(durs, 0.95))/float64(time.Millisecond), "p95-ms")
 }
 
 // percentile returns the q-quantile of ds (nearest rank), sorting ds.
