@@ -483,16 +483,7 @@ func TestBatchedWrites(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	var tr sends
-	s, err := postgres.OpenTraced(ctx, db.schema(t), &tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	key, _, err := ledger.GenerateKey("test.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetNotary(key)
+	s, key := openNotarised(t, db.schema(t), &tr)
 	var i int
 	stamp := func(actor int64) talks.Stamp {
 		i++
@@ -707,6 +698,50 @@ func TestDeferredHashes(t *testing.T) {
 	checkCheckpoints(t, s, key, tk.ID)
 }
 
+// openNotarised opens a store on dsn whose round trips tr counts, with a
+// notary whose key it returns.
+func openNotarised(t *testing.T, dsn string, tr *sends) (*postgres.Store, *ledger.Key) {
+	t.Helper()
+	s, err := postgres.OpenTraced(context.Background(), dsn, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	key, _, err := ledger.GenerateKey("test.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetNotary(key)
+	return s, key
+}
+
+// envoys creates in s a talk that ada convenes, with the party north and
+// an envoy of it for each of names, and returns ada, the talk, the envoys
+// and the official track's ID.
+func envoys(t *testing.T, s *postgres.Store, names ...string) (*talks.User, *talks.Talk, []*talks.Member, int64) {
+	t.Helper()
+	ctx := context.Background()
+	u, tk := storetest.NewTalk(t, s)
+	p := &talks.Party{TalkID: tk.ID, Name: "north"}
+	if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
+		t.Fatal(err)
+	}
+	var ms []*talks.Member
+	for _, name := range names {
+		uk := &talks.User{Name: name, Email: name + "@example.org"}
+		if err := s.CreateUser(ctx, uk); err != nil {
+			t.Fatal(err)
+		}
+		m := &talks.Member{TalkID: tk.ID, UserID: uk.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
+		if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	tracks, _ := storetest.TracksAndMembers(t, s, tk.ID)
+	return u, tk, ms, tracks[0].ID
+}
+
 // TestLoneCommit checks that a message written alone commits in its
 // insert's round trip: two round trips in all, the lock (with BEGIN) and
 // the insert (with COMMIT). One that fails there writes nothing and leaves
@@ -719,35 +754,8 @@ func TestLoneCommit(t *testing.T) {
 	ctx := context.Background()
 	dsn := db.schema(t)
 	var tr sends
-	s, err := postgres.OpenTraced(ctx, dsn, &tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	key, _, err := ledger.GenerateKey("test.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetNotary(key)
-	u, tk := storetest.NewTalk(t, s)
-	p := &talks.Party{TalkID: tk.ID, Name: "north"}
-	if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	var ms []*talks.Member
-	for _, name := range []string{"bo", "cy"} {
-		uk := &talks.User{Name: name, Email: name + "@example.org"}
-		if err := s.CreateUser(ctx, uk); err != nil {
-			t.Fatal(err)
-		}
-		m := &talks.Member{TalkID: tk.ID, UserID: uk.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
-		if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
-			t.Fatal(err)
-		}
-		ms = append(ms, m)
-	}
-	tracks, _ := storetest.TracksAndMembers(t, s, tk.ID)
-	track := tracks[0].ID
+	s, key := openNotarised(t, dsn, &tr)
+	u, tk, ms, track := envoys(t, s, "bo", "cy")
 	head := func() int64 {
 		h, err := s.TalkHead(ctx, tk.ID)
 		if err != nil {
@@ -822,31 +830,9 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
 	var tr sends
-	s, err := postgres.OpenTraced(ctx, db.schema(t), &tr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	key, _, err := ledger.GenerateKey("test.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetNotary(key)
-	u, tk := storetest.NewTalk(t, s)
-	p := &talks.Party{TalkID: tk.ID, Name: "north"}
-	if err := s.AddParty(ctx, p, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	bo := &talks.User{Name: "bo", Email: "bo@example.org"}
-	if err := s.CreateUser(ctx, bo); err != nil {
-		t.Fatal(err)
-	}
-	m := &talks.Member{TalkID: tk.ID, UserID: bo.ID, PartyID: p.ID, Role: talks.RoleEnvoy}
-	if err := s.AddMember(ctx, m, talks.Stamp{ActorID: u.ID}); err != nil {
-		t.Fatal(err)
-	}
-	tracks, _ := storetest.TracksAndMembers(t, s, tk.ID)
-	track := tracks[0].ID
+	s, key := openNotarised(t, db.schema(t), &tr)
+	u, tk, ms, track := envoys(t, s, "bo")
+	m := ms[0]
 	// Once a message to the track has committed, the store knows its
 	// talk, so the first message of a batch reserves IDs for the others.
 	if err := s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "m0"}, talks.Stamp{ActorID: u.ID}); err != nil {
