@@ -12,6 +12,9 @@ import (
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
+// staleView is the reason of a view check's refusal (refuse).
+var staleView = map[string]error{"stale": talks.ErrStaleView}
+
 // PostMessage implements talks.Store. It takes two round trips while it
 // holds the talk's head: one to lock the head (finding the talk from the
 // track and reserving the message's ID on the way), and one to insert the
@@ -38,12 +41,13 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 		}
 		tx.reserve(b, "messages")
 		check := after < tx.seq
-		tx.sqlOnly = !check
 		if check {
 			// The check of the Service's view (talks.ViewCheck) goes in the
-			// insert's round trip; if it fails, the insert is undone.
-			b.Queue(fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes())
+			// insert's round trip; if it fails, so does its statement, and
+			// PostgreSQL skips the insert.
+			b.Queue(`SELECT `+refuse(fmt.Sprintf(`WHEN NOT `+viewCheck+` THEN 'stale'`, 2, 3)), tx.talkID, after, talks.ViewKeepingTypes())
 		}
+		tx.sqlOnly = true
 		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
 			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
@@ -54,11 +58,8 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 				return err
 			}
 			if check {
-				var fresh bool
-				if err := br.QueryRow().Scan(&fresh); err != nil {
-					return fmt.Errorf("check view: %w", err)
-				} else if !fresh {
-					return talks.ErrStaleView
+				if err := br.QueryRow().Scan(new(bool)); err != nil {
+					return refused(fmt.Errorf("check view: %w", err), staleView)
 				}
 				tx.fresh(after)
 			}

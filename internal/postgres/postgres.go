@@ -518,6 +518,30 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 	return nil
 }
 
+// refuse is a select list that calls backchannel_refuse (migration 00016)
+// with the reason of the first of cases, a CASE's WHEN clauses, that holds:
+// if one does, the statement fails with its reason (refused), so that
+// PostgreSQL skips the rest of the write's round trip; otherwise it
+// selects true.
+func refuse(cases string) string {
+	return `backchannel_refuse(CASE ` + cases + ` END)`
+}
+
+// refusedCode is the SQLSTATE of backchannel_refuse's error.
+const refusedCode = "ZB001"
+
+// refused returns the error of reasons for err, if it is a statement's
+// failure by refuse; otherwise err.
+func refused(err error, reasons map[string]error) error {
+	var perr *pgconn.PgError
+	if errors.As(err, &perr) && perr.Code == refusedCode {
+		if e, ok := reasons[perr.Message]; ok {
+			return e
+		}
+	}
+	return err
+}
+
 // viewCheck is the condition, for a statement's select list, that no
 // event of talk $1 after sequence number $after is of a type outside
 // $types (talks.ViewKeepingTypes): true at once when $after is the head.

@@ -28,6 +28,18 @@ var (
 	errSettled    = talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
 	errNotOfParty = talks.Errorf(talks.EINVALID, "The answering member is not of the answering party.")
 	errAnswered   = talks.Errorf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+
+	// counterChecks are the errors of a counter-proposal's checks, by the
+	// reasons they refuse it with (refuse).
+	counterChecks = map[string]error{
+		"stale":       talks.ErrStaleView,
+		"settled":     errSettled,
+		"party":       errNotOfParty,
+		"answered":    errAnswered,
+		"mandate":     talks.ErrMandateChanged,
+		"preferences": talks.ErrPreferencesChanged,
+		"key":         talks.ErrKeyReleased,
+	}
 )
 
 func encodeText(m map[string]string) (string, error) {
@@ -267,21 +279,26 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 		// is freed, so a statement of seven took its heap from the kernel
 		// and gave it back every time: a quarter to a third of the
 		// committer's backend (docs/benchmarks.md). The envoy's mandate
-		// and the key are checked only when the write carries them.
-		b.Queue(`
-			SELECT EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1),
-				(SELECT party_id FROM members WHERE id = $2 AND talk_id = $1),
-				EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL),
-				`+fmt.Sprintf(viewCheck, 5, 6),
+		// and the key are checked only when the write carries them. A
+		// check that fails fails its statement (refuse), and PostgreSQL
+		// skips the rest of the write: so the first that fails, in the
+		// order they are written, is the write's error.
+		b.Queue(`SELECT `+refuse(`
+				WHEN NOT `+fmt.Sprintf(viewCheck, 5, 6)+` THEN 'stale'
+				WHEN EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1) THEN 'settled'
+				WHEN (SELECT party_id FROM members WHERE id = $2 AND talk_id = $1) IS DISTINCT FROM $4 THEN 'party'
+				WHEN EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL) THEN 'answered'`),
 			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, after, talks.ViewKeepingTypes())
 		more := st.Mandate != nil || signer != ""
 		if more {
-			b.Queue(`
-				SELECT COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0),
-					COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0),
-					COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $4), '')`,
-				tx.talkID, mr.EnvoyID, mr.PartyID, signer)
+			b.Queue(`SELECT `+refuse(`
+					WHEN $5::bool AND COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0) <> $6::bigint THEN 'mandate'
+					WHEN $5::bool AND $7::bigint <> 0
+						AND COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0) <> $7::bigint THEN 'preferences'
+					WHEN $4::text <> '' AND COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $4::text), '') <> $8::text THEN 'key'`),
+				tx.talkID, mr.EnvoyID, mr.PartyID, signer, st.Mandate != nil, mr.Version, mr.Preferences, talks.KeyHolderServer)
 		}
+		tx.sqlOnly = true
 		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
 			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
 			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
@@ -302,38 +319,13 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			if err := tx.reserved(br); err != nil {
 				return err
 			}
-			var agreed, answered bool
-			var party *int64
-			var mandate, prefs int64
-			var holder string
-			var fresh bool
-			if err := br.QueryRow().Scan(&agreed, &party, &answered, &fresh); err != nil {
-				return fmt.Errorf("check counter: %w", err)
+			if err := br.QueryRow().Scan(new(bool)); err != nil {
+				return refused(fmt.Errorf("check counter: %w", err), counterChecks)
 			}
 			if more {
-				if err := br.QueryRow().Scan(&mandate, &prefs, &holder); err != nil {
-					return fmt.Errorf("check counter: %w", err)
+				if err := br.QueryRow().Scan(new(bool)); err != nil {
+					return refused(fmt.Errorf("check counter: %w", err), counterChecks)
 				}
-			}
-			// A failed check's error wins over the inserts' (which may
-			// have failed because of it, an answer already standing say).
-			switch {
-			case !fresh:
-				err = talks.ErrStaleView
-			case agreed:
-				err = errSettled
-			case party == nil || *party != counter.PartyID:
-				err = errNotOfParty
-			case answered:
-				err = errAnswered
-			case st.Mandate != nil:
-				err = talks.CheckMandateRead(st.Mandate, mandate, prefs)
-			}
-			if err == nil && signer != "" && holder != talks.KeyHolderServer {
-				err = talks.ErrKeyReleased
-			}
-			if err != nil {
-				return err
 			}
 			tx.fresh(after)
 			for range 4 {

@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"context"
+	"crypto/ed25519"
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -292,4 +294,89 @@ func checkText(t *testing.T, s talks.Store, talkID int64, want *talks.State) {
 	if !reflect.DeepEqual(ag, want.Agreement) {
 		t.Errorf("agreement projection = %+v, fold of events = %+v", ag, want.Agreement)
 	}
+}
+
+// testCounterRefusals checks the checks that a store makes of a
+// counter-proposal inside its transaction: each refuses it with its own
+// error, the first that fails (in the order: the view, the agreement, the
+// party, an answer already given, the mandate, the preferences) wins, and
+// a refused counter writes nothing.
+func testCounterRefusals(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	early, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	// A mandate's saving breaks a view taken before it.
+	must(t, "SaveMandate", s.SaveMandate(ctx, newMandate(f.talk.ID, f.north.ID, f.mNorthE.ID, map[string][]string{"line": {"river", "ridge"}}, nil), stamp(f.northP.ID, 240)))
+	must(t, "SavePreferences", s.SavePreferences(ctx, newPreferences(f.talk.ID, f.north.ID, 1, 0), stamp(f.northP.ID, 241)))
+	head, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	errOf := func(code, msg string) string { return talks.Errorf(code, "%s", msg).Error() }
+	notOfParty := errOf(talks.EINVALID, "The answering member is not of the answering party.")
+	answered := errOf(talks.ECONFLICT, "The party has already answered this version; withdraw that answer first.")
+	settled := errOf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
+	counter := func(parent *talks.Version, m *talks.Member, party int64, view int64, mr *talks.MandateRead) error {
+		st := stamp(m.UserID, 242)
+		if view > 0 {
+			st.View = &talks.ViewCheck{Head: view}
+		}
+		st.Mandate = mr
+		v := &talks.Version{ParentID: parent.ID, Values: map[string]string{"line": "river", "prisoners": "30"}, AuthorID: m.ID}
+		return s.ProposeVersion(ctx, v, &talks.Answer{PartyID: party, MemberID: m.ID}, st)
+	}
+	north := func(mandate, prefs int64) *talks.MandateRead {
+		return &talks.MandateRead{TalkID: f.talk.ID, PartyID: f.north.ID, EnvoyID: f.mNorthE.ID, Version: mandate, Preferences: prefs}
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+	}{
+		{talks.ErrStaleView.Error(), counter(f.v2, f.mNorthE, f.north.ID, early, north(1, 1))},
+		{talks.ErrStaleView.Error(), counter(f.v1, f.mSouthE, f.north.ID, early, nil)}, // the view first
+		{notOfParty, counter(f.v2, f.mNorthE, f.south.ID, head, nil)},
+		{notOfParty, counter(f.v1, f.mSouthE, f.north.ID, head, nil)}, // then the party
+		{answered, counter(f.v1, f.mSouthE, f.south.ID, head, nil)},   // south countered v1 with v2
+		{talks.ErrMandateChanged.Error(), counter(f.v2, f.mNorthE, f.north.ID, head, north(0, 1))},
+		{talks.ErrPreferencesChanged.Error(), counter(f.v2, f.mNorthE, f.north.ID, head, north(1, 2))},
+	} {
+		if c.err == nil || c.err.Error() != c.name {
+			t.Errorf("counter: %v, want %s", c.err, c.name)
+		}
+	}
+	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
+		t.Fatalf("TalkHead after refused counters = %v, %v; want %v", after, err, head)
+	}
+	// A counter that the server signs with a key it no longer holds.
+	signer := talks.MemberSigner(f.mNorthE.ID)
+	pub, priv, err := ed25519.GenerateKey(nil)
+	must(t, "GenerateKey", err)
+	must(t, "CreateSignerKey", s.CreateSignerKey(ctx, &talks.SignerKey{TalkID: f.talk.ID, Signer: signer, Public: pub, Private: priv}, stamp(f.northE.ID, 244)))
+	must(t, "ReleaseSignerKey", s.ReleaseSignerKey(ctx, f.talk.ID, signer, stamp(f.northE.ID, 245)))
+	head, err = s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	values := map[string]string{"line": "ridge", "prisoners": "40"}
+	stmt := talks.VersionStatement(f.talk.ID, signer, 0, f.v2.ID, values, nil, "")
+	stmt.At = talks.Timestamp(stamp(0, 246).Time).Format(time.RFC3339Nano)
+	sg, err := talks.Sign(priv, stmt)
+	must(t, "Sign", err)
+	st := stamp(f.northE.ID, 246)
+	st.Signed = sg
+	err = s.ProposeVersion(ctx, &talks.Version{ParentID: f.v2.ID, Values: values, AuthorID: f.mNorthE.ID}, &talks.Answer{PartyID: f.north.ID, MemberID: f.mNorthE.ID}, st)
+	if err != talks.ErrKeyReleased {
+		t.Errorf("counter signed with a key released: %v, want %v", err, talks.ErrKeyReleased)
+	}
+	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
+		t.Fatalf("TalkHead after a refused counter = %v, %v; want %v", after, err, head)
+	}
+	must(t, "ProposeVersion (as read)", counter(f.v2, f.mNorthE, f.north.ID, head, north(1, 1)))
+
+	// Once the talk is agreed, that refuses every counter first.
+	for _, m := range []*talks.Member{f.mNorthP, f.mSouthP} {
+		_, err := f.answer(t, s, f.v3, m, talks.AnswerAccept, 243)
+		must(t, "AnswerVersion", err)
+	}
+	if err := counter(f.v3, f.mNorthE, f.south.ID, 0, nil); err == nil || err.Error() != settled {
+		t.Errorf("counter after the agreement: %v, want %s", err, settled)
+	}
+	checkProjection(t, s, f.talk.ID)
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Appender", testAppender},
 		{"Proposals", testProposals},
 		{"Answers", testAnswers},
+		{"CounterRefusals", testCounterRefusals},
 		{"ConcurrentAgreement", testConcurrentAgreement},
 		{"AccountUsers", testAccountUsers},
 		{"Sessions", testSessions},

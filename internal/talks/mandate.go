@@ -488,9 +488,15 @@ func (s *Service) MandateParty(ctx context.Context, talkID int64) (int64, error)
 // for stores (Stamp.Mandate).
 func CheckMandateRead(r *MandateRead, mandate, prefs int64) error {
 	if mandate != r.Version {
-		return Errorf(ECONFLICT, "Your mandate changed while this was being written; nothing was written. Check it and try again.")
+		return ErrMandateChanged
 	} else if r.Preferences != 0 && prefs != r.Preferences {
-		return Errorf(ECONFLICT, "Your party's preferences, by which your mandate is measured, changed while this was being written; nothing was written. Try again.")
+		return ErrPreferencesChanged
 	}
 	return nil
 }
+
+// The errors of CheckMandateRead.
+var (
+	ErrMandateChanged     = Errorf(ECONFLICT, "Your mandate changed while this was being written; nothing was written. Check it and try again.")
+	ErrPreferencesChanged = Errorf(ECONFLICT, "Your party's preferences, by which your mandate is measured, changed while this was being written; nothing was written. Try again.")
+)
