@@ -71,12 +71,13 @@ import (
 // results in order (pipeline). A write that fails in the run is rolled
 // back with the writes after it, which were built on its head; they run
 // again. A run that ends the batch, of writes that can fail only as
-// statements (messages whose views need no check, say), commits in its
-// own round trip too: the batch's tree hashes and checkpoints and COMMIT
-// follow its writes, and PostgreSQL skips them if one of the writes fails
-// (txn.sqlOnly). So a batch of messages to one talk takes two round trips
-// however many it has: the lock (with BEGIN), and the run with COMMIT; a
-// lone one too (alone). The ledger signs one checkpoint per talk of the
+// statements (txn.sqlOnly: messages and counter-proposals, whose checks
+// fail as statements, see refuse), commits in its own round trip too: the
+// batch's tree hashes and checkpoints and COMMIT follow its writes, and
+// PostgreSQL skips them if one of the writes fails. So a batch of messages
+// or of counter-proposals to one talk takes two round trips however many
+// it has: the lock (with BEGIN), and the run with COMMIT; a lone one too
+// (alone). The ledger signs one checkpoint per talk of the
 // batch, at the talk's head after the batch, instead of one per event
 // (issue 7 allows either), and inserts them in COMMIT's round trip, after
 // the tree hashes of the batch's writes that stand, in one statement: a
@@ -470,8 +471,7 @@ func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr err
 // PostgreSQL skips the rest of the round trip, COMMIT with it, and the
 // committer rolls the transaction back; if none does, nothing that read
 // checks can undo the write. A write that reads its results to decide
-// whether it stands (a view check, say) commits in a round trip of its
-// own, once it has.
+// whether it stands commits in a round trip of its own, once it has.
 func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error), what string) func(tx *txn) error {
 	return func(tx *txn) error {
 		b := &pgx.Batch{}

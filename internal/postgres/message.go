@@ -20,8 +20,8 @@ var staleView = map[string]error{"stale": talks.ErrStaleView}
 // track and reserving the message's ID on the way), and one to insert the
 // message and its event and move the head, with the check of the
 // Service's view (Stamp.View) if events came after it that the committer
-// does not know to keep views (txn.viewLag). Without that check, COMMIT
-// goes in the second too (commit.go); with it, in a third. In a
+// does not know to keep views (txn.viewLag); COMMIT goes in the second
+// too (commit.go). In a
 // batch that already holds the talk's head, it takes only the second: it
 // starts from the head the batch's last write to the talk left, with an
 // ID reserved for it under the lock (txn.resume): the first message of
