@@ -251,7 +251,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ms, err := s.svc.FindMessages(r.Context(), talks.MessageFilter{TrackID: id, AfterID: after, Limit: int(limit)})
+	latest, err := queryBool(r, "latest")
+	if err != nil {
+		return err
+	}
+	ms, err := s.svc.FindMessages(r.Context(), talks.MessageFilter{TrackID: id, AfterID: after, Limit: int(limit), Latest: latest})
 	if err != nil {
 		return err
 	}

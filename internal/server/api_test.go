@@ -295,6 +295,18 @@ func TestFlow(t *testing.T) {
 	if len(msgs) != 1 || !msgs[0].Retracted {
 		t.Errorf("messages = %+v, want one, retracted", msgs)
 	}
+	// The latest two, oldest first.
+	var posted []Message
+	for _, body := range []string{"two", "three"} {
+		var m Message
+		e.must(201, "NP", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", bc.ID), map[string]any{"body": body}, &m)
+		posted = append(posted, m)
+	}
+	e.must(200, "SP", "GET", fmt.Sprintf("/api/v1/tracks/%d/messages?limit=2&latest=true", bc.ID), nil, &msgs)
+	if len(msgs) != 2 || msgs[0].ID != posted[0].ID || msgs[1].ID != posted[1].ID {
+		t.Errorf("latest two messages = %+v, want %d and %d", msgs, posted[0].ID, posted[1].ID)
+	}
+	e.must(400, "SP", "GET", fmt.Sprintf("/api/v1/tracks/%d/messages?latest=yes", bc.ID), nil, nil)
 
 	var created proposalResponse
 	e.must(201, "F", "POST", fmt.Sprintf("/api/v1/tracks/%d/proposals", official.ID), map[string]any{

@@ -143,6 +143,18 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// queryBool returns the query parameter name of r as a boolean ("true" or
+// "false"), or false if it is absent.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, talks.Errorf(talks.EINVALID, "The query parameter %q must be true or false.", name)
+}
+
 // queryInt returns the query parameter name of r as an integer in [min, max],
 // or def if it is absent.
 func queryInt(r *http.Request, name string, def, min, max int64) (int64, error) {
