@@ -488,13 +488,7 @@ func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.Batch
 		if commit && err == nil {
 			// Whether it succeeds or fails, COMMIT ends the transaction.
 			tx.committed = true
-			tag, cerr := br.Exec()
-			if cerr == nil && tag.String() == "ROLLBACK" {
-				cerr = pgx.ErrTxCommitRollback
-			}
-			if cerr != nil {
-				err = fmt.Errorf("commit: %w", cerr)
-			}
+			err = readCommit(br, 0)
 		}
 		if cerr := br.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("%s: %w", what, cerr)
@@ -781,7 +775,7 @@ func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRo
 }
 
 // readCommit reads from br the results of queueCommit's n inserts and of
-// COMMIT.
+// COMMIT (n is 0 for a COMMIT alone).
 func readCommit(br pgx.BatchResults, n int) error {
 	for range n {
 		if _, err := br.Exec(); err != nil {
