@@ -163,10 +163,17 @@ type committer struct {
 // it no event breaks a view (talks.ViewKeepingTypes). A write that locks
 // the talk's head and finds it there knows that the log has not changed
 // since (txn.locked); otherwise another Store has written to the talk.
+//
+// It also holds the head's frontier and the IDs that the talk's last
+// write in the commit left reserved (txn.spare), with which the first
+// write of the talk in a later batch may start there without reading the
+// head (txn.resumeKept).
 type keptHead struct {
-	seq   int64
-	hash  [32]byte
-	quiet int64
+	seq      int64
+	hash     [32]byte
+	quiet    int64
+	frontier []byte
+	spare    spare
 }
 
 // maxKept bounds committer.kept.
@@ -178,7 +185,7 @@ func (c *committer) keep(heads map[int64]*txn) {
 		if _, ok := c.kept[id]; !ok && len(c.kept) >= maxKept {
 			clear(c.kept)
 		}
-		c.kept[id] = keptHead{seq: t.seq, hash: t.hash, quiet: t.quietAt()}
+		c.kept[id] = keptHead{seq: t.seq, hash: t.hash, quiet: t.quietAt(), frontier: t.frontier, spare: t.spare}
 	}
 }
 
@@ -310,6 +317,10 @@ func (c *committer) commit(queue []*write) {
 		tx.begun = len(d.pending) == 0
 		if d.txn != nil && d.txn.committed {
 			tx.closed = true
+		}
+		if errors.Is(err, errHeadMoved) {
+			c.requeue(ws)
+			return
 		}
 		if err != nil {
 			answer(ws, err)
@@ -818,7 +829,7 @@ func (c *committer) finish(r *batch, w *write, err error) {
 	switch {
 	case err == nil:
 		r.ok = append(r.ok, w)
-	case w.retry(r.timeout):
+	case errors.Is(err, errHeadMoved), w.retry(r.timeout):
 		r.again = append(r.again, w)
 	default:
 		answer([]*write{w}, err)

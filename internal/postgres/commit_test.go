@@ -311,32 +311,37 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 		checkLog(t, stores[1], tk.ID, 3+posted[k]+len(parties[k]))
 		checkCheckpoints(t, stores[1], key, tk.ID)
-		checkMessageOrder(t, stores[1], tk.ID)
+		checkIDOrder(t, stores[1], tk.ID)
 	}
 }
 
-// checkMessageOrder checks that talk talkID's messages are numbered in
-// the order they were posted, the order of their events, as a reader of
-// a track's messages after one it has seen (MessageFilter.AfterID)
-// needs.
-func checkMessageOrder(t *testing.T, s *postgres.Store, talkID int64) {
+// checkIDOrder checks that talk talkID's messages, versions and answers
+// are numbered in the order they were written, the order of their events,
+// as a reader of a track's messages after one it has seen
+// (MessageFilter.AfterID) needs.
+func checkIDOrder(t *testing.T, s *postgres.Store, talkID int64) {
 	t.Helper()
-	evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID, Type: talks.EventMessagePosted})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var last int64
-	for _, e := range evs {
-		var p struct {
-			MessageID int64 `json:"message_id"`
-		}
-		if err := json.Unmarshal(e.Payload, &p); err != nil {
+	for typ, field := range map[string]string{
+		talks.EventMessagePosted:   "message_id",
+		talks.EventVersionProposed: "version_id",
+		talks.EventAnswerGiven:     "answer_id",
+	} {
+		evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID, Type: typ})
+		if err != nil {
 			t.Fatal(err)
 		}
-		if p.MessageID <= last {
-			t.Errorf("talk %d: event %d posts message %d after message %d", talkID, e.ID, p.MessageID, last)
+		var last int64
+		for _, e := range evs {
+			var p map[string]any
+			if err := json.Unmarshal(e.Payload, &p); err != nil {
+				t.Fatal(err)
+			}
+			id, _ := p[field].(float64)
+			if int64(id) <= last {
+				t.Errorf("talk %d: event %d (%s) has %s %d after %d", talkID, e.ID, typ, field, int64(id), last)
+			}
+			last = int64(id)
 		}
-		last = p.MessageID
 	}
 }
 
@@ -467,7 +472,8 @@ func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)
 // TestBatchedWrites runs messages and counter-proposals to one talk in one
 // batch, among some that fail after writing, and checks that they are
 // pipelined: once the first of a kind has locked the talk's head (and
-// reserved the later ones' IDs), a run of them takes one round trip
+// reserved the later ones' IDs), or started from the head that the last
+// commit left with IDs that commit reserved, a run of them takes one round trip
 // however long it is (each starts from the head the one before it
 // leaves), and a write that
 // fails in the middle of a run (a statement of it fails, or its view check
@@ -558,7 +564,8 @@ func TestBatchedWrites(t *testing.T) {
 		code  string
 		trips int
 	}{
-		{"first message (locks the head, starts a run)", message(ms[0].ID, "m1"), "", 2},
+		// m0's commit left its head and IDs reserved for messages.
+		{"first message (checks the head the last commit left, starts a run)", message(ms[0].ID, "m1"), "", 1},
 		{"message", message(ms[1].ID, "m2"), "", 0},
 		{"message of no member (fails in the run)", message(1<<40, "m3"), talks.EINVALID, 0 + 1},
 		{"message with a view (runs again, starts a run)", viewed("m4", head), "", 1}, // the batch's messages keep it
@@ -619,7 +626,7 @@ func TestBatchedWrites(t *testing.T) {
 	}
 	checkLog(t, s, tk.ID, len(evs))
 	checkCheckpoints(t, s, key, tk.ID)
-	checkMessageOrder(t, s, tk.ID)
+	checkIDOrder(t, s, tk.ID)
 	msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
 	must("FindMessages", err)
 	var bodies []string
@@ -745,12 +752,17 @@ func envoys(t *testing.T, s *postgres.Store, names ...string) (*talks.User, *tal
 }
 
 // TestLoneCommit checks that a message written alone commits in its
-// insert's round trip: two round trips in all, the lock (with BEGIN) and
-// the insert (with COMMIT). One that fails there, as a statement or by a
-// check of its view against the log, writes nothing and leaves the
+// insert's round trip: the first in two round trips, the lock (with BEGIN)
+// and the insert (with COMMIT), and the next ones in one, which checks
+// that the head is still where the last commit left it and inserts with
+// an ID that commit reserved. One that fails there, as a statement or by
+// a check of its view against the log, writes nothing and leaves the
 // connection fit for the next write; one whose view passes that check
-// commits in the same two. The log and its checkpoints are as if each had
-// committed alone the old way.
+// commits in the same one. A message after another store's has found the
+// head moved, and runs again the first way, with IDs greater than the
+// other store's: messages are still numbered in the order they commit.
+// The log and its checkpoints are as if each had committed alone the old
+// way.
 func TestLoneCommit(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
@@ -794,10 +806,10 @@ func TestLoneCommit(t *testing.T) {
 		}
 	}
 	check("message", "m1", ms[0].ID, 0, "", 2)
-	check("message of no member (fails, COMMIT unsent)", "m2", 1<<40, 0, talks.EINVALID, 3) // and ROLLBACK
-	check("message after it", "m3", ms[1].ID, 0, "", 2)
-	check("message with a stale view", "m4", ms[0].ID, stale, talks.ECONFLICT, 3) // and ROLLBACK
-	check("message with a view", "m5", ms[0].ID, head(), "", 2)                   // s knows its commits keep views
+	check("message of no member (fails, COMMIT unsent)", "m2", 1<<40, 0, talks.EINVALID, 2) // and ROLLBACK
+	check("message after it", "m3", ms[1].ID, 0, "", 1)
+	check("message with a stale view", "m4", ms[0].ID, stale, talks.ECONFLICT, 2) // and ROLLBACK
+	check("message with a view", "m5", ms[0].ID, head(), "", 1)                   // s knows its commits keep views
 	// A message through another store moves the head past what s knows,
 	// so s checks the view of the next against the log.
 	view := head()
@@ -805,8 +817,9 @@ func TestLoneCommit(t *testing.T) {
 	if err := post(other, "m6", ms[1].ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	check("message with a view that needs checking", "m7", ms[0].ID, view, "", 2)
-	check("message", "m8", ms[0].ID, 0, "", 2)
+	// The head moved: ROLLBACK, then the lock and the insert.
+	check("message with a view that needs checking", "m7", ms[0].ID, view, "", 4)
+	check("message", "m8", ms[0].ID, 0, "", 1)
 
 	msgs, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
 	if err != nil {
@@ -829,8 +842,9 @@ func TestLoneCommit(t *testing.T) {
 
 // TestBatchCommitsInItsRun checks that a batch of messages, whose
 // statements can fail only as statements, commits in the round trip of
-// its last pipelined run, with its tree hashes and checkpoint: two round
-// trips in all, the lock and the run. A message that fails in the run
+// its last pipelined run, with its tree hashes and checkpoint: one round
+// trip in all, since the first starts from the head the last commit left
+// (checking it in the run) with IDs that commit reserved. A message that fails in the run
 // makes PostgreSQL skip the commit with the rest of the run; the messages
 // after it run again, and commit, in a run of their own. The log, its
 // tree and checkpoints, and the rows are as if each had committed alone.
@@ -842,7 +856,7 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 	u, tk, ms, track := envoys(t, s, "bo")
 	m := ms[0]
 	// Once a message to the track has committed, the store knows its
-	// talk, so the first message of a batch reserves IDs for the others.
+	// talk, and that commit reserved IDs for the next batch's messages.
 	if err := s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "m0"}, talks.Stamp{ActorID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
@@ -853,13 +867,13 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 		trips  int
 		stored string
 	}{
-		{"messages", []string{"a1", "a2", "a3"}, 2, "a1 a2 a3"},
-		// The lock, the run that fails at b2, the rollback, and the run
-		// of b3 and b4, which commits.
-		{"a message that fails", []string{"b1", "!", "b3", "b4"}, 4, "b1 b3 b4"},
-		// The lock, the run that fails at its first, the rollback, and c2,
-		// which locks the head again, since no write to it stands.
-		{"the first message fails", []string{"!", "c2"}, 5, "c2"},
+		{"messages", []string{"a1", "a2", "a3"}, 1, "a1 a2 a3"},
+		// The run that fails at b2, the rollback, and the run of b3 and
+		// b4, which commits.
+		{"a message that fails", []string{"b1", "!", "b3", "b4"}, 3, "b1 b3 b4"},
+		// The run that fails at its first, the rollback, and c2, which
+		// starts again from the head the last commit left.
+		{"the first message fails", []string{"!", "c2"}, 3, "c2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
@@ -909,7 +923,85 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 			}
 			checkLog(t, s, tk.ID, len(evs))
 			checkCheckpoints(t, s, key, tk.ID)
-			checkMessageOrder(t, s, tk.ID)
+			checkIDOrder(t, s, tk.ID)
 		})
 	}
+}
+
+// TestKeptHead checks that a counter-proposal whose talk's head another
+// store has moved since this store's last commit of it finds that out in
+// its one round trip, and runs again from the head it then locks and
+// reads, and that counter-proposals of two stores racing on one talk all
+// stand. Versions, answers and messages stay numbered in the order they
+// commit, and the log, its tree and checkpoints are whole.
+func TestKeptHead(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	var tr sends
+	s, key := openNotarised(t, dsn, &tr)
+	other := openDSN(t, dsn)
+	other.SetNotary(key)
+	u, tk, ms, track := envoys(t, s, "bo")
+	m := ms[0]
+	stamp := func() talks.Stamp { return talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)} }
+	draft := func(st *postgres.Store) int64 {
+		v := &talks.Version{Values: map[string]string{"line": "river"}, AuthorID: m.ID}
+		if err := st.CreateProposal(ctx, &talks.Proposal{TrackID: track, Title: "draft", AuthorID: m.ID}, v, stamp()); err != nil {
+			t.Fatal(err)
+		}
+		return v.ID
+	}
+	counter := func(st *postgres.Store, parent int64) (int64, error) {
+		v := &talks.Version{ParentID: parent, Values: map[string]string{"line": "ridge"}, AuthorID: m.ID}
+		err := st.ProposeVersion(ctx, v, &talks.Answer{PartyID: m.PartyID, MemberID: m.ID}, stamp())
+		return v.ID, err
+	}
+	tip := draft(s)
+	check := func(name string, trips int) {
+		t.Helper()
+		n0 := tr.n.Load()
+		var err error
+		if tip, err = counter(s, tip); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := postgres.Write(ctx, s, func(postgres.TestTx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.n.Load() - n0; got != int64(trips) {
+			t.Errorf("%s took %d round trips, want %d", name, got, trips)
+		}
+	}
+	check("first counter (locks the head)", 2)
+	check("counter (checks the head its commit left)", 1)
+	if err := other.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "moves the head"}, stamp()); err != nil {
+		t.Fatal(err)
+	}
+	// The check, its ROLLBACK, then the lock and the run.
+	check("counter after another store's message", 4)
+	check("counter", 1)
+
+	// Two stores, each countering its own chain, race on the talk's head.
+	tips := []int64{tip, draft(other)}
+	var wg sync.WaitGroup
+	for k, st := range []*postgres.Store{s, other} {
+		wg.Go(func() {
+			for range 30 {
+				id, err := counter(st, tips[k])
+				if err != nil {
+					t.Errorf("store %d: %v", k, err)
+					return
+				}
+				tips[k] = id
+			}
+		})
+	}
+	wg.Wait()
+	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLog(t, s, tk.ID, len(evs))
+	checkCheckpoints(t, s, key, tk.ID)
+	checkIDOrder(t, s, tk.ID)
 }

@@ -54,6 +54,9 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			return nil, err
 		}
 		return func(br pgx.BatchResults) error {
+			if err := tx.checkedHead(br); err != nil {
+				return err
+			}
 			if err := tx.reserved(br); err != nil {
 				return err
 			}
@@ -80,6 +83,8 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			return queue(tx, b, ids[0])
 		} else if tx.follows {
 			return nil, errNotPiped
+		} else if ids, ok := tx.resumeKept(b, talk, "messages"); ok {
+			return queue(tx, b, ids[0])
 		}
 		// The IDs' subquery refers to h, so that it runs for the row
 		// locked, after the lock: PostgreSQL evaluates it again for the
@@ -92,7 +97,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			SELECT h.talk_id, h.seq, h.hash, h.frontier,
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('messages', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
+			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")+spareIDs(tx.wanted(talk, "messages")+1)).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
 		} else if err != nil {

@@ -198,7 +198,9 @@ type txn struct {
 	spare     spare
 	reserving bool
 	follows   bool
-	w         *write // the write tx runs
+	// checkingHead is set once resumeKept has queued its check of the head.
+	checkingHead bool
+	w            *write // the write tx runs
 
 	// lone is set for a write that has its transaction to itself. A
 	// write's pipelined form sets sqlOnly if its statements can fail only
@@ -335,6 +337,64 @@ func (tx *txn) resume(talkID int64, tables ...string) ([]int64, bool) {
 	tx.spare = spare{tables: h.spare.tables, ids: h.spare.ids[len(tables):]}
 	return h.spare.ids[:len(tables)], true
 }
+
+// resumeKept starts tx, the first write to talk talkID in its batch, at
+// the head that the committer's last commit of the talk left (keptHead),
+// if that commit left IDs in tables reserved; it returns the first set
+// of them, and keeps the rest for the later writes of tx's kind in the
+// batch (resume), or false if tx must lock and read the head itself. It
+// queues on b the statement that locks the head and refuses if the head
+// is not that one any more (checkedHead reads it): another process has
+// written to the talk since. Otherwise nothing has, so the IDs, reserved
+// under the lock of the commit that left the head, are still greater
+// than those of every row of the talk, and tx saves the round trip that
+// reads the head.
+func (tx *txn) resumeKept(b *pgx.Batch, talkID int64, tables ...string) ([]int64, bool) {
+	k, ok := tx.kept[talkID]
+	if !ok || talkID == 0 || tx.known[talkID] != nil || k.spare.tables != strings.Join(tables, ",") || len(k.spare.ids) < len(tables) {
+		return nil, false
+	}
+	tx.talkID, tx.seq = talkID, k.seq
+	tx.locked(k.hash[:], k.frontier)
+	tx.spare = spare{tables: k.spare.tables, ids: k.spare.ids[len(tables):]}
+	tx.checkingHead = true
+	b.Queue(`SELECT `+refuse(`WHEN h.seq <> $2 OR h.hash <> $3 THEN 'moved'`)+` FROM event_heads h WHERE h.talk_id = $1 FOR UPDATE OF h`, talkID, k.seq, k.hash[:])
+	return k.spare.ids[:len(tables)], true
+}
+
+// errHeadMoved is the error of a write that resumeKept started at a head
+// that another process has moved since: the committer forgets that head
+// and runs the write again, and it then locks and reads the head.
+var errHeadMoved = errors.New("postgres: the talk's head moved since the last commit")
+
+// checkedHead reads the result of resumeKept's statement, if it queued
+// one: errHeadMoved if the head has moved.
+func (tx *txn) checkedHead(br pgx.BatchResults) error {
+	if !tx.checkingHead {
+		return nil
+	}
+	err := br.QueryRow().Scan(new(bool))
+	if errors.Is(err, pgx.ErrNoRows) || refused(err, headMoved) == errHeadMoved {
+		delete(tx.kept, tx.talkID)
+		return errHeadMoved
+	}
+	if err != nil {
+		return fmt.Errorf("check head: %w", err)
+	}
+	return nil
+}
+
+var headMoved = map[string]error{"moved": errHeadMoved}
+
+// spareIDs returns how many sets of IDs a statement that locks a head
+// reserves beyond the n it needs, for the next batch's writes of the same
+// kind to the talk (resumeKept): at least minSpare, and twice n, so that
+// a batch as big as this one finds enough.
+func spareIDs(n int) int {
+	return max(minSpare, 2*n)
+}
+
+const minSpare = 32
 
 // reserve queues on b, if the writes that follow tx in its batch include
 // more of tx's kind to its talk (by their write.talk) than tx's spare
@@ -678,7 +738,7 @@ func translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &terr):
+	case errors.As(err, &terr), errors.Is(err, errHeadMoved):
 		return err
 	case errors.Is(err, pgx.ErrNoRows):
 		return talks.Errorf(talks.ENOTFOUND, "Not found.")

@@ -316,6 +316,9 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			return nil, err
 		}
 		return func(br pgx.BatchResults) error {
+			if err := tx.checkedHead(br); err != nil {
+				return err
+			}
 			if err := tx.reserved(br); err != nil {
 				return err
 			}
@@ -350,6 +353,8 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			return queue(tx, b, pl.proposal, pl.track, ids[0], ids[1])
 		} else if tx.follows {
 			return nil, errNotPiped
+		} else if ids, ok := tx.resumeKept(b, pl.talk, "versions", "answers"); ok {
+			return queue(tx, b, pl.proposal, pl.track, ids[0], ids[1])
 		}
 		// The IDs' subqueries refer to h, so that they run after the
 		// lock (see PostMessage).
@@ -361,7 +366,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('versions', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int)),
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('answers', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")).Scan(
+			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")+spareIDs(tx.wanted(known.talk, "versions,answers")+1)).Scan(
 			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
