@@ -60,11 +60,15 @@ import (
 // keeps the head its last write to the talk left (heads), which a failed
 // write does not change. So a message or a counter-proposal starts from
 // it, with IDs reserved for it under the lock, and sends its checks and
-// inserts in one round trip (txn.resume). The first write of a talk in
-// every batch still reads the head from the database: another process may
-// have moved it since the last batch; the statement that locks it also
-// reserves the IDs of the later writes of its kind to the talk in the
-// batch. So none of them needs a result of another before it is sent, and
+// inserts in one round trip (txn.resume). The first write of a talk in a
+// batch starts from the head that the committer's last commit of the talk
+// left (keptHead), with IDs that commit reserved under its lock
+// (txn.resumeKept): its first statement locks the head and refuses if
+// another process has moved it since, and then the write runs again, in a
+// later batch, from the head it locks and reads. The statement that locks
+// and reads a head reserves the IDs of the later writes of its kind to the
+// talk in the batch, and spare ones for the next batches (spareIDs). So
+// none of them needs a result of another before it is sent, and
 // the committer does not wait for each one's round trip before it sends
 // the next: it sends the first one's inserts and the later ones, each in a
 // savepoint of its own, as one pipelined batch, and then reads their
@@ -75,11 +79,12 @@ import (
 // fail as statements, see refuse), commits in its own round trip too: the
 // batch's tree hashes and checkpoints and COMMIT follow its writes, and
 // PostgreSQL skips them if one of the writes fails. So a batch of messages
-// or of counter-proposals to one talk takes two round trips however many
-// it has: the lock (with BEGIN), and the run with COMMIT; a lone one too
-// (alone). The ledger signs one checkpoint per talk of the
-// batch, at the talk's head after the batch, instead of one per event
-// (issue 7 allows either), and inserts them in COMMIT's round trip, after
+// or of counter-proposals to one talk takes one round trip however many
+// it has, the run with BEGIN and COMMIT, and a lone one too (alone); two
+// when the head must be read, the lock (with BEGIN) and the run. The
+// ledger signs one checkpoint per talk of the batch, at the talk's head
+// after the batch, instead of one per event (issue 7 allows either), and
+// inserts them in COMMIT's round trip, after
 // the tree hashes of the batch's writes that stand, in one statement: a
 // write's event statement leaves both out.
 //
