@@ -84,9 +84,9 @@ import (
 // when the head must be read, the lock (with BEGIN) and the run. The
 // ledger signs one checkpoint per talk of the batch, at the talk's head
 // after the batch, instead of one per event (issue 7 allows either), and
-// inserts them in COMMIT's round trip, after
-// the tree hashes of the batch's writes that stand, in one statement: a
-// write's event statement leaves both out.
+// inserts them in COMMIT's round trip, after the tree hashes of the
+// batch's writes that stand, in one statement: a write's event statement
+// leaves both out.
 //
 // The committer also keeps, across batches, each talk's head as its last
 // commit left it, and how far back from it no event breaks a view
