@@ -9,4 +9,11 @@
 //
 // and set BACKCHANNEL_TEST_POSTGRES to a server's DSN to add PostgreSQL
 // (each run creates a bc_test_<hex> database and drops it afterwards).
+//
+// Each run reports its rate, the process's CPU time per call (client and
+// server together), latency percentiles and, on Linux, steal-%: the share
+// of the machine's CPU time that the hypervisor gave to others while the
+// run wanted it. On a shared virtual machine that share moves the rates
+// by more than most changes do, so compare changes in alternating pairs
+// of runs with little steal.
 package loadtest

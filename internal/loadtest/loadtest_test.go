@@ -156,6 +156,7 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	var firstErr error
 	var wg sync.WaitGroup
 	cpu0 := cpuTime(b)
+	steal0, stealOK := stealTime()
 	b.ResetTimer()
 	start := time.Now()
 	for g := range c {
@@ -188,13 +189,40 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpuTime(b) - cpu0
+	steal1, _ := stealTime()
 	b.StopTimer()
 	if firstErr != nil {
 		b.Fatal(firstErr)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
 	b.ReportMetric(float64(cpu/time.Microsecond)/float64(b.N), "cpu-µs/op")
+	if stealOK {
+		b.ReportMetric(100*(steal1-steal0).Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())), "steal-%")
+	}
 	reportPercentiles(b, "", durs)
+}
+
+// stealTime returns the time the machine's CPUs, summed, were ready to run
+// but the hypervisor ran something else (steal, in /proc/stat), or false
+// where the kernel does not say. On a virtual machine whose host is busy
+// it takes a share of the CPU that varies from one minute to the next, and
+// the rates with it: steal-% says how much of a run's CPU time it took.
+func stealTime() (time.Duration, bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(f[8], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	// In clock ticks of USER_HZ, which Linux fixes at 100 a second.
+	return time.Duration(n) * 10 * time.Millisecond, true
 }
 
 // cpuTime returns the CPU time (user and system) the process has used:
