@@ -315,6 +315,19 @@ func TestConcurrentWrites(t *testing.T) {
 	}
 }
 
+// checkRecord checks talk talkID's whole record in s: its log, its
+// checkpoints (signed by key), and the numbering of its rows.
+func checkRecord(t *testing.T, s *postgres.Store, key *ledger.Key, talkID int64) {
+	t.Helper()
+	evs, err := s.FindEvents(context.Background(), talks.EventFilter{TalkID: talkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLog(t, s, talkID, len(evs))
+	checkCheckpoints(t, s, key, talkID)
+	checkIDOrder(t, s, talkID)
+}
+
 // checkIDOrder checks that talk talkID's messages, versions and answers
 // are numbered in the order they were written, the order of their events,
 // as a reader of a track's messages after one it has seen
@@ -832,12 +845,7 @@ func TestLoneCommit(t *testing.T) {
 	if got, want := strings.Join(bodies, " "), "m1 m3 m5 m6 m7 m8"; got != want {
 		t.Errorf("messages %s stored, want %s", got, want)
 	}
-	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkLog(t, s, tk.ID, len(evs))
-	checkCheckpoints(t, s, key, tk.ID)
+	checkRecord(t, s, key, tk.ID)
 }
 
 // TestBatchCommitsInItsRun checks that a batch of messages, whose
@@ -917,13 +925,7 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 			if got := strings.Join(bodies, " "); got != c.stored {
 				t.Errorf("messages %s stored, want %s", got, c.stored)
 			}
-			evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkLog(t, s, tk.ID, len(evs))
-			checkCheckpoints(t, s, key, tk.ID)
-			checkIDOrder(t, s, tk.ID)
+			checkRecord(t, s, key, tk.ID)
 		})
 	}
 }
@@ -997,11 +999,5 @@ func TestKeptHead(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkLog(t, s, tk.ID, len(evs))
-	checkCheckpoints(t, s, key, tk.ID)
-	checkIDOrder(t, s, tk.ID)
+	checkRecord(t, s, key, tk.ID)
 }
