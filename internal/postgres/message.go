@@ -28,7 +28,12 @@ var staleView = map[string]error{"stale": talks.ErrStaleView}
 // the talk in the batch reserves IDs for every later one in the statement
 // that locks the head. So the messages of a run need no result of each
 // other before they are sent, and the committer sends their second round
-// trips as one (pipeline), each in a savepoint of its own.
+// trips as one (pipeline), each in a savepoint of its own. The first
+// message of a talk in a batch takes only the second too, once the store
+// knows the track's talk and its last commit of the talk left IDs
+// reserved: it starts from the head that commit left, and the statement
+// that locks the head refuses if the head has moved since
+// (txn.resumeKept).
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	var talkID int64

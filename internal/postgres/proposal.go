@@ -219,7 +219,11 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // in the batch reserves those of every later one in the statement that
 // locks the head. So the ones of a run need no result of each other
 // before they are sent, and the committer sends their second round trips
-// as one (pipeline).
+// as one (pipeline). The first counter-proposal of a talk in a batch
+// takes only the second too, if the store knows the parent's place and
+// its last commit of the talk left IDs reserved: it starts from the head
+// that commit left, and the statement that locks the head refuses if the
+// head has moved since (txn.resumeKept).
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
