@@ -67,7 +67,7 @@ import (
 // another process has moved it since, and then the write runs again, in a
 // later batch, from the head it locks and reads. The statement that locks
 // and reads a head reserves the IDs of the later writes of its kind to the
-// talk in the batch, and spare ones for the next batches (spareIDs). So
+// talk in the batch, and spare ones for the next batches (toReserve). So
 // none of them needs a result of another before it is sent, and
 // the committer does not wait for each one's round trip before it sends
 // the next: it sends the first one's inserts and the later ones, each in a

@@ -486,12 +486,12 @@ func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)
 // batch, among some that fail after writing, and checks that they are
 // pipelined: once the first of a kind has locked the talk's head (and
 // reserved the later ones' IDs), or started from the head that the last
-// commit left with IDs that commit reserved, a run of them takes one round trip
-// however long it is (each starts from the head the one before it
-// leaves), and a write that
-// fails in the middle of a run (a statement of it fails, or its view check
-// finds the view stale) costs one more to roll back, after which the
-// writes after it run again in a run of their own. It checks that a
+// commit left with IDs that commit reserved, a run of them takes one
+// round trip however long it is (each starts from the head the one before
+// it leaves), and a write that fails in the middle of a run (a statement
+// of it fails, or its view check finds the view stale) costs one more to
+// roll back, after which the writes after it run again in a run of
+// their own. It checks that a
 // failed write leaves the head and the reserved IDs to the next, and that
 // the log, its tree and checkpoints, and the rows are as if the writes
 // that stand had committed one by one. Only the last statement of a talk
@@ -737,6 +737,21 @@ func openNotarised(t *testing.T, dsn string, tr *sends) (*postgres.Store, *ledge
 	return s, key
 }
 
+// roundTrips runs write, a write through s, and returns its error and the
+// round trips that s sent for it (counted by tr). A failed write is
+// answered before its transaction is rolled back, so it waits for the
+// committer first: a write of no statement, which sends nothing, returns
+// once the committer is done with the writes before it.
+func roundTrips(t *testing.T, s *postgres.Store, tr *sends, write func() error) (int64, error) {
+	t.Helper()
+	n0 := tr.n.Load()
+	err := write()
+	if err := postgres.Write(context.Background(), s, func(postgres.TestTx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return tr.n.Load() - n0, err
+}
+
 // envoys creates in s a talk that ada convenes, with the party north and
 // an envoy of it for each of names, and returns ada, the talk, the envoys
 // and the official track's ID.
@@ -803,18 +818,11 @@ func TestLoneCommit(t *testing.T) {
 	// round trips it took.
 	check := func(name, body string, author, view int64, code string, trips int) {
 		t.Helper()
-		n0 := tr.n.Load()
-		err := post(s, body, author, view)
+		got, err := roundTrips(t, s, &tr, func() error { return post(s, body, author, view) })
 		if c := talks.ErrorCode(err); err != nil && c != code || err == nil && code != "" {
 			t.Errorf("%s = %v, want code %q", name, err, code)
 		}
-		// A failed write is answered before its transaction is rolled
-		// back. A write of no statement, which sends nothing, returns once
-		// the committer is done with the writes before it.
-		if err := postgres.Write(ctx, s, func(postgres.TestTx) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if got := tr.n.Load() - n0; got != int64(trips) {
+		if got != int64(trips) {
 			t.Errorf("%s took %d round trips, want %d", name, got, trips)
 		}
 	}
@@ -852,9 +860,9 @@ func TestLoneCommit(t *testing.T) {
 // statements can fail only as statements, commits in the round trip of
 // its last pipelined run, with its tree hashes and checkpoint: one round
 // trip in all, since the first starts from the head the last commit left
-// (checking it in the run) with IDs that commit reserved. A message that fails in the run
-// makes PostgreSQL skip the commit with the rest of the run; the messages
-// after it run again, and commit, in a run of their own. The log, its
+// (checking it in the run) with IDs that commit reserved. A message that
+// fails in the run makes PostgreSQL skip the commit with the rest of the
+// run; the messages after it run again, and commit, in a run of their own. The log, its
 // tree and checkpoints, and the rows are as if each had committed alone.
 func TestBatchCommitsInItsRun(t *testing.T) {
 	db := newDatabase(t)
@@ -962,15 +970,14 @@ func TestKeptHead(t *testing.T) {
 	tip := draft(s)
 	check := func(name string, trips int) {
 		t.Helper()
-		n0 := tr.n.Load()
-		var err error
-		if tip, err = counter(s, tip); err != nil {
+		got, err := roundTrips(t, s, &tr, func() (err error) {
+			tip, err = counter(s, tip)
+			return err
+		})
+		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if err := postgres.Write(ctx, s, func(postgres.TestTx) error { return nil }); err != nil {
-			t.Fatal(err)
-		}
-		if got := tr.n.Load() - n0; got != int64(trips) {
+		if got != int64(trips) {
 			t.Errorf("%s took %d round trips, want %d", name, got, trips)
 		}
 	}

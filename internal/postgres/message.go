@@ -102,7 +102,7 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			SELECT h.talk_id, h.seq, h.hash, h.frontier,
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('messages', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM event_heads h WHERE h.talk_id = (SELECT talk_id FROM tracks WHERE id = $1)
-			FOR UPDATE OF h`, m.TrackID, tx.wanted(talk, "messages")+spareIDs(tx.wanted(talk, "messages")+1)).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
+			FOR UPDATE OF h`, m.TrackID, tx.toReserve(talk, "messages")).Scan(&tx.talkID, &tx.seq, &hash, &fr, &ids)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, talks.Errorf(talks.ENOTFOUND, "Track not found.")
 		} else if err != nil {

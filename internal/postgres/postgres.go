@@ -386,12 +386,15 @@ func (tx *txn) checkedHead(br pgx.BatchResults) error {
 
 var headMoved = map[string]error{"moved": errHeadMoved}
 
-// spareIDs returns how many sets of IDs a statement that locks a head
-// reserves beyond the n it needs, for the next batch's writes of the same
-// kind to the talk (resumeKept): at least minSpare, and twice n, so that
-// a batch as big as this one finds enough.
-func spareIDs(n int) int {
-	return max(minSpare, 2*n)
+// toReserve returns how many sets of IDs beyond tx's own the statement
+// that locks talk talkID's head reserves from the sequences of tables
+// kind: one for each later write of the kind in the batch (wanted), and
+// spare ones for the next batches' writes of the kind to the talk
+// (resumeKept), at least minSpare and twice the batch's, so that a batch
+// as big as this one finds enough.
+func (tx *txn) toReserve(talkID int64, kind string) int {
+	n := tx.wanted(talkID, kind)
+	return n + max(minSpare, 2*(n+1))
 }
 
 const minSpare = 32

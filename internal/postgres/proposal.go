@@ -370,7 +370,7 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('versions', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int)),
 				ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('answers', 'id')::regclass)) FROM generate_series(h.seq, h.seq + $2::int))
 			FROM versions v JOIN proposals p ON p.id = v.proposal_id JOIN event_heads h ON h.talk_id = p.talk_id
-			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.wanted(known.talk, "versions,answers")+spareIDs(tx.wanted(known.talk, "versions,answers")+1)).Scan(
+			WHERE v.id = $1 FOR UPDATE OF h`, v.ParentID, tx.toReserve(known.talk, "versions,answers")).Scan(
 			&tx.talkID, &tx.seq, &hash, &fr, &proposalID, &trackID, &vids, &aids)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, talks.Errorf(talks.ENOTFOUND, "Version not found.")
