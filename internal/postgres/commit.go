@@ -162,6 +162,10 @@ type committer struct {
 	// kept holds, by talk, the head that the committer's last commit of
 	// the talk left. Only the committer's goroutine uses it.
 	kept map[int64]keptHead
+
+	// unfused turns fused runs off (fuse.go), for tests.
+	unfused atomic.Bool
+	fusedStats
 }
 
 // A keptHead is a talk's head as a commit left it, and how far back from
@@ -606,14 +610,6 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			}
 		}
 	}
-	if len(pending) > 0 {
-		qs := make([]*pgx.QueuedQuery, 0, len(pending)+len(b.QueuedQueries))
-		for _, q := range pending {
-			qs = append(qs, &pgx.QueuedQuery{SQL: q})
-		}
-		b.QueuedQueries = append(qs, b.QueuedQueries...)
-	}
-
 	// A run that ends the batch, of writes whose statements can fail only
 	// as statements (txn.sqlOnly), also commits the batch: the tree hashes
 	// and checkpoints of the batch, as if every write of the run stands,
@@ -645,34 +641,57 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 		c.requeue(r.again)
 		return len(ws), nil, nil, true
 	}
-	br := r.tx.SendBatch(ctx, b)
-	r.tx.begun = true
-	for range pending {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return broken(err)
+	// The run goes fused, if it may (fuse.go); if a statement of it fails,
+	// it goes again as below, each write in a savepoint of its own.
+	k, err := len(run), error(nil)
+	var commitErr error
+	isFused := false
+	if !c.unfused.Load() {
+		lead, tail := b.QueuedQueries[:run[0].t.leading()], b.QueuedQueries[b.Len()-commits:]
+		if qs := fuse(run, r.heads, lead, tail); qs != nil {
+			ok, cerr, ferr := c.fused(ctx, r, run, pending, qs, commits)
+			if ferr != nil {
+				return broken(ferr)
+			}
+			pending, r.pending = nil, nil
+			isFused, commitErr = ok, cerr
 		}
 	}
-	r.pending = nil
-	k, err := len(run), error(nil)
-	for j, p := range run {
-		if j > 0 {
+	if !isFused {
+		if len(pending) > 0 {
+			qs := make([]*pgx.QueuedQuery, 0, len(pending)+len(b.QueuedQueries))
+			for _, q := range pending {
+				qs = append(qs, &pgx.QueuedQuery{SQL: q})
+			}
+			b.QueuedQueries = append(qs, b.QueuedQueries...)
+		}
+		br := r.tx.SendBatch(ctx, b)
+		r.tx.begun = true
+		for range pending {
 			if _, err := br.Exec(); err != nil {
 				br.Close()
 				return broken(err)
 			}
 		}
-		if err = p.t.w.guard(func() error { return p.read(br) }); err != nil {
-			k = j
-			break
+		r.pending = nil
+		for j, p := range run {
+			if j > 0 {
+				if _, err := br.Exec(); err != nil {
+					br.Close()
+					return broken(err)
+				}
+			}
+			if err = p.t.w.guard(func() error { return p.read(br) }); err != nil {
+				k = j
+				break
+			}
 		}
-	}
-	var commitErr error
-	if commits > 0 && k == len(run) {
-		commitErr = readCommit(br, commits-1)
-	}
-	if cerr := br.Close(); k == len(run) && commitErr == nil && cerr != nil {
-		return broken(cerr)
+		if commits > 0 && k == len(run) {
+			commitErr = readCommit(br, commits-1)
+		}
+		if cerr := br.Close(); k == len(run) && commitErr == nil && cerr != nil {
+			return broken(cerr)
+		}
 	}
 	if commits > 0 && k == len(run) {
 		for _, p := range run {

@@ -500,9 +500,16 @@ func (c *sends) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)
 // writes that stand left it.
 func TestBatchedWrites(t *testing.T) {
 	db := newDatabase(t)
+	for _, fusing := range []bool{false, true} {
+		t.Run(fmt.Sprint("fusing=", fusing), func(t *testing.T) { testBatchedWrites(t, db, fusing) })
+	}
+}
+
+func testBatchedWrites(t *testing.T, db *database, fusing bool) {
 	ctx := context.Background()
 	var tr sends
 	s, key := openNotarised(t, db.schema(t), &tr)
+	postgres.SetFusing(s, fusing)
 	var i int
 	stamp := func(actor int64) talks.Stamp {
 		i++
@@ -570,32 +577,37 @@ func TestBatchedWrites(t *testing.T) {
 	}
 	// Each write, the error code it fails with, if any, and the round
 	// trips it adds: a write that joins a pipelined run adds none, and
-	// one that fails adds one to roll back.
+	// one that fails adds one to roll back. A run that is fused and
+	// fails takes two more (fused): its fused round trip and its
+	// rollback, before it goes again unfused. Runs of one write are not
+	// fused, nor is the run of counters, two of which answer the same
+	// version for the same party.
 	writes := []struct {
 		name  string
 		run   func() error
 		code  string
 		trips int
+		fused int
 	}{
 		// m0's commit left its head and IDs reserved for messages.
-		{"first message (checks the head the last commit left, starts a run)", message(ms[0].ID, "m1"), "", 1},
-		{"message", message(ms[1].ID, "m2"), "", 0},
-		{"message of no member (fails in the run)", message(1<<40, "m3"), talks.EINVALID, 0 + 1},
-		{"message with a view (runs again, starts a run)", viewed("m4", head), "", 1}, // the batch's messages keep it
-		{"message with a stale view (fails in the run)", viewed("m5", early), talks.ECONFLICT, 0 + 1},
-		{"message (runs again)", message(ms[1].ID, "m6"), "", 1},
+		{"first message (checks the head the last commit left, starts a run)", message(ms[0].ID, "m1"), "", 1, 0},
+		{"message", message(ms[1].ID, "m2"), "", 0, 0},
+		{"message of no member (fails in the run)", message(1<<40, "m3"), talks.EINVALID, 0 + 1, 2},
+		{"message with a view (runs again, starts a run)", viewed("m4", head), "", 1, 0}, // the batch's messages keep it
+		{"message with a stale view (fails in the run)", viewed("m5", early), talks.ECONFLICT, 0 + 1, 2},
+		{"message (runs again)", message(ms[1].ID, "m6"), "", 1, 0},
 		{"message to no track (ends the run, finds no head)", func() error {
 			return s.PostMessage(ctx, &talks.Message{TrackID: 1 << 40, AuthorID: ms[0].ID, Body: "m7"}, stamp(u.ID))
-		}, talks.ENOTFOUND, 1 + 1},
-		{"message (starts a run)", message(ms[0].ID, "m8"), "", 1},
-		{"message", message(ms[1].ID, "m9"), "", 0},
-		{"first counter (locks the head, starts a run)", counter(tips[0], 0), "", 2},
-		{"counter", counter(tips[1], 0), "", 0},
-		{"counter answering again (fails, last of the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1},
+		}, talks.ENOTFOUND, 1 + 1, 0},
+		{"message (starts a run)", message(ms[0].ID, "m8"), "", 1, 0},
+		{"message", message(ms[1].ID, "m9"), "", 0, 0},
+		{"first counter (locks the head, starts a run)", counter(tips[0], 0), "", 2, 0},
+		{"counter", counter(tips[1], 0), "", 0, 0},
+		{"counter answering again (fails, last of the run)", counter(tips[0], 0), talks.ECONFLICT, 0 + 1, 0},
 		// It locks the head that the rollback moved back to the last
 		// counter that stands, which did not move it itself.
-		{"last message (after a counter, locks again)", message(ms[1].ID, "m10"), "", 2},
-		{"counter (after a message, locks again)", counter(tips[0], 1), "", 2},
+		{"last message (after a counter, locks again)", message(ms[1].ID, "m10"), "", 2, 0},
+		{"counter (after a message, locks again)", counter(tips[0], 1), "", 2, 0},
 	}
 	before, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
 	must("FindEvents", err)
@@ -611,6 +623,7 @@ func TestBatchedWrites(t *testing.T) {
 		}
 	}
 	n0 := tr.n.Load()
+	fused0, fellBack0 := postgres.Fused(s)
 	close(release)
 	wg.Wait()
 	// COMMIT, with the checkpoint, goes in the last run's round trip: its
@@ -619,6 +632,9 @@ func TestBatchedWrites(t *testing.T) {
 	stood := 0
 	for k, w := range writes {
 		want += w.trips
+		if fusing {
+			want += w.fused
+		}
 		if code := talks.ErrorCode(errs[k]); errs[k] != nil && code != w.code || errs[k] == nil && w.code != "" {
 			t.Errorf("%s = %v, want code %q", w.name, errs[k], w.code)
 		} else if errs[k] == nil {
@@ -630,6 +646,11 @@ func TestBatchedWrites(t *testing.T) {
 	}
 	if got := tr.n.Load() - n0; got != int64(want) {
 		t.Errorf("the batch took %d round trips, want %d", got, want)
+	}
+	// Fused: the run of m8 and m9 stands; the two runs that fail go again.
+	fused, fellBack := postgres.Fused(s)
+	if fused, fellBack = fused-fused0, fellBack-fellBack0; !fusing && (fused != 0 || fellBack != 0) || fusing && (fused != 1 || fellBack != 2) {
+		t.Errorf("%d fused runs stood and %d went again unfused", fused, fellBack)
 	}
 
 	evs, err := s.FindEvents(ctx, talks.EventFilter{TalkID: tk.ID})
@@ -861,8 +882,9 @@ func TestLoneCommit(t *testing.T) {
 // its last pipelined run, with its tree hashes and checkpoint: one round
 // trip in all, since the first starts from the head the last commit left
 // (checking it in the run) with IDs that commit reserved. A message that
-// fails in the run makes PostgreSQL skip the commit with the rest of the
-// run; the messages after it run again, and commit, in a run of their own. The log, its
+// fails in the run, fused, makes PostgreSQL skip the commit with the rest
+// of the run; the run goes again unfused, and the messages after the one
+// that fails run again, and commit, in a run of their own. The log, its
 // tree and checkpoints, and the rows are as if each had committed alone.
 func TestBatchCommitsInItsRun(t *testing.T) {
 	db := newDatabase(t)
@@ -884,12 +906,14 @@ func TestBatchCommitsInItsRun(t *testing.T) {
 		stored string
 	}{
 		{"messages", []string{"a1", "a2", "a3"}, 1, "a1 a2 a3"},
-		// The run that fails at b2, the rollback, and the run of b3 and
-		// b4, which commits.
-		{"a message that fails", []string{"b1", "!", "b3", "b4"}, 3, "b1 b3 b4"},
-		// The run that fails at its first, the rollback, and c2, which
-		// starts again from the head the last commit left.
-		{"the first message fails", []string{"!", "c2"}, 3, "c2"},
+		// The run fused, which fails, its rollback, the run unfused, which
+		// fails at b2, the rollback, and the run of b3 and b4, fused,
+		// which commits.
+		{"a message that fails", []string{"b1", "!", "b3", "b4"}, 5, "b1 b3 b4"},
+		// The run fused, which fails, its rollback, the run unfused, which
+		// fails at its first, the rollback, and c2, which starts again
+		// from the head the last commit left.
+		{"the first message fails", []string{"!", "c2"}, 5, "c2"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before, err := s.FindMessages(ctx, talks.MessageFilter{TrackID: track})
@@ -1006,5 +1030,111 @@ func TestKeptHead(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	checkRecord(t, s, key, tk.ID)
+}
+
+// TestFusedRuns checks that a batch of counter-proposals, with and
+// without an envoy's mandate to check, goes as one fused run (fuse.go),
+// and that each write stands as if it had gone alone: its version and
+// answer stored with the IDs it was given, answering the version it
+// counters. A batch in which one counter-proposal's mandate changed goes
+// fused, fails, and goes again unfused: that one alone fails, with its
+// own error, and the two after it go fused again. The log, its tree and
+// checkpoints, and the numbering are as if each had committed alone.
+func TestFusedRuns(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	var tr sends
+	s, key := openNotarised(t, db.schema(t), &tr)
+	u, tk, ms, track := envoys(t, s, "bo")
+	m := ms[0]
+	stamp := talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)}
+	tips := make([]int64, 5)
+	for k := range tips {
+		v := &talks.Version{Values: map[string]string{"line": "river"}, AuthorID: m.ID}
+		if err := s.CreateProposal(ctx, &talks.Proposal{TrackID: track, Title: fmt.Sprint("draft ", k), AuthorID: m.ID}, v, stamp); err != nil {
+			t.Fatal(err)
+		}
+		// Countered once alone, so that the store knows where the last
+		// version is, as it does in a chain of counters.
+		c := &talks.Version{ParentID: v.ID, Values: map[string]string{"line": "ridge"}, AuthorID: m.ID}
+		if err := s.ProposeVersion(ctx, c, &talks.Answer{PartyID: m.PartyID, MemberID: m.ID}, stamp); err != nil {
+			t.Fatal(err)
+		}
+		tips[k] = c.ID
+	}
+	batch := func(mandates []int64) []error {
+		t.Helper()
+		type written struct {
+			v *talks.Version
+			a *talks.Answer
+		}
+		ws := make([]written, len(mandates))
+		errs := make([]error, len(mandates))
+		release := holdCommitter(t, s)
+		var wg sync.WaitGroup
+		for k, version := range mandates {
+			ws[k] = written{
+				v: &talks.Version{ParentID: tips[k], Values: map[string]string{"line": fmt.Sprint("ridge ", k)}, Rationale: fmt.Sprint("counter ", k), AuthorID: m.ID},
+				a: &talks.Answer{PartyID: m.PartyID, MemberID: m.ID},
+			}
+			st := stamp
+			if version >= 0 {
+				// The envoy has no mandate: version 0 is the one read.
+				st.Mandate = &talks.MandateRead{TalkID: tk.ID, PartyID: m.PartyID, EnvoyID: m.ID, Version: version}
+			}
+			wg.Go(func() { errs[k] = s.ProposeVersion(ctx, ws[k].v, ws[k].a, st) })
+			for postgres.Queued(s) < k+1 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		close(release)
+		wg.Wait()
+		for k, w := range ws {
+			if errs[k] != nil {
+				continue
+			}
+			v, err := s.FindVersionByID(ctx, w.v.ID)
+			if err != nil {
+				t.Fatalf("counter %d: version %d: %v", k, w.v.ID, err)
+			}
+			if v.ParentID != tips[k] || v.Values["line"] != fmt.Sprint("ridge ", k) || v.Rationale != w.v.Rationale || v.ProposalID != w.v.ProposalID {
+				t.Errorf("counter %d stored as %+v, written as %+v", k, v, w.v)
+			}
+			a, err := s.FindAnswerByID(ctx, w.a.ID)
+			if err != nil {
+				t.Fatalf("counter %d: answer %d: %v", k, w.a.ID, err)
+			}
+			if a.VersionID != tips[k] || a.CounterID != v.ID || a.Kind != talks.AnswerCounter || a.PartyID != m.PartyID {
+				t.Errorf("counter %d: answer stored as %+v", k, a)
+			}
+			tips[k] = v.ID
+		}
+		return errs
+	}
+	fused := func() (int64, int64) {
+		stood, fellBack := postgres.Fused(s)
+		return stood, fellBack
+	}
+
+	stood0, fellBack0 := fused()
+	for k, err := range batch([]int64{-1, 0, -1, 0, 0}) {
+		if err != nil {
+			t.Errorf("counter %d: %v", k, err)
+		}
+	}
+	if stood, fellBack := fused(); stood-stood0 != 1 || fellBack-fellBack0 != 0 {
+		t.Errorf("%d fused runs stood and %d went again unfused, want 1 and 0", stood-stood0, fellBack-fellBack0)
+	}
+
+	stood0, fellBack0 = fused()
+	for k, err := range batch([]int64{0, -1, 5, 0, -1}) {
+		if k == 2 && !errors.Is(err, talks.ErrMandateChanged) || k != 2 && err != nil {
+			t.Errorf("counter %d: %v", k, err)
+		}
+	}
+	if stood, fellBack := fused(); stood-stood0 != 1 || fellBack-fellBack0 != 1 {
+		t.Errorf("%d fused runs stood and %d went again unfused, want 1 and 1", stood-stood0, fellBack-fellBack0)
+	}
 	checkRecord(t, s, key, tk.ID)
 }

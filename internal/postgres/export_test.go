@@ -63,3 +63,12 @@ func OpenTraced(ctx context.Context, dsn string, tracer pgx.QueryTracer) (*Store
 	cfg.ConnConfig.Tracer = tracer
 	return open(ctx, cfg)
 }
+
+// SetFusing turns s's fused runs on (the default) or off.
+func SetFusing(s *Store, on bool) { s.commits.unfused.Store(!on) }
+
+// Fused returns how many runs s's committer has sent fused that stood,
+// and how many it sent again unfused since a statement failed.
+func Fused(s *Store) (stood, fellBack int64) {
+	return s.commits.fusedRuns.Load(), s.commits.fusedFallbacks.Load()
+}

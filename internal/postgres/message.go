@@ -50,32 +50,35 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			// The check of the Service's view (talks.ViewCheck) goes in the
 			// insert's round trip; if it fails, so does its statement, and
 			// PostgreSQL skips the insert.
-			b.Queue(`SELECT `+refuse(fmt.Sprintf(`WHEN NOT `+viewCheck+` THEN 'stale'`, 2, 3)), tx.talkID, after, talks.ViewKeepingTypes())
+			tx.queueRow(b, checkMessage, tx.talkID, after)
 		}
 		tx.sqlOnly = true
+		tx.addRow(insertMessage, id, tx.talkID, m.TrackID, m.AuthorID, m.Body, at)
 		if err := tx.queueWith(b, m.TrackID, talks.EventMessagePosted, st, talks.MessagePosted{MessageID: id, AuthorID: m.AuthorID, Body: m.Body},
 			`INSERT INTO messages (id, talk_id, track_id, author_id, body, created_at) VALUES ($16, $1, $5, $17, $18, $19)`,
 			id, m.AuthorID, m.Body, at); err != nil {
 			return nil, err
 		}
-		return func(br pgx.BatchResults) error {
-			if err := tx.checkedHead(br); err != nil {
-				return err
+		tx.apply = func() {
+			if check {
+				tx.fresh(after)
 			}
-			if err := tx.reserved(br); err != nil {
+			talkID = tx.talkID
+			m.ID, m.CreatedAt, m.Retracted = id, at, false
+		}
+		return func(br pgx.BatchResults) error {
+			if err := tx.readLead(br); err != nil {
 				return err
 			}
 			if check {
 				if err := br.QueryRow().Scan(new(bool)); err != nil {
 					return refused(fmt.Errorf("check view: %w", err), staleView)
 				}
-				tx.fresh(after)
 			}
 			if _, err := br.Exec(); err != nil {
 				return fmt.Errorf("insert event: %w", err)
 			}
-			talkID = tx.talkID
-			m.ID, m.CreatedAt, m.Retracted = id, at, false
+			tx.apply()
 			return nil
 		}, nil
 	}

@@ -200,6 +200,11 @@ type txn struct {
 	follows   bool
 	// checkingHead is set once resumeKept has queued its check of the head.
 	checkingHead bool
+	// rows are the rows of a pipelined form's statements, for a fused run
+	// (fuse.go), and apply what its reads do once they have read every
+	// result, which a fused run does for them; nil if it may not be fused.
+	rows  []bulkRow
+	apply func()
 	w            *write // the write tx runs
 
 	// lone is set for a write that has its transaction to itself. A
@@ -385,6 +390,28 @@ func (tx *txn) checkedHead(br pgx.BatchResults) error {
 }
 
 var headMoved = map[string]error{"moved": errHeadMoved}
+
+// leading returns how many statements a write's pipelined form queues
+// before its own: resumeKept's check of the head and reserve's statement,
+// in that order, if it queued them.
+func (tx *txn) leading() int {
+	n := 0
+	if tx.checkingHead {
+		n++
+	}
+	if tx.reserving {
+		n++
+	}
+	return n
+}
+
+// readLead reads the results of the statements that leading counts.
+func (tx *txn) readLead(br pgx.BatchResults) error {
+	if err := tx.checkedHead(br); err != nil {
+		return err
+	}
+	return tx.reserved(br)
+}
 
 // toReserve returns how many sets of IDs beyond tx's own the statement
 // that locks talk talkID's head reserves from the sequences of tables
@@ -572,7 +599,7 @@ func (tx *txn) checkView(ctx context.Context, st talks.Stamp) error {
 		return err
 	}
 	var fresh bool
-	if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT `+viewCheck, 2, 3), tx.talkID, after, talks.ViewKeepingTypes()).Scan(&fresh); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT `+viewCheckOn("$1", "$2"), tx.talkID, after).Scan(&fresh); err != nil {
 		return fmt.Errorf("check view: %w", err)
 	} else if !fresh {
 		return talks.ErrStaleView
@@ -605,10 +632,22 @@ func refused(err error, reasons map[string]error) error {
 	return err
 }
 
-// viewCheck is the condition, for a statement's select list, that no
-// event of talk $1 after sequence number $after is of a type outside
-// $types (talks.ViewKeepingTypes): true at once when $after is the head.
-const viewCheck = `NOT EXISTS (SELECT 1 FROM events WHERE talk_id = $1 AND seq > $%d AND NOT (type = ANY($%d)))`
+// viewCheckOn returns the condition, for a statement's select list, that
+// no event of talk talk after sequence number after is of a type outside
+// talks.ViewKeepingTypes: true at once when after is the head.
+func viewCheckOn(talk, after string) string {
+	return `NOT EXISTS (SELECT 1 FROM events WHERE talk_id = ` + talk + ` AND seq > ` + after + ` AND NOT (type = ANY(` + keepingTypes + `)))`
+}
+
+// keepingTypes is talks.ViewKeepingTypes as an SQL array: the names of
+// event types, which quote as they are.
+var keepingTypes = func() string {
+	var q []string
+	for _, t := range talks.ViewKeepingTypes() {
+		q = append(q, `'`+strings.ReplaceAll(t, `'`, `''`)+`'`)
+	}
+	return `ARRAY[` + strings.Join(q, ", ") + `]::text[]`
+}()
 
 // keepsView holds the event types that leave a view as it was
 // (talks.ViewKeepingTypes).

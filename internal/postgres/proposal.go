@@ -277,53 +277,37 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			signer, tx.keyChecked = sg.Signer, true
 		}
 		tx.reserve(b, "versions", "answers")
-		// At most four index scans a statement: PostgreSQL 15 gives each
-		// a buffer of about 27 kB until the statement ends, and glibc
-		// hands heap growth of more than 128 kB back to the kernel when it
-		// is freed, so a statement of seven took its heap from the kernel
-		// and gave it back every time: a quarter to a third of the
-		// committer's backend (docs/benchmarks.md). The envoy's mandate
-		// and the key are checked only when the write carries them. A
-		// check that fails fails its statement (refuse), and PostgreSQL
+		// A check that fails fails its statement (refuse), and PostgreSQL
 		// skips the rest of the write: so the first that fails, in the
-		// order they are written, is the write's error.
-		b.Queue(`SELECT `+refuse(`
-				WHEN NOT `+fmt.Sprintf(viewCheck, 5, 6)+` THEN 'stale'
-				WHEN EXISTS (SELECT 1 FROM agreements WHERE talk_id = $1) THEN 'settled'
-				WHEN (SELECT party_id FROM members WHERE id = $2 AND talk_id = $1) IS DISTINCT FROM $4 THEN 'party'
-				WHEN EXISTS (SELECT 1 FROM answers WHERE version_id = $3 AND party_id = $4 AND withdrawn_at IS NULL) THEN 'answered'`),
-			tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, after, talks.ViewKeepingTypes())
+		// order they are written, is the write's error. The envoy's
+		// mandate and the key are checked only when the write carries
+		// them.
+		tx.queueRow(b, checkCounter, tx.talkID, counter.MemberID, v.ParentID, counter.PartyID, after)
 		more := st.Mandate != nil || signer != ""
 		if more {
-			b.Queue(`SELECT `+refuse(`
-					WHEN $5::bool AND COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $2), 0) <> $6::bigint THEN 'mandate'
-					WHEN $5::bool AND $7::bigint <> 0
-						AND COALESCE((SELECT MAX(version) FROM preferences WHERE talk_id = $1 AND party_id = $3), 0) <> $7::bigint THEN 'preferences'
-					WHEN $4::text <> '' AND COALESCE((SELECT holder FROM signer_keys WHERE talk_id = $1 AND signer = $4::text), '') <> $8::text THEN 'key'`),
-				tx.talkID, mr.EnvoyID, mr.PartyID, signer, st.Mandate != nil, mr.Version, mr.Preferences, talks.KeyHolderServer)
+			tx.queueRow(b, checkMandate, tx.talkID, mr.EnvoyID, mr.PartyID, signer, st.Mandate != nil, mr.Version, mr.Preferences, talks.KeyHolderServer)
 		}
 		tx.sqlOnly = true
-		b.Queue(`INSERT INTO versions (id, talk_id, proposal_id, parent_id, vals, clauses, rationale, author_id, created_at)
-			VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7, $8, $9)`,
-			versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
+		tx.queueRow(b, insertVersion, versionID, tx.talkID, proposalID, v.ParentID, vals, clauses, v.Rationale, v.AuthorID, at)
 		if err := tx.queue(b, trackID, talks.EventVersionProposed, st, talks.VersionProposed{
 			VersionID: versionID, ProposalID: proposalID, ParentID: v.ParentID, Values: v.Values,
 			Clauses: v.Clauses, Rationale: v.Rationale, AuthorID: v.AuthorID}); err != nil {
 			return nil, err
 		}
-		b.Queue(`INSERT INTO answers (id, talk_id, proposal_id, version_id, party_id, member_id, kind, counter_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			answerID, tx.talkID, proposalID, v.ParentID, counter.PartyID, counter.MemberID, string(talks.AnswerCounter), versionID, at)
+		tx.queueRow(b, insertAnswer, answerID, tx.talkID, proposalID, v.ParentID, counter.PartyID, counter.MemberID, string(talks.AnswerCounter), versionID, at)
 		if err := tx.queue(b, trackID, talks.EventAnswerGiven, st, talks.AnswerGiven{
 			AnswerID: answerID, VersionID: v.ParentID, PartyID: counter.PartyID, MemberID: counter.MemberID,
 			Kind: talks.AnswerCounter, CounterID: versionID}); err != nil {
 			return nil, err
 		}
+		tx.apply = func() {
+			tx.fresh(after)
+			counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
+			v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
+			counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
+		}
 		return func(br pgx.BatchResults) error {
-			if err := tx.checkedHead(br); err != nil {
-				return err
-			}
-			if err := tx.reserved(br); err != nil {
+			if err := tx.readLead(br); err != nil {
 				return err
 			}
 			if err := br.QueryRow().Scan(new(bool)); err != nil {
@@ -334,15 +318,12 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 					return refused(fmt.Errorf("check counter: %w", err), counterChecks)
 				}
 			}
-			tx.fresh(after)
 			for range 4 {
 				if _, err := br.Exec(); err != nil {
 					return fmt.Errorf("insert counter-proposal: %w", err)
 				}
 			}
-			counter.ProposalID, counter.VersionID, counter.Kind, counter.CounterID = proposalID, v.ParentID, talks.AnswerCounter, versionID
-			v.ProposalID, v.ID, v.CreatedAt = proposalID, versionID, at
-			counter.ID, counter.CreatedAt, counter.WithdrawnAt = answerID, at, time.Time{}
+			tx.apply()
 			return nil
 		}, nil
 	}
