@@ -205,7 +205,7 @@ type txn struct {
 	// result, which a fused run does for them; nil if it may not be fused.
 	rows  []bulkRow
 	apply func()
-	w            *write // the write tx runs
+	w     *write // the write tx runs
 
 	// lone is set for a write that has its transaction to itself. A
 	// write's pipelined form sets sqlOnly if its statements can fail only
