@@ -787,8 +787,9 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 // hashes and the checkpoints, then COMMIT.
 func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRows) error {
 	if len(tree.idx) > 0 {
-		b.Queue(`INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::bytea[])`,
-			tree.talks, tree.idx, tree.hashes)
+		ts, idx, hashes := tree.runs()
+		b.Queue(`INSERT INTO tlog_hash_runs (talk_id, idx, hashes) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])`,
+			ts, idx, hashes)
 	}
 	if n := c.s.notary; n != nil && !c.s.noLedger {
 		now := talks.Timestamp(time.Now())

@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -71,4 +74,33 @@ func SetFusing(s *Store, on bool) { s.commits.unfused.Store(!on) }
 // and how many it sent again unfused since a statement failed.
 func Fused(s *Store) (stood, fellBack int64) {
 	return s.commits.fusedRuns.Load(), s.commits.fusedFallbacks.Load()
+}
+
+// MigrateTo migrates the database at dsn up or down to version.
+func MigrateTo(ctx context.Context, dsn string, version int64) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		return err
+	}
+	cur, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if version < cur {
+		_, err = p.DownTo(ctx, version)
+	} else {
+		_, err = p.UpTo(ctx, version)
+	}
+	return err
 }

@@ -728,14 +728,21 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	// batch's checkpoint of the talk (commit.go): the statement leaves
 	// out both inserts, each of which would cost it the setup of a table
 	// to insert into, even of no row.
-	hashes := `INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($10::bigint[]), unnest($11::bytea[])`
+	// The event's hashes are at consecutive indexes: one run.
+	hashes := `INSERT INTO tlog_hash_runs (talk_id, idx, hashes) SELECT $1, $10::bigint, $11::bytea WHERE length($11::bytea) > 0`
 	checkpoint := `INSERT INTO checkpoints (talk_id, size, root, note, time)
 			SELECT $1, $2, $12::bytea, $13::text, $14::timestamptz WHERE $13::text IS NOT NULL`
+	var first int64
+	run := []byte{}
 	if tx.batched {
 		tx.tree.add(tx.talkID, idx, hs)
-		idx, hs = nil, nil
-		hashes = `SELECT $10::bigint[], $11::bytea[]`
+		hashes = `SELECT $10::bigint, $11::bytea`
 		checkpoint = `SELECT $12::bytea, $13::text, $14::timestamptz`
+	} else if len(idx) > 0 {
+		first = idx[0]
+		for _, h := range hs {
+			run = append(run, h...)
+		}
 	}
 	var root, note any // NULL: no checkpoint
 	if tx.notary != nil && !tx.noLedger && !tx.batched {
@@ -759,7 +766,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 			` + checkpoint + `
 		)
 		` + moveHead,
-		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], idx, hs,
+		[]any{e.TalkID, e.ID, e.Time, e.ActorID, e.TrackID, e.Type, []byte(e.Payload), e.PrevHash[:], e.Hash[:], first, run,
 			root, note, talks.Timestamp(time.Now()), fr}, nil
 }
 

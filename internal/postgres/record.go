@@ -16,7 +16,7 @@ import (
 )
 
 // The verifiable record: next appends each event's leaf to its talk's
-// tree (tlog_hashes) and a signed checkpoint of the tree at the event in
+// tree (tlog_hash_runs) and a signed checkpoint of the tree at the event in
 // the statement that inserts the event; in a batch of writes, the batch
 // inserts its writes' tree hashes and a checkpoint of each talk in COMMIT's
 // round trip instead (commit.go). What that needs of the tree, its
@@ -24,7 +24,7 @@ import (
 // most log2 n), comes with the lock on the head (event_heads.frontier),
 // and the same statement moves it: the ledger adds no round trip while the
 // talk's head is locked. Without a usable frontier, a transaction reads
-// the hashes it needs from tlog_hashes once (and those that its batch has
+// the hashes it needs from tlog_hash_runs once (and those that its batch has
 // yet to insert) and keeps those it writes.
 
 // SetNotary makes the store sign a checkpoint of a talk at every event a
@@ -73,23 +73,35 @@ func (tx *txn) fetch(indexes []int64) error {
 	if len(indexes) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(tx.ctx, `SELECT idx, hash FROM tlog_hashes WHERE talk_id = $1 AND idx = ANY($2)`, tx.talkID, indexes)
+	// The run that holds each index is the talk's last that starts at or
+	// before it.
+	rows, err := tx.Query(tx.ctx, `
+		SELECT DISTINCT r.idx, r.hashes FROM unnest($2::bigint[]) AS x(i)
+		CROSS JOIN LATERAL (SELECT idx, hashes FROM tlog_hash_runs WHERE talk_id = $1 AND idx <= x.i ORDER BY idx DESC LIMIT 1) r`,
+		tx.talkID, indexes)
 	if err != nil {
 		return fmt.Errorf("read stored hashes: %w", err)
 	}
-	defer rows.Close()
+	var runs []hashRun
 	for rows.Next() {
-		var x int64
-		var h []byte
-		if err := rows.Scan(&x, &h); err != nil {
+		var r hashRun
+		if err := rows.Scan(&r.idx, &r.hashes); err != nil {
+			rows.Close()
 			return err
 		}
-		var v tlog.Hash
-		copy(v[:], h)
-		tx.hashes[x] = v
+		runs = append(runs, r)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return fmt.Errorf("read stored hashes: %w", err)
+	}
+	for _, x := range indexes {
+		for _, r := range runs {
+			if h, ok := r.at(x); ok {
+				tx.hashes[x] = h
+				break
+			}
+		}
 	}
 	// The hashes that the batch's writes before this one appended are
 	// not inserted yet.
@@ -182,7 +194,24 @@ func (tx *txn) appendLeaf(e *talks.Event) ([]int64, [][]byte, error) {
 	return idx, raw, nil
 }
 
-// treeRows are rows of tlog_hashes, in columns.
+// A hashRun is a row of tlog_hash_runs: the stored hashes of a talk's
+// tree at consecutive indexes from idx, concatenated.
+type hashRun struct {
+	idx    int64
+	hashes []byte
+}
+
+// at returns the hash at index x, if r holds it.
+func (r hashRun) at(x int64) (tlog.Hash, bool) {
+	var h tlog.Hash
+	if x < r.idx || x >= r.idx+int64(len(r.hashes)/tlog.HashSize) {
+		return h, false
+	}
+	copy(h[:], r.hashes[(x-r.idx)*tlog.HashSize:])
+	return h, true
+}
+
+// treeRows are stored hashes of talks' trees, one a row, in columns.
 type treeRows struct {
 	talks, idx []int64
 	hashes     [][]byte
@@ -197,6 +226,22 @@ func (r *treeRows) add(talkID int64, idx []int64, hs [][]byte) {
 	r.hashes = append(r.hashes, hs...)
 }
 
+// runs returns r's hashes as rows of tlog_hash_runs, in columns: for each
+// talk, those at consecutive indexes in one run.
+func (r *treeRows) runs() (ts, idx []int64, hashes [][]byte) {
+	last := make(map[int64]int) // by talk, the position of its last run
+	for i, t := range r.talks {
+		if j, ok := last[t]; ok && idx[j]+int64(len(hashes[j])/tlog.HashSize) == r.idx[i] {
+			hashes[j] = append(hashes[j], r.hashes[i]...)
+			continue
+		}
+		last[t] = len(idx)
+		ts, idx = append(ts, t), append(idx, r.idx[i])
+		hashes = append(hashes, append([]byte(nil), r.hashes[i]...))
+	}
+	return ts, idx, hashes
+}
+
 // addAll adds the rows of o.
 func (r *treeRows) addAll(o *treeRows) {
 	r.talks = append(r.talks, o.talks...)
@@ -209,7 +254,7 @@ func (r *treeRows) addAll(o *treeRows) {
 func (s *Store) backfill(ctx context.Context) error {
 	rows, err := s.pool.Query(ctx, `
 		SELECT h.talk_id FROM event_heads h
-		WHERE h.seq > 0 AND NOT EXISTS (SELECT 1 FROM tlog_hashes x WHERE x.talk_id = h.talk_id)`)
+		WHERE h.seq > 0 AND NOT EXISTS (SELECT 1 FROM tlog_hash_runs x WHERE x.talk_id = h.talk_id)`)
 	if err != nil {
 		return fmt.Errorf("backfill tree hashes: %w", err)
 	}
@@ -240,13 +285,13 @@ func (s *Store) backfill(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			raw := make([][]byte, len(hs))
-			for i := range hs {
-				raw[i] = hs[i][:]
+			run := make([]byte, 0, len(hs)*tlog.HashSize)
+			for _, h := range hs {
+				run = append(run, h[:]...)
 			}
 			_, err = tx.Exec(ctx, `
-				INSERT INTO tlog_hashes (talk_id, idx, hash) SELECT $1, unnest($2::bigint[]), unnest($3::bytea[])
-				ON CONFLICT DO NOTHING`, id, idx, raw)
+				INSERT INTO tlog_hash_runs (talk_id, idx, hashes) VALUES ($1, 0, $2)
+				ON CONFLICT DO NOTHING`, id, run)
 			return err
 		})
 		if err != nil {
@@ -271,17 +316,32 @@ func (s *Store) FindRecord(ctx context.Context, talkID int64) (*talks.Record, er
 			return err
 		}
 		r.Events = evs
-		rows, err := tx.Query(ctx, `SELECT hash FROM tlog_hashes WHERE talk_id = $1 ORDER BY idx`, talkID)
+		rows, err := tx.Query(ctx, `SELECT idx, hashes FROM tlog_hash_runs WHERE talk_id = $1 ORDER BY idx`, talkID)
 		if err != nil {
 			return fmt.Errorf("read tree hashes: %w", err)
 		}
-		hs, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (hashRun, error) {
+			var r hashRun
+			err := row.Scan(&r.idx, &r.hashes)
+			return r, err
+		})
 		if err != nil {
 			return fmt.Errorf("read tree hashes: %w", err)
 		}
-		r.Hashes = make([][32]byte, len(hs))
-		for i, h := range hs {
-			copy(r.Hashes[i][:], h)
+		r.Hashes = nil
+		for _, run := range runs {
+			if run.idx != int64(len(r.Hashes)) {
+				// The record shows the tree as it is stored: verify finds
+				// it does not match the log.
+				break
+			}
+			for x := run.idx; ; x++ {
+				h, ok := run.at(x)
+				if !ok {
+					break
+				}
+				r.Hashes = append(r.Hashes, h)
+			}
 		}
 		cps, err := findCheckpoints(ctx, tx, talkID, true)
 		if err != nil {
