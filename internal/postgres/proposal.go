@@ -146,10 +146,10 @@ func (tx *txn) insertAnswer(ctx context.Context, trackID int64, a *talks.Answer,
 // CreateProposal implements talks.Store.
 func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.Version, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
-	return s.update(ctx, func(tx *txn) error {
+	var talkID int64
+	err := s.update(ctx, func(tx *txn) error {
 		// A track never moves to another talk, so reading it before
 		// locking the talk is safe.
-		var talkID int64
 		err := tx.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, p.TrackID).Scan(&talkID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
@@ -179,6 +179,12 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 		p.ID, p.TalkID, p.CreatedAt = id, talkID, at
 		return nil
 	})
+	if err == nil {
+		// Committed: the first counter to the version finds its talk
+		// without a round trip, as a counter to a counter does.
+		s.versions.put(v.ID, place{talk: talkID, proposal: p.ID, track: p.TrackID})
+	}
+	return err
 }
 
 // lockVersion locks the talk of version id and returns its proposal and
