@@ -33,7 +33,9 @@ var staleView = map[string]error{"stale": talks.ErrStaleView}
 // knows the track's talk and its last commit of the talk left IDs
 // reserved: it starts from the head that commit left, and the statement
 // that locks the head refuses if the head has moved since
-// (txn.resumeKept).
+// (txn.resumeKept). A message to a track whose talk the store does not
+// know reads it before it is queued (trackPlace), so that it can join a
+// run. A run goes fused, if it may (fuse.go).
 func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	var talkID int64
@@ -82,7 +84,11 @@ func (s *Store) PostMessage(ctx context.Context, m *talks.Message, st talks.Stam
 			return nil
 		}, nil
 	}
-	talk := s.tracks.get(m.TrackID).talk
+	tp, err := s.trackPlace(ctx, m.TrackID)
+	if err != nil {
+		return err
+	}
+	talk := tp.talk
 	// pipe locks the head and reserves the message's ID and those of the
 	// later messages of the talk in the batch, unless the batch holds the
 	// head with an ID reserved for it, and then queues the message on b.

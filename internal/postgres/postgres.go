@@ -506,6 +506,43 @@ type place struct{ talk, proposal, track int64 }
 
 const maxPlaces = 1 << 14
 
+// trackPlace returns the talk of track id: from s.tracks or, if it is not
+// known there, read. A track never moves, so the read need not wait for
+// the talk's head, and a write that knows its talk can join a batch's run
+// (txn.resume): the committer need not read it in a round trip of its own
+// while it holds the head. ENOTFOUND if there is no such track.
+func (s *Store) trackPlace(ctx context.Context, id int64) (place, error) {
+	if p := s.tracks.get(id); p.talk != 0 {
+		return p, nil
+	}
+	var p place
+	err := s.pool.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, id).Scan(&p.talk)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return place{}, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	} else if err != nil {
+		return place{}, translate(fmt.Errorf("find track: %w", err))
+	}
+	s.tracks.put(id, p)
+	return p, nil
+}
+
+// versionPlace is trackPlace for version id: its talk, proposal and
+// track.
+func (s *Store) versionPlace(ctx context.Context, id int64) (place, error) {
+	if p := s.versions.get(id); p.talk != 0 {
+		return p, nil
+	}
+	var p place
+	err := s.pool.QueryRow(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).Scan(&p.talk, &p.proposal, &p.track)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return place{}, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+	} else if err != nil {
+		return place{}, translate(fmt.Errorf("find version: %w", err))
+	}
+	s.versions.put(id, p)
+	return p, nil
+}
+
 // get returns the place of id, or the zero place if it is not known: no
 // talk has ID 0, so resume finds no head there.
 func (p *places) get(id int64) place {

@@ -229,7 +229,10 @@ func (tx *txn) lockVersion(ctx context.Context, id int64) (proposalID, trackID i
 // takes only the second too, if the store knows the parent's place and
 // its last commit of the talk left IDs reserved: it starts from the head
 // that commit left, and the statement that locks the head refuses if the
-// head has moved since (txn.resumeKept).
+// head has moved since (txn.resumeKept). The parent's place is read
+// before the write is queued if the store does not know it
+// (versionPlace), so that the write can join a run. A run goes fused, if
+// it may (fuse.go).
 func (s *Store) ProposeVersion(ctx context.Context, v *talks.Version, counter *talks.Answer, st talks.Stamp) error {
 	if counter != nil {
 		return s.counter(ctx, v, counter, st)
@@ -333,7 +336,10 @@ func (s *Store) counter(ctx context.Context, v *talks.Version, counter *talks.An
 			return nil
 		}, nil
 	}
-	known := s.versions.get(v.ParentID)
+	known, err := s.versionPlace(ctx, v.ParentID)
+	if err != nil {
+		return err
+	}
 	// pipe locks the head and reserves the IDs of the version and the
 	// answer, and those of the later counter-proposals of the talk in the
 	// batch, unless the batch holds the head with IDs reserved for it, and
