@@ -81,7 +81,9 @@ import (
 // PostgreSQL skips them if one of the writes fails. So a batch of messages
 // or of counter-proposals to one talk takes one round trip however many
 // it has, the run with BEGIN and COMMIT, and a lone one too (alone); two
-// when the head must be read, the lock (with BEGIN) and the run. The
+// when the head must be read, the lock (with BEGIN) and the run. A run
+// whose writes may share their statements goes fused, one statement for
+// each kind of row rather than a few for each write (fuse.go). The
 // ledger signs one checkpoint per talk of the batch, at the talk's head
 // after the batch, instead of one per event (issue 7 allows either), and
 // inserts them in COMMIT's round trip, after the tree hashes of the

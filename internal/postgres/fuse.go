@@ -223,8 +223,8 @@ func fuse(run []piped, heads map[int64]*txn, lead, tail []*pgx.QueuedQuery) []*p
 		for _, r := range t.rows {
 			if len(r.bulk.distinct) > 0 {
 				key := fmt.Sprintf("%p", r.bulk)
-				for _, i := range r.bulk.distinct {
-					key += fmt.Sprintf(" %v", r.vals[i])
+				for _, col := range r.bulk.distinct {
+					key += fmt.Sprintf(" %v", r.vals[col])
 				}
 				if seen[key] {
 					return nil
