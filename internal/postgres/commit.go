@@ -471,6 +471,18 @@ func (r *batch) stand(t *txn) {
 	}
 }
 
+// putBack puts back the heads of run's writes from k on, which were
+// undone, last first.
+func (r *batch) putBack(run []piped, k int) {
+	for j := len(run) - 1; j >= k; j-- {
+		if p := run[j]; p.prev == nil {
+			delete(r.heads, p.t.talkID)
+		} else {
+			r.heads[p.t.talkID] = p.prev
+		}
+	}
+}
+
 // abort ends a batch whose rollback of w, which failed with err, failed
 // with rerr: every write that stood or follows gets rerr.
 func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr error) {
@@ -651,11 +663,20 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	if !c.unfused.Load() {
 		lead, tail := b.QueuedQueries[:run[0].t.leading()], b.QueuedQueries[b.Len()-commits:]
 		if qs := fuse(run, r.heads, lead, tail); qs != nil {
-			ok, cerr, ferr := c.fused(ctx, r, run, pending, qs, commits)
+			ok, moved, cerr, ferr := c.fused(ctx, r, run, pending, qs, commits)
 			if ferr != nil {
 				return broken(ferr)
 			}
 			pending, r.pending = nil, nil
+			if moved {
+				// Unfused, the run would fail at its first write, whose
+				// talk's head another process has moved: as there, that
+				// write goes again in the next batch, and the others run
+				// again now, from the head they lock and read.
+				r.putBack(run, 0)
+				c.finish(r, run[0].t.w, errHeadMoved)
+				return 1, nil, nil, false
+			}
 			isFused, commitErr = ok, cerr
 		}
 	}
@@ -718,14 +739,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 	if k == len(run) && r.tx.Conn().PgConn().TxStatus() == 'E' {
 		return broken(errIgnored)
 	}
-	// Put back the heads of the writes undone, last first.
-	for j := len(run) - 1; j >= k; j-- {
-		if p := run[j]; p.prev == nil {
-			delete(r.heads, p.t.talkID)
-		} else {
-			r.heads[p.t.talkID] = p.prev
-		}
-	}
+	r.putBack(run, k)
 	for _, p := range run[:k] {
 		r.stand(p.t)
 	}

@@ -1041,15 +1041,19 @@ func TestKeptHead(t *testing.T) {
 // the first counters of new proposals too, since the store knows where a
 // version it created is, and that each write stands as if it had gone
 // alone: its version and answer stored with the IDs it was given,
-// answering the version it counters. A batch in which one counter-proposal's mandate changed goes
-// fused, fails, and goes again unfused: that one alone fails, with its
-// own error, and the two after it go fused again. The log, its tree and
-// checkpoints, and the numbering are as if each had committed alone.
+// answering the version it counters. A batch in which one
+// counter-proposal's mandate changed goes fused, fails, and goes again
+// unfused: that one alone fails, with its own error, and the two after
+// it go fused again. A batch after another store has moved the head
+// finds it moved in its first statement, and does not go again unfused,
+// which would fail there too. The log, its tree and checkpoints, and the
+// numbering are as if each had committed alone.
 func TestFusedRuns(t *testing.T) {
 	db := newDatabase(t)
 	ctx := context.Background()
+	dsn := db.schema(t)
 	var tr sends
-	s, key := openNotarised(t, db.schema(t), &tr)
+	s, key := openNotarised(t, dsn, &tr)
 	u, tk, ms, track := envoys(t, s, "bo")
 	m := ms[0]
 	stamp := talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)}
@@ -1061,7 +1065,10 @@ func TestFusedRuns(t *testing.T) {
 		}
 		tips[k] = v.ID
 	}
-	batch := func(mandates []int64) []error {
+	// batch runs a counter to each of the first len(mandates) tips in one
+	// batch, with the envoy's mandate read at the version given, if not
+	// negative, and returns their errors and the round trips it took.
+	batch := func(mandates []int64) ([]error, int64) {
 		t.Helper()
 		type written struct {
 			v *talks.Version
@@ -1086,8 +1093,10 @@ func TestFusedRuns(t *testing.T) {
 				time.Sleep(time.Millisecond)
 			}
 		}
+		n0 := tr.n.Load()
 		close(release)
 		wg.Wait()
+		trips := tr.n.Load() - n0
 		for k, w := range ws {
 			if errs[k] != nil {
 				continue
@@ -1108,31 +1117,62 @@ func TestFusedRuns(t *testing.T) {
 			}
 			tips[k] = v.ID
 		}
-		return errs
+		return errs, trips
 	}
 	fused := func() (int64, int64) {
 		stood, fellBack := postgres.Fused(s)
 		return stood, fellBack
 	}
 
+	check := func(name string, trips, wantTrips, stood0, fellBack0, wantStood, wantFellBack int64) {
+		t.Helper()
+		if trips != wantTrips {
+			t.Errorf("%s took %d round trips, want %d", name, trips, wantTrips)
+		}
+		if stood, fellBack := fused(); stood-stood0 != wantStood || fellBack-fellBack0 != wantFellBack {
+			t.Errorf("%s: %d fused runs stood and %d failed, want %d and %d", name, stood-stood0, fellBack-fellBack0, wantStood, wantFellBack)
+		}
+	}
+
+	// The lock (the last commit was not a counter's, and left no IDs for
+	// one), then the run fused, with COMMIT.
 	stood0, fellBack0 := fused()
-	for k, err := range batch([]int64{-1, 0, -1, 0, 0}) {
+	errs, trips := batch([]int64{-1, 0, -1, 0, 0})
+	for k, err := range errs {
 		if err != nil {
 			t.Errorf("counter %d: %v", k, err)
 		}
 	}
-	if stood, fellBack := fused(); stood-stood0 != 1 || fellBack-fellBack0 != 0 {
-		t.Errorf("%d fused runs stood and %d went again unfused, want 1 and 0", stood-stood0, fellBack-fellBack0)
-	}
+	check("first counters", trips, 2, stood0, fellBack0, 1, 0)
 
+	// The run fused, which fails, its rollback, the run unfused, which
+	// fails at the third, its rollback, then the last two, fused.
 	stood0, fellBack0 = fused()
-	for k, err := range batch([]int64{0, -1, 5, 0, -1}) {
+	errs, trips = batch([]int64{0, -1, 5, 0, -1})
+	for k, err := range errs {
 		if k == 2 && !errors.Is(err, talks.ErrMandateChanged) || k != 2 && err != nil {
 			t.Errorf("counter %d: %v", k, err)
 		}
 	}
-	if stood, fellBack := fused(); stood-stood0 != 1 || fellBack-fellBack0 != 1 {
-		t.Errorf("%d fused runs stood and %d went again unfused, want 1 and 1", stood-stood0, fellBack-fellBack0)
+	check("a counter whose mandate changed", trips, 5, stood0, fellBack0, 1, 1)
+
+	// Another store moves the head. The run fused fails at its first
+	// statement, which checks the head, and its rollback; it would fail
+	// there unfused too, so the first goes again in the next batch (one
+	// round trip, from the head this one leaves), and the other two lock
+	// the head and go fused.
+	other := openDSN(t, dsn)
+	other.SetNotary(key)
+	if err := other.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "moves the head"}, stamp); err != nil {
+		t.Fatal(err)
 	}
+	stood0, fellBack0 = fused()
+	errs, trips = batch([]int64{-1, -1, -1})
+	for k, err := range errs {
+		if err != nil {
+			t.Errorf("counter %d: %v", k, err)
+		}
+	}
+	check("counters after another store's message", trips, 5, stood0, fellBack0, 1, 1)
 	checkRecord(t, s, key, tk.ID)
 }

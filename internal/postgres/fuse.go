@@ -44,7 +44,10 @@ import (
 // savepoint and sends the run as it would have without fusing, each write
 // in its savepoint, and that finds the write and gives it its own error.
 // So a fused run that fails costs two round trips more than one that
-// is not fused.
+// is not fused. But if what failed is the first write's check that its
+// talk's head is where the committer's last commit left it (resumeKept),
+// the run would fail there unfused too: it does not go again, and the
+// committer goes on as it would after that failure unfused.
 
 // A bulk is a statement over rows of values, one value per column: queued
 // over one row, or over every row of a fused run as arrays, one per
@@ -284,8 +287,10 @@ func fuse(run []piped, heads map[int64]*txn, lead, tail []*pgx.QueuedQuery) []*p
 // statement failed, and the run has been rolled back to its savepoint,
 // for the committer to send it again without fusing: a savepoint of its
 // own, since the run's first write may have locked its talk's head in the
-// write's savepoint before. err is that the connection failed.
-func (c *committer) fused(ctx context.Context, r *batch, run []piped, pending []string, qs []*pgx.QueuedQuery, commits int) (ok bool, commitErr, err error) {
+// write's savepoint before. moved reports that the statement that failed
+// was the first write's check of its talk's head (errHeadMoved), which
+// would fail unfused too. err is that the connection failed.
+func (c *committer) fused(ctx context.Context, r *batch, run []piped, pending []string, qs []*pgx.QueuedQuery, commits int) (ok, moved bool, commitErr, err error) {
 	b := &pgx.Batch{}
 	for _, q := range pending {
 		b.Queue(q)
@@ -297,7 +302,7 @@ func (c *committer) fused(ctx context.Context, r *batch, run []piped, pending []
 	for range len(pending) + 1 {
 		if _, err := br.Exec(); err != nil {
 			br.Close()
-			return false, nil, err
+			return false, false, nil, err
 		}
 	}
 	first := run[0].t
@@ -316,20 +321,20 @@ func (c *committer) fused(ctx context.Context, r *batch, run []piped, pending []
 		for _, p := range run {
 			p.t.apply()
 		}
-		return true, commitErr, nil
+		return true, false, commitErr, nil
 	}
 	var perr *pgconn.PgError
 	switch status := r.tx.Conn().PgConn().TxStatus(); {
 	case status == 'I':
-		return false, nil, errCommittedAnyway
+		return false, false, nil, errCommittedAnyway
 	case status != 'E' && status != 'T', !errors.As(failed, &perr) && !errors.Is(failed, errHeadMoved):
-		return false, nil, failed
+		return false, false, nil, failed
 	}
 	c.fusedFallbacks.Add(1)
 	if _, err := r.tx.Exec(ctx, `ROLLBACK TO f`); err != nil {
-		return false, nil, err
+		return false, false, nil, err
 	}
-	return false, nil, nil
+	return false, errors.Is(failed, errHeadMoved), nil, nil
 }
 
 // fusedStats counts a committer's fused runs: those that stood, and those
