@@ -15,15 +15,17 @@
 # BACKCHANNEL_TEST_POSTGRES for the PostgreSQL cases.
 set -euo pipefail
 [ $# -ge 3 ] || { sed -n '2,16p' "$0"; exit 2; }
-base=$1 new=$2 bench=$3 benchtime=${4:-5000x} pairs=${5:-4}
+bench=$3 benchtime=${4:-5000x} pairs=${5:-4}
+# Resolved here: a relative name (HEAD~1) means another commit inside the
+# worktree, whose HEAD is the revision checked out.
+b=$(git rev-parse --short "$1") n=$(git rev-parse --short "$2")
 dir=$(mktemp -d)
 trap 'git worktree remove --force "$dir/src" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
-for rev in "$base" "$new"; do
+for rev in "$b" "$n"; do
 	git worktree add --detach "$dir/src" "$rev" >/dev/null 2>&1
-	(cd "$dir/src" && go test -c -o "$dir/$(git rev-parse --short "$rev").test" ./internal/loadtest)
+	(cd "$dir/src" && go test -c -o "$dir/$rev.test" ./internal/loadtest)
 	git worktree remove --force "$dir/src"
 done
-b=$(git rev-parse --short "$base") n=$(git rev-parse --short "$new")
 cd internal/loadtest
 for i in $(seq "$pairs"); do
 	for rev in "$b" "$n"; do

@@ -67,10 +67,11 @@ type Store struct {
 	notary   talks.Notary // signs checkpoints; nil for none
 	noLedger bool         // write no tree hashes (benchmarks)
 
-	// Where rows that never move are, learnt from committed writes: a
-	// track's talk, and a version's talk, proposal and track. A write in a
-	// batch that already holds the talk's head needs them to build its
-	// events without reading anything first (see txn.resume).
+	// Where rows that never move are, learnt from committed writes or
+	// read (trackPlace, versionPlace): a track's talk, and a version's
+	// talk, proposal and track. A write in a batch that already holds the
+	// talk's head needs them to build its events without reading anything
+	// first (see txn.resume).
 	tracks, versions places
 
 	onAppend atomic.Pointer[func([]*talks.Event)] // told each commit's events
@@ -512,34 +513,31 @@ const maxPlaces = 1 << 14
 // (txn.resume): the committer need not read it in a round trip of its own
 // while it holds the head. ENOTFOUND if there is no such track.
 func (s *Store) trackPlace(ctx context.Context, id int64) (place, error) {
-	if p := s.tracks.get(id); p.talk != 0 {
-		return p, nil
-	}
-	var p place
-	err := s.pool.QueryRow(ctx, `SELECT talk_id FROM tracks WHERE id = $1`, id).Scan(&p.talk)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return place{}, talks.Errorf(talks.ENOTFOUND, "Track not found.")
-	} else if err != nil {
-		return place{}, translate(fmt.Errorf("find track: %w", err))
-	}
-	s.tracks.put(id, p)
-	return p, nil
+	return s.placeOf(ctx, &s.tracks, id, "Track", `SELECT talk_id FROM tracks WHERE id = $1`,
+		func(row pgx.Row, p *place) error { return row.Scan(&p.talk) })
 }
 
 // versionPlace is trackPlace for version id: its talk, proposal and
 // track.
 func (s *Store) versionPlace(ctx context.Context, id int64) (place, error) {
-	if p := s.versions.get(id); p.talk != 0 {
+	return s.placeOf(ctx, &s.versions, id, "Version", `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`,
+		func(row pgx.Row, p *place) error { return row.Scan(&p.talk, &p.proposal, &p.track) })
+}
+
+// placeOf returns the place of row id of kind what: from cache, or read
+// by query and scan, and then kept in cache.
+func (s *Store) placeOf(ctx context.Context, cache *places, id int64, what, query string, scan func(pgx.Row, *place) error) (place, error) {
+	if p := cache.get(id); p.talk != 0 {
 		return p, nil
 	}
 	var p place
-	err := s.pool.QueryRow(ctx, `SELECT p.talk_id, p.id, p.track_id FROM versions v JOIN proposals p ON p.id = v.proposal_id WHERE v.id = $1`, id).Scan(&p.talk, &p.proposal, &p.track)
+	err := scan(s.pool.QueryRow(ctx, query, id), &p)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return place{}, talks.Errorf(talks.ENOTFOUND, "Version not found.")
+		return place{}, talks.Errorf(talks.ENOTFOUND, "%s not found.", what)
 	} else if err != nil {
-		return place{}, translate(fmt.Errorf("find version: %w", err))
+		return place{}, translate(fmt.Errorf("find %s: %w", strings.ToLower(what), err))
 	}
-	s.versions.put(id, p)
+	cache.put(id, p)
 	return p, nil
 }
 
