@@ -58,15 +58,18 @@ import (
 type bulk struct {
 	one  string // the statement over its parameters, one per column
 	many string // the statement over arrays, one per column
-	cols []string
+	// arrays build, for each column, its array from a run's rows.
+	arrays []func(rows [][]any, i int) (any, error)
 	// distinct are the columns whose values two rows of a fused run may
 	// not both have (see above).
 	distinct []int
 }
 
 // newBulk returns the bulk of sql, whose rows are from %s, a table c with
-// cols, each a name and a type ("id bigint").
+// cols, each a name and a type ("id bigint"). It panics on a type it has
+// no arrays of: a bulk is a package variable, so at start-up.
 func newBulk(sql string, cols ...string) *bulk {
+	s := &bulk{arrays: make([]func([][]any, int) (any, error), len(cols))}
 	names := make([]string, len(cols))
 	one := make([]string, len(cols))
 	many := make([]string, len(cols))
@@ -75,13 +78,25 @@ func newBulk(sql string, cols ...string) *bulk {
 		names[i] = name
 		one[i] = fmt.Sprintf("$%d::%s", i+1, typ)
 		many[i] = fmt.Sprintf("$%d::%s[]", i+1, typ)
+		switch typ {
+		case "bigint":
+			s.arrays[i] = column[int64]
+		case "text":
+			s.arrays[i] = column[string]
+		case "boolean":
+			s.arrays[i] = column[bool]
+		case "bytea":
+			s.arrays[i] = column[[]byte]
+		case "timestamptz":
+			s.arrays[i] = column[time.Time]
+		default:
+			panic("postgres: no arrays of " + typ)
+		}
 	}
 	as := ` AS c(` + strings.Join(names, ", ") + `)`
-	return &bulk{
-		one:  fmt.Sprintf(sql, `(VALUES (`+strings.Join(one, ", ")+`))`+as),
-		many: fmt.Sprintf(sql, `unnest(`+strings.Join(many, ", ")+`)`+as),
-		cols: cols,
-	}
+	s.one = fmt.Sprintf(sql, `(VALUES (`+strings.Join(one, ", ")+`))`+as)
+	s.many = fmt.Sprintf(sql, `unnest(`+strings.Join(many, ", ")+`)`+as)
+	return s
 }
 
 // A bulkRow is a write's row of a bulk.
@@ -103,35 +118,21 @@ func (tx *txn) addRow(s *bulk, vals ...any) {
 	tx.rows = append(tx.rows, bulkRow{s, vals})
 }
 
-// arrays returns the parameters of s.many over rows: an array for each
+// args returns the parameters of s.many over rows: an array for each
 // column. It fails if a value is not of its column's type.
-func (s *bulk) arrays(rows [][]any) ([]any, error) {
-	args := make([]any, len(s.cols))
-	for i, c := range s.cols {
-		_, typ, _ := strings.Cut(c, " ")
+func (s *bulk) args(rows [][]any) ([]any, error) {
+	args := make([]any, len(s.arrays))
+	for i, array := range s.arrays {
 		var err error
-		switch typ {
-		case "bigint":
-			args[i], err = column[int64](rows, i)
-		case "text":
-			args[i], err = column[string](rows, i)
-		case "boolean":
-			args[i], err = column[bool](rows, i)
-		case "bytea":
-			args[i], err = column[[]byte](rows, i)
-		case "timestamptz":
-			args[i], err = column[time.Time](rows, i)
-		default:
-			err = fmt.Errorf("no arrays of %s", typ)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("column %s: %w", c, err)
+		if args[i], err = array(rows, i); err != nil {
+			return nil, fmt.Errorf("column %d: %w", i+1, err)
 		}
 	}
 	return args, nil
 }
 
-func column[T any](rows [][]any, i int) ([]T, error) {
+// column returns column i of rows as an array of T.
+func column[T any](rows [][]any, i int) (any, error) {
 	a := make([]T, len(rows))
 	for j, r := range rows {
 		v, ok := r[i].(T)
@@ -262,7 +263,7 @@ func fuse(run []piped, heads map[int64]*txn, lead, tail []*pgx.QueuedQuery) []*p
 		if len(rs) == 0 {
 			continue
 		}
-		args, err := s.arrays(rs)
+		args, err := s.args(rs)
 		if err != nil {
 			return nil
 		}
