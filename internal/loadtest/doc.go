@@ -16,4 +16,10 @@
 // run wanted it. On a shared virtual machine that share moves the rates
 // by more than most changes do, so compare changes in alternating pairs
 // of runs with little steal.
+//
+// With -timeline DIR, each run of 100 calls or more also writes
+// DIR/<run>.png, each call's latency against when it ended, and
+// DIR/<run>.csv, and logs the latencies of each client's first call of the
+// run apart from the others': which calls make a p99 (a start, a burst,
+// or the whole run) is seen there, not in the percentiles.
 package loadtest

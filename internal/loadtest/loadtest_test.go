@@ -39,10 +39,10 @@ import (
 	"github.com/backchannel/backchannel/outcome"
 )
 
-// cheapArgon2 keeps the set-up of many users fast; logins are not measured.
 // maxWrites is the servers' server.Options.MaxWrites, to compare limits.
 var maxWrites = flag.Int("max-writes", 0, "the API's `limit` of writes handled at once (0: as serve sets it, server.DefaultMaxWrites or server.PostgreSQLMaxWrites)")
 
+// cheapArgon2 keeps the set-up of many users fast; logins are not measured.
 var cheapArgon2 = talks.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type store interface {
@@ -151,6 +151,12 @@ func runPaced(b *testing.B, c, rate int, op func(g, i int) error) {
 // measures each call's latency from its due time.
 func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i int) error) {
 	durs := make([]time.Duration, b.N)
+	// The calls' timeline (-timeline), of runs long enough to show one:
+	// not of the first run of one call that the testing package makes.
+	var calls []call
+	if *timeline != "" && b.N >= 100 {
+		calls = make([]call, b.N)
+	}
 	var next atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
@@ -163,7 +169,7 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			for nth := 0; ; nth++ {
 				i := int(next.Add(1)) - 1
 				if i >= b.N {
 					return
@@ -183,6 +189,9 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 					return
 				}
 				durs[i] = time.Since(t0)
+				if calls != nil {
+					calls[i] = call{end: time.Since(start), dur: durs[i], client: g, nth: nth}
+				}
 			}
 		}()
 	}
@@ -200,6 +209,13 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 		b.ReportMetric(100*(steal1-steal0).Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())), "steal-%")
 	}
 	reportPercentiles(b, "", durs)
+	if calls != nil {
+		sum, err := writeTimeline(*timeline, b.Name(), calls)
+		if err != nil {
+			b.Fatalf("timeline: %v", err)
+		}
+		b.Log(sum)
+	}
 }
 
 // stealTime returns the time the machine's CPUs, summed, were ready to run
@@ -238,13 +254,16 @@ func cpuTime(b *testing.B) time.Duration {
 
 func reportPercentiles(b *testing.B, prefix string, durs []time.Duration) {
 	slices.Sort(durs)
-	pct := func(p float64) float64 {
-		i := int(p * float64(len(durs)-1))
-		return float64(durs[i]) / float64(time.Millisecond)
-	}
+	pct := func(p float64) float64 { return float64(percentile(durs, p)) / float64(time.Millisecond) }
 	b.ReportMetric(pct(0.50), prefix+"p50-ms")
 	b.ReportMetric(pct(0.99), prefix+"p99-ms")
 	b.ReportMetric(pct(1), prefix+"max-ms")
+}
+
+// percentile returns the p-quantile (0 to 1) of sorted, which is not
+// empty.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	return sorted[int(p*float64(len(sorted)-1))]
 }
 
 // BenchmarkRawCommit measures the physical limit: one INSERT of a small
