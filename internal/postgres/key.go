@@ -36,14 +36,37 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 // FindSignerKey implements talks.Store. It is one statement, without a
 // read transaction of its own.
 func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
-	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
-	var pub, priv []byte
-	err := s.pool.QueryRow(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
-		talkID, signer).Scan(&pub, &priv, &k.Holder, &k.CreatedAt)
+	k, err := scanSignerKey(s.pool.QueryRow(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+		talkID, signer), talkID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, talks.Errorf(talks.ENOTFOUND, "Key not found.")
 	} else if err != nil {
 		return nil, translate(fmt.Errorf("find signer key: %w", err))
+	}
+	return k, nil
+}
+
+// FindSignerKeys implements talks.Store. It is one statement, without a
+// read transaction of its own.
+func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.SignerKey, error) {
+	rows, err := s.pool.Query(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 ORDER BY signer`, talkID)
+	if err != nil {
+		return nil, translate(fmt.Errorf("find signer keys: %w", err))
+	}
+	ks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*talks.SignerKey, error) { return scanSignerKey(row, talkID) })
+	if err != nil {
+		return nil, translate(fmt.Errorf("find signer keys: %w", err))
+	}
+	return ks, nil
+}
+
+// scanSignerKey scans a key of talk talkID from row: signer, public_key,
+// private_key, holder, created_at.
+func scanSignerKey(row pgx.Row, talkID int64) (*talks.SignerKey, error) {
+	k := &talks.SignerKey{TalkID: talkID}
+	var pub, priv []byte
+	if err := row.Scan(&k.Signer, &pub, &priv, &k.Holder, &k.CreatedAt); err != nil {
+		return nil, err
 	}
 	k.Public = pub
 	if priv != nil {

@@ -37,28 +37,64 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 
 // FindSignerKey implements talks.Store.
 func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
-	k := &talks.SignerKey{TalkID: talkID, Signer: signer}
+	var k *talks.SignerKey
 	err := s.view(ctx, func(tx *readTx) error {
-		var pub, priv []byte
-		var created string
-		err := tx.QueryRowContext(ctx, `SELECT public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
-			talkID, signer).Scan(&pub, &priv, &k.Holder, &created)
+		var err error
+		k, err = scanSignerKey(tx.QueryRowContext(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+			talkID, signer), talkID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
 		} else if err != nil {
 			return fmt.Errorf("find signer key: %w", err)
 		}
-		k.Public = pub
-		if priv != nil {
-			k.Private = priv
-		}
-		k.CreatedAt, err = parseTime(created)
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, translate(err)
 	}
 	return k, nil
+}
+
+// FindSignerKeys implements talks.Store.
+func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.SignerKey, error) {
+	var ks []*talks.SignerKey
+	err := s.view(ctx, func(tx *readTx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 ORDER BY signer`, talkID)
+		if err != nil {
+			return fmt.Errorf("find signer keys: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			k, err := scanSignerKey(rows, talkID)
+			if err != nil {
+				return fmt.Errorf("find signer keys: %w", err)
+			}
+			ks = append(ks, k)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return ks, nil
+}
+
+// scanSignerKey scans a key of talk talkID from row: signer, public_key,
+// private_key, holder, created_at.
+func scanSignerKey(row interface{ Scan(...any) error }, talkID int64) (*talks.SignerKey, error) {
+	k := &talks.SignerKey{TalkID: talkID}
+	var pub, priv []byte
+	var created string
+	if err := row.Scan(&k.Signer, &pub, &priv, &k.Holder, &created); err != nil {
+		return nil, err
+	}
+	k.Public = pub
+	if priv != nil {
+		k.Private = priv
+	}
+	var err error
+	k.CreatedAt, err = parseTime(created)
+	return k, err
 }
 
 // ReleaseSignerKey implements talks.Store.

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +66,24 @@ func testMemberSignatures(t *testing.T, s talks.Store) {
 		}
 	}
 	wantCode(t, "FindSignerKey(none)", errOf(s.FindSignerKey(ctx, tk.ID, "member/999999")), talks.ENOTFOUND)
+	// FindSignerKeys gives each of them as FindSignerKey does, by signer.
+	all, err := s.FindSignerKeys(ctx, tk.ID)
+	must(t, "FindSignerKeys", err)
+	slices.Sort(signers)
+	if len(all) != len(signers) {
+		t.Fatalf("FindSignerKeys: %d keys, want %d", len(all), len(signers))
+	}
+	for i, k := range all {
+		one, err := s.FindSignerKey(ctx, tk.ID, signers[i])
+		must(t, "FindSignerKey "+signers[i], err)
+		if k.Signer != signers[i] || k.TalkID != tk.ID || !k.Public.Equal(one.Public) || !bytes.Equal(k.Private, one.Private) ||
+			k.Holder != one.Holder || !k.CreatedAt.Equal(one.CreatedAt) {
+			t.Errorf("FindSignerKeys[%d] = %+v, FindSignerKey(%s) = %+v", i, k, signers[i], one)
+		}
+	}
+	if ks, err := s.FindSignerKeys(ctx, 999999); err != nil || len(ks) != 0 {
+		t.Errorf("FindSignerKeys(unknown talk) = %v, %v; want none", ks, err)
+	}
 	wantCode(t, "CreateSignerKey(again)", s.CreateSignerKey(ctx, &talks.SignerKey{TalkID: tk.ID, Signer: signers[0],
 		Public: make([]byte, 32), Private: make([]byte, 64)}, stamp(0, 0)), talks.ECONFLICT)
 

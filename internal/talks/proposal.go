@@ -403,6 +403,9 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	if err := s.store.CreateProposal(ctx, p, ver, st); err != nil {
 		return err
 	}
+	// As the store keeps it: the first counter of each member who
+	// answers it then reads no proposal.
+	s.texts.putProposal(p)
 	s.texts.putProposalID(ver.ID, p.ID)
 	return nil
 }

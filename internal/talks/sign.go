@@ -425,6 +425,10 @@ type KeyStore interface {
 	// ENOTFOUND.
 	FindSignerKey(ctx context.Context, talkID int64, signer string) (*SignerKey, error)
 
+	// FindSignerKeys returns the keys of every signer of talk talkID, as
+	// FindSignerKey returns each, by signer; none is not an error.
+	FindSignerKeys(ctx context.Context, talkID int64) ([]*SignerKey, error)
+
 	// Every write whose Stamp carries a signature the server made
 	// (not ByClient) returns ErrKeyReleased, inside its transaction and
 	// before writing anything, if the signer's key is no longer held

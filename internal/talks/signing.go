@@ -126,18 +126,33 @@ func checkClientStatement(c *ClientSignature, st *Statement, now time.Time) (*Si
 }
 
 // signerKey returns the key of signer in talk talkID, from sn's cache if
-// it holds it (sn may be nil), or ENOTFOUND.
+// it holds it (sn may be nil), or ENOTFOUND. On a miss it reads the keys
+// of every signer of the talk, and sn keeps them all: after a snapshot is
+// loaded, only the first signed action in the talk reads keys, not the
+// first of each member, which matters when many act at once, as after a
+// start (docs/benchmarks.md).
 func (s *Service) signerKey(ctx context.Context, sn *snapshot, talkID int64, signer string) (*SignerKey, error) {
-	if sn != nil {
-		if k, ok := sn.keys.Load(signer); ok {
-			return k.(*SignerKey), nil
+	if sn == nil {
+		return s.store.FindSignerKey(ctx, talkID, signer)
+	}
+	if k, ok := sn.keys.Load(signer); ok {
+		return k.(*SignerKey), nil
+	}
+	ks, err := s.store.FindSignerKeys(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	var mine *SignerKey
+	for _, k := range ks {
+		kept, _ := sn.keys.LoadOrStore(k.Signer, k)
+		if k.Signer == signer {
+			mine = kept.(*SignerKey)
 		}
 	}
-	k, err := s.store.FindSignerKey(ctx, talkID, signer)
-	if err == nil && sn != nil {
-		sn.keys.Store(signer, k)
+	if mine == nil {
+		return nil, Errorf(ENOTFOUND, "Key not found.")
 	}
-	return k, err
+	return mine, nil
 }
 
 // ExportKey returns the acting member's (or stakeholder's) key in talk

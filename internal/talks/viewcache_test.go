@@ -161,6 +161,17 @@ type readCounter struct {
 	talks.Store
 	events, versions, proposals, mandates int
 	heads                                 int
+	key, keys                             int // of one signer's key, of a talk's
+}
+
+func (s *readCounter) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
+	s.key++
+	return s.Store.FindSignerKey(ctx, talkID, signer)
+}
+
+func (s *readCounter) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.SignerKey, error) {
+	s.keys++
+	return s.Store.FindSignerKeys(ctx, talkID)
 }
 
 func (s *readCounter) TalkHead(ctx context.Context, talkID int64) (int64, error) {
@@ -300,5 +311,84 @@ func TestViewAheadOfHeadRead(t *testing.T) {
 	}
 	if !slices.ContainsFunc(ts, func(tr *talks.Track) bool { return tr.ID == w.envoys.ID }) {
 		t.Errorf("FindTracks(NE) = %d tracks, without the envoys' back-channel", len(ts))
+	}
+}
+
+// TestEnvoysShareMandateRead checks that the first writes of two envoys of
+// a party read the party's mandates once, not once each, and that a
+// mandate saved since holds at once for both: the one read for the other
+// envoy is not kept past it. The three first writes read the talk's
+// signers' keys once too.
+func TestEnvoysShareMandateRead(t *testing.T) {
+	w := newTextWorld(t)
+	ctx := context.Background()
+	u := &talks.User{Name: "NE2", Email: "ne2@example.org"}
+	mustOK(t, "CreateUser", w.store.CreateUser(ctx, u))
+	w.users["NE2"] = u
+	ne2 := &talks.Member{TalkID: w.talk.ID, UserID: u.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy}
+	mustOK(t, "AddMember NE2", w.svc.AddMember(w.as("F"), ne2))
+	mustOK(t, "SaveMandate(NE)", w.svc.SaveMandate(w.as("NP"), &talks.Mandate{TalkID: w.talk.ID, PartyID: w.north.ID, EnvoyID: w.members["NE"].ID,
+		Allowed: map[string][]string{"line": {"river", "ridge"}}}))
+
+	// A draft for each counter: a party answers a version once.
+	var drafts []int64
+	for i := range 8 {
+		p := &talks.Proposal{TrackID: w.official.ID, Title: fmt.Sprint("draft ", i)}
+		v := &talks.Version{Values: map[string]string{"line": "river", "prisoners": "10"}}
+		mustOK(t, "CreateProposal", w.svc.CreateProposal(w.as("F"), p, v))
+		drafts = append(drafts, v.ID)
+	}
+
+	spy := &readCounter{Store: w.store}
+	svc := talks.NewService(spy, nil)
+	counter := func(who, line string) error {
+		v := &talks.Version{ParentID: drafts[0], Values: map[string]string{"line": line, "prisoners": "10"}}
+		drafts = drafts[1:]
+		return svc.ProposeVersion(w.as(who), v)
+	}
+	mustOK(t, "NE's first counter", counter("NE", "ridge"))
+	mustOK(t, "NE2's first counter", counter("NE2", "coast"))
+	mustOK(t, "SE's first counter", counter("SE", "coast"))
+	if spy.mandates != 2 {
+		t.Errorf("reads of mandates by the first counters of two envoys of a party and one of another = %d, want 2", spy.mandates)
+	}
+	if spy.keys != 1 || spy.key != 0 {
+		t.Errorf("reads of keys by three first counters: %d of a talk's, %d of one signer's; want 1 and 0", spy.keys, spy.key)
+	}
+	wantCode(t, "NE's counter outside its mandate", counter("NE", "coast"), talks.EFORBIDDEN)
+
+	// NE2's mandate, saved through the other Service, holds for NE2's next
+	// counter, and NE's still holds.
+	mustOK(t, "SaveMandate(NE2)", w.svc.SaveMandate(w.as("NP"), &talks.Mandate{TalkID: w.talk.ID, PartyID: w.north.ID, EnvoyID: ne2.ID,
+		Allowed: map[string][]string{"line": {"river"}}}))
+	wantCode(t, "NE2's counter outside its new mandate", counter("NE2", "coast"), talks.EFORBIDDEN)
+	mustOK(t, "NE2's counter inside it", counter("NE2", "river"))
+	wantCode(t, "NE's counter outside its mandate", counter("NE", "coast"), talks.EFORBIDDEN)
+	if spy.mandates != 3 {
+		t.Errorf("reads of mandates after one was saved = %d, want 3", spy.mandates)
+	}
+}
+
+// TestCounterOfNewProposalReadsNoText checks that a counter of a proposal
+// created through the same Service reads neither the proposal nor its
+// version, and that the proposal kept is the one a read gives.
+func TestCounterOfNewProposalReadsNoText(t *testing.T) {
+	w := newTextWorld(t)
+	spy := &readCounter{Store: w.store}
+	svc := talks.NewService(spy, nil)
+	p := &talks.Proposal{TrackID: w.official.ID, Title: "Fresh"}
+	v := &talks.Version{Values: map[string]string{"line": "river", "prisoners": "10"}}
+	mustOK(t, "CreateProposal", svc.CreateProposal(w.as("F"), p, v))
+	*spy = readCounter{Store: w.store}
+	mustOK(t, "counter", svc.ProposeVersion(w.as("SE"), &talks.Version{ParentID: v.ID, Values: map[string]string{"line": "ridge", "prisoners": "10"}}))
+	if spy.proposals != 0 || spy.versions != 0 {
+		t.Errorf("reads by a counter of a new proposal: %d of proposals, %d of versions; want none", spy.proposals, spy.versions)
+	}
+	got, err := svc.FindProposalByID(w.as("SE"), p.ID)
+	mustOK(t, "FindProposalByID", err)
+	want, err := w.store.FindProposalByID(context.Background(), p.ID)
+	mustOK(t, "store.FindProposalByID", err)
+	if *got != *want {
+		t.Errorf("kept proposal %+v, read %+v", got, want)
 	}
 }
