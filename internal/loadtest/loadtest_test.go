@@ -269,7 +269,8 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // BenchmarkRawCommit measures the physical limit: one INSERT of a small
 // row per durable transaction into a minimal table, with the settings of
 // the stores (SQLite: WAL, synchronous=FULL, one writing connection with
-// BEGIN IMMEDIATE; PostgreSQL: defaults, one connection per writer).
+// BEGIN IMMEDIATE; PostgreSQL: defaults, one connection per writer, open
+// before the clock starts).
 func BenchmarkRawCommit(b *testing.B) {
 	ctx := context.Background()
 	for _, kind := range backends() {
