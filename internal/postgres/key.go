@@ -36,7 +36,7 @@ func (s *Store) CreateSignerKey(ctx context.Context, k *talks.SignerKey, st talk
 // FindSignerKey implements talks.Store. It is one statement, without a
 // read transaction of its own.
 func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) (*talks.SignerKey, error) {
-	k, err := scanSignerKey(s.pool.QueryRow(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+	k, err := scanSignerKey(s.pool.QueryRow(ctx, selectSignerKeys+` AND signer = $2`,
 		talkID, signer), talkID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, talks.Errorf(talks.ENOTFOUND, "Key not found.")
@@ -49,7 +49,7 @@ func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) 
 // FindSignerKeys implements talks.Store. It is one statement, without a
 // read transaction of its own.
 func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.SignerKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 ORDER BY signer`, talkID)
+	rows, err := s.pool.Query(ctx, selectSignerKeys+` ORDER BY signer`, talkID)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find signer keys: %w", err))
 	}
@@ -59,6 +59,10 @@ func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.Sign
 	}
 	return ks, nil
 }
+
+// selectSignerKeys selects the keys of talk $1 in the columns that
+// scanSignerKey scans.
+const selectSignerKeys = `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1`
 
 // scanSignerKey scans a key of talk talkID from row: signer, public_key,
 // private_key, holder, created_at.

@@ -40,7 +40,7 @@ func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) 
 	var k *talks.SignerKey
 	err := s.view(ctx, func(tx *readTx) error {
 		var err error
-		k, err = scanSignerKey(tx.QueryRowContext(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 AND signer = $2`,
+		k, err = scanSignerKey(tx.QueryRowContext(ctx, selectSignerKeys+` AND signer = $2`,
 			talkID, signer), talkID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Key not found.")
@@ -59,7 +59,7 @@ func (s *Store) FindSignerKey(ctx context.Context, talkID int64, signer string) 
 func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.SignerKey, error) {
 	var ks []*talks.SignerKey
 	err := s.view(ctx, func(tx *readTx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1 ORDER BY signer`, talkID)
+		rows, err := tx.QueryContext(ctx, selectSignerKeys+` ORDER BY signer`, talkID)
 		if err != nil {
 			return fmt.Errorf("find signer keys: %w", err)
 		}
@@ -78,6 +78,10 @@ func (s *Store) FindSignerKeys(ctx context.Context, talkID int64) ([]*talks.Sign
 	}
 	return ks, nil
 }
+
+// selectSignerKeys selects the keys of talk $1 in the columns that
+// scanSignerKey scans.
+const selectSignerKeys = `SELECT signer, public_key, private_key, holder, created_at FROM signer_keys WHERE talk_id = $1`
 
 // scanSignerKey scans a key of talk talkID from row: signer, public_key,
 // private_key, holder, created_at.
