@@ -44,12 +44,13 @@ import (
 // of one process cannot deadlock on two talks' heads; batches of different
 // processes (several servers on one database) could, since a batch locks
 // its talks in the order its writes come. So once a batch holds locks, it
-// sets a short lock_timeout: a later write of the batch that would wait for
-// a lock that another transaction holds is rolled back to its savepoint and
-// queued again, first in the next batch, which runs after this one has
-// committed and released its locks; there it waits holding nothing. A
-// write that meets a deadlock or serialisation failure anyway is queued
-// again too, at most maxRetries times.
+// sets a short lock_timeout, until its COMMIT (see queueCommit): a later
+// write of the batch that would wait for a lock that another transaction
+// holds is rolled back to its savepoint and queued again, first in the
+// next batch, which runs after this one has committed and released its
+// locks; there it waits holding nothing. A write that meets a deadlock or
+// serialisation failure anyway is queued again too, at most maxRetries
+// times.
 //
 // Round trips: BEGIN and a write's savepoint commands travel with its
 // first statement as one pipelined batch (detached, connTx), and whether a
@@ -417,7 +418,7 @@ func (c *committer) commit(queue []*write) {
 		return
 	}
 	if !r.committed {
-		if err := c.commitWith(ctx, tx, r.heads, &r.tree); err != nil {
+		if err := c.commitWith(ctx, tx, r.heads, &r.tree, r.timeout); err != nil {
 			answer(r.ok, translate(err))
 			return
 		}
@@ -638,7 +639,7 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 			tree.addAll(&p.t.tree)
 		}
 		n0 := b.Len()
-		if err := c.queueCommit(b, r.heads, &tree); err != nil {
+		if err := c.queueCommit(b, r.heads, &tree, r.timeout); err != nil {
 			// The batch commits as usual, and meets the error there.
 			b.QueuedQueries = b.QueuedQueries[:n0]
 		} else {
@@ -782,9 +783,9 @@ func (c *committer) pipeline(ctx context.Context, r *batch, ws []*write) (n int,
 // talk in heads at its head (the head of its last write in the batch,
 // which read or wrote the stored hashes of the tree's frontier there),
 // and inserts them and commits in one round trip.
-func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn, tree *treeRows) error {
+func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]*txn, tree *treeRows, timeout bool) error {
 	b := &pgx.Batch{}
-	if err := c.queueCommit(b, heads, tree); err != nil {
+	if err := c.queueCommit(b, heads, tree, timeout); err != nil {
 		return err
 	}
 	if b.Len() == 1 {
@@ -800,8 +801,14 @@ func (c *committer) commitWith(ctx context.Context, tx *connTx, heads map[int64]
 }
 
 // queueCommit queues on b what commitWith sends: the inserts of the tree
-// hashes and the checkpoints, then COMMIT.
-func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRows) error {
+// hashes and the checkpoints, then COMMIT. If the batch set lockTimeout
+// (timeout), it sets no timeout again before COMMIT: a transaction that
+// notifies (migration 00013) takes, at COMMIT, a lock that PostgreSQL
+// holds for every database of the server until that transaction's commit
+// is durable, and waiting for it is the commit's turn, not a cycle with
+// another batch; with 5 ms to wait, the commit of a whole batch failed
+// whenever another transaction, in any database, took longer to commit.
+func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRows, timeout bool) error {
 	if len(tree.idx) > 0 {
 		ts, idx, hashes := tree.runs()
 		b.Queue(`INSERT INTO tlog_hash_runs (talk_id, idx, hashes) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])`,
@@ -822,12 +829,15 @@ func (c *committer) queueCommit(b *pgx.Batch, heads map[int64]*txn, tree *treeRo
 				id, t.seq, root[:], string(msg), now)
 		}
 	}
+	if timeout {
+		b.Queue(`SET LOCAL lock_timeout = 0`)
+	}
 	b.Queue(`COMMIT`)
 	return nil
 }
 
-// readCommit reads from br the results of queueCommit's n inserts and of
-// COMMIT (n is 0 for a COMMIT alone).
+// readCommit reads from br the results of queueCommit's n statements
+// before COMMIT and of COMMIT (n is 0 for a COMMIT alone).
 func readCommit(br pgx.BatchResults, n int) error {
 	for range n {
 		if _, err := br.Exec(); err != nil {

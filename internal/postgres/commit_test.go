@@ -1176,3 +1176,94 @@ func TestFusedRuns(t *testing.T) {
 	check("counters after another store's message", trips, 5, stood0, fellBack0, 1, 1)
 	checkRecord(t, s, key, tk.ID)
 }
+
+// TestCommitWithoutLockTimeout checks that a batch that set lockTimeout,
+// because a write of it stood before others, has no lock timeout at its
+// COMMIT: a deferred trigger, which fires there, records the setting.
+// COMMIT waits for the server-wide lock that every transaction that
+// notifies (migration 00013) holds until its commit is durable, and with
+// 5 ms to wait the whole batch failed whenever another commit, in any
+// database of the server, took longer (TestConcurrentStores, once, under
+// the load of the whole test suite).
+func TestCommitWithoutLockTimeout(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	dsn := db.schema(t)
+	s := openDSN(t, dsn)
+	u, tk := storetest.NewTalk(t, s)
+	tracks, members := storetest.TracksAndMembers(t, s, tk.ID)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`CREATE TABLE commit_lock_timeouts (lt text NOT NULL)`,
+		`CREATE FUNCTION note_lock_timeout() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			INSERT INTO commit_lock_timeouts VALUES (current_setting('lock_timeout'));
+			RETURN NULL;
+		END $$`,
+		`CREATE CONSTRAINT TRIGGER note_lock_timeout AFTER INSERT ON events DEFERRABLE INITIALLY DEFERRED
+			FOR EACH ROW EXECUTE FUNCTION note_lock_timeout()`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Hold the committer until both writes are queued, so that they share
+	// the next batch, where the talk's update stands before the message.
+	started, release := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- postgres.Write(ctx, s, func(postgres.TestTx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	stamp := talks.Stamp{ActorID: u.ID, Time: time.Now()}
+	errs := make(chan error, 2)
+	title := "Renamed"
+	go func() {
+		_, err := s.UpdateTalk(ctx, tk.ID, talks.TalkUpdate{Title: &title}, stamp)
+		errs <- err
+	}()
+	for postgres.Queued(s) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	go func() {
+		errs <- s.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: "after"}, stamp)
+	}()
+	for postgres.Queued(s) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rows, err := conn.Query(ctx, `SELECT lt FROM commit_lock_timeouts`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("the deferred trigger saw %d events' commits, want 2 (the update's and the message's)", len(seen))
+	}
+	for _, lt := range seen {
+		if lt != "0" {
+			t.Errorf("lock_timeout at COMMIT = %q, want 0", lt)
+		}
+	}
+}
