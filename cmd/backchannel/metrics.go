@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // metrics counts what /metrics reports, in the Prometheus text exposition
@@ -14,7 +16,8 @@ import (
 type metrics struct {
 	start    time.Time
 	inFlight atomic.Int64
-	byClass  [6]atomic.Uint64 // responses by status class: 1xx..5xx at 1..5
+	byClass  [6]atomic.Uint64        // responses by status class: 1xx..5xx at 1..5
+	batches  func() talks.BatchStats // the store's group commits; nil if it has none
 }
 
 func newMetrics() *metrics { return &metrics{start: time.Now()} }
@@ -59,6 +62,18 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "# HELP backchannel_uptime_seconds Seconds since the server started.\n")
 	fmt.Fprint(w, "# TYPE backchannel_uptime_seconds gauge\n")
 	fmt.Fprintf(w, "backchannel_uptime_seconds %.3f\n", time.Since(m.start).Seconds())
+	if m.batches != nil {
+		st := m.batches()
+		fmt.Fprint(w, "# HELP backchannel_store_batches_total Write transactions the store ran, each grouping the writes queued meanwhile into one durable commit.\n")
+		fmt.Fprint(w, "# TYPE backchannel_store_batches_total counter\n")
+		fmt.Fprintf(w, "backchannel_store_batches_total %d\n", st.Batches)
+		fmt.Fprint(w, "# HELP backchannel_store_batch_writes_total Writes run in those transactions.\n")
+		fmt.Fprint(w, "# TYPE backchannel_store_batch_writes_total counter\n")
+		fmt.Fprintf(w, "backchannel_store_batch_writes_total %d\n", st.Writes)
+		fmt.Fprint(w, "# HELP backchannel_store_batch_seconds_total Seconds spent running them; one a second means the store's one committer bounds the write rate.\n")
+		fmt.Fprint(w, "# TYPE backchannel_store_batch_seconds_total counter\n")
+		fmt.Fprintf(w, "backchannel_store_batch_seconds_total %.6f\n", st.Busy.Seconds())
+	}
 	fmt.Fprint(w, "# HELP go_goroutines Number of goroutines that currently exist.\n")
 	fmt.Fprint(w, "# TYPE go_goroutines gauge\n")
 	fmt.Fprintf(w, "go_goroutines %d\n", runtime.NumGoroutine())

@@ -235,6 +235,9 @@ func (s *Serve) Open(ctx context.Context) error {
 		s.listen(pg)
 	}
 	s.metrics = newMetrics()
+	if b, ok := s.store.(talks.Batcher); ok {
+		s.metrics.batches = b.BatchStats
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -113,8 +113,11 @@ func checkDemo(t *testing.T, s *Serve) {
 	}
 	code, body := get(t, nil, base+"/metrics")
 	if code != http.StatusOK || !regexp.MustCompile(`(?m)^backchannel_http_requests_total\{code="2xx"\} [1-9]`).MatchString(body) ||
-		!strings.Contains(body, "\ngo_goroutines ") || !strings.Contains(body, "# TYPE backchannel_uptime_seconds gauge") {
-		t.Errorf("GET /metrics = %d, want 200 with the request counts, uptime and goroutines:\n%s", code, body)
+		!strings.Contains(body, "\ngo_goroutines ") || !strings.Contains(body, "# TYPE backchannel_uptime_seconds gauge") ||
+		!regexp.MustCompile(`(?m)^backchannel_store_batches_total [1-9]`).MatchString(body) ||
+		!regexp.MustCompile(`(?m)^backchannel_store_batch_writes_total [1-9]`).MatchString(body) ||
+		!regexp.MustCompile(`(?m)^backchannel_store_batch_seconds_total [0-9.]*[1-9]`).MatchString(body) {
+		t.Errorf("GET /metrics = %d, want 200 with the request counts, the store's batches, uptime and goroutines:\n%s", code, body)
 	}
 
 	out := s.Out.(*syncBuffer).String()

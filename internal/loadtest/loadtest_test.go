@@ -371,6 +371,25 @@ type world struct {
 	official *talks.Track
 	tokens   []string
 	convener context.Context
+	st       store
+}
+
+// batched runs a benchmark's run and reports, if the world's store
+// groups writes (talks.Batcher), how many writes shared a commit and how
+// much of the run its committer was busy.
+func (w *world) batched(b *testing.B, run func()) {
+	bs, ok := w.st.(talks.Batcher)
+	if !ok {
+		run()
+		return
+	}
+	before, start := bs.BatchStats(), time.Now()
+	run()
+	elapsed, after := time.Since(start), bs.BatchStats()
+	if n := after.Batches - before.Batches; n > 0 {
+		b.ReportMetric(float64(after.Writes-before.Writes)/float64(n), "writes/batch")
+		b.ReportMetric(100*(after.Busy-before.Busy).Seconds()/elapsed.Seconds(), "committer-busy-%")
+	}
 }
 
 func newWorld(b testing.TB, st store, n int) *world {
@@ -381,7 +400,7 @@ func newWorld(b testing.TB, st store, n int) *world {
 	pol := talks.DefaultAccountPolicy
 	pol.Argon2 = cheapArgon2
 	svc.SetAccountPolicy(pol)
-	w := &world{b: b, svc: svc}
+	w := &world{b: b, svc: svc, st: st}
 	mw := *maxWrites
 	if _, ok := st.(*postgres.Store); ok && mw == 0 {
 		mw = server.PostgreSQLMaxWrites // as serve sets it
@@ -553,9 +572,11 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 			if err := w.warm(c); err != nil {
 				b.Fatal(err)
 			}
-			run(b, c, "writes/s", func(g, i int) error {
-				body := fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g)
-				return w.post(g, msgPath, body, nil)
+			w.batched(b, func() {
+				run(b, c, "writes/s", func(g, i int) error {
+					body := fmt.Appendf(nil, `{"body":"message %d from client %d"}`, i, g)
+					return w.post(g, msgPath, body, nil)
+				})
 			})
 		})
 	}
@@ -564,14 +585,16 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 			if err := w.warm(c); err != nil {
 				b.Fatal(err)
 			}
-			run(b, c, "writes/s", func(g, i int) error {
-				body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
-				var v server.Version
-				if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
-					return err
-				}
-				parent[g] = v.ID
-				return nil
+			w.batched(b, func() {
+				run(b, c, "writes/s", func(g, i int) error {
+					body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
+					var v server.Version
+					if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
+						return err
+					}
+					parent[g] = v.ID
+					return nil
+				})
 			})
 		})
 	}

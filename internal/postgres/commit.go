@@ -169,6 +169,7 @@ type committer struct {
 	// unfused turns fused runs off (fuse.go), for tests.
 	unfused atomic.Bool
 	fusedStats
+	batches talks.BatchCounter
 }
 
 // A keptHead is a talk's head as a commit left it, and how far back from
@@ -268,7 +269,9 @@ func (c *committer) run() {
 		batch := c.queue[:n:n]
 		c.queue = c.queue[n:]
 		c.mu.Unlock()
+		start := time.Now()
 		c.commit(batch)
+		c.batches.Add(len(batch), time.Since(start))
 	}
 }
 

@@ -86,6 +86,9 @@ func (s *Store) OnAppend(fn func(evs []*talks.Event)) {
 	s.onAppend.Store(&fn)
 }
 
+// BatchStats implements talks.Batcher.
+func (s *Store) BatchStats() talks.BatchStats { return s.commits.batches.Stats() }
+
 // appended tells the OnAppend function, if any, the events of a commit.
 func (s *Store) appended(evs []*talks.Event) {
 	if fn := s.onAppend.Load(); fn != nil && len(evs) > 0 {

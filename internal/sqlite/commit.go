@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -71,6 +72,7 @@ type committer struct {
 	notary   talks.Notary         // signs checkpoints; nil for none
 	noLedger bool                 // write no tree hashes (benchmarks)
 	onAppend func([]*talks.Event) // told each commit's events; nil for none
+	batches  talks.BatchCounter
 
 	// Only run uses these.
 	hashes *hashCache
@@ -145,7 +147,9 @@ func (c *committer) run() {
 		batch := c.queue[:n:n]
 		c.queue = c.queue[n:]
 		c.mu.Unlock()
+		start := time.Now()
 		c.commit(batch)
+		c.batches.Add(len(batch), time.Since(start))
 	}
 }
 

@@ -188,6 +188,9 @@ func (s *Store) OnAppend(fn func(evs []*talks.Event)) {
 	s.commits.onAppend = fn
 }
 
+// BatchStats implements talks.Batcher.
+func (s *Store) BatchStats() talks.BatchStats { return s.commits.batches.Stats() }
+
 // checkView returns talks.ErrStaleView unless every event of talk talkID
 // after st.View's head (talks.ViewCheck), at most talks.MaxViewLag of
 // them, is of a type in talks.ViewKeepingTypes. The write transaction is

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Atomicity", testAtomicity},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Appender", testAppender},
+		{"BatchStats", testBatchStats},
 		{"Proposals", testProposals},
 		{"Answers", testAnswers},
 		{"CounterRefusals", testCounterRefusals},
@@ -723,6 +724,38 @@ func testAppender(t *testing.T, s talks.Store) {
 				t.Errorf("talk %d: reported event %d is %d %x, stored %d %x", id, i, e.ID, e.Hash, evs[i].ID, evs[i].Hash)
 			}
 		}
+	}
+}
+
+// testBatchStats checks a store that counts its batches (talks.Batcher):
+// concurrent writes are each counted once, in at least one batch and at
+// most one each, and the batches took time.
+func testBatchStats(t *testing.T, s talks.Store) {
+	b, ok := s.(talks.Batcher)
+	if !ok {
+		t.Skip("the store does not implement talks.Batcher")
+	}
+	ctx := context.Background()
+	f := newFixture(t, s)
+	before := b.BatchStats()
+	const writes = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, writes)
+	for i := range writes {
+		wg.Go(func() {
+			m := &talks.Message{TrackID: f.back.ID, AuthorID: f.mNorthE.ID, Body: fmt.Sprintf("m%d", i)}
+			errs <- s.PostMessage(ctx, m, stamp(f.northE.ID, 100+i))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, "PostMessage", err)
+	}
+	after := b.BatchStats()
+	batches, n, busy := after.Batches-before.Batches, after.Writes-before.Writes, after.Busy-before.Busy
+	if n != writes || batches < 1 || batches > writes || busy <= 0 {
+		t.Errorf("%d writes ran in %d batches in %v, want %d writes in 1 to %d batches, in some time", n, batches, busy, writes, writes)
 	}
 }
 
