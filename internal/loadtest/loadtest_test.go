@@ -392,6 +392,20 @@ func (w *world) batched(b *testing.B, run func()) {
 	}
 }
 
+// counter returns the call by which client g counter-proposes the
+// version parent[g], its own latest, and keeps its counter there.
+func (w *world) counter(parent []int64) func(g, i int) error {
+	return func(g, i int) error {
+		body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
+		var v server.Version
+		if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
+			return err
+		}
+		parent[g] = v.ID
+		return nil
+	}
+}
+
 func newWorld(b testing.TB, st store, n int) *world {
 	b.Helper()
 	server.TuneGC()
@@ -586,15 +600,7 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 				b.Fatal(err)
 			}
 			w.batched(b, func() {
-				run(b, c, "writes/s", func(g, i int) error {
-					body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
-					var v server.Version
-					if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
-						return err
-					}
-					parent[g] = v.ID
-					return nil
-				})
+				run(b, c, "writes/s", w.counter(parent))
 			})
 		})
 	}
@@ -666,15 +672,7 @@ func BenchmarkAPIPaced(b *testing.B) {
 					if err := w.warm(writers); err != nil {
 						b.Fatal(err)
 					}
-					runPaced(b, writers, rate, func(g, i int) error {
-						body := fmt.Appendf(nil, `{"values":{"line":"current","prisoners":"%d"},"rationale":"counter %d"}`, i%1001, i)
-						var v server.Version
-						if err := w.post(g, fmt.Sprintf("/api/v1/versions/%d/counter", parent[g]), body, &v); err != nil {
-							return err
-						}
-						parent[g] = v.ID
-						return nil
-					})
+					runPaced(b, writers, rate, w.counter(parent))
 				})
 			}
 		})
