@@ -498,10 +498,14 @@ func (tx *txn) reserved(br pgx.BatchResults) error {
 }
 
 // places maps the IDs of rows that never move to where they are. It
-// forgets everything when it grows past maxPlaces.
+// keeps what it learnt in two generations of at most maxPlaces each: once
+// the newer is full, the older is forgotten and the newer becomes the
+// older. A place found in the older is learnt again, so the places in use
+// stay, and a store that has seen many rows does not forget every one at
+// once (each then read again, all together).
 type places struct {
-	mu sync.Mutex
-	m  map[int64]place
+	mu       sync.Mutex
+	cur, old map[int64]place
 }
 
 // A place is where a track (its talk) or a version (its talk, proposal
@@ -549,17 +553,30 @@ func (s *Store) placeOf(ctx context.Context, cache *places, id int64, what, quer
 func (p *places) get(id int64) place {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.m[id]
+	if pl, ok := p.cur[id]; ok {
+		return pl
+	}
+	pl, ok := p.old[id]
+	if ok {
+		p.learn(id, pl)
+	}
+	return pl
 }
 
 // put records the place of id, which must be of a committed row.
 func (p *places) put(id int64, pl place) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.m == nil || len(p.m) >= maxPlaces {
-		p.m = make(map[int64]place)
+	p.learn(id, pl)
+}
+
+// learn puts id in the newer generation, starting a new one if it is
+// full. p.mu is held.
+func (p *places) learn(id int64, pl place) {
+	if p.cur == nil || len(p.cur) >= maxPlaces {
+		p.old, p.cur = p.cur, make(map[int64]place)
 	}
-	p.m[id] = pl
+	p.cur[id] = pl
 }
 
 // record builds an event of the locked talk, seals it as the next event

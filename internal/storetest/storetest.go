@@ -728,7 +728,8 @@ func testAppender(t *testing.T, s talks.Store) {
 }
 
 // testBatchStats checks a store that counts its batches (talks.Batcher):
-// concurrent writes are each counted once, in at least one batch and at
+// concurrent writes are each counted, once or, if the store ran one again
+// (after a lock timeout, say), a few times, in at least one batch and at
 // most one each, and the batches took time.
 func testBatchStats(t *testing.T, s talks.Store) {
 	b, ok := s.(talks.Batcher)
@@ -754,8 +755,8 @@ func testBatchStats(t *testing.T, s talks.Store) {
 	}
 	after := b.BatchStats()
 	batches, n, busy := after.Batches-before.Batches, after.Writes-before.Writes, after.Busy-before.Busy
-	if n != writes || batches < 1 || batches > writes || busy <= 0 {
-		t.Errorf("%d writes ran in %d batches in %v, want %d writes in 1 to %d batches, in some time", n, batches, busy, writes, writes)
+	if n < writes || n > 4*writes || batches < 1 || batches > n || busy <= 0 {
+		t.Errorf("%d writes ran in %d batches in %v, want %d to %d writes in 1 to as many batches, in some time", n, batches, busy, writes, 4*writes)
 	}
 }
 

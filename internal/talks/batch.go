@@ -18,7 +18,7 @@ type Batcher interface {
 // bounds the write rate.
 type BatchStats struct {
 	Batches int64         // batches run, committed or not
-	Writes  int64         // writes taken into them, those that failed included
+	Writes  int64         // writes taken into them: one that failed counts, one run again counts again
 	Busy    time.Duration // time spent running them
 }
 
