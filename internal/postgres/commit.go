@@ -513,7 +513,11 @@ func (c *committer) abort(r *batch, w *write, err error, rest []*write, rerr err
 func alone(ctx context.Context, pipe func(tx *txn, b *pgx.Batch) (func(pgx.BatchResults) error, error), what string) func(tx *txn) error {
 	return func(tx *txn) error {
 		b := &pgx.Batch{}
+		tx.signLast = true
 		read, err := pipe(tx, b)
+		if err == nil {
+			err = tx.signCheckpoint()
+		}
 		if err != nil {
 			return err
 		}

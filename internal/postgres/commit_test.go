@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1266,4 +1267,69 @@ func TestCommitWithoutLockTimeout(t *testing.T) {
 			t.Errorf("lock_timeout at COMMIT = %q, want 0", lt)
 		}
 	}
+}
+
+// TestLoneCounterSignsOnce checks that a counter-proposal written alone,
+// whose two events go in one round trip, signs one checkpoint, at its
+// last event, not one per event; that a lone message still signs one;
+// and that the record's checkpoints match its tree.
+func TestLoneCounterSignsOnce(t *testing.T) {
+	db := newDatabase(t)
+	ctx := context.Background()
+	var tr sends
+	s, key := openNotarised(t, db.schema(t), &tr)
+	u, tk, ms, track := envoys(t, s, "bo")
+	m := ms[0]
+	stamp := talks.Stamp{ActorID: u.ID, Time: time.Unix(1700000000, 0)}
+	v := &talks.Version{Values: map[string]string{"line": "river"}, AuthorID: m.ID}
+	if err := s.CreateProposal(ctx, &talks.Proposal{TrackID: track, Title: "draft", AuthorID: m.ID}, v, stamp); err != nil {
+		t.Fatal(err)
+	}
+	// checkpoints returns the sizes of the talk's checkpoints after size.
+	checkpoints := func(after int64) []int64 {
+		t.Helper()
+		cps, err := s.FindCheckpoints(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sizes []int64
+		for _, cp := range cps {
+			if cp.Size > after {
+				sizes = append(sizes, cp.Size)
+			}
+		}
+		return sizes
+	}
+	head := func() int64 {
+		t.Helper()
+		h, err := s.TalkHead(ctx, tk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	parent := v.ID
+	for k := range 2 {
+		before := head()
+		c := &talks.Version{ParentID: parent, Values: map[string]string{"line": fmt.Sprint("ridge ", k)}, AuthorID: m.ID}
+		if err := s.ProposeVersion(ctx, c, &talks.Answer{PartyID: m.PartyID, MemberID: m.ID}, stamp); err != nil {
+			t.Fatal(err)
+		}
+		parent = c.ID
+		after := head()
+		if after != before+2 {
+			t.Fatalf("counter %d appended %d events, want 2", k, after-before)
+		}
+		if got := checkpoints(before); !slices.Equal(got, []int64{after}) {
+			t.Errorf("counter %d signed checkpoints of sizes %v, want one, of %d", k, got, after)
+		}
+	}
+	before := head()
+	if err := s.PostMessage(ctx, &talks.Message{TrackID: track, AuthorID: m.ID, Body: "m"}, stamp); err != nil {
+		t.Fatal(err)
+	}
+	if got := checkpoints(before); !slices.Equal(got, []int64{before + 1}) {
+		t.Errorf("the message signed checkpoints of sizes %v, want one, of %d", got, before+1)
+	}
+	checkRecord(t, s, key, tk.ID)
 }

@@ -240,6 +240,13 @@ type txn struct {
 	// the write stands.
 	deferred *treeRows
 	tree     treeRows
+
+	// signLast, for a lone write whose statements all go in one round
+	// trip (alone), has next leave each event's checkpoint out: unsigned
+	// holds the write's last event statement, whose checkpoint signLast
+	// fills in before it is sent, one for the whole write.
+	signLast bool
+	unsigned *pgx.QueuedQuery
 }
 
 // update runs fn in a write transaction, possibly shared with other
@@ -621,7 +628,7 @@ func (tx *txn) queueWith(b *pgx.Batch, trackID int64, typ string, st talks.Stamp
 	if with != "" {
 		q = `WITH w AS (` + with + `), ` + strings.TrimPrefix(strings.TrimSpace(q), "WITH ")
 	}
-	tx.moves = append(tx.moves, b.Queue(q, append(qargs, args...)...))
+	tx.queued(b.Queue(q, append(qargs, args...)...))
 	return nil
 }
 
@@ -731,7 +738,35 @@ func (tx *txn) queue(b *pgx.Batch, trackID int64, typ string, st talks.Stamp, pa
 	if err != nil {
 		return err
 	}
-	tx.moves = append(tx.moves, b.Queue(q, args...))
+	tx.queued(b.Queue(q, args...))
+	return nil
+}
+
+// queued records q, a statement of next's that moves the head.
+func (tx *txn) queued(q *pgx.QueuedQuery) {
+	tx.moves = append(tx.moves, q)
+	if tx.signLast {
+		tx.unsigned = q
+	}
+}
+
+// signCheckpoint signs the checkpoint of the tree at tx's last event
+// queued (signLast), and puts it in that event's statement.
+func (tx *txn) signCheckpoint() error {
+	q := tx.unsigned
+	if q == nil || tx.notary == nil || tx.noLedger || tx.batched {
+		return nil
+	}
+	seq := q.Arguments[1].(int64)
+	r, err := tlog.TreeHash(seq, tx)
+	if err != nil {
+		return fmt.Errorf("root of talk %d: %w", tx.talkID, err)
+	}
+	msg, err := tx.notary.SignCheckpoint(tx.talkID, seq, r)
+	if err != nil {
+		return fmt.Errorf("sign checkpoint of talk %d: %w", tx.talkID, err)
+	}
+	q.Arguments[11], q.Arguments[12] = r[:], string(msg)
 	return nil
 }
 
@@ -775,8 +810,10 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 	tx.frontier = fr
 	// The checkpoint of the tree at this event, signed now and inserted in
 	// the event's own statement: no round trip more while the talk's head
-	// is locked. A lone write of several events signs one per event; in a
-	// batch of writes, the committer signs one per talk instead.
+	// is locked. A lone write of several events that sends them in one
+	// round trip (signLast) signs one, at its last; one that sends each as
+	// it goes signs one per event; in a batch of writes, the committer
+	// signs one per talk instead.
 	tx.appended = true
 	// In a batch of writes, its tree hashes are inserted with the
 	// batch's others, in one statement before COMMIT, and so is the
@@ -800,7 +837,7 @@ func (tx *txn) next(trackID int64, typ string, st talks.Stamp, payload any) (str
 		}
 	}
 	var root, note any // NULL: no checkpoint
-	if tx.notary != nil && !tx.noLedger && !tx.batched {
+	if tx.notary != nil && !tx.noLedger && !tx.batched && !tx.signLast {
 		r, err := tlog.TreeHash(e.ID, tx)
 		if err != nil {
 			return "", nil, fmt.Errorf("root of talk %d: %w", tx.talkID, err)
