@@ -54,8 +54,8 @@ type store interface {
 
 // withLedger sets st's verifiable record to mode: "off" (no tree hashes,
 // no checkpoints), "hashes" (tree hashes only) or "on" (tree hashes and a
-// signed checkpoint per write, or per group-commit batch on SQLite), and
-// returns st.
+// signed checkpoint per group-commit batch, or per write that runs alone),
+// and returns st.
 func withLedger(b testing.TB, st store, mode string) store {
 	b.Helper()
 	switch mode {

@@ -10,8 +10,9 @@ import (
 // Each talk's events are the leaves of a Merkle tree (internal/ledger). A
 // Store keeps the tree as its stored hashes, appended in the transaction
 // that appends each event, and, if it has a Notary, signs a checkpoint of
-// the talk's tree in that same transaction: after each write on
-// PostgreSQL, once per group-commit batch and talk on SQLite. talks knows
+// the talk's tree in that same transaction: once per group-commit batch
+// and talk, or, on PostgreSQL, for a write that runs alone, at its last
+// event (or at each, if it sends them one by one). talks knows
 // the record only through these types, so that it does not depend on the
 // ledger's hashing or signing.
 
