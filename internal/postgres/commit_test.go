@@ -823,13 +823,7 @@ func TestLoneCommit(t *testing.T) {
 	var tr sends
 	s, key := openNotarised(t, dsn, &tr)
 	u, tk, ms, track := envoys(t, s, "bo", "cy")
-	head := func() int64 {
-		h, err := s.TalkHead(ctx, tk.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, tk.ID) }
 	// cy's joining breaks a view taken before it.
 	stale := head() - 1
 	post := func(s *postgres.Store, body string, author, view int64) error {
@@ -1300,14 +1294,7 @@ func TestLoneCounterSignsOnce(t *testing.T) {
 		}
 		return sizes
 	}
-	head := func() int64 {
-		t.Helper()
-		h, err := s.TalkHead(ctx, tk.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, tk.ID) }
 	parent := v.ID
 	for k := range 2 {
 		before := head()

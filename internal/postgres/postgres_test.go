@@ -396,14 +396,7 @@ func TestKeptView(t *testing.T) {
 	s, other := openDSN(t, dsn), openDSN(t, dsn)
 	u, tk := storetest.NewTalk(t, s)
 	tracks, members := storetest.TracksAndMembers(t, s, tk.ID)
-	head := func() int64 {
-		t.Helper()
-		h, err := s.TalkHead(ctx, tk.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, tk.ID) }
 	post := func(view int64) error {
 		st := talks.Stamp{ActorID: u.ID, Time: time.Now(), View: &talks.ViewCheck{Head: view}}
 		return s.PostMessage(ctx, &talks.Message{TrackID: tracks[0].ID, AuthorID: members[0].ID, Body: "m"}, st)
@@ -434,4 +427,14 @@ func TestKeptView(t *testing.T) {
 	if err := post(view); !errors.Is(err, talks.ErrStaleView) {
 		t.Fatalf("message with a view that the store's own new title followed: %v, want ErrStaleView", err)
 	}
+}
+
+// talkHead returns the sequence number of talk talkID's last event in s.
+func talkHead(t *testing.T, s *postgres.Store, talkID int64) int64 {
+	t.Helper()
+	h, err := s.TalkHead(context.Background(), talkID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
