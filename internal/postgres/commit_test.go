@@ -1209,16 +1209,7 @@ func TestCommitWithoutLockTimeout(t *testing.T) {
 
 	// Hold the committer until both writes are queued, so that they share
 	// the next batch, where the talk's update stands before the message.
-	started, release := make(chan struct{}), make(chan struct{})
-	held := make(chan error, 1)
-	go func() {
-		held <- postgres.Write(ctx, s, func(postgres.TestTx) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
+	release := holdCommitter(t, s)
 	stamp := talks.Stamp{ActorID: u.ID, Time: time.Now()}
 	errs := make(chan error, 2)
 	title := "Renamed"
@@ -1236,9 +1227,6 @@ func TestCommitWithoutLockTimeout(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
