@@ -193,11 +193,21 @@ type keptHead struct {
 const maxKept = 1 << 14
 
 // keep records the heads of the talks in heads, as a commit left them.
+// If that would hold more than maxKept, it first forgets half of those it
+// holds, at random (as a map's iteration gives them): a write to a talk
+// whose head it forgot reads the head, in a round trip of its own.
 func (c *committer) keep(heads map[int64]*txn) {
-	for id, t := range heads {
-		if _, ok := c.kept[id]; !ok && len(c.kept) >= maxKept {
-			clear(c.kept)
+	if len(c.kept)+len(heads) > maxKept {
+		n := len(c.kept) / 2
+		for id := range c.kept {
+			if n == 0 {
+				break
+			}
+			delete(c.kept, id)
+			n--
 		}
+	}
+	for id, t := range heads {
 		c.kept[id] = keptHead{seq: t.seq, hash: t.hash, quiet: t.quietAt(), frontier: t.frontier, spare: t.spare}
 	}
 }

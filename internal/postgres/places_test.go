@@ -35,3 +35,25 @@ func TestPlacesKeepWhatIsInUse(t *testing.T) {
 		t.Errorf("the cache holds %d places, want at most %d", n, 2*maxPlaces)
 	}
 }
+
+// TestKeptForgetsHalf checks that the committer's heads, once full, forget
+// half of what they hold to make room, not everything.
+func TestKeptForgetsHalf(t *testing.T) {
+	c := &committer{kept: make(map[int64]keptHead)}
+	for id := int64(1); id <= maxKept; id++ {
+		c.kept[id] = keptHead{seq: id}
+	}
+	c.keep(map[int64]*txn{maxKept + 1: {seq: 7}})
+	if got, want := len(c.kept), maxKept/2+1; got != want {
+		t.Errorf("%d heads kept, want %d", got, want)
+	}
+	if got := c.kept[maxKept+1]; got.seq != 7 {
+		t.Errorf("the new head = %+v, want seq 7", got)
+	}
+	// A commit that fits forgets nothing.
+	n := len(c.kept)
+	c.keep(map[int64]*txn{maxKept + 2: {seq: 8}, 1: {seq: 9}})
+	if got := len(c.kept); got != n+1 && got != n+2 {
+		t.Errorf("%d heads kept after a commit that fits, want %d or %d", got, n+1, n+2)
+	}
+}

@@ -97,9 +97,19 @@ func putAll[K comparable, V any](dst, src map[K]V) {
 	}
 }
 
+// put sets m[k] to v. If m would then hold more than maxKnown, it first
+// forgets half of what m holds, at random (as a map's iteration gives
+// them), so that what is in use is not all read again at once.
 func put[K comparable, V any](m map[K]V, k K, v V) {
 	if _, ok := m[k]; !ok && len(m) >= maxKnown {
-		clear(m)
+		n := len(m) / 2
+		for k := range m {
+			if n == 0 {
+				break
+			}
+			delete(m, k)
+			n--
+		}
 	}
 	m[k] = v
 }
