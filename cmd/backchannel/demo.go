@@ -11,7 +11,7 @@ import (
 )
 
 // seedDemo fills an empty database with the demo talk (package demo) and
-// prints a login per demo user to out.
+// prints a login per demo user to out, and a one-time sign-in link.
 func seedDemo(ctx context.Context, store talks.Store, svc *talks.Service, out io.Writer, baseURL string) error {
 	d, err := demo.Seed(ctx, store, svc)
 	if err != nil {
@@ -27,6 +27,17 @@ func seedDemo(ctx context.Context, store talks.Store, svc *talks.Service, out io
 			role = du.Party + " " + role
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", du.Name, role, du.Email, d.Passwords[du.Key])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nOr open a sign-in link (each works once, for %s):\n\n", talks.DefaultAccountPolicy.LoginLinkTTL)
+	for _, du := range demo.Cast {
+		tok, err := svc.CreateLoginLink(ctx, d.Users[du.Key].ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "  %s\t%s/login/link?token=%s\n", du.Name, baseURL, tok)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -125,6 +125,17 @@ func checkDemo(t *testing.T, s *Serve) {
 	if !strings.Contains(out, "demo only") {
 		t.Errorf("demo output does not warn that the passwords are for the demo only:\n%s", out)
 	}
+	// A sign-in link per user; one of them, opened, signs in as its user.
+	links := regexp.MustCompile(`(?m)^  (\S.*\S)\s+(http://\S+/login/link\?token=\S+)$`).FindAllStringSubmatch(out, -1)
+	if len(links) != len(demo.Cast) {
+		t.Errorf("demo printed %d sign-in links, want %d:\n%s", len(links), len(demo.Cast), out)
+	} else {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar}
+		if code, body := get(t, c, links[1][2]); code != http.StatusOK || !strings.Contains(body, links[1][1]) || !strings.Contains(body, "Northland-Southland ceasefire talks") {
+			t.Errorf("the sign-in link of %s led to %d, want the talks page of that user:\n%s", links[1][1], code, body)
+		}
+	}
 
 	// What the seed made, as the demo users see it through the Service.
 	ctx := context.Background()

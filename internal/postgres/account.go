@@ -38,16 +38,18 @@ func (s *Store) UpdatePassword(ctx context.Context, userID int64, hash string, k
 
 // CreateSession implements talks.Store.
 func (s *Store) CreateSession(ctx context.Context, sess *talks.Session) error {
+	return s.update(ctx, func(tx *txn) error { return insertSession(ctx, tx, sess) })
+}
+
+func insertSession(ctx context.Context, tx *txn, sess *talks.Session) error {
 	created, expires := talks.Timestamp(sess.CreatedAt), talks.Timestamp(sess.ExpiresAt)
-	return s.update(ctx, func(tx *txn) error {
-		err := tx.QueryRow(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			sess.UserID, sess.TokenHash, created, expires).Scan(&sess.ID)
-		if err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		sess.CreatedAt, sess.ExpiresAt = created, expires
-		return nil
-	})
+	err := tx.QueryRow(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		sess.UserID, sess.TokenHash, created, expires).Scan(&sess.ID)
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = created, expires
+	return nil
 }
 
 // FindSessionByTokenHash implements talks.Store.
@@ -180,6 +182,34 @@ func (s *Store) RedeemSetupToken(ctx context.Context, hash []byte, now time.Time
 			return fmt.Errorf("delete setup tokens: %w", err)
 		}
 		return nil
+	})
+}
+
+// CreateLoginToken implements talks.Store.
+func (s *Store) CreateLoginToken(ctx context.Context, t *talks.LoginToken) error {
+	created, expires := talks.Timestamp(t.CreatedAt), talks.Timestamp(t.ExpiresAt)
+	return s.update(ctx, func(tx *txn) error {
+		err := tx.QueryRow(ctx, `INSERT INTO login_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			t.UserID, t.TokenHash, created, expires).Scan(&t.ID)
+		if err != nil {
+			return fmt.Errorf("insert login token: %w", err)
+		}
+		t.CreatedAt, t.ExpiresAt = created, expires
+		return nil
+	})
+}
+
+// RedeemLoginToken implements talks.Store.
+func (s *Store) RedeemLoginToken(ctx context.Context, hash []byte, now time.Time, sess *talks.Session) error {
+	return s.update(ctx, func(tx *txn) error {
+		var expires time.Time
+		err := tx.QueryRow(ctx, `DELETE FROM login_tokens WHERE token_hash = $1 RETURNING user_id, expires_at`, hash).Scan(&sess.UserID, &expires)
+		if errors.Is(err, pgx.ErrNoRows) || err == nil && !expires.After(now) {
+			return talks.Errorf(talks.ENOTFOUND, "Login token not found.")
+		} else if err != nil {
+			return fmt.Errorf("delete login token: %w", err)
+		}
+		return insertSession(ctx, tx, sess)
 	})
 }
 

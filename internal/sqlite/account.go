@@ -40,15 +40,17 @@ func (s *Store) UpdatePassword(ctx context.Context, userID int64, hash string, k
 
 // CreateSession implements talks.Store.
 func (s *Store) CreateSession(ctx context.Context, sess *talks.Session) error {
-	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			sess.UserID, sess.TokenHash, formatTime(sess.CreatedAt), formatTime(sess.ExpiresAt)).Scan(&sess.ID)
-		if err != nil {
-			return fmt.Errorf("insert session: %w", err)
-		}
-		sess.CreatedAt, sess.ExpiresAt = talks.Timestamp(sess.CreatedAt), talks.Timestamp(sess.ExpiresAt)
-		return nil
-	})
+	return s.update(ctx, func(ctx context.Context, tx *txn) error { return insertSession(ctx, tx, sess) })
+}
+
+func insertSession(ctx context.Context, tx *txn, sess *talks.Session) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO sessions (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		sess.UserID, sess.TokenHash, formatTime(sess.CreatedAt), formatTime(sess.ExpiresAt)).Scan(&sess.ID)
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	sess.CreatedAt, sess.ExpiresAt = talks.Timestamp(sess.CreatedAt), talks.Timestamp(sess.ExpiresAt)
+	return nil
 }
 
 // FindSessionByTokenHash implements talks.Store.
@@ -219,6 +221,38 @@ func (s *Store) RedeemSetupToken(ctx context.Context, hash []byte, now time.Time
 			return fmt.Errorf("delete setup tokens: %w", err)
 		}
 		return nil
+	})
+}
+
+// CreateLoginToken implements talks.Store.
+func (s *Store) CreateLoginToken(ctx context.Context, t *talks.LoginToken) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO login_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+			t.UserID, t.TokenHash, formatTime(t.CreatedAt), formatTime(t.ExpiresAt)).Scan(&t.ID)
+		if err != nil {
+			return fmt.Errorf("insert login token: %w", err)
+		}
+		t.CreatedAt, t.ExpiresAt = talks.Timestamp(t.CreatedAt), talks.Timestamp(t.ExpiresAt)
+		return nil
+	})
+}
+
+// RedeemLoginToken implements talks.Store.
+func (s *Store) RedeemLoginToken(ctx context.Context, hash []byte, now time.Time, sess *talks.Session) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		var expires string
+		err := tx.QueryRowContext(ctx, `DELETE FROM login_tokens WHERE token_hash = $1 RETURNING user_id, expires_at`, hash).Scan(&sess.UserID, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Login token not found.")
+		} else if err != nil {
+			return fmt.Errorf("delete login token: %w", err)
+		}
+		if t, err := parseTime(expires); err != nil {
+			return err
+		} else if !t.After(now) {
+			return talks.Errorf(talks.ENOTFOUND, "Login token not found.")
+		}
+		return insertSession(ctx, tx, sess)
 	})
 }
 

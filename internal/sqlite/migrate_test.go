@@ -27,7 +27,7 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	// Undo 00013, 00012, 00011 and 00010 by hand (00010's Down keeps the
+	// Undo 00014 to 00010 by hand (00010's Down keeps the
 	// rebuilt talks table), then let Open apply them again over the seeded
 	// talk.
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -35,7 +35,8 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"DROP INDEX answers_version_id", "CREATE INDEX answers_proposal_id ON answers (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 13",
+	for _, q := range []string{"DROP TABLE login_tokens", "DELETE FROM goose_db_version WHERE version_id = 14",
+		"DROP INDEX answers_version_id", "CREATE INDEX answers_proposal_id ON answers (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 13",
 		"CREATE INDEX versions_proposal_id ON versions (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 12",
 		"DROP TABLE client_signatures", "DROP TABLE signer_keys", "DELETE FROM goose_db_version WHERE version_id = 11",
 		"DROP TABLE red_lines", "DROP TABLE stakeholders", "DELETE FROM goose_db_version WHERE version_id = 10"} {

@@ -181,6 +181,42 @@ func testSetupTokens(t *testing.T, s talks.Store) {
 	wantCode(t, "CreateSetupToken(with users)", s.CreateSetupToken(ctx, &talks.SetupToken{TokenHash: hashOf("late"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), talks.ECONFLICT)
 }
 
+func testLoginTokens(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	ada := newUser(t, s, "ada")
+	tok := &talks.LoginToken{UserID: ada.ID, TokenHash: hashOf("login"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, "CreateLoginToken", s.CreateLoginToken(ctx, tok))
+	if tok.ID == 0 {
+		t.Fatal("CreateLoginToken did not set ID")
+	}
+	old := &talks.LoginToken{UserID: ada.ID, TokenHash: hashOf("old login"), CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
+	must(t, "CreateLoginToken", s.CreateLoginToken(ctx, old))
+	wantCode(t, "CreateLoginToken(unknown user)", s.CreateLoginToken(ctx, &talks.LoginToken{UserID: 9999, TokenHash: hashOf("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), talks.EINVALID)
+	wantCode(t, "CreateLoginToken(same hash)", s.CreateLoginToken(ctx, &talks.LoginToken{UserID: ada.ID, TokenHash: tok.TokenHash, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}), talks.ECONFLICT)
+
+	session := func(name string) *talks.Session {
+		return &talks.Session{TokenHash: hashOf(name), CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+	}
+	wantCode(t, "RedeemLoginToken(unknown)", s.RedeemLoginToken(ctx, hashOf("nope"), t0, session("s0")), talks.ENOTFOUND)
+	wantCode(t, "RedeemLoginToken(expired)", s.RedeemLoginToken(ctx, old.TokenHash, t0.Add(time.Minute), session("s1")), talks.ENOTFOUND)
+	if _, err := s.FindSessionByTokenHash(ctx, hashOf("s1")); talks.ErrorCode(err) != talks.ENOTFOUND {
+		t.Errorf("a refused redemption stored its session: %v", err)
+	}
+
+	sess := session("s2")
+	must(t, "RedeemLoginToken", s.RedeemLoginToken(ctx, tok.TokenHash, t0.Add(time.Second), sess))
+	if sess.ID == 0 || sess.UserID != ada.ID {
+		t.Errorf("redeemed session = %+v, want an ID and user %d", sess, ada.ID)
+	}
+	got, err := s.FindSessionByTokenHash(ctx, sess.TokenHash)
+	must(t, "FindSessionByTokenHash", err)
+	if !reflect.DeepEqual(got, sess) {
+		t.Errorf("stored session = %+v, want %+v", got, sess)
+	}
+	// Spent.
+	wantCode(t, "RedeemLoginToken(twice)", s.RedeemLoginToken(ctx, tok.TokenHash, t0.Add(time.Second), session("s3")), talks.ENOTFOUND)
+}
+
 // testSetupTokenRace redeems one token from many goroutines at once: one
 // administrator results.
 func testSetupTokenRace(t *testing.T, s talks.Store) {

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"APITokens", testAPITokens},
 		{"SetupTokens", testSetupTokens},
 		{"SetupTokenRace", testSetupTokenRace},
+		{"LoginTokens", testLoginTokens},
 		{"Invitations", testInvitations},
 		{"InvitationExpiry", testInvitationExpiry},
 		{"InvitationRevocation", testInvitationRevocation},

@@ -55,6 +55,17 @@ type SetupToken struct {
 	ExpiresAt time.Time
 }
 
+// LoginToken lets its holder sign in as user UserID without a password,
+// once, before it expires: the one-time sign-in link that the demo prints
+// for each of its users (Service.CreateLoginLink).
+type LoginToken struct {
+	ID        int64
+	UserID    int64
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // AccountStore persists accounts. It is part of Store, with the same
 // error conventions: ENOTFOUND for no such row, ECONFLICT for a unique
 // constraint, EINVALID for a reference to no row. Every method is one
@@ -109,6 +120,17 @@ type AccountStore interface {
 	// every setup token, in one transaction. ENOTFOUND for no such token
 	// or an expired one; ECONFLICT if a user exists.
 	RedeemSetupToken(ctx context.Context, hash []byte, now time.Time, u *User) error
+
+	// CreateLoginToken stores t and sets t.ID. EINVALID if the user does
+	// not exist.
+	CreateLoginToken(ctx context.Context, t *LoginToken) error
+
+	// RedeemLoginToken deletes the login token that hashes to hash and,
+	// if it expires after now, stores sess as a session of the token's
+	// user (setting sess.ID and sess.UserID; it ignores sess.Token and
+	// sess.User), in one transaction. ENOTFOUND for no such token or an
+	// expired one.
+	RedeemLoginToken(ctx context.Context, hash []byte, now time.Time, sess *Session) error
 }
 
 // AccountPolicy holds the limits of accounts. DefaultAccountPolicy
@@ -116,6 +138,7 @@ type AccountStore interface {
 type AccountPolicy struct {
 	SessionTTL    time.Duration // how long a session lasts
 	SetupTokenTTL time.Duration // how long a setup token lasts
+	LoginLinkTTL  time.Duration // how long a sign-in link lasts
 
 	// A login is refused for FailureWindow after AccountFailures failed
 	// attempts at one email, or AddressFailures from one address, within
@@ -127,13 +150,14 @@ type AccountPolicy struct {
 	Argon2 Argon2Params // of new password hashes
 }
 
-// DefaultAccountPolicy: sessions last 14 days; a setup token lasts 24
-// hours; 5 failures per email or 50 per address (many users may share one
+// DefaultAccountPolicy: sessions last 14 days; a setup token and a
+// sign-in link last 24 hours; 5 failures per email or 50 per address (many users may share one
 // behind NAT) in 15 minutes lock further attempts until the oldest leaves
 // the window; passwords are hashed with DefaultArgon2Params.
 var DefaultAccountPolicy = AccountPolicy{
 	SessionTTL:      14 * 24 * time.Hour,
 	SetupTokenTTL:   24 * time.Hour,
+	LoginLinkTTL:    24 * time.Hour,
 	AccountFailures: 5,
 	AddressFailures: 50,
 	FailureWindow:   15 * time.Minute,
@@ -318,13 +342,22 @@ func (s *Service) dummyHash() string {
 	return a.dummy
 }
 
-func (s *Service) openSession(ctx context.Context, u *User) (*Session, error) {
+// newSession returns a new session of user userID, not yet stored, and
+// its token.
+func (s *Service) newSession(userID int64) (string, *Session, error) {
 	tok, hash, err := newToken("bcs_")
+	if err != nil {
+		return "", nil, err
+	}
+	now := Timestamp(s.clock.Now())
+	return tok, &Session{UserID: userID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(s.accounts().policy.SessionTTL)}, nil
+}
+
+func (s *Service) openSession(ctx context.Context, u *User) (*Session, error) {
+	tok, sess, err := s.newSession(u.ID)
 	if err != nil {
 		return nil, err
 	}
-	now := Timestamp(s.clock.Now())
-	sess := &Session{UserID: u.ID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(s.accounts().policy.SessionTTL)}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
@@ -553,6 +586,47 @@ func (s *Service) CreateSetupToken(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return tok, nil
+}
+
+// CreateLoginLink returns a one-time token that signs its holder in as
+// user userID (LoginWithLink), valid for AccountPolicy.LoginLinkTTL. It
+// needs no acting user: the server calls it at start-up, for the demo
+// users, and prints a link with each token. EINVALID if there is no such
+// user.
+func (s *Service) CreateLoginLink(ctx context.Context, userID int64) (string, error) {
+	tok, hash, err := newToken("bclogin_")
+	if err != nil {
+		return "", err
+	}
+	now := Timestamp(s.clock.Now())
+	t := &LoginToken{UserID: userID, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(s.accounts().policy.LoginLinkTTL)}
+	if err := s.store.CreateLoginToken(ctx, t); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// LoginWithLink redeems sign-in token token (CreateLoginLink): it opens a
+// session of the token's user, as Login does, and spends the token.
+// EUNAUTHORIZED for an unknown, spent or expired token.
+func (s *Service) LoginWithLink(ctx context.Context, token string) (*Session, error) {
+	tok, sess, err := s.newSession(0)
+	if err != nil {
+		return nil, err
+	}
+	switch err := s.store.RedeemLoginToken(ctx, HashToken(token), s.clock.Now(), sess); ErrorCode(err) {
+	case "":
+	case ENOTFOUND:
+		return nil, Errorf(EUNAUTHORIZED, "This sign-in link is invalid, used or expired.")
+	default:
+		return nil, fmt.Errorf("redeem login token: %w", err)
+	}
+	u, err := s.store.FindUserByID(ctx, sess.UserID)
+	if err != nil {
+		return nil, err
+	}
+	sess.Token, sess.User = tok, publicUser(u)
+	return sess, nil
 }
 
 // Setup redeems setup token token: it creates the first user, an

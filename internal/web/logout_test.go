@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -29,4 +30,33 @@ func TestLogoutEndsSession(t *testing.T) {
 	wantStatus(t, b.post("/logout", nil), http.StatusSeeOther)
 	jar.SetCookies(u, cookies) // a client that ignores the cleared cookie
 	wantStatus(t, replay.get("/"), http.StatusSeeOther)
+}
+
+// TestLoginLink checks that a sign-in link signs its opener in as its user,
+// once: opened again, or with a token that is not one, it shows the
+// sign-in form and no session.
+func TestLoginLink(t *testing.T) {
+	e := newEnv(t)
+	u := e.demo.Users["n.principal"]
+	tok, err := e.svc.CreateLoginLink(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser(t)
+	res := b.get("/login/link?token=" + url.QueryEscape(tok))
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != "/" {
+		t.Errorf("the link goes to %q, want /", loc)
+	}
+	res = b.get("/")
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, u.Name, e.demo.Talk.Title)
+
+	for _, link := range []string{"/login/link?token=" + url.QueryEscape(tok), "/login/link?token=bclogin_nope", "/login/link"} {
+		other := e.browser(t)
+		res := other.get(link)
+		wantStatus(t, res, http.StatusForbidden)
+		wantContains(t, res, "This sign-in link is invalid, used or expired.")
+		wantStatus(t, other.get("/"), http.StatusSeeOther) // to the sign-in page
+	}
 }

@@ -12,6 +12,7 @@ func (h *Handler) sessionRoutes() []route {
 	return []route{
 		{"GET", "/login", public, h.handleLoginPage},
 		{"POST", "/login", public, h.handleLogin},
+		{"GET", "/login/link", public, h.handleLoginLink},
 		{"POST", "/logout", public, h.handleLogout},
 	}
 }
@@ -56,6 +57,23 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		errs[""] = talks.ErrorMessage(err)
 	}
 	return h.render(w, r, http.StatusUnauthorized, "login", h.page(r, "Sign in", loginPage{Email: email, Next: next, Errors: errs}))
+}
+
+// handleLoginLink signs in with a one-time sign-in link, such as those
+// that --demo prints (Service.CreateLoginLink), and goes to the home page;
+// a link that is invalid, used or expired shows the sign-in form.
+func (h *Handler) handleLoginLink(w http.ResponseWriter, r *http.Request) error {
+	sess, err := h.svc.LoginWithLink(r.Context(), r.URL.Query().Get("token"))
+	switch talks.ErrorCode(err) {
+	case "":
+		h.setCookie(w, sess)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	case talks.EUNAUTHORIZED:
+		return h.render(w, r, http.StatusForbidden, "login", h.page(r, "Sign in", loginPage{Next: "/", Errors: formErrors{"": talks.ErrorMessage(err)}}))
+	default:
+		return err
+	}
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
