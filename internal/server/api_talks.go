@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
 )
 
 // Handlers of talks, parties, members and tracks.
@@ -12,6 +13,10 @@ type createTalkRequest struct {
 	Title       string  `json:"title"`
 	Description string  `json:"description"`
 	Issues      []Issue `json:"issues"`
+	// Domain, instead of Issues, is the text of a GENIUS XML or GeniusWeb
+	// JSON domain file (Format, or guessed), which the engine reads.
+	Domain string `json:"domain"`
+	Format string `json:"format"`
 }
 
 func (s *Server) handleTalks(w http.ResponseWriter, r *http.Request) error {
@@ -36,7 +41,18 @@ func (s *Server) handleCreateTalk(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	sp, err := space(req.Title, req.Issues)
+	var sp *outcome.Space
+	var err error
+	switch {
+	case req.Domain != "" && req.Issues != nil:
+		return talks.Errorf(talks.EINVALID, "Give the outcome space as issues or as a domain file, not both.")
+	case req.Domain != "":
+		sp, err = talks.ImportSpace(req.Format, []byte(req.Domain))
+	case req.Format != "":
+		return talks.Errorf(talks.EINVALID, "A format needs a domain.")
+	default:
+		sp, err = space(req.Title, req.Issues)
+	}
 	if err != nil {
 		return err
 	}

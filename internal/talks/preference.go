@@ -50,7 +50,7 @@ var partyScoped = map[string]bool{EventPreferencesSaved: true, EventMandateSaved
 // Limits on preferences.
 const (
 	MaxPreferenceValues = 100_000 // scores, over all issues
-	MaxProfileLen       = 4 << 20 // an imported GENIUS or GeniusWeb file
+	MaxProfileLen       = 4 << 20 // an imported GENIUS or GeniusWeb file (profile or domain)
 )
 
 // Preferences is one version of a party's utility function over its talk's
@@ -236,11 +236,49 @@ func (p *Preferences) Func(space *outcome.Space) (*utility.LinearAdditive, error
 	return f, nil
 }
 
-// Profile formats accepted by ImportPreferences.
+// File formats accepted by ImportPreferences (a profile) and ImportSpace
+// (a domain).
 const (
-	FormatGenius    = "genius"    // GENIUS XML <utility_space>
-	FormatGeniusWeb = "geniusweb" // GeniusWeb JSON LinearAdditiveUtilitySpace
+	FormatGenius    = "genius"    // GENIUS XML: <utility_space>, <negotiation_template>
+	FormatGeniusWeb = "geniusweb" // GeniusWeb JSON: LinearAdditiveUtilitySpace, a domain
 )
+
+// formatOf returns format, or if it is "", the format that data's first
+// character suggests: GeniusWeb JSON for '{', GENIUS XML otherwise.
+func formatOf(format string, data []byte) string {
+	if format != "" {
+		return format
+	}
+	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
+		return FormatGeniusWeb
+	}
+	return FormatGenius
+}
+
+// ImportSpace reads a talk's outcome space from a GENIUS XML or GeniusWeb
+// JSON domain file (format FormatGenius or FormatGeniusWeb; "" guesses
+// from the first character), through the engine (package genius). EINVALID
+// with the parser's message, which names the line or field, if the file
+// does not parse.
+func ImportSpace(format string, data []byte) (*outcome.Space, error) {
+	if len(data) > MaxProfileLen {
+		return nil, Errorf(EINVALID, "Domain larger than %d bytes.", MaxProfileLen)
+	}
+	var sp *outcome.Space
+	var err error
+	switch format = formatOf(format, data); format {
+	case FormatGenius:
+		sp, err = genius.ReadDomain(bytes.NewReader(data))
+	case FormatGeniusWeb:
+		sp, err = genius.ReadWebDomain(bytes.NewReader(data))
+	default:
+		return nil, Errorf(EINVALID, "Domain format %q is not %q or %q.", format, FormatGenius, FormatGeniusWeb)
+	}
+	if err != nil {
+		return nil, Errorf(EINVALID, "Domain: %s", strings.TrimPrefix(err.Error(), "genius: "))
+	}
+	return sp, nil
+}
 
 // ImportPreferences reads a GENIUS XML or GeniusWeb JSON profile of space
 // (format FormatGenius or FormatGeniusWeb; "" guesses from the first
@@ -254,16 +292,9 @@ func ImportPreferences(space *outcome.Space, format string, data []byte) (*Prefe
 	} else if len(data) > MaxProfileLen {
 		return nil, Errorf(EINVALID, "Profile larger than %d bytes.", MaxProfileLen)
 	}
-	if format == "" {
-		if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
-			format = FormatGeniusWeb
-		} else {
-			format = FormatGenius
-		}
-	}
 	var prof *utility.Profile
 	var err error
-	switch format {
+	switch format = formatOf(format, data); format {
 	case FormatGenius:
 		prof, err = genius.ReadProfile(bytes.NewReader(data), space)
 	case FormatGeniusWeb:
