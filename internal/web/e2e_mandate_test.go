@@ -29,7 +29,7 @@ func TestE2EMandate(t *testing.T) {
 	a := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
 	a.login()
 
-	a.follow("open the talk", `main a[href^="/talks/"]`)
+	a.follow("open the talk", `main li a[href^="/talks/"]`)
 	a.follow("open Mandates", `#mandates-link`)
 	if m := a.text("main"); !strings.Contains(m, "Your mandate") || !strings.Contains(m, "current front or river line") {
 		t.Fatalf("the Mandates page reads %q, want Tomas's own mandate", m)

@@ -27,7 +27,7 @@ func TestE2EPreferences(t *testing.T) {
 	b := newPerson(t, browser, srv, "B (Southland principal)", "s.principal")
 	b.login()
 
-	talkPath := b.follow("open the talk", `main a[href^="/talks/"]`)
+	talkPath := b.follow("open the talk", `main li a[href^="/talks/"]`)
 	if p := b.follow("open My preferences", `#preferences-link`); p != talkPath+"/preferences" {
 		t.Fatalf("My preferences at %s, want %s/preferences", p, talkPath)
 	}

@@ -25,7 +25,7 @@ func TestE2ERehearsal(t *testing.T) {
 	b := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
 	b.login()
 
-	talkPath := b.follow("open the talk", `main a[href^="/talks/"]`)
+	talkPath := b.follow("open the talk", `main li a[href^="/talks/"]`)
 	if p := b.follow("open the rehearsal", `#rehearsal-link`); p != talkPath+"/rehearsal" {
 		t.Fatalf("rehearsal at %s, want %s/rehearsal", p, talkPath)
 	}

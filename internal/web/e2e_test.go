@@ -501,7 +501,7 @@ func TestE2E(t *testing.T) {
 	const backLink = `#talk-live li:has(.tag-back) a[href^="/tracks/"]`
 	var backPath, backName, talkPath string
 	for _, p := range []*person{a, b} {
-		talkPath = p.follow("open the talk", `main a[href^="/talks/"]`)
+		talkPath = p.follow("open the talk", `main li a[href^="/talks/"]`)
 		p.waitLive()
 		backName = strings.TrimSpace(p.text(backLink))
 		backPath = p.follow("open the back-channel", backLink)
@@ -534,7 +534,7 @@ func TestE2E(t *testing.T) {
 
 	// C, an advisor not on the back-channel: not in the track list, and its
 	// page is the 404 page, with nothing of it.
-	c.follow("open the talk", `main a[href^="/talks/"]`)
+	c.follow("open the talk", `main li a[href^="/talks/"]`)
 	c.waitLive()
 	if n := eval[int](c, "count back-channel links", `document.querySelectorAll(`+"`"+backLink+"`"+`).length`); n != 0 {
 		t.Errorf("C sees %d back-channel links in the talk's track list, want 0", n)

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -15,6 +16,7 @@ func (h *Handler) routes() []route {
 	for _, area := range [][]route{
 		h.sessionRoutes(),     // session.go: sign in and out
 		h.talkRoutes(),        // pages.go: my talks, a talk, a track, messages
+		h.conveneRoutes(),     // convene.go: a new talk, its parties and back-channels
 		h.proposalRoutes(),    // proposals.go: the text, versions, answers, the agreement
 		h.accountRoutes(),     // account.go: password, API tokens, setup, invitations
 		h.meetingRoutes(),     // meetings.go: a track's meetings
@@ -137,18 +139,35 @@ type talkPage struct {
 	Agreement    *talks.Agreement
 	Public       bool        // some terms of the agreement are published (disclosure.go)
 	Key          *signingKey // the viewer's signing key (keys.go)
+
+	// What was typed in the forms that add a party and open a
+	// back-channel (convene.go), kept on an error.
+	PartyName    string
+	TrackName    string
+	TrackMembers []int64
+	Errors       formErrors
 }
+
+// Checked reports whether member id was checked in the form that opens a
+// back-channel.
+func (p *talkPage) Checked(id int64) bool { return slices.Contains(p.TrackMembers, id) }
 
 func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
+	return h.renderTalk(w, r, id, http.StatusOK, nil)
+}
+
+// renderTalk renders the page of talk id with status, after edit, if not
+// nil, has set what the forms keep.
+func (h *Handler) renderTalk(w http.ResponseWriter, r *http.Request, id int64, status int, edit func(*talkPage)) error {
 	tc, err := h.loadTalk(r, id)
 	if err != nil {
 		return err
 	}
-	p := talkPage{talkCtx: tc}
+	p := &talkPage{talkCtx: tc, Errors: formErrors{}}
 	members := tc.View.Members()
 	for _, party := range tc.Parties {
 		d := delegation{Party: party}
@@ -175,12 +194,15 @@ func (h *Handler) handleTalk(w http.ResponseWriter, r *http.Request) error {
 	if p.Key, err = h.signingKey(r, id, false); err != nil {
 		return err
 	}
+	if edit != nil {
+		edit(p)
+	}
 	pg := h.page(r, tc.Talk.Title, p)
 	pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
 	if isHTMX(r) {
-		return h.renderFragment(w, http.StatusOK, "talk", "talk-live", pg)
+		return h.renderFragment(w, status, "talk", "talk-live", pg)
 	}
-	return h.render(w, r, http.StatusOK, "talk", pg)
+	return h.render(w, r, status, "talk", pg)
 }
 
 // trackPage is the data of a track's page.

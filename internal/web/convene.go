@@ -1,0 +1,171 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/backchannel/backchannel/internal/talks"
+	"github.com/backchannel/backchannel/outcome"
+)
+
+func (h *Handler) conveneRoutes() []route {
+	return []route{
+		{"GET", "/talks/new", signedIn, h.handleNewTalk},
+		{"POST", "/talks/new", signedIn, h.handleConvene},
+		{"POST", "/talks/{id}/parties", signedIn, h.handleAddParty},
+		{"POST", "/talks/{id}/tracks", signedIn, h.handleOpenTrack},
+	}
+}
+
+// newTalkPage is the data of the page that convenes a talk: what was
+// typed, kept on an error (a chosen file cannot be kept: the page asks for
+// it again).
+type newTalkPage struct {
+	Title, Description, Issues, Format string
+	Errors                             formErrors
+}
+
+func (h *Handler) handleNewTalk(w http.ResponseWriter, r *http.Request) error {
+	return h.render(w, r, http.StatusOK, "newtalk", h.page(r, "Convene a talk", &newTalkPage{Errors: formErrors{}}))
+}
+
+// handleConvene convenes a talk, whose outcome space is a GENIUS XML or
+// GeniusWeb JSON domain file or issues typed one per line, and goes to its
+// page. The user becomes its facilitator.
+func (h *Handler) handleConvene(w http.ResponseWriter, r *http.Request) error {
+	p := &newTalkPage{
+		Title:       strings.TrimSpace(r.PostFormValue("title")),
+		Description: strings.TrimSpace(r.PostFormValue("description")),
+		Issues:      strings.TrimSpace(r.PostFormValue("issues")),
+		Format:      r.PostFormValue("format"),
+		Errors:      formErrors{},
+	}
+	if p.Title == "" {
+		p.Errors["title"] = "Enter a title."
+	}
+	var domain []byte
+	if file, _, err := r.FormFile("domain"); err == nil {
+		domain, err = io.ReadAll(io.LimitReader(file, talks.MaxProfileLen+1))
+		file.Close()
+		if err != nil {
+			return err
+		}
+	}
+	var sp *outcome.Space
+	var err error
+	switch {
+	case len(domain) > 0 && p.Issues != "":
+		p.Errors["domain"] = "Give a domain file or the issues, not both."
+	case len(domain) > 0:
+		if sp, err = talks.ImportSpace(p.Format, domain); err != nil {
+			p.Errors["domain"] = strings.TrimSuffix(talks.ErrorMessage(err), ".") + ". Choose the file again once it is mended."
+		}
+	case p.Issues != "":
+		if sp, err = typedSpace(p.Title, p.Issues); err != nil {
+			p.Errors["issues"] = talks.ErrorMessage(err)
+		}
+	default:
+		p.Errors["domain"] = "Choose a GENIUS XML or GeniusWeb JSON domain file, or type the issues below."
+	}
+	if len(p.Errors) == 0 {
+		t := &talks.Talk{Title: p.Title, Description: p.Description, Space: sp}
+		err := h.svc.CreateTalk(r.Context(), t)
+		switch talks.ErrorCode(err) {
+		case "":
+			wrote(r, t.ID)
+			http.Redirect(w, r, fmt.Sprintf("/talks/%d", t.ID), http.StatusSeeOther)
+			return nil
+		case talks.EINVALID:
+			p.Errors[""] = talks.ErrorMessage(err)
+		default:
+			return err
+		}
+	}
+	return h.render(w, r, unprocessable, "newtalk", h.page(r, "Convene a talk", p))
+}
+
+// typedSpace reads issues typed one per line as "name: value, value, ...",
+// each a discrete issue, into the outcome space of talk title.
+func typedSpace(title, text string) (*outcome.Space, error) {
+	var issues []outcome.Issue
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		name, vals, ok := strings.Cut(line, ":")
+		name = strings.TrimSpace(name)
+		var values []string
+		for _, v := range strings.Split(vals, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				values = append(values, v)
+			}
+		}
+		if !ok || name == "" || len(values) == 0 {
+			return nil, talks.Errorf(talks.EINVALID, "Line %d: write an issue as its name, a colon and its values separated by commas, such as \"Prisoner exchange: none, 100, 500\".", i+1)
+		}
+		issues = append(issues, outcome.NewDiscrete(name, values...))
+	}
+	sp, err := outcome.NewSpace(title, issues...)
+	if err != nil {
+		return nil, talks.Errorf(talks.EINVALID, "The issues are malformed: %v.", err)
+	}
+	return sp, nil
+}
+
+// handleAddParty adds a party to a talk (its convener and facilitators).
+func (h *Handler) handleAddParty(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(r.PostFormValue("party"))
+	err = h.svc.AddParty(r.Context(), &talks.Party{TalkID: id, Name: name})
+	switch talks.ErrorCode(err) {
+	case "":
+		wrote(r, id)
+		http.Redirect(w, r, fmt.Sprintf("/talks/%d#parties-h", id), http.StatusSeeOther)
+		return nil
+	case talks.EINVALID, talks.ECONFLICT:
+		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
+			p.PartyName, p.Errors["party"] = name, talks.ErrorMessage(err)
+		})
+	default:
+		return err
+	}
+}
+
+// handleOpenTrack opens a back-channel track with the members checked (its
+// convener and facilitators).
+func (h *Handler) handleOpenTrack(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	name := strings.TrimSpace(r.PostFormValue("track")) // parses the form
+	var members []int64
+	for _, v := range r.PostForm["member"] {
+		m, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return talks.Errorf(talks.EINVALID, "Member %q is not a member ID.", v)
+		}
+		members = append(members, m)
+	}
+	t := &talks.Track{TalkID: id, Name: name, MemberIDs: members}
+	err = h.svc.CreateTrack(r.Context(), t)
+	switch talks.ErrorCode(err) {
+	case "":
+		wrote(r, id)
+		http.Redirect(w, r, fmt.Sprintf("/tracks/%d", t.ID), http.StatusSeeOther)
+		return nil
+	case talks.EINVALID, talks.ECONFLICT:
+		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
+			p.TrackName, p.TrackMembers, p.Errors["track"] = name, members, talks.ErrorMessage(err)
+		})
+	default:
+		return err
+	}
+}

@@ -1,0 +1,136 @@
+package web_test
+
+import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// convene posts the form that convenes a talk, with a domain file if
+// file is not nil.
+func convene(b *browser, fields map[string]string, file []byte) *response {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("csrf", b.csrf)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	if file != nil {
+		fw, _ := mw.CreateFormFile("domain", "domain.xml")
+		fw.Write(file)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", b.e.srv.URL+"/talks/new", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", b.e.srv.URL)
+	return b.do(req)
+}
+
+var talkPath = regexp.MustCompile(`^/talks/(\d+)$`)
+
+// TestConvene convenes talks from the web: from a GENIUS domain file and
+// from issues typed by hand; a form with mistakes comes back with what was
+// typed and a message by each field, and convenes nothing.
+func TestConvene(t *testing.T) {
+	e := newEnv(t)
+	b := e.login(t, "n.envoy1") // anyone signed in may convene
+	wantContains(t, b.get("/"), `href="/talks/new"`)
+	wantStatus(t, b.get("/talks/new"), http.StatusOK)
+
+	xml, err := os.ReadFile("../../examples/domains/Laptop/laptop_domain.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := convene(b, map[string]string{"title": "Laptop sale", "description": "A test."}, xml)
+	wantStatus(t, res, http.StatusSeeOther)
+	m := talkPath.FindStringSubmatch(res.Header.Get("Location"))
+	if m == nil {
+		t.Fatalf("convening went to %q, want a talk's page", res.Header.Get("Location"))
+	}
+	page := b.get(m[0])
+	wantStatus(t, page, http.StatusOK)
+	wantContains(t, page, "Laptop sale", "A test.", "Harddisk", "External Monitor", `id="add-party"`, `id="open-track"`)
+
+	res = convene(b, map[string]string{"title": "Typed", "issues": "Ceasefire line: current, 1949\nPrisoner exchange: none, 100, 500"}, nil)
+	wantStatus(t, res, http.StatusSeeOther)
+	wantContains(t, b.get(res.Header.Get("Location")), "Ceasefire line", "Prisoner exchange", "500")
+
+	count := func() int {
+		ts, err := e.svc.FindTalks(talks.NewContextWithUser(t.Context(), e.demo.Users["n.envoy1"]), talks.TalkFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ts)
+	}
+	before := count()
+	for _, tc := range []struct {
+		name   string
+		fields map[string]string
+		file   []byte
+		want   []string
+	}{
+		{"nothing", map[string]string{"description": "kept"}, nil, []string{`id="e-title"`, "Enter a title.", `id="e-domain"`, ">kept</textarea>"}},
+		{"a bad line", map[string]string{"title": "T", "issues": "no colon here"}, nil, []string{`id="e-issues"`, "Line 1", ">no colon here</textarea>"}},
+		{"a broken file", map[string]string{"title": "T"}, []byte("<negotiation_template><utility_space>"), []string{`id="e-domain"`, "line", "Choose the file again"}},
+		{"both", map[string]string{"title": "T", "issues": "a: 1, 2"}, xml, []string{`id="e-domain"`, "not both"}},
+	} {
+		res := convene(b, tc.fields, tc.file)
+		if res.StatusCode != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, want 422", tc.name, res.StatusCode)
+		}
+		wantContains(t, res, tc.want...)
+	}
+	if got := count(); got != before {
+		t.Errorf("%d talks after the refused forms, want %d", got, before)
+	}
+}
+
+// TestManageTalk adds a party and opens a back-channel from the talk's
+// page, as its facilitator; the back-channel's members see it and others
+// are told it does not exist; a member who does not manage the talk has no
+// forms and is refused.
+func TestManageTalk(t *testing.T) {
+	e := newEnv(t)
+	fac := e.login(t, "facilitator")
+	talk := fmt.Sprintf("/talks/%d", e.demo.Talk.ID)
+	wantContains(t, fac.get(talk), `id="add-party"`, `id="open-track"`)
+
+	res := fac.post(talk+"/parties", url.Values{"party": {"Eastland"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	wantContains(t, fac.get(talk), "<h3>Eastland</h3>")
+	res = fac.post(talk+"/parties", url.Values{"party": {"Eastland"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-party"`, `value="Eastland"`)
+	res = fac.post(talk+"/parties", url.Values{"party": {"  "}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-party"`)
+
+	n1, s1 := e.demo.Members["n.envoy2"].ID, e.demo.Members["s.envoy2"].ID
+	members := url.Values{"member": {strconv.FormatInt(n1, 10), strconv.FormatInt(s1, 10)}}
+	res = fac.post(talk+"/tracks", members)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-track"`, fmt.Sprintf(`value="%d" checked`, n1), fmt.Sprintf(`value="%d" checked`, s1))
+	members.Set("track", "Second envoys")
+	res = fac.post(talk+"/tracks", members)
+	wantStatus(t, res, http.StatusSeeOther)
+	track := res.Header.Get("Location")
+	for key, want := range map[string]int{"n.envoy2": 200, "s.envoy2": 200, "n.principal": 200, "n.envoy1": 404, "s.advisor": 404} {
+		if got := e.login(t, key).get(track).StatusCode; got != want {
+			t.Errorf("%s opens the new back-channel: %d, want %d", key, got, want)
+		}
+	}
+
+	envoy := e.login(t, "n.envoy1")
+	wantNotContains(t, envoy.get(talk), `id="add-party"`, `id="open-track"`)
+	wantStatus(t, envoy.post(talk+"/parties", url.Values{"party": {"Westland"}}), http.StatusForbidden)
+	wantStatus(t, envoy.post(talk+"/tracks", url.Values{"track": {"mine"}, "member": {strconv.FormatInt(n1, 10)}}), http.StatusForbidden)
+}
