@@ -788,7 +788,10 @@ func (s *shooter) signedIn(talkPath, backPath string) {
 		return
 	}
 	s.page("my-talks", "/")
+	s.page("convene", "/talks/new")
 	s.page("talk", talkPath)
+	// The facilitator's view adds the forms that manage the talk.
+	s.shoot(s.as("facilitator"), "talk-facilitator", talkPath)
 	p := s.as("n.envoy1")
 	p.open(talkPath)
 	s.page("official-track", p.follow("open the official track", `#talk-live li:has(.tag-official) a[href^="/tracks/"]`))
