@@ -31,17 +31,34 @@ func seedDemo(ctx context.Context, store talks.Store, svc *talks.Service, out io
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nOr open a sign-in link (each works once, for %s):\n\n", talks.DefaultAccountPolicy.LoginLinkTTL)
-	for _, du := range demo.Cast {
-		tok, err := svc.CreateLoginLink(ctx, d.Users[du.Key].ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "  %s\t%s/login/link?token=%s\n", du.Name, baseURL, tok)
-	}
-	if err := tw.Flush(); err != nil {
+	if _, err := printDemoLinks(ctx, store, svc, out, baseURL, "Or open a sign-in link"); err != nil {
 		return err
 	}
 	fmt.Fprintln(out)
 	return nil
+}
+
+// printDemoLinks prints, after intro, a new one-time sign-in link for
+// each demo user that the database has, and returns how many it printed.
+func printDemoLinks(ctx context.Context, store talks.Store, svc *talks.Service, out io.Writer, baseURL, intro string) (int, error) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	n := 0
+	for _, du := range demo.Cast {
+		u, err := store.FindUserByEmail(ctx, du.Email)
+		if talks.ErrorCode(err) == talks.ENOTFOUND {
+			continue
+		} else if err != nil {
+			return n, err
+		}
+		tok, err := svc.CreateLoginLink(ctx, u.ID)
+		if err != nil {
+			return n, err
+		}
+		if n == 0 {
+			fmt.Fprintf(out, "\n%s (each works once, for %s):\n\n", intro, talks.DefaultAccountPolicy.LoginLinkTTL)
+		}
+		fmt.Fprintf(tw, "  %s\t%s/login/link?token=%s\n", du.Name, baseURL, tok)
+		n++
+	}
+	return n, tw.Flush()
 }

@@ -223,7 +223,17 @@ func (s *Serve) Open(ctx context.Context) error {
 		fmt.Fprintf(s.Out, "\nThe database has no users. Create the first administrator (this link works once, for %s):\n\n  %s/setup?token=%s\n\n",
 			talks.DefaultAccountPolicy.SetupTokenTTL, s.baseURL(), tok)
 	case s.Demo:
-		s.Logger.Warn("the database has users: --demo seeds only an empty database", "users", users)
+		// Seeded before (its passwords printed then): new sign-in links
+		// for the demo users it has.
+		n, err := printDemoLinks(ctx, s.store, s.service, s.Out, s.baseURL(), "The demo talk is seeded already. Sign in as one of its users with a new link")
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if n == 0 {
+			s.Logger.Warn("the database has users: --demo seeds only an empty database", "users", users)
+		} else {
+			fmt.Fprintln(s.Out)
+		}
 	}
 
 	opt := appOptions{Logger: s.Logger, CSRFKey: key, LedgerKey: s.ledgerKey, Secure: s.TLSCert != ""}

@@ -101,6 +101,22 @@ func demoLogins(t *testing.T, out string) map[string]string {
 	return logins
 }
 
+// checkDemoLinks checks that out has a sign-in link per demo user, and
+// that one of them, opened, signs in as its user.
+func checkDemoLinks(t *testing.T, out string) {
+	t.Helper()
+	links := regexp.MustCompile(`(?m)^  (\S.*\S)\s+(http://\S+/login/link\?token=\S+)$`).FindAllStringSubmatch(out, -1)
+	if len(links) != len(demo.Cast) {
+		t.Errorf("demo printed %d sign-in links, want %d:\n%s", len(links), len(demo.Cast), out)
+		return
+	}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if code, body := get(t, c, links[1][2]); code != http.StatusOK || !strings.Contains(body, links[1][1]) || !strings.Contains(body, "Northland-Southland ceasefire talks") {
+		t.Errorf("the sign-in link of %s led to %d, want the talks page of that user:\n%s", links[1][1], code, body)
+	}
+}
+
 // checkDemo checks the probes and the seeded talk of a server started with
 // Demo.
 func checkDemo(t *testing.T, s *Serve) {
@@ -125,17 +141,7 @@ func checkDemo(t *testing.T, s *Serve) {
 	if !strings.Contains(out, "demo only") {
 		t.Errorf("demo output does not warn that the passwords are for the demo only:\n%s", out)
 	}
-	// A sign-in link per user; one of them, opened, signs in as its user.
-	links := regexp.MustCompile(`(?m)^  (\S.*\S)\s+(http://\S+/login/link\?token=\S+)$`).FindAllStringSubmatch(out, -1)
-	if len(links) != len(demo.Cast) {
-		t.Errorf("demo printed %d sign-in links, want %d:\n%s", len(links), len(demo.Cast), out)
-	} else {
-		jar, _ := cookiejar.New(nil)
-		c := &http.Client{Jar: jar}
-		if code, body := get(t, c, links[1][2]); code != http.StatusOK || !strings.Contains(body, links[1][1]) || !strings.Contains(body, "Northland-Southland ceasefire talks") {
-			t.Errorf("the sign-in link of %s led to %d, want the talks page of that user:\n%s", links[1][1], code, body)
-		}
-	}
+	checkDemoLinks(t, out)
 
 	// What the seed made, as the demo users see it through the Service.
 	ctx := context.Background()
@@ -213,6 +219,18 @@ func TestServeDemo(t *testing.T) {
 		t.Errorf("the demo printed a setup link:\n%s", out)
 	}
 	checkLedger(t, s, db)
+
+	// Started again with --demo, it seeds nothing, and prints new sign-in
+	// links: the passwords were printed only the first time.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := openServe(t, &Serve{DB: db, Demo: true})
+	out2 := s2.Out.(*syncBuffer).String()
+	if strings.Contains(out2, "PASSWORD") || !strings.Contains(out2, "seeded already") {
+		t.Errorf("restarted with --demo, the output is:\n%s", out2)
+	}
+	checkDemoLinks(t, out2)
 }
 
 // checkLedger checks the ledger key file next to a SQLite database and that
