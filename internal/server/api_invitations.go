@@ -176,7 +176,7 @@ func (s *Server) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	if req.Token == "" {
 		return talks.Errorf(talks.EINVALID, "Invitation token required.")
 	}
-	sess, m, err := s.svc.SignUpWithInvitation(r.Context(), req.Token, req.Name, req.Email, req.Password, clientAddr(r))
+	sess, m, err := s.svc.SignUpWithInvitation(r.Context(), req.Token, req.Name, req.Email, req.Password, r.RemoteAddr)
 	if err != nil {
 		return err
 	}

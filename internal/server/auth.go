@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -97,17 +96,6 @@ func (s *Server) clearCookie(w http.ResponseWriter) {
 	})
 }
 
-// clientAddr returns the host of r.RemoteAddr, the key of the per-address
-// login limiter. Behind a proxy that is the proxy's address; trusting
-// forwarded headers is the operator's choice, made in front of this handler.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
@@ -125,7 +113,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	sess, err := s.svc.Login(r.Context(), req.Email, req.Password, clientAddr(r))
+	sess, err := s.svc.Login(r.Context(), req.Email, req.Password, r.RemoteAddr)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -263,7 +264,8 @@ func tooMany(wait time.Duration) error {
 
 // Login checks email and password and opens a session for the user,
 // returning it with its Token and User set. addr is the client's network
-// address ("" if unknown).
+// address as net/http gives it ("host:port", or a host; "" if unknown):
+// the per-address limit counts by its host.
 //
 // Every failure answers the same EUNAUTHORIZED, whether or not the email
 // exists, and costs the same argon2 work. After too many failures for the
@@ -272,6 +274,7 @@ func tooMany(wait time.Duration) error {
 // success forgets the email's failures but not the address's, so that
 // signing in to one's own account cannot reset a guessing budget.
 func (s *Service) Login(ctx context.Context, email, password, addr string) (*Session, error) {
+	addr = hostOf(addr)
 	a := s.accounts()
 	// Each attempt counts as a failure until it succeeds, so that
 	// concurrent guesses cannot overrun the limits.
@@ -324,6 +327,18 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 		a.byAddress.Release(addr, addrAt)
 	}
 	return sess, nil
+}
+
+// hostOf returns the host of addr, a client's network address as net/http
+// gives it (r.RemoteAddr, "host:port"), or addr if it has no port: the key
+// of the per-address limits. Behind a proxy that is the proxy's address;
+// trusting forwarded headers is the operator's choice, made in front of
+// the server.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 func (s *Service) dummyHash() string {

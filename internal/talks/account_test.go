@@ -2,6 +2,7 @@ package talks_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -194,15 +195,17 @@ func TestLoginLockout(t *testing.T) {
 
 	// Per address: 5 failures over several emails, known or not, lock the
 	// address for every account, and signing in elsewhere does not reset it.
+	// An address counts by its host, whatever the port (net/http's
+	// RemoteAddr), so the tries come from a new port each.
 	a.clock.Advance(time.Hour)
 	for i, e := range []string{"x@example.org", "y@example.org", "bob@example.org", "z@example.org", "w@example.org"} {
-		_, err := a.svc.Login(ctx, e, "wrong", "198.51.100.7")
+		_, err := a.svc.Login(ctx, e, "wrong", fmt.Sprintf("198.51.100.7:%d", 40000+i))
 		wantErr(t, "Login(spray)", err, talks.EUNAUTHORIZED, "incorrect")
 		if i == 2 {
 			a.login(t, "ada@example.org", password, "198.51.100.7")
 		}
 	}
-	_, err = a.svc.Login(ctx, "ada@example.org", password, "198.51.100.7")
+	_, err = a.svc.Login(ctx, "ada@example.org", password, "198.51.100.7:50000")
 	wantErr(t, "Login(address locked)", err, talks.EUNAUTHORIZED, "Too many attempts; try again in 15 minutes.")
 	a.login(t, "ada@example.org", password, "198.51.100.8")
 	a.clock.Advance(testPolicy.FailureWindow - time.Second)

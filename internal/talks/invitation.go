@@ -356,6 +356,7 @@ func (s *Service) InvitationPreview(ctx context.Context, token string) (*Invitat
 // per-account limits. Passwords are hashed with the policy's argon2id
 // parameters.
 func (s *Service) SignUpWithInvitation(ctx context.Context, token, name, email, password, addr string) (*Session, *Member, error) {
+	addr = hostOf(addr)
 	now := Timestamp(s.clock.Now())
 	u := &User{Name: strings.TrimSpace(name), Email: strings.TrimSpace(email), CreatedAt: now}
 	if err := u.Validate(); err != nil {

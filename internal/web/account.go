@@ -234,7 +234,7 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return err
 	}
-	sess, err := h.svc.Login(r.Context(), u.Email, password, clientAddr(r))
+	sess, err := h.svc.Login(r.Context(), u.Email, password, r.RemoteAddr)
 	if err != nil {
 		// The account exists; signing in by hand still works.
 		h.logger.Error("web: sign in after setup", "user", u.ID, "err", err)
@@ -551,7 +551,7 @@ func (h *Handler) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 		p.Errors["repeat_password"] = "The two passwords differ."
 	}
 	if len(p.Errors) == 0 {
-		sess, m, err := h.svc.SignUpWithInvitation(r.Context(), tok, p.Name, p.Email, pw, clientAddr(r))
+		sess, m, err := h.svc.SignUpWithInvitation(r.Context(), tok, p.Name, p.Email, pw, r.RemoteAddr)
 		if err == nil {
 			h.setCookie(w, sess)
 			wrote(r, m.TalkID)

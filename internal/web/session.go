@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net"
 	"net/http"
 	"strings"
 
@@ -45,7 +44,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		errs["password"] = "Enter your password."
 	}
 	if len(errs) == 0 {
-		sess, err := h.svc.Login(r.Context(), email, password, clientAddr(r))
+		sess, err := h.svc.Login(r.Context(), email, password, r.RemoteAddr)
 		if err == nil {
 			h.setCookie(w, sess)
 			http.Redirect(w, r, next, http.StatusSeeOther)
@@ -87,14 +86,4 @@ func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	h.clearCookie(w)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
-}
-
-// clientAddr returns the host of r.RemoteAddr, the key of the per-address
-// login limiter, as the API uses it.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
