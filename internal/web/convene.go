@@ -17,6 +17,8 @@ func (h *Handler) conveneRoutes() []route {
 		{"POST", "/talks/new", signedIn, h.handleConvene},
 		{"POST", "/talks/{id}/parties", signedIn, h.handleAddParty},
 		{"POST", "/talks/{id}/tracks", signedIn, h.handleOpenTrack},
+		{"POST", "/talks/{id}/status", signedIn, h.handleTalkStatus},
+		{"POST", "/tracks/{id}/members", signedIn, h.handleAddTrackMember},
 	}
 }
 
@@ -168,4 +170,41 @@ func (h *Handler) handleOpenTrack(w http.ResponseWriter, r *http.Request) error 
 	default:
 		return err
 	}
+}
+
+// handleTalkStatus closes a talk, or opens a closed one again that has no
+// agreement (its convener and facilitators).
+func (h *Handler) handleTalkStatus(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	st := talks.Status(r.PostFormValue("status"))
+	if _, err := h.svc.UpdateTalk(r.Context(), id, talks.TalkUpdate{Status: &st}); err != nil {
+		return err
+	}
+	wrote(r, id)
+	http.Redirect(w, r, fmt.Sprintf("/talks/%d", id), http.StatusSeeOther)
+	return nil
+}
+
+// handleAddTrackMember puts a member of the talk on a back-channel (its
+// convener and facilitators).
+func (h *Handler) handleAddTrackMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := strconv.ParseInt(r.PostFormValue("member"), 10, 64)
+	if err != nil {
+		return talks.Errorf(talks.EINVALID, "Choose a member of the talk.")
+	}
+	if err := h.svc.AddTrackMember(r.Context(), id, member); err != nil {
+		return err
+	}
+	if tr, err := h.svc.FindTrackByID(r.Context(), id); err == nil {
+		wrote(r, tr.TalkID)
+	}
+	http.Redirect(w, r, fmt.Sprintf("/tracks/%d", id), http.StatusSeeOther)
+	return nil
 }

@@ -134,3 +134,55 @@ func TestManageTalk(t *testing.T) {
 	wantStatus(t, envoy.post(talk+"/parties", url.Values{"party": {"Westland"}}), http.StatusForbidden)
 	wantStatus(t, envoy.post(talk+"/tracks", url.Values{"track": {"mine"}, "member": {strconv.FormatInt(n1, 10)}}), http.StatusForbidden)
 }
+
+// TestManageStatusAndTrackMembers closes a talk and opens it again, and
+// puts a member on a back-channel, as the talk's facilitator; an envoy
+// has neither form and is refused.
+func TestManageStatusAndTrackMembers(t *testing.T) {
+	e := newEnv(t)
+	fac := e.login(t, "facilitator")
+	talk := fmt.Sprintf("/talks/%d", e.demo.Talk.ID)
+	wantContains(t, fac.get(talk), `id="talk-status"`, `value="closed"`)
+	wantStatus(t, fac.post(talk+"/status", url.Values{"status": {"closed"}}), http.StatusSeeOther)
+	page := fac.get(talk)
+	wantContains(t, page, "Open the talk again", `value="open"`)
+	wantStatus(t, fac.post(talk+"/status", url.Values{"status": {"open"}}), http.StatusSeeOther)
+	wantContains(t, fac.get(talk), "Close the talk")
+	wantStatus(t, fac.post(talk+"/status", url.Values{"status": {"agreed"}}), http.StatusBadRequest)
+
+	// A back-channel of the facilitator's (who sees only those it is on)
+	// and the Northland envoy; the Northland advisor is not on it.
+	res := fac.post(talk+"/tracks", url.Values{"track": {"Quiet word"}, "member": {
+		strconv.FormatInt(e.demo.Members["n.envoy1"].ID, 10), strconv.FormatInt(facilitatorID(t, e), 10)}})
+	wantStatus(t, res, http.StatusSeeOther)
+	back := res.Header.Get("Location")
+	priya := e.login(t, "n.advisor")
+	wantStatus(t, priya.get(back), http.StatusNotFound)
+	page = fac.get(back)
+	wantContains(t, page, `id="add-track-member"`)
+	id := strconv.FormatInt(e.demo.Members["n.advisor"].ID, 10)
+	wantStatus(t, fac.post(back+"/members", url.Values{"member": {id}}), http.StatusSeeOther)
+	wantStatus(t, priya.get(back), http.StatusOK)
+
+	envoy := e.login(t, "n.envoy1")
+	wantNotContains(t, envoy.get(talk), `id="talk-status"`)
+	wantNotContains(t, envoy.get(back), `id="add-track-member"`)
+	wantStatus(t, envoy.post(talk+"/status", url.Values{"status": {"closed"}}), http.StatusForbidden)
+	wantStatus(t, envoy.post(back+"/members", url.Values{"member": {strconv.FormatInt(e.demo.Members["s.advisor"].ID, 10)}}), http.StatusForbidden)
+}
+
+// facilitatorID returns the member ID of the demo talk's facilitator.
+func facilitatorID(t *testing.T, e *env) int64 {
+	t.Helper()
+	ms, err := e.svc.FindMembers(talks.NewContextWithUser(t.Context(), e.demo.Users["facilitator"]), e.demo.Talk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.UserID == e.demo.Users["facilitator"].ID {
+			return m.ID
+		}
+	}
+	t.Fatal("the demo talk has no facilitator")
+	return 0
+}

@@ -219,6 +219,10 @@ type trackPage struct {
 
 	Meetings   meetingsPanel
 	Attendable []*talks.Member // who may attend the track's meetings
+
+	// Addable are the talk's members not on the back-channel, for its
+	// convener and facilitators to put on it (convene.go); nil otherwise.
+	Addable []*talks.Member
 }
 
 // MaxMessagesShown is how many of a track's latest messages its page shows.
@@ -254,6 +258,13 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 	}
 	if err := h.loadMeetings(r, p); err != nil {
 		return nil, err
+	}
+	if tr.Kind == talks.TrackBackchannel && tc.View.CanManage() {
+		for _, m := range tc.View.Members() {
+			if !slices.Contains(tr.MemberIDs, m.ID) {
+				p.Addable = append(p.Addable, m)
+			}
+		}
 	}
 	return p, nil
 }
