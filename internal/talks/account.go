@@ -152,9 +152,10 @@ type AccountPolicy struct {
 }
 
 // DefaultAccountPolicy: sessions last 14 days; a setup token and a
-// sign-in link last 24 hours; 5 failures per email or 50 per address (many users may share one
-// behind NAT) in 15 minutes lock further attempts until the oldest leaves
-// the window; passwords are hashed with DefaultArgon2Params.
+// sign-in link last 24 hours; 5 failures per email or 50 per address
+// (many users may share one behind NAT) in 15 minutes lock further
+// attempts until the oldest leaves the window; passwords are hashed with
+// DefaultArgon2Params.
 var DefaultAccountPolicy = AccountPolicy{
 	SessionTTL:      14 * 24 * time.Hour,
 	SetupTokenTTL:   24 * time.Hour,
