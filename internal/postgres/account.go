@@ -73,11 +73,22 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 
 // DeleteExpiredSessions implements talks.Store.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	return s.deleteExpired(ctx, "sessions", now)
+}
+
+// DeleteExpiredLoginTokens implements talks.Store.
+func (s *Store) DeleteExpiredLoginTokens(ctx context.Context, now time.Time) (int, error) {
+	return s.deleteExpired(ctx, "login_tokens", now)
+}
+
+// deleteExpired deletes the rows of table (a constant) whose expires_at is
+// at or before now.
+func (s *Store) deleteExpired(ctx context.Context, table string, now time.Time) (int, error) {
 	var n int
 	err := s.update(ctx, func(tx *txn) error {
-		ct, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now)
+		ct, err := tx.Exec(ctx, `DELETE FROM `+table+` WHERE expires_at <= $1`, now)
 		if err != nil {
-			return fmt.Errorf("delete expired sessions: %w", err)
+			return fmt.Errorf("delete expired %s: %w", table, err)
 		}
 		n = int(ct.RowsAffected())
 		return nil

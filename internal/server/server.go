@@ -85,10 +85,12 @@ func New(svc *talks.Service, opt Options) *Server {
 	return s
 }
 
-// SessionSweepInterval is how often a Server deletes expired sessions.
+// SessionSweepInterval is how often a Server deletes expired sessions and
+// sign-in links.
 const SessionSweepInterval = time.Hour
 
-// sweepSessions deletes expired sessions every interval until Close.
+// sweepSessions deletes expired sessions and sign-in links every interval
+// until Close.
 func (s *Server) sweepSessions(interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -98,12 +100,12 @@ func (s *Server) sweepSessions(interval time.Duration) {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			n, err := s.svc.DeleteExpiredSessions(ctx)
+			n, links, err := s.svc.DeleteExpiredSessions(ctx)
 			cancel()
 			if err != nil {
 				s.logger.Error("sessions: sweep", "err", err)
-			} else if n > 0 {
-				s.logger.Info("sessions: swept expired", "count", n)
+			} else if n > 0 || links > 0 {
+				s.logger.Info("sessions: swept expired", "count", n, "sign_in_links", links)
 			}
 		}
 	}

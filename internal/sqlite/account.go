@@ -80,13 +80,24 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 
 // DeleteExpiredSessions implements talks.Store.
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	return s.deleteExpired(ctx, "sessions", now)
+}
+
+// DeleteExpiredLoginTokens implements talks.Store.
+func (s *Store) DeleteExpiredLoginTokens(ctx context.Context, now time.Time) (int, error) {
+	return s.deleteExpired(ctx, "login_tokens", now)
+}
+
+// deleteExpired deletes the rows of table (a constant) whose expires_at is
+// at or before now.
+func (s *Store) deleteExpired(ctx context.Context, table string, now time.Time) (int, error) {
 	var n int
 	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
 		// Times are stored as RFC 3339 with a variable number of digits,
 		// which do not sort as strings: compare them here.
-		rows, err := tx.QueryContext(ctx, `SELECT id, expires_at FROM sessions`)
+		rows, err := tx.QueryContext(ctx, `SELECT id, expires_at FROM `+table)
 		if err != nil {
-			return fmt.Errorf("find sessions: %w", err)
+			return fmt.Errorf("find %s: %w", table, err)
 		}
 		var ids []int64
 		for rows.Next() {
@@ -112,8 +123,8 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, 
 			return err
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1`, id); err != nil {
-				return fmt.Errorf("delete session: %w", err)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id); err != nil {
+				return fmt.Errorf("delete from %s: %w", table, err)
 			}
 		}
 		n = len(ids)

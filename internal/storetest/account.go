@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -215,6 +216,20 @@ func testLoginTokens(t *testing.T, s talks.Store) {
 	}
 	// Spent.
 	wantCode(t, "RedeemLoginToken(twice)", s.RedeemLoginToken(ctx, tok.TokenHash, t0.Add(time.Second), session("s3")), talks.ENOTFOUND)
+
+	// The sweep deletes those that expire at or before now (old, which the
+	// refused redemption left, and two more), and no other.
+	now := talks.Timestamp(t0.Add(time.Hour))
+	for i, exp := range []time.Time{t0.Add(30 * time.Minute), now, now.Add(time.Microsecond)} {
+		must(t, "CreateLoginToken", s.CreateLoginToken(ctx, &talks.LoginToken{UserID: ada.ID, TokenHash: hashOf(fmt.Sprint("sweep", i)), CreatedAt: t0, ExpiresAt: exp}))
+	}
+	if n, err := s.DeleteExpiredLoginTokens(ctx, now); err != nil || n != 3 {
+		t.Errorf("DeleteExpiredLoginTokens() = %d, %v, want 3", n, err)
+	}
+	if n, err := s.DeleteExpiredLoginTokens(ctx, now); err != nil || n != 0 {
+		t.Errorf("DeleteExpiredLoginTokens() again = %d, %v, want 0", n, err)
+	}
+	must(t, "RedeemLoginToken(the one left)", s.RedeemLoginToken(ctx, hashOf("sweep2"), now, session("s4")))
 }
 
 // testSetupTokenRace redeems one token from many goroutines at once: one

@@ -126,12 +126,17 @@ type AccountStore interface {
 	// not exist.
 	CreateLoginToken(ctx context.Context, t *LoginToken) error
 
-	// RedeemLoginToken deletes the login token that hashes to hash and,
-	// if it expires after now, stores sess as a session of the token's
-	// user (setting sess.ID and sess.UserID; it ignores sess.Token and
-	// sess.User), in one transaction. ENOTFOUND for no such token or an
-	// expired one.
+	// RedeemLoginToken deletes the login token that hashes to hash, if it
+	// expires after now, and stores sess as a session of the token's user
+	// (setting sess.ID and sess.UserID; it ignores sess.Token and
+	// sess.User), in one transaction. ENOTFOUND, with nothing changed, for
+	// no such token or an expired one (DeleteExpiredLoginTokens deletes
+	// those).
 	RedeemLoginToken(ctx context.Context, hash []byte, now time.Time, sess *Session) error
+
+	// DeleteExpiredLoginTokens deletes the login tokens that expire at or
+	// before now and returns how many it deleted.
+	DeleteExpiredLoginTokens(ctx context.Context, now time.Time) (int, error)
 }
 
 // AccountPolicy holds the limits of accounts. DefaultAccountPolicy
@@ -423,11 +428,17 @@ func (s *Service) FindSession(ctx context.Context, token string) (*Session, erro
 	return sess, nil
 }
 
-// DeleteExpiredSessions deletes every session that has expired and
-// returns how many it deleted. FindSession deletes an expired session it
-// meets; the server calls this now and then for the rest.
-func (s *Service) DeleteExpiredSessions(ctx context.Context) (int, error) {
-	return s.store.DeleteExpiredSessions(ctx, s.clock.Now())
+// DeleteExpiredSessions deletes every session and every sign-in link
+// (login token) that has expired, and returns how many of each it deleted.
+// FindSession deletes an expired session it meets, and a link is deleted
+// when it is used; the server calls this now and then for the rest.
+func (s *Service) DeleteExpiredSessions(ctx context.Context) (sessions, links int, err error) {
+	now := s.clock.Now()
+	if sessions, err = s.store.DeleteExpiredSessions(ctx, now); err != nil {
+		return 0, 0, err
+	}
+	links, err = s.store.DeleteExpiredLoginTokens(ctx, now)
+	return sessions, links, err
 }
 
 // Logout closes the session whose token is token. Closing a session that

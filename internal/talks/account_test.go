@@ -319,6 +319,10 @@ func TestSessions(t *testing.T) {
 	_, err = a.svc.FindSession(ctx, s1.Token)
 	mustOK(t, "FindSession(other session)", err)
 
+	// A sign-in link nobody opens (it expires first: LoginLinkTTL).
+	_, err = a.svc.CreateLoginLink(ctx, s1.UserID)
+	mustOK(t, "CreateLoginLink", err)
+
 	// Expiry: valid until just before ExpiresAt, then gone for good.
 	a.clock.Advance(testPolicy.SessionTTL - time.Nanosecond)
 	_, err = a.svc.FindSession(ctx, bob.Token)
@@ -330,12 +334,12 @@ func TestSessions(t *testing.T) {
 		t.Errorf("an expired session is still stored: %v", err)
 	}
 
-	// Sessions nobody presents again are swept.
-	if n, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 1 {
-		t.Errorf("DeleteExpiredSessions() = %d, %v; want 1 (ada's first session)", n, err)
+	// Sessions nobody presents again, and the link, are swept.
+	if n, links, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 1 || links != 1 {
+		t.Errorf("DeleteExpiredSessions() = %d, %d, %v; want 1 (ada's first session), 1 (the link)", n, links, err)
 	}
-	if n, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 0 {
-		t.Errorf("DeleteExpiredSessions() again = %d, %v; want 0", n, err)
+	if n, links, err := a.svc.DeleteExpiredSessions(ctx); err != nil || n != 0 || links != 0 {
+		t.Errorf("DeleteExpiredSessions() again = %d, %d, %v; want 0, 0", n, links, err)
 	}
 }
 
