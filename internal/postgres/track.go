@@ -67,6 +67,33 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 	})
 }
 
+// RemoveTrackMember implements talks.Store.
+func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		// As in AddTrackMember, the track is read before the lock.
+		var talkID int64
+		var kind talks.TrackKind
+		err := tx.QueryRow(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return fmt.Errorf("find track: %w", err)
+		} else if kind == talks.TrackOfficial {
+			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		}
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)
+		if err != nil {
+			return fmt.Errorf("delete track member: %w", err)
+		} else if tag.RowsAffected() == 0 {
+			return talks.Errorf(talks.ECONFLICT, "Member %d is not on this track.", memberID)
+		}
+		return tx.record(ctx, trackID, talks.EventTrackMemberRemoved, st, talks.TrackMemberRemoved{MemberID: memberID})
+	})
+}
+
 // FindTrackByID implements talks.Store.
 func (s *Store) FindTrackByID(ctx context.Context, id int64) (*talks.Track, error) {
 	var talkID int64

@@ -463,6 +463,18 @@ var matrixRules = map[string]matrixRule{
 			return allow(c.manages() || c.role == talks.RolePrincipal && c.party == "N")
 		},
 	},
+	"DELETE /api/v1/tracks/{id}/members/{member}": { // SE, on the back-channel
+		path: func(x *matrixTalk, tg target) string {
+			return fmt.Sprintf("/api/v1/tracks/%d/members/%d", tg.id, x.members["SE"].ID)
+		},
+		may: func(c matrixCase, tg target) int {
+			if tg.scope == scopeOfficial {
+				return invalid // every member is on the official track
+			}
+			// F, who manages, is not on it; SE's principal is not in the matrix.
+			return allow(c.user == "SE")
+		},
+	},
 	"GET /api/v1/tracks/{id}/messages": {},
 	"POST /api/v1/tracks/{id}/messages": {
 		body: func(*matrixTalk) any { return map[string]any{"body": "hello"} },

@@ -254,6 +254,29 @@ func (s *Server) handleAddTrackMember(w http.ResponseWriter, r *http.Request) er
 	return nil
 }
 
+func (s *Server) handleRemoveTrackMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := pathID(r, "member")
+	if err != nil {
+		return err
+	}
+	// Read first: a member that leaves no longer sees the track's talk
+	// through it.
+	t, err := s.svc.FindTrackByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.RemoveTrackMember(r.Context(), id, member); err != nil {
+		return err
+	}
+	s.broker.Notify(t.TalkID)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

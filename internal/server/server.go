@@ -217,6 +217,7 @@ func (s *Server) routes() []route {
 
 		{"GET", "/api/v1/tracks/{id}", user, "track", s.handleTrack},
 		{"POST", "/api/v1/tracks/{id}/members", user, "track", s.handleAddTrackMember},
+		{"DELETE", "/api/v1/tracks/{id}/members/{member}", user, "track", s.handleRemoveTrackMember},
 		{"GET", "/api/v1/tracks/{id}/messages", user, "track", s.handleMessages},
 		{"POST", "/api/v1/tracks/{id}/messages", user, "track", s.handlePostMessage},
 		{"GET", "/api/v1/tracks/{id}/proposals", user, "track", s.handleTrackProposals},

@@ -60,6 +60,31 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 	})
 }
 
+// RemoveTrackMember implements talks.Store.
+func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		var talkID int64
+		var kind talks.TrackKind
+		err := tx.QueryRowContext(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
+		} else if err != nil {
+			return fmt.Errorf("find track: %w", err)
+		} else if kind == talks.TrackOfficial {
+			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)
+		if err != nil {
+			return fmt.Errorf("delete track member: %w", err)
+		} else if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete track member: %w", err)
+		} else if n == 0 {
+			return talks.Errorf(talks.ECONFLICT, "Member %d is not on this track.", memberID)
+		}
+		return record(ctx, tx, talkID, trackID, talks.EventTrackMemberRemoved, st, talks.TrackMemberRemoved{MemberID: memberID})
+	})
+}
+
 // FindTrackByID implements talks.Store.
 func (s *Store) FindTrackByID(ctx context.Context, id int64) (*talks.Track, error) {
 	var talkID int64

@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Parties", testParties},
 		{"Members", testMembers},
 		{"Tracks", testTracks},
+		{"TrackMemberRemoval", testTrackMemberRemoval},
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
 		{"TalkHead", testTalkHead},

@@ -12,15 +12,16 @@ import (
 
 // Event types. Each has a payload type below.
 const (
-	EventTalkCreated       = "talk.created"
-	EventTalkUpdated       = "talk.updated"
-	EventPartyAdded        = "party.added"
-	EventMemberAdded       = "member.added"
-	EventTrackCreated      = "track.created"
-	EventTrackMemberAdded  = "track.member_added"
-	EventMessagePosted     = "message.posted"
-	EventMessageRetracted  = "message.retracted"
-	canonicalEventDomainV1 = "backchannel/event/v1\n"
+	EventTalkCreated        = "talk.created"
+	EventTalkUpdated        = "talk.updated"
+	EventPartyAdded         = "party.added"
+	EventMemberAdded        = "member.added"
+	EventTrackCreated       = "track.created"
+	EventTrackMemberAdded   = "track.member_added"
+	EventTrackMemberRemoved = "track.member_removed"
+	EventMessagePosted      = "message.posted"
+	EventMessageRetracted   = "message.retracted"
+	canonicalEventDomainV1  = "backchannel/event/v1\n"
 )
 
 // Event is one change in a talk's log. See the package documentation for
@@ -185,6 +186,14 @@ type TrackCreated struct {
 
 // TrackMemberAdded is the payload of a track.member_added event.
 type TrackMemberAdded struct {
+	MemberID int64 `json:"member_id"`
+}
+
+// TrackMemberRemoved is the payload of a track.member_removed event: the
+// member is off the track from then on, and the track, its past included,
+// is out of its view (and out of its principal's, if it was the last of
+// its party on the track).
+type TrackMemberRemoved struct {
 	MemberID int64 `json:"member_id"`
 }
 

@@ -78,7 +78,7 @@ func (s *Service) MemberNames(ctx context.Context, talkID int64) (map[int64]stri
 // belongs here.
 var EventTypes = []string{
 	EventTalkCreated, EventTalkUpdated, EventPartyAdded, EventMemberAdded,
-	EventTrackCreated, EventTrackMemberAdded, EventMessagePosted, EventMessageRetracted,
+	EventTrackCreated, EventTrackMemberAdded, EventTrackMemberRemoved, EventMessagePosted, EventMessageRetracted,
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,
 	EventMeetingScheduled, EventMeetingUpdated,

@@ -163,6 +163,23 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 			t.MemberIDs = append(t.MemberIDs, p.MemberID)
 			slices.Sort(t.MemberIDs)
 		}
+	case EventTrackMemberRemoved:
+		var p TrackMemberRemoved
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		}
+		t := tracks[e.TrackID]
+		if t == nil {
+			return fmt.Errorf("unknown track %d", e.TrackID)
+		}
+		i, ok := slices.BinarySearch(t.MemberIDs, p.MemberID)
+		if !ok {
+			return fmt.Errorf("member %d is not on track %d", p.MemberID, e.TrackID)
+		}
+		t.MemberIDs = slices.Delete(t.MemberIDs, i, i+1)
+		if len(t.MemberIDs) == 0 {
+			t.MemberIDs = nil
+		}
 	case EventMessagePosted:
 		var p MessagePosted
 		if err := json.Unmarshal(e.Payload, &p); err != nil {

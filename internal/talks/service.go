@@ -646,10 +646,45 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 	} else if t.Kind == TrackOfficial {
 		return Errorf(EINVALID, "Every member is on the official track.")
 	}
-	if !v.CanManage() && (v.Member.Role != RolePrincipal || m.PartyID != v.Member.PartyID) {
+	if !v.MayMoveMember(m) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the member's principal may add it to a track.")
 	}
 	return s.store.AddTrackMember(ctx, trackID, memberID, s.stamp(v))
+}
+
+// RemoveTrackMember takes member memberID off back-channel trackID. Of
+// those who may see the track, the convener and facilitators may take off
+// any member, a principal a member of its own party, and a member itself
+// (it leaves), but not the last member: no one would see the track. From
+// then on the track does not exist for that member, nor for its principal
+// if no one else of its party is on it.
+func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64) error {
+	v, t, err := s.viewOfTrack(ctx, trackID, errTrackNotFound)
+	if err != nil {
+		return err
+	}
+	m := v.snap.members[memberID]
+	if m == nil {
+		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
+	} else if t.Kind == TrackOfficial {
+		return Errorf(EINVALID, "Every member is on the official track.")
+	}
+	if v.Member.ID != memberID && !v.MayMoveMember(m) {
+		return Errorf(EFORBIDDEN, "Only the convener, a facilitator, the member's principal or the member itself may take it off a track.")
+	} else if !slices.Contains(t.MemberIDs, memberID) {
+		return Errorf(ECONFLICT, "Member %d is not on this track.", memberID)
+	} else if len(t.MemberIDs) == 1 {
+		return Errorf(ECONFLICT, "The last member cannot leave a back-channel: no one would see it any more.")
+	}
+	return s.store.RemoveTrackMember(ctx, trackID, memberID, s.stamp(v))
+}
+
+// MayMoveMember reports whether the member may put m on a back-channel it
+// sees, or take m off one: the convener and facilitators any member, a
+// principal a member of its own party. (A member may also leave one
+// itself: Service.RemoveTrackMember.)
+func (v *View) MayMoveMember(m *Member) bool {
+	return v.CanManage() || v.Member.Role == RolePrincipal && m.PartyID == v.Member.PartyID
 }
 
 // FindTrackByID returns track id if the acting user may see it, or ENOTFOUND.

@@ -194,6 +194,19 @@ func TestServiceAccess(t *testing.T) {
 		{"AddTrackMember north SA", func(ctx context.Context, w *world) error {
 			return w.svc.AddTrackMember(ctx, w.northBC.ID, w.members["SA"].ID)
 		}, with(notFound(seesNorth...), talks.EFORBIDDEN, "NA", "NP")},
+		// NE leaves, or is taken off by its principal; SE and SP may not.
+		{"RemoveTrackMember envoys NE", func(ctx context.Context, w *world) error {
+			return w.svc.RemoveTrackMember(ctx, w.envoys.ID, w.members["NE"].ID)
+		}, with(notFound(seesEnvoys...), talks.EFORBIDDEN, "SE", "SP")},
+		{"RemoveTrackMember north NA", func(ctx context.Context, w *world) error { // its last member
+			return w.svc.RemoveTrackMember(ctx, w.northBC.ID, w.members["NA"].ID)
+		}, with(notFound(seesNorth...), talks.ECONFLICT, seesNorth...)},
+		{"RemoveTrackMember envoys SA", func(ctx context.Context, w *world) error { // not on it
+			return w.svc.RemoveTrackMember(ctx, w.envoys.ID, w.members["SA"].ID)
+		}, with(with(notFound(seesEnvoys...), talks.EFORBIDDEN, "NE", "NP", "SE"), talks.ECONFLICT, "SP")},
+		{"RemoveTrackMember official NE", func(ctx context.Context, w *world) error {
+			return w.svc.RemoveTrackMember(ctx, w.official.ID, w.members["NE"].ID)
+		}, with(notFound(members...), talks.EINVALID, members...)},
 	}
 	for _, o := range ops {
 		for _, u := range everyone {

@@ -89,6 +89,11 @@ type Store interface {
 	// talk's or the track is official.
 	AddTrackMember(ctx context.Context, trackID, memberID int64, s Stamp) error
 
+	// RemoveTrackMember takes member memberID off track trackID, appending
+	// track.member_removed. ENOTFOUND for an unknown track; ECONFLICT if
+	// the member is not on it; EINVALID if the track is official.
+	RemoveTrackMember(ctx context.Context, trackID, memberID int64, s Stamp) error
+
 	// FindTrackByID returns the track with the given ID, or ENOTFOUND.
 	FindTrackByID(ctx context.Context, id int64) (*Track, error)
 

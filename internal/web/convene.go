@@ -19,6 +19,7 @@ func (h *Handler) conveneRoutes() []route {
 		{"POST", "/talks/{id}/tracks", signedIn, h.handleOpenTrack},
 		{"POST", "/talks/{id}/status", signedIn, h.handleTalkStatus},
 		{"POST", "/tracks/{id}/members", signedIn, h.handleAddTrackMember},
+		{"POST", "/tracks/{id}/members/remove", signedIn, h.handleRemoveTrackMember},
 	}
 }
 
@@ -189,7 +190,7 @@ func (h *Handler) handleTalkStatus(w http.ResponseWriter, r *http.Request) error
 }
 
 // handleAddTrackMember puts a member of the talk on a back-channel (its
-// convener and facilitators).
+// convener and facilitators, or a principal its own party's members).
 func (h *Handler) handleAddTrackMember(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -206,5 +207,34 @@ func (h *Handler) handleAddTrackMember(w http.ResponseWriter, r *http.Request) e
 		wrote(r, tr.TalkID)
 	}
 	http.Redirect(w, r, fmt.Sprintf("/tracks/%d", id), http.StatusSeeOther)
+	return nil
+}
+
+// handleRemoveTrackMember takes a member off a back-channel, or lets the
+// user leave it, and goes back to the track, or to the talk if the user no
+// longer sees the track.
+func (h *Handler) handleRemoveTrackMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	tr, err := h.svc.FindTrackByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	member, err := strconv.ParseInt(r.PostFormValue("member"), 10, 64)
+	if err != nil {
+		return talks.Errorf(talks.EINVALID, "Choose a member on this back-channel.")
+	}
+	if err := h.svc.RemoveTrackMember(ctx, id, member); err != nil {
+		return err
+	}
+	wrote(r, tr.TalkID)
+	to := fmt.Sprintf("/tracks/%d", id)
+	if _, err := h.svc.FindTrackByID(ctx, id); err != nil {
+		to = fmt.Sprintf("/talks/%d", tr.TalkID)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -185,4 +186,56 @@ func facilitatorID(t *testing.T, e *env) int64 {
 	}
 	t.Fatal("the demo talk has no facilitator")
 	return 0
+}
+
+// TestRemoveFromTrack takes members off the envoys' back-channel: the
+// Northland principal takes off one of its envoys (and has no choice of the
+// Southland's), a Southland envoy leaves and lands on the talk's page, and
+// neither then sees the back-channel; the last one on it cannot leave.
+func TestRemoveFromTrack(t *testing.T) {
+	e := newEnv(t)
+	back := fmt.Sprintf("/tracks/%d", e.demo.Back.ID)
+	talk := fmt.Sprintf("/talks/%d", e.demo.Talk.ID)
+	id := func(key string) string { return strconv.FormatInt(e.demo.Members[key].ID, 10) }
+
+	np := e.login(t, "n.principal")
+	page := np.get(back)
+	wantContains(t, page, `id="remove-track-member"`, `<option value="`+id("n.envoy2")+`"`)
+	wantNotContains(t, page, `id="leave-track"`)
+	wantNotContains(t, np.get(back), `<option value="`+id("s.envoy1")+`"`)
+	wantStatus(t, np.post(back+"/members/remove", url.Values{"member": {id("s.envoy1")}}), http.StatusForbidden)
+	res := np.post(back+"/members/remove", url.Values{"member": {id("n.envoy2")}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != back {
+		t.Errorf("taking a member off goes to %q, want %q", got, back)
+	}
+	wantStatus(t, e.login(t, "n.envoy2").get(back), http.StatusNotFound)
+	// n.envoy2 is now one the principal may put back, not take off.
+	body := np.get(back).Body
+	add, _, _ := strings.Cut(body[strings.Index(body, `id="add-track-member"`)+1:], "</form>")
+	if !strings.Contains(add, `<option value="`+id("n.envoy2")+`"`) {
+		t.Errorf("the principal's form to put a member on the back-channel has no n.envoy2: %s", add)
+	}
+
+	se := e.login(t, "s.envoy1")
+	wantContains(t, se.get(back), `id="leave-track"`)
+	wantNotContains(t, se.get(back), `id="remove-track-member"`)
+	res = se.post(back+"/members/remove", url.Values{"member": {id("s.envoy1")}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != talk {
+		t.Errorf("leaving goes to %q, want %q", got, talk)
+	}
+	wantStatus(t, se.get(back), http.StatusNotFound)
+	wantNotContains(t, se.get(talk), "Envoys&#39; back-channel")
+	wantContains(t, e.login(t, "s.envoy2").get(talk), "Envoys&#39; back-channel")
+
+	// s.envoy2 takes n.envoy1 off? No: another party's member.
+	s2 := e.login(t, "s.envoy2")
+	wantStatus(t, s2.post(back+"/members/remove", url.Values{"member": {id("n.envoy1")}}), http.StatusForbidden)
+	// n.envoy1 leaves; s.envoy2, the last, cannot.
+	wantStatus(t, e.login(t, "n.envoy1").post(back+"/members/remove", url.Values{"member": {id("n.envoy1")}}), http.StatusSeeOther)
+	wantNotContains(t, s2.get(back), `id="leave-track"`)
+	wantStatus(t, s2.post(back+"/members/remove", url.Values{"member": {id("s.envoy2")}}), http.StatusConflict)
+	wantStatus(t, np.get(back), http.StatusNotFound)
+	wantStatus(t, s2.get(back), http.StatusOK)
 }

@@ -220,9 +220,12 @@ type trackPage struct {
 	Meetings   meetingsPanel
 	Attendable []*talks.Member // who may attend the track's meetings
 
-	// Addable are the talk's members not on the back-channel, for its
-	// convener and facilitators to put on it (convene.go); nil otherwise.
-	Addable []*talks.Member
+	// Addable are the talk's members not on the back-channel that the
+	// user may put on it, and Removable those on it that the user may take
+	// off (View.MayMoveMember; convene.go). CanLeave: the user is on it and
+	// may leave (not its last member).
+	Addable, Removable []*talks.Member
+	CanLeave           bool
 }
 
 // MaxMessagesShown is how many of a track's latest messages its page shows.
@@ -259,10 +262,16 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 	if err := h.loadMeetings(r, p); err != nil {
 		return nil, err
 	}
-	if tr.Kind == talks.TrackBackchannel && tc.View.CanManage() {
+	if tr.Kind == talks.TrackBackchannel {
+		on := len(tr.MemberIDs)
+		p.CanLeave = tr.HasMember(tc.View.Member.ID) && on > 1
 		for _, m := range tc.View.Members() {
-			if !slices.Contains(tr.MemberIDs, m.ID) {
+			switch {
+			case !tc.View.MayMoveMember(m):
+			case !tr.HasMember(m.ID):
 				p.Addable = append(p.Addable, m)
+			case m.ID != tc.View.Member.ID && on > 1:
+				p.Removable = append(p.Removable, m)
 			}
 		}
 	}

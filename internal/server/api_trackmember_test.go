@@ -1,0 +1,79 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestRemoveTrackMemberAPI takes NE off the envoys' back-channel through
+// the API, with NE's and SE's event streams open: SE's stream carries the
+// removal and what follows on the track, NE's carries neither, and the
+// track, its messages and its past events are gone for NE.
+func TestRemoveTrackMemberAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	head := fmt.Sprint(e.talkHead(w.talk.ID))
+	ne, stopNE := e.stream("NE", w.talk.ID, "", head)
+	defer stopNE()
+	se, stopSE := e.stream("SE", w.talk.ID, "", head)
+	defer stopSE()
+	track := fmt.Sprintf("/api/v1/tracks/%d", w.envoys.ID)
+	remove := func(user string, member int64) (int, []byte) {
+		return e.do(user, "DELETE", fmt.Sprintf("%s/members/%d", track, member), nil)
+	}
+
+	if st, body := remove("SE", w.members["NE"].ID); st != 403 {
+		t.Errorf("DELETE NE as SE = %d %s, want 403", st, body)
+	}
+	if st, body := remove("NP", w.members["NE"].ID); st != 204 {
+		t.Fatalf("DELETE NE as NP = %d %s, want 204", st, body)
+	}
+	if ev := payload(t, next(t, "SE", se)); ev.Type != "track.member_removed" || ev.TrackID != w.envoys.ID {
+		t.Errorf("SE's next event = %s on track %d, want track.member_removed on %d", ev.Type, ev.TrackID, w.envoys.ID)
+	}
+	e.must(201, "SE", "POST", track+"/messages", map[string]any{"body": "secret: after NE left"}, nil)
+	e.must(201, "F", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID), map[string]any{"body": "official, after"}, nil)
+	if ev := payload(t, next(t, "SE", se)); ev.Type != "message.posted" || ev.TrackID != w.envoys.ID {
+		t.Errorf("SE's next event = %s on track %d, want SE's message on the envoys' track", ev.Type, ev.TrackID)
+	}
+	// NE's stream skips the removal and SE's message, and goes on with the
+	// official track.
+	if ev := payload(t, next(t, "NE", ne)); ev.Type != "message.posted" || ev.TrackID != w.official.ID {
+		t.Errorf("NE's next event = %s on track %d, want the official message", ev.Type, ev.TrackID)
+	}
+
+	for _, p := range []string{track, track + "/messages", track + "/proposals"} {
+		if st, body := e.do("NE", "GET", p, nil); st != 404 {
+			t.Errorf("GET %s as NE = %d %s, want 404", p, st, body)
+		}
+	}
+	if st, body := e.do("NE", "POST", track+"/messages", map[string]any{"body": "still here?"}); st != 404 {
+		t.Errorf("POST a message as NE = %d %s, want 404", st, body)
+	}
+	// A stream from the start holds nothing of the back-channel for NE.
+	all, stopAll := e.stream("NE", w.talk.ID, "", "")
+	defer stopAll()
+	for {
+		ev := next(t, "NE from the start", all)
+		if strings.Contains(ev.data, "secret") || payload(t, ev).TrackID == w.envoys.ID {
+			t.Errorf("NE's stream from the start has %s %s", ev.typ, ev.data)
+		}
+		if payload(t, ev).TrackID == w.official.ID && strings.Contains(ev.data, "official, after") {
+			break
+		}
+	}
+
+	if st, body := remove("NP", w.members["NE"].ID); st != 404 {
+		t.Errorf("DELETE NE again as NP, who no longer sees the track = %d %s, want 404", st, body)
+	}
+	if st, body := remove("SE", w.members["SE"].ID); st != 409 {
+		t.Errorf("DELETE SE, the last member, as SE = %d %s, want 409", st, body)
+	}
+	if st, body := remove("SE", w.members["NA"].ID); st != 403 {
+		t.Errorf("DELETE NA, not on it, as SE = %d %s, want 403", st, body)
+	}
+	if st, body := e.do("SE", "DELETE", track+"/members/x", nil); st != 404 {
+		t.Errorf("DELETE a malformed member as SE = %d %s, want 404", st, body)
+	}
+}
