@@ -389,6 +389,15 @@ var matrixRules = map[string]matrixRule{
 			return allow(c.manages() || c.role == talks.RolePrincipal && c.party == "N")
 		},
 	},
+	"PATCH /api/v1/talks/{id}/members/{member}": { // NA, of the North, made an observer
+		path: func(x *matrixTalk, tg target) string {
+			return fmt.Sprintf("/api/v1/talks/%d/members/%d", tg.id, x.members["NA"].ID)
+		},
+		body: func(*matrixTalk) any { return map[string]any{"role": "observer"} },
+		may: func(c matrixCase, _ target) int {
+			return allow(c.manages() || c.role == talks.RolePrincipal && c.party == "N")
+		},
+	},
 	"GET /api/v1/talks/{id}/tracks": {},
 	"POST /api/v1/talks/{id}/tracks": {
 		body: func(x *matrixTalk) any {

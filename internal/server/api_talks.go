@@ -178,6 +178,32 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+type roleRequest struct {
+	Role string `json:"role"`
+}
+
+func (s *Server) handleChangeMemberRole(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := pathID(r, "member")
+	if err != nil {
+		return err
+	}
+	var req roleRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	m, err := s.svc.ChangeMemberRole(r.Context(), id, member, talks.Role(req.Role))
+	if err != nil {
+		return err
+	}
+	s.broker.Notify(id)
+	writeJSON(w, http.StatusOK, apiMember(m))
+	return nil
+}
+
 func (s *Server) handleTracks(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

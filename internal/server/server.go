@@ -186,6 +186,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/parties", user, "talk", s.handleAddParty},
 		{"GET", "/api/v1/talks/{id}/members", user, "talk", s.handleMembers},
 		{"POST", "/api/v1/talks/{id}/members", user, "talk", s.handleAddMember},
+		{"PATCH", "/api/v1/talks/{id}/members/{member}", user, "talk", s.handleChangeMemberRole},
 		{"GET", "/api/v1/talks/{id}/tracks", user, "talk", s.handleTracks},
 		{"POST", "/api/v1/talks/{id}/tracks", user, "talk", s.handleCreateTrack},
 		{"GET", "/api/v1/talks/{id}/proposals", user, "talk", s.handleTalkProposals},

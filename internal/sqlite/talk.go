@@ -245,6 +245,41 @@ func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) 
 	})
 }
 
+// ChangeMemberRole implements talks.Store.
+func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r talks.Role, st talks.Stamp) error {
+	if !r.Valid() || r == talks.RoleFacilitator {
+		return talks.Errorf(talks.EINVALID, "Role %q is not a role in a party.", r)
+	}
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		var party sql.NullInt64
+		var old talks.Role
+		err := tx.QueryRowContext(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2`, talkID, memberID).Scan(&party, &old)
+		if errors.Is(err, sql.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
+		} else if err != nil {
+			return fmt.Errorf("find member: %w", err)
+		}
+		if !party.Valid {
+			return talks.Errorf(talks.EINVALID, "A facilitator belongs to no party; its role does not change.")
+		} else if old == r {
+			return talks.Errorf(talks.ECONFLICT, "Member %d is already %s.", memberID, r)
+		}
+		if old == talks.RolePrincipal {
+			var others int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE talk_id = $1 AND party_id = $2 AND role = 'principal' AND id <> $3`,
+				talkID, party.Int64, memberID).Scan(&others); err != nil {
+				return fmt.Errorf("count principals: %w", err)
+			} else if others == 0 {
+				return talks.ErrLastPrincipal
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET role = $1 WHERE id = $2`, r, memberID); err != nil {
+			return fmt.Errorf("update member: %w", err)
+		}
+		return record(ctx, tx, talkID, 0, talks.EventMemberRoleChanged, st, talks.MemberRoleChanged{MemberID: memberID, Role: r})
+	})
+}
+
 // FindMemberByID implements talks.Store.
 func (s *Store) FindMemberByID(ctx context.Context, id int64) (*talks.Member, error) {
 	a, err := s.findMembers(ctx, `id = $1`, id)

@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Members", testMembers},
 		{"Tracks", testTracks},
 		{"TrackMemberRemoval", testTrackMemberRemoval},
+		{"MemberRoles", testMemberRoles},
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
 		{"TalkHead", testTalkHead},

@@ -16,6 +16,7 @@ const (
 	EventTalkUpdated        = "talk.updated"
 	EventPartyAdded         = "party.added"
 	EventMemberAdded        = "member.added"
+	EventMemberRoleChanged  = "member.role_changed"
 	EventTrackCreated       = "track.created"
 	EventTrackMemberAdded   = "track.member_added"
 	EventTrackMemberRemoved = "track.member_removed"
@@ -173,6 +174,13 @@ type MemberAdded struct {
 	MemberID int64 `json:"member_id"`
 	UserID   int64 `json:"user_id"`
 	PartyID  int64 `json:"party_id,omitempty"`
+	Role     Role  `json:"role"`
+}
+
+// MemberRoleChanged is the payload of a member.role_changed event: member
+// MemberID, of a party, has role Role from then on.
+type MemberRoleChanged struct {
+	MemberID int64 `json:"member_id"`
 	Role     Role  `json:"role"`
 }
 

@@ -77,7 +77,7 @@ func (s *Service) MemberNames(ctx context.Context, talkID int64) (map[int64]stri
 // it listens to (a browser's EventSource has no wildcard). A new event type
 // belongs here.
 var EventTypes = []string{
-	EventTalkCreated, EventTalkUpdated, EventPartyAdded, EventMemberAdded,
+	EventTalkCreated, EventTalkUpdated, EventPartyAdded, EventMemberAdded, EventMemberRoleChanged,
 	EventTrackCreated, EventTrackMemberAdded, EventTrackMemberRemoved, EventMessagePosted, EventMessageRetracted,
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,

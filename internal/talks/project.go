@@ -130,6 +130,18 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		m := &Member{ID: p.MemberID, TalkID: e.TalkID, UserID: p.UserID, PartyID: p.PartyID, Role: p.Role}
 		members[m.ID] = m
 		s.Members = append(s.Members, m)
+	case EventMemberRoleChanged:
+		var p MemberRoleChanged
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		}
+		m := members[p.MemberID]
+		if m == nil {
+			return fmt.Errorf("unknown member %d", p.MemberID)
+		} else if m.PartyID == 0 || p.Role == RoleFacilitator || !p.Role.Valid() {
+			return fmt.Errorf("member %d cannot become %q", p.MemberID, p.Role)
+		}
+		m.Role = p.Role
 	case EventTrackCreated:
 		var p TrackCreated
 		if err := json.Unmarshal(e.Payload, &p); err != nil {

@@ -608,6 +608,41 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	return nil
 }
 
+// ErrLastPrincipal refuses to change the role of a party's last principal:
+// a party keeps one, who sees all its tracks and sets its mandates.
+var ErrLastPrincipal = Errorf(ECONFLICT, "This is the party's last principal: make another member its principal first.")
+
+// ChangeMemberRole gives member memberID of talk talkID role r: principal,
+// envoy, advisor or observer. The convener and facilitators may change any
+// party member's role, and a principal those of its own party's members,
+// its own included, but not so as to leave its party without a principal
+// (ErrLastPrincipal). A facilitator's role does not change. What the
+// member may see and do follows at once: an envoy made an advisor no
+// longer answers for its party, a member made principal sees every track
+// its party's members are on.
+func (s *Service) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role) (*Member, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return nil, err
+	}
+	m := v.snap.members[memberID]
+	if m == nil {
+		return nil, Errorf(EINVALID, "Member %d is not in this talk.", memberID)
+	} else if !r.Valid() || r == RoleFacilitator {
+		return nil, Errorf(EINVALID, "Role %q is not a role in a party: principal, envoy, advisor or observer.", r)
+	} else if m.PartyID == 0 {
+		return nil, Errorf(EINVALID, "A facilitator belongs to no party; its role does not change.")
+	} else if !v.MayManageMember(m) {
+		return nil, Errorf(EFORBIDDEN, "Only the convener, a facilitator or the member's principal may change its role.")
+	}
+	if err := s.store.ChangeMemberRole(ctx, talkID, memberID, r, s.stamp(v)); err != nil {
+		return nil, err
+	}
+	changed := *m
+	changed.Role = r
+	return &changed, nil
+}
+
 // FindMembers returns the members of talk talkID, which every member sees.
 func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, error) {
 	if _, err := s.View(ctx, talkID); err != nil {
@@ -646,7 +681,7 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 	} else if t.Kind == TrackOfficial {
 		return Errorf(EINVALID, "Every member is on the official track.")
 	}
-	if !v.MayMoveMember(m) {
+	if !v.MayManageMember(m) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the member's principal may add it to a track.")
 	}
 	return s.store.AddTrackMember(ctx, trackID, memberID, s.stamp(v))
@@ -669,7 +704,7 @@ func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64
 	} else if t.Kind == TrackOfficial {
 		return Errorf(EINVALID, "Every member is on the official track.")
 	}
-	if v.Member.ID != memberID && !v.MayMoveMember(m) {
+	if v.Member.ID != memberID && !v.MayManageMember(m) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator, the member's principal or the member itself may take it off a track.")
 	} else if !slices.Contains(t.MemberIDs, memberID) {
 		return Errorf(ECONFLICT, "Member %d is not on this track.", memberID)
@@ -679,11 +714,11 @@ func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64
 	return s.store.RemoveTrackMember(ctx, trackID, memberID, s.stamp(v))
 }
 
-// MayMoveMember reports whether the member may put m on a back-channel it
-// sees, or take m off one: the convener and facilitators any member, a
-// principal a member of its own party. (A member may also leave one
-// itself: Service.RemoveTrackMember.)
-func (v *View) MayMoveMember(m *Member) bool {
+// MayManageMember reports whether the member may change m's role, or put
+// m on a back-channel it sees or take m off one: the convener and
+// facilitators any member, a principal a member of its own party. (A
+// member may also leave a back-channel itself: Service.RemoveTrackMember.)
+func (v *View) MayManageMember(m *Member) bool {
 	return v.CanManage() || v.Member.Role == RolePrincipal && m.PartyID == v.Member.PartyID
 }
 

@@ -204,6 +204,18 @@ func TestServiceAccess(t *testing.T) {
 		{"RemoveTrackMember envoys SA", func(ctx context.Context, w *world) error { // not on it
 			return w.svc.RemoveTrackMember(ctx, w.envoys.ID, w.members["SA"].ID)
 		}, with(with(notFound(seesEnvoys...), talks.EFORBIDDEN, "NE", "NP", "SE"), talks.ECONFLICT, "SP")},
+		{"ChangeMemberRole NA observer", func(ctx context.Context, w *world) error {
+			return errOf(w.svc.ChangeMemberRole(ctx, w.talk.ID, w.members["NA"].ID, talks.RoleObserver))
+		}, with(notFound(members...), talks.EFORBIDDEN, "NE", "NA", "SP", "SE", "SA")},
+		{"ChangeMemberRole NP envoy", func(ctx context.Context, w *world) error { // the North's last principal
+			return errOf(w.svc.ChangeMemberRole(ctx, w.talk.ID, w.members["NP"].ID, talks.RoleEnvoy))
+		}, with(with(notFound(members...), talks.EFORBIDDEN, "NE", "NA", "SP", "SE", "SA"), talks.ECONFLICT, "F", "NP")},
+		{"ChangeMemberRole F envoy", func(ctx context.Context, w *world) error {
+			return errOf(w.svc.ChangeMemberRole(ctx, w.talk.ID, w.members["F"].ID, talks.RoleEnvoy))
+		}, with(notFound(members...), talks.EINVALID, members...)},
+		{"ChangeMemberRole unknown", func(ctx context.Context, w *world) error {
+			return errOf(w.svc.ChangeMemberRole(ctx, w.talk.ID, 9999, talks.RoleEnvoy))
+		}, with(notFound(members...), talks.EINVALID, members...)},
 		{"RemoveTrackMember official NE", func(ctx context.Context, w *world) error {
 			return w.svc.RemoveTrackMember(ctx, w.official.ID, w.members["NE"].ID)
 		}, with(notFound(members...), talks.EINVALID, members...)},

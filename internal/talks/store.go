@@ -74,6 +74,13 @@ type Store interface {
 	// FindMemberByID returns the member with the given ID, or ENOTFOUND.
 	FindMemberByID(ctx context.Context, id int64) (*Member, error)
 
+	// ChangeMemberRole gives member memberID of talk talkID role r,
+	// appending member.role_changed. ENOTFOUND if the talk has no such
+	// member; EINVALID for a facilitator, or r facilitator or unknown;
+	// ECONFLICT if the member has role r already, or is its party's last
+	// principal and r is not principal (a party keeps one).
+	ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role, s Stamp) error
+
 	// FindMembers returns the members that match f in ascending ID order.
 	FindMembers(ctx context.Context, f MemberFilter) ([]*Member, error)
 

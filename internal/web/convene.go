@@ -18,6 +18,7 @@ func (h *Handler) conveneRoutes() []route {
 		{"POST", "/talks/{id}/parties", signedIn, h.handleAddParty},
 		{"POST", "/talks/{id}/tracks", signedIn, h.handleOpenTrack},
 		{"POST", "/talks/{id}/status", signedIn, h.handleTalkStatus},
+		{"POST", "/talks/{id}/roles", signedIn, h.handleChangeRole},
 		{"POST", "/tracks/{id}/members", signedIn, h.handleAddTrackMember},
 		{"POST", "/tracks/{id}/members/remove", signedIn, h.handleRemoveTrackMember},
 	}
@@ -187,6 +188,34 @@ func (h *Handler) handleTalkStatus(w http.ResponseWriter, r *http.Request) error
 	wrote(r, id)
 	http.Redirect(w, r, fmt.Sprintf("/talks/%d", id), http.StatusSeeOther)
 	return nil
+}
+
+// handleChangeRole changes a party member's role (the convener and
+// facilitators, or the member's principal) and goes back to the talk.
+func (h *Handler) handleChangeRole(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	role := talks.Role(r.PostFormValue("role")) // parses the form
+	member, err := strconv.ParseInt(r.PostFormValue("member"), 10, 64)
+	if err == nil {
+		_, err = h.svc.ChangeMemberRole(r.Context(), id, member, role)
+	} else {
+		err = talks.Errorf(talks.EINVALID, "Choose a member.")
+	}
+	switch talks.ErrorCode(err) {
+	case "":
+		wrote(r, id)
+		http.Redirect(w, r, fmt.Sprintf("/talks/%d#parties-h", id), http.StatusSeeOther)
+		return nil
+	case talks.EINVALID, talks.ECONFLICT:
+		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
+			p.RoleMember, p.RoleValue, p.Errors["role"] = member, role, talks.ErrorMessage(err)
+		})
+	default:
+		return err
+	}
 }
 
 // handleAddTrackMember puts a member of the talk on a back-channel (its

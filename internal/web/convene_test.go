@@ -239,3 +239,55 @@ func TestRemoveFromTrack(t *testing.T) {
 	wantStatus(t, np.get(back), http.StatusNotFound)
 	wantStatus(t, s2.get(back), http.StatusOK)
 }
+
+// TestChangeRole changes roles on the demo talk's page: the facilitator
+// any party member's, the Northland principal only its own party's, and not
+// its own while it is the party's only principal (the choice is kept with
+// the error); an envoy has no such form.
+func TestChangeRole(t *testing.T) {
+	e := newEnv(t)
+	talk := fmt.Sprintf("/talks/%d", e.demo.Talk.ID)
+	id := func(key string) string { return strconv.FormatInt(e.demo.Members[key].ID, 10) }
+	roleOf := func(key string) talks.Role {
+		t.Helper()
+		m, err := e.svc.FindMembers(e.demo.As(t.Context(), "facilitator"), e.demo.Talk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range m {
+			if x.ID == e.demo.Members[key].ID {
+				return x.Role
+			}
+		}
+		t.Fatalf("no member %s", key)
+		return ""
+	}
+
+	fac := e.login(t, "facilitator")
+	wantContains(t, fac.get(talk), `id="change-role"`, `<option value="`+id("s.advisor")+`"`)
+	wantStatus(t, fac.post(talk+"/roles", url.Values{"member": {id("s.advisor")}, "role": {"envoy"}}), http.StatusSeeOther)
+	if got := roleOf("s.advisor"); got != talks.RoleEnvoy {
+		t.Errorf("s.advisor's role = %s, want envoy", got)
+	}
+
+	np := e.login(t, "n.principal")
+	page := np.get(talk)
+	wantContains(t, page, `id="change-role"`, `<option value="`+id("n.advisor")+`"`)
+	wantNotContains(t, page, `<option value="`+id("s.envoy1")+`"`)
+	wantStatus(t, np.post(talk+"/roles", url.Values{"member": {id("s.envoy1")}, "role": {"observer"}}), http.StatusForbidden)
+	res := np.post(talk+"/roles", url.Values{"member": {id("n.principal")}, "role": {"advisor"}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-role"`, "last principal", `<option value="`+id("n.principal")+`" selected`, `<option value="advisor" selected`)
+	if got := roleOf("n.principal"); got != talks.RolePrincipal {
+		t.Errorf("n.principal's role after a refused change = %s", got)
+	}
+	wantStatus(t, np.post(talk+"/roles", url.Values{"member": {id("n.advisor")}, "role": {"bogus"}}), http.StatusUnprocessableEntity)
+	wantStatus(t, np.post(talk+"/roles", url.Values{"member": {id("n.advisor")}, "role": {"observer"}}), http.StatusSeeOther)
+	if got := roleOf("n.advisor"); got != talks.RoleObserver {
+		t.Errorf("n.advisor's role = %s, want observer", got)
+	}
+
+	envoy := e.login(t, "n.envoy1")
+	wantNotContains(t, envoy.get(talk), `id="change-role"`)
+	wantStatus(t, envoy.post(talk+"/roles", url.Values{"member": {id("n.advisor")}, "role": {"envoy"}}), http.StatusForbidden)
+}

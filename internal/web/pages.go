@@ -146,7 +146,21 @@ type talkPage struct {
 	TrackName    string
 	TrackMembers []int64
 	Errors       formErrors
+
+	// Roleable are the party members whose role the user may change
+	// (View.MayManageMember), and RoleMember and RoleValue what was
+	// chosen in that form, kept on an error.
+	Roleable   []*talks.Member
+	RoleMember int64
+	RoleValue  talks.Role
 }
+
+// PartyRoles are the roles a party member may have, for the form that
+// changes one.
+var PartyRoles = []talks.Role{talks.RolePrincipal, talks.RoleEnvoy, talks.RoleAdvisor, talks.RoleObserver}
+
+// Roles returns PartyRoles, for the template.
+func (p *talkPage) Roles() []talks.Role { return PartyRoles }
 
 // Checked reports whether member id was checked in the form that opens a
 // back-channel.
@@ -181,6 +195,8 @@ func (h *Handler) renderTalk(w http.ResponseWriter, r *http.Request, id int64, s
 	for _, m := range members {
 		if m.PartyID == 0 {
 			p.Facilitators = append(p.Facilitators, m)
+		} else if tc.View.MayManageMember(m) {
+			p.Roleable = append(p.Roleable, m)
 		}
 	}
 	if p.Agreement, err = h.svc.FindAgreement(r.Context(), id); err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
@@ -222,7 +238,7 @@ type trackPage struct {
 
 	// Addable are the talk's members not on the back-channel that the
 	// user may put on it, and Removable those on it that the user may take
-	// off (View.MayMoveMember; convene.go). CanLeave: the user is on it and
+	// off (View.MayManageMember; convene.go). CanLeave: the user is on it and
 	// may leave (not its last member).
 	Addable, Removable []*talks.Member
 	CanLeave           bool
@@ -267,7 +283,7 @@ func (h *Handler) loadTrack(r *http.Request) (*trackPage, error) {
 		p.CanLeave = tr.HasMember(tc.View.Member.ID) && on > 1
 		for _, m := range tc.View.Members() {
 			switch {
-			case !tc.View.MayMoveMember(m):
+			case !tc.View.MayManageMember(m):
 			case !tr.HasMember(m.ID):
 				p.Addable = append(p.Addable, m)
 			case m.ID != tc.View.Member.ID && on > 1:

@@ -77,3 +77,46 @@ func TestRemoveTrackMemberAPI(t *testing.T) {
 		t.Errorf("DELETE a malformed member as SE = %d %s, want 404", st, body)
 	}
 }
+
+// TestChangeMemberRoleAPI changes NE's role through the API: bad requests
+// change nothing; the new role shows in the member list and in what NE may
+// do at once.
+func TestChangeMemberRoleAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	path := fmt.Sprintf("/api/v1/talks/%d/members/%d", w.talk.ID, w.members["NE"].ID)
+	head := e.talkHead(w.talk.ID)
+	for _, c := range []struct {
+		body any
+		want int
+	}{
+		{map[string]any{"role": "king"}, 400},
+		{map[string]any{"role": "facilitator"}, 400},
+		{map[string]any{"role": "advisor", "party_id": w.south.ID}, 400}, // unknown field
+		{map[string]any{}, 400},
+		{map[string]any{"role": "envoy"}, 409}, // already
+	} {
+		if st, body := e.do("NP", "PATCH", path, c.body); st != c.want {
+			t.Errorf("PATCH %v = %d %s, want %d", c.body, st, body, c.want)
+		}
+	}
+	if got := e.talkHead(w.talk.ID); got != head {
+		t.Errorf("refused changes moved the talk's head from %d to %d", head, got)
+	}
+
+	var m Member
+	e.must(200, "NP", "PATCH", path, map[string]any{"role": "observer"}, &m)
+	if m.ID != w.members["NE"].ID || m.Role != "observer" {
+		t.Errorf("PATCH answered %+v, want NE as an observer", m)
+	}
+	var list []Member
+	e.must(200, "SE", "GET", fmt.Sprintf("/api/v1/talks/%d/members", w.talk.ID), nil, &list)
+	for _, got := range list {
+		if got.ID == m.ID && got.Role != "observer" {
+			t.Errorf("the member list has NE as %s, want observer", got.Role)
+		}
+	}
+	if st, body := e.do("NE", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.envoys.ID), map[string]any{"body": "hello"}); st != 403 {
+		t.Errorf("an observer posts: %d %s, want 403", st, body)
+	}
+}
