@@ -196,7 +196,7 @@ func (tx *txn) acceptInvitation(ctx context.Context, id int64, newUser *talks.Us
 		userID, st.ActorID = newUser.ID, newUser.ID
 	}
 	var one int
-	err = tx.QueryRow(ctx, `SELECT 1 FROM members WHERE talk_id = $1 AND user_id = $2`, inv.TalkID, userID).Scan(&one)
+	err = tx.QueryRow(ctx, `SELECT 1 FROM members WHERE talk_id = $1 AND user_id = $2 AND NOT removed`, inv.TalkID, userID).Scan(&one)
 	if err == nil {
 		return nil, talks.ErrAlreadyMember
 	} else if !errors.Is(err, pgx.ErrNoRows) {
@@ -208,14 +208,9 @@ func (tx *txn) acceptInvitation(ctx context.Context, id int64, newUser *talks.Us
 	} else if !errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("find stakeholder: %w", err)
 	}
-	var party *int64
-	if inv.PartyID != 0 {
-		party = &inv.PartyID
-	}
 	mem := &talks.Member{TalkID: inv.TalkID, UserID: userID, PartyID: inv.PartyID, Role: inv.Role}
-	if err := tx.QueryRow(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
-		mem.TalkID, mem.UserID, party, string(mem.Role)).Scan(&mem.ID); err != nil {
-		return nil, fmt.Errorf("insert member: %w", err)
+	if err := insertMember(ctx, tx, mem, talks.ErrAlreadyMember); err != nil {
+		return nil, err
 	}
 	if err := tx.record(ctx, 0, talks.EventMemberAdded, st, talks.MemberAdded{
 		MemberID: mem.ID, UserID: userID, PartyID: mem.PartyID, Role: mem.Role}); err != nil {

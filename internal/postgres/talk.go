@@ -119,7 +119,7 @@ func (s *Store) FindTalks(ctx context.Context, f talks.TalkFilter) ([]*talks.Tal
 	}
 	if f.UserID != nil {
 		args = append(args, *f.UserID)
-		where = append(where, fmt.Sprintf("id IN (SELECT talk_id FROM members WHERE user_id = $%d)", len(args)))
+		where = append(where, fmt.Sprintf("id IN (SELECT talk_id FROM members WHERE user_id = $%d AND NOT removed)", len(args)))
 	}
 	q := `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY id` + limit(f.Offset, f.Limit)
@@ -230,16 +230,78 @@ func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) 
 		} else if stakeholder {
 			return talks.ErrUserIsStakeholder
 		}
-		var party *int64
-		if m.PartyID != 0 {
-			party = &m.PartyID
-		}
-		if err := tx.QueryRow(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4) RETURNING id`,
-			m.TalkID, m.UserID, party, m.Role).Scan(&m.ID); err != nil {
-			return fmt.Errorf("insert member: %w", err)
+		if err := insertMember(ctx, tx, m, errUserIsMember); err != nil {
+			return err
 		}
 		return tx.record(ctx, 0, talks.EventMemberAdded, st, talks.MemberAdded{MemberID: m.ID, UserID: m.UserID, PartyID: m.PartyID, Role: m.Role})
 	})
+}
+
+// errUserIsMember refuses to add a user that is a member of the talk.
+var errUserIsMember = talks.Errorf(talks.ECONFLICT, "The user is already a member of this talk.")
+
+// insertMember inserts m, or makes the removed member of its user a member
+// again with m's party and role, and sets m.ID; already if the user is a
+// member of the talk.
+func insertMember(ctx context.Context, tx *txn, m *talks.Member, already error) error {
+	var party *int64
+	if m.PartyID != 0 {
+		party = &m.PartyID
+	}
+	err := tx.QueryRow(ctx, `INSERT INTO members (talk_id, user_id, party_id, role) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (talk_id, user_id) DO UPDATE SET party_id = excluded.party_id, role = excluded.role, removed = FALSE WHERE members.removed
+		RETURNING id`, m.TalkID, m.UserID, party, string(m.Role)).Scan(&m.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return already
+	} else if err != nil {
+		return fmt.Errorf("insert member: %w", err)
+	}
+	return nil
+}
+
+// RemoveMember implements talks.Store.
+func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		var party *int64
+		var role talks.Role
+		err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &role)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
+		} else if err != nil {
+			return fmt.Errorf("find member: %w", err)
+		} else if party == nil {
+			return talks.Errorf(talks.EINVALID, "A facilitator is not removed from a talk.")
+		}
+		if role == talks.RolePrincipal {
+			if err := otherPrincipal(ctx, tx, talkID, *party, memberID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE members SET removed = TRUE WHERE id = $1`, memberID); err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM track_members WHERE member_id = $1`, memberID); err != nil {
+			return fmt.Errorf("delete track members: %w", err)
+		}
+		return tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID})
+	})
+}
+
+// otherPrincipal returns ErrLastPrincipal unless party partyID of talk
+// talkID has a principal other than member memberID. The caller holds the
+// talk's lock, which makes the answer exact.
+func otherPrincipal(ctx context.Context, tx *txn, talkID, partyID, memberID int64) error {
+	var others bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM members WHERE talk_id = $1 AND party_id = $2 AND role = 'principal' AND NOT removed AND id <> $3)`,
+		talkID, partyID, memberID).Scan(&others); err != nil {
+		return fmt.Errorf("find principals: %w", err)
+	} else if !others {
+		return talks.ErrLastPrincipal
+	}
+	return nil
 }
 
 // ChangeMemberRole implements talks.Store.
@@ -254,7 +316,7 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 		}
 		var party *int64
 		var old talks.Role
-		err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2`, talkID, memberID).Scan(&party, &old)
+		err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &old)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
 		} else if err != nil {
@@ -266,12 +328,8 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 			return talks.Errorf(talks.ECONFLICT, "Member %d is already %s.", memberID, r)
 		}
 		if old == talks.RolePrincipal {
-			var others bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM members WHERE talk_id = $1 AND party_id = $2 AND role = 'principal' AND id <> $3)`,
-				talkID, *party, memberID).Scan(&others); err != nil {
-				return fmt.Errorf("find principals: %w", err)
-			} else if !others {
-				return talks.ErrLastPrincipal
+			if err := otherPrincipal(ctx, tx, talkID, *party, memberID); err != nil {
+				return err
 			}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE members SET role = $1 WHERE id = $2`, r, memberID); err != nil {
@@ -307,7 +365,7 @@ func (s *Store) FindMembers(ctx context.Context, f talks.MemberFilter) ([]*talks
 }
 
 func (s *Store) findMembers(ctx context.Context, where string, args ...any) ([]*talks.Member, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, user_id, COALESCE(party_id, 0), role FROM members WHERE `+where+` ORDER BY id`, args...)
+	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, user_id, COALESCE(party_id, 0), role, removed FROM members WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find members: %w", err))
 	}
@@ -315,7 +373,7 @@ func (s *Store) findMembers(ctx context.Context, where string, args ...any) ([]*
 	var a []*talks.Member
 	for rows.Next() {
 		var m talks.Member
-		if err := rows.Scan(&m.ID, &m.TalkID, &m.UserID, &m.PartyID, &m.Role); err != nil {
+		if err := rows.Scan(&m.ID, &m.TalkID, &m.UserID, &m.PartyID, &m.Role, &m.Removed); err != nil {
 			return nil, translate(err)
 		}
 		a = append(a, &m)

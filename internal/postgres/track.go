@@ -23,6 +23,9 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 		if err := tx.lock(ctx, t.TalkID); err != nil {
 			return err
 		}
+		if err := currentMembers(ctx, tx, t.TalkID, ids); err != nil {
+			return err
+		}
 		var id int64
 		if err := tx.QueryRow(ctx, `INSERT INTO tracks (talk_id, name, kind) VALUES ($1, $2, $3) RETURNING id`,
 			t.TalkID, t.Name, t.Kind).Scan(&id); err != nil {
@@ -58,6 +61,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, trackID, memberID); err != nil {
@@ -138,4 +144,19 @@ func (s *Store) FindTracks(ctx context.Context, f talks.TrackFilter) ([]*talks.T
 		a = append(a, &t)
 	}
 	return a, translate(rows.Err())
+}
+
+// currentMembers returns EINVALID unless every member in ids is a member
+// of talk talkID that is not removed. The caller holds the talk's lock.
+func currentMembers(ctx context.Context, tx *txn, talkID int64, ids []int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM members WHERE talk_id = $1 AND id = ANY($2) AND NOT removed`, talkID, ids).Scan(&n); err != nil {
+		return fmt.Errorf("find members: %w", err)
+	} else if n != len(ids) {
+		return talks.Errorf(talks.EINVALID, "A member is not in this talk.")
+	}
+	return nil
 }

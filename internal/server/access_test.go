@@ -398,6 +398,14 @@ var matrixRules = map[string]matrixRule{
 			return allow(c.manages() || c.role == talks.RolePrincipal && c.party == "N")
 		},
 	},
+	"DELETE /api/v1/talks/{id}/members/{member}": { // NA, of the North
+		path: func(x *matrixTalk, tg target) string {
+			return fmt.Sprintf("/api/v1/talks/%d/members/%d", tg.id, x.members["NA"].ID)
+		},
+		may: func(c matrixCase, _ target) int {
+			return allow(c.manages() || c.user == "NA" || c.role == talks.RolePrincipal && c.party == "N")
+		},
+	},
 	"GET /api/v1/talks/{id}/tracks": {},
 	"POST /api/v1/talks/{id}/tracks": {
 		body: func(x *matrixTalk) any {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRemoveTrackMemberAPI takes NE off the envoys' back-channel through
@@ -119,4 +120,57 @@ func TestChangeMemberRoleAPI(t *testing.T) {
 	if st, body := e.do("NE", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.envoys.ID), map[string]any{"body": "hello"}); st != 403 {
 		t.Errorf("an observer posts: %d %s, want 403", st, body)
 	}
+}
+
+// TestRemoveMemberAPI takes NE off the talk through the API with NE's event
+// stream open: the stream ends, the talk answers NE 404 and leaves its list,
+// and NE, added again, is the same member.
+func TestRemoveMemberAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	ne, stop := e.stream("NE", w.talk.ID, "", fmt.Sprint(e.talkHead(w.talk.ID)))
+	defer stop()
+	path := fmt.Sprintf("/api/v1/talks/%d/members/%d", w.talk.ID, w.members["NE"].ID)
+
+	if st, body := e.do("SE", "DELETE", path, nil); st != 403 {
+		t.Errorf("DELETE NE as SE = %d %s, want 403", st, body)
+	}
+	if st, body := e.do("NP", "DELETE", path, nil); st != 204 {
+		t.Fatalf("DELETE NE as NP = %d %s, want 204", st, body)
+	}
+	ended := time.After(5 * time.Second)
+	for open := true; open; {
+		select {
+		case ev, ok := <-ne:
+			if open = ok; ok && ev.comment == "" {
+				t.Errorf("NE's stream after the removal has %s %s", ev.typ, ev.data)
+			}
+		case <-ended:
+			t.Fatal("NE's stream did not end after the removal")
+		}
+	}
+	if st, body := e.do("NE", "GET", fmt.Sprintf("/api/v1/talks/%d", w.talk.ID), nil); st != 404 {
+		t.Errorf("GET the talk as NE = %d %s, want 404", st, body)
+	}
+	var list []Talk
+	e.must(200, "NE", "GET", "/api/v1/talks", nil, &list)
+	for _, tk := range list {
+		if tk.ID == w.talk.ID {
+			t.Error("NE's list of talks has the talk")
+		}
+	}
+	if st, body := e.do("NP", "DELETE", path, nil); st != 400 {
+		t.Errorf("DELETE NE again = %d %s, want 400", st, body)
+	}
+	if st, body := e.do("SP", "DELETE", fmt.Sprintf("/api/v1/talks/%d/members/%d", w.talk.ID, w.members["SP"].ID), nil); st != 409 {
+		t.Errorf("DELETE SP, the South's last principal, as SP = %d %s, want 409", st, body)
+	}
+
+	var m Member
+	e.must(201, "NP", "POST", fmt.Sprintf("/api/v1/talks/%d/members", w.talk.ID),
+		map[string]any{"user_id": e.users["NE"].ID, "party_id": w.north.ID, "role": "envoy"}, &m)
+	if m.ID != w.members["NE"].ID {
+		t.Errorf("NE added again is member %d, want %d", m.ID, w.members["NE"].ID)
+	}
+	e.must(200, "NE", "GET", fmt.Sprintf("/api/v1/talks/%d", w.talk.ID), nil, nil)
 }

@@ -204,6 +204,23 @@ func (s *Server) handleChangeMemberRole(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
+func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := pathID(r, "member")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.RemoveMember(r.Context(), id, member); err != nil {
+		return err
+	}
+	s.broker.Notify(id)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func (s *Server) handleTracks(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

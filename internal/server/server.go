@@ -187,6 +187,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/members", user, "talk", s.handleMembers},
 		{"POST", "/api/v1/talks/{id}/members", user, "talk", s.handleAddMember},
 		{"PATCH", "/api/v1/talks/{id}/members/{member}", user, "talk", s.handleChangeMemberRole},
+		{"DELETE", "/api/v1/talks/{id}/members/{member}", user, "talk", s.handleRemoveMember},
 		{"GET", "/api/v1/talks/{id}/tracks", user, "talk", s.handleTracks},
 		{"POST", "/api/v1/talks/{id}/tracks", user, "talk", s.handleCreateTrack},
 		{"GET", "/api/v1/talks/{id}/proposals", user, "talk", s.handleTalkProposals},

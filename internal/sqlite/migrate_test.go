@@ -27,7 +27,7 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	// Undo 00014 to 00010 by hand (00010's Down keeps the
+	// Undo 00015 to 00010 by hand (00010's Down keeps the
 	// rebuilt talks table), then let Open apply them again over the seeded
 	// talk.
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -35,7 +35,8 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"DROP TABLE login_tokens", "DELETE FROM goose_db_version WHERE version_id = 14",
+	for _, q := range []string{"ALTER TABLE members DROP COLUMN removed", "DELETE FROM goose_db_version WHERE version_id = 15",
+		"DROP TABLE login_tokens", "DELETE FROM goose_db_version WHERE version_id = 14",
 		"DROP INDEX answers_version_id", "CREATE INDEX answers_proposal_id ON answers (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 13",
 		"CREATE INDEX versions_proposal_id ON versions (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 12",
 		"DROP TABLE client_signatures", "DROP TABLE signer_keys", "DELETE FROM goose_db_version WHERE version_id = 11",

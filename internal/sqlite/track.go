@@ -22,6 +22,9 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, t.TalkID); err != nil {
 			return err
 		}
+		if err := currentMembers(ctx, tx, t.TalkID, ids); err != nil {
+			return err
+		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO tracks (talk_id, name, kind) VALUES ($1, $2, $3) RETURNING id`,
 			t.TalkID, t.Name, t.Kind).Scan(&id); err != nil {
@@ -52,6 +55,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 			return fmt.Errorf("find track: %w", err)
 		} else if kind == talks.TrackOfficial {
 			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		}
+		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, trackID, memberID); err != nil {
 			return fmt.Errorf("insert track member: %w", err)
@@ -146,4 +152,17 @@ func (s *Store) FindTracks(ctx context.Context, f talks.TrackFilter) ([]*talks.T
 		return rows.Err()
 	})
 	return a, err
+}
+
+// currentMembers returns EINVALID unless every member in ids is a member
+// of talk talkID that is not removed.
+func currentMembers(ctx context.Context, tx *txn, talkID int64, ids []int64) error {
+	for _, id := range ids {
+		if err := exists(ctx, tx, "", `SELECT 1 FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, id); talks.ErrorCode(err) == talks.ENOTFOUND {
+			return talks.Errorf(talks.EINVALID, "Member %d is not in this talk.", id)
+		} else if err != nil {
+			return fmt.Errorf("find member: %w", err)
+		}
+	}
+	return nil
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Tracks", testTracks},
 		{"TrackMemberRemoval", testTrackMemberRemoval},
 		{"MemberRoles", testMemberRoles},
+		{"RemovedMembers", testRemovedMembers},
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
 		{"TalkHead", testTalkHead},

@@ -17,6 +17,7 @@ const (
 	EventPartyAdded         = "party.added"
 	EventMemberAdded        = "member.added"
 	EventMemberRoleChanged  = "member.role_changed"
+	EventMemberRemoved      = "member.removed"
 	EventTrackCreated       = "track.created"
 	EventTrackMemberAdded   = "track.member_added"
 	EventTrackMemberRemoved = "track.member_removed"
@@ -182,6 +183,12 @@ type MemberAdded struct {
 type MemberRoleChanged struct {
 	MemberID int64 `json:"member_id"`
 	Role     Role  `json:"role"`
+}
+
+// MemberRemoved is the payload of a member.removed event: member MemberID
+// is off the talk and off every track from then on.
+type MemberRemoved struct {
+	MemberID int64 `json:"member_id"`
 }
 
 // TrackCreated is the payload of a track.created event, whose TrackID is

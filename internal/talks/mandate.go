@@ -220,7 +220,7 @@ var (
 // envoyOf returns member envoyID if it is an envoy of party partyID in
 // v's talk, or ENOTFOUND.
 func envoyOf(v *View, partyID, envoyID int64) (*Member, error) {
-	m := v.snap.members[envoyID]
+	m := v.snap.member(envoyID)
 	if m == nil || m.Role != RoleEnvoy || m.PartyID != partyID || partyID == 0 {
 		return nil, errEnvoyNotFound
 	}

@@ -393,7 +393,7 @@ func (v *View) canPost(t *Track) error {
 // that member).
 func (v *View) checkAttendees(t *Track, ids []int64) error {
 	for _, id := range ids {
-		m := v.snap.members[id]
+		m := v.snap.member(id)
 		if m == nil || !(&View{User: &User{ID: m.UserID}, Talk: v.Talk, Member: m, snap: v.snap}).CanSeeTrack(t) {
 			return Errorf(EINVALID, "Attendee %d is not a member who may see this track.", id)
 		}

@@ -44,12 +44,14 @@ func (v *View) CanAnswer() bool { return v.speaksForParty() }
 func (v *View) CanPropose() bool { return v.canPropose() }
 
 // Members returns every member of the talk, which every member sees, in
-// ascending ID order. They are copies.
+// ascending ID order, but those removed. They are copies.
 func (v *View) Members() []*Member {
 	a := make([]*Member, 0, len(v.snap.members))
 	for _, m := range v.snap.members {
-		c := *m
-		a = append(a, &c)
+		if !m.Removed {
+			c := *m
+			a = append(a, &c)
+		}
 	}
 	slices.SortFunc(a, func(x, y *Member) int { return cmp.Compare(x.ID, y.ID) })
 	return a
@@ -77,7 +79,7 @@ func (s *Service) MemberNames(ctx context.Context, talkID int64) (map[int64]stri
 // it listens to (a browser's EventSource has no wildcard). A new event type
 // belongs here.
 var EventTypes = []string{
-	EventTalkCreated, EventTalkUpdated, EventPartyAdded, EventMemberAdded, EventMemberRoleChanged,
+	EventTalkCreated, EventTalkUpdated, EventPartyAdded, EventMemberAdded, EventMemberRoleChanged, EventMemberRemoved,
 	EventTrackCreated, EventTrackMemberAdded, EventTrackMemberRemoved, EventMessagePosted, EventMessageRetracted,
 	EventProposalCreated, EventVersionProposed, EventAnswerGiven, EventAnswerWithdrawn, EventTalkAgreed,
 	EventInvitationCreated, EventInvitationRevoked, EventInvitationAccepted,

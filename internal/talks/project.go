@@ -122,21 +122,45 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		var p MemberAdded
 		if err := json.Unmarshal(e.Payload, &p); err != nil {
 			return err
-		} else if members[p.MemberID] != nil {
-			return fmt.Errorf("member %d added twice", p.MemberID)
 		} else if p.PartyID != 0 && parties[p.PartyID] == nil {
 			return fmt.Errorf("unknown party %d", p.PartyID)
+		}
+		if m := members[p.MemberID]; m != nil {
+			// Added again, after it was removed: the same member.
+			if !m.Removed || m.UserID != p.UserID {
+				return fmt.Errorf("member %d added twice", p.MemberID)
+			}
+			m.PartyID, m.Role, m.Removed = p.PartyID, p.Role, false
+			break
 		}
 		m := &Member{ID: p.MemberID, TalkID: e.TalkID, UserID: p.UserID, PartyID: p.PartyID, Role: p.Role}
 		members[m.ID] = m
 		s.Members = append(s.Members, m)
+	case EventMemberRemoved:
+		var p MemberRemoved
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return err
+		}
+		m := members[p.MemberID]
+		if m == nil || m.Removed {
+			return fmt.Errorf("no member %d to remove", p.MemberID)
+		}
+		m.Removed = true
+		for _, t := range tracks {
+			if i, ok := slices.BinarySearch(t.MemberIDs, m.ID); ok {
+				t.MemberIDs = slices.Delete(t.MemberIDs, i, i+1)
+				if len(t.MemberIDs) == 0 {
+					t.MemberIDs = nil
+				}
+			}
+		}
 	case EventMemberRoleChanged:
 		var p MemberRoleChanged
 		if err := json.Unmarshal(e.Payload, &p); err != nil {
 			return err
 		}
 		m := members[p.MemberID]
-		if m == nil {
+		if m == nil || m.Removed {
 			return fmt.Errorf("unknown member %d", p.MemberID)
 		} else if m.PartyID == 0 || p.Role == RoleFacilitator || !p.Role.Valid() {
 			return fmt.Errorf("member %d cannot become %q", p.MemberID, p.Role)
@@ -151,7 +175,7 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		}
 		t := &Track{ID: e.TrackID, TalkID: e.TalkID, Name: p.Name, Kind: p.Kind}
 		for _, id := range p.MemberIDs {
-			if members[id] == nil {
+			if members[id] == nil || members[id].Removed {
 				return fmt.Errorf("unknown member %d", id)
 			}
 			t.MemberIDs = append(t.MemberIDs, id)
@@ -168,7 +192,7 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 		t := tracks[e.TrackID]
 		if t == nil {
 			return fmt.Errorf("unknown track %d", e.TrackID)
-		} else if members[p.MemberID] == nil {
+		} else if members[p.MemberID] == nil || members[p.MemberID].Removed {
 			return fmt.Errorf("unknown member %d", p.MemberID)
 		}
 		if !slices.Contains(t.MemberIDs, p.MemberID) {

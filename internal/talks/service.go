@@ -70,8 +70,8 @@ type View struct {
 type snapshot struct {
 	head    int64
 	talk    *Talk             // nil until read
-	members map[int64]*Member // by ID
-	byUser  map[int64]*Member // by user ID
+	members map[int64]*Member // by ID, those removed too (their names)
+	byUser  map[int64]*Member // by user ID, not those removed
 	tracks  map[int64]*Track  // by ID
 	order   []*Track          // the same, in ascending ID order
 
@@ -96,12 +96,23 @@ func newSnapshot(head int64, members []*Member, tracks []*Track) *snapshot {
 		mandates: new(sync.Map)}
 	for _, m := range members {
 		sn.members[m.ID] = m
-		sn.byUser[m.UserID] = m
+		if !m.Removed {
+			sn.byUser[m.UserID] = m
+		}
 	}
 	for _, tr := range tracks {
 		sn.tracks[tr.ID] = tr
 	}
 	return sn
+}
+
+// member returns member id of the talk, or nil if there is none or it was
+// removed.
+func (sn *snapshot) member(id int64) *Member {
+	if m := sn.members[id]; m != nil && !m.Removed {
+		return m
+	}
+	return nil
 }
 
 // viewCacheSize bounds the number of talks whose snapshot Service keeps.
@@ -245,7 +256,7 @@ func (v *View) CanSeeTrack(t *Track) bool {
 		return false
 	}
 	for _, id := range t.MemberIDs {
-		if m := v.snap.members[id]; m != nil && m.PartyID == v.Member.PartyID {
+		if m := v.snap.member(id); m != nil && m.PartyID == v.Member.PartyID {
 			return true
 		}
 	}
@@ -625,7 +636,7 @@ func (s *Service) ChangeMemberRole(ctx context.Context, talkID, memberID int64, 
 	if err != nil {
 		return nil, err
 	}
-	m := v.snap.members[memberID]
+	m := v.snap.member(memberID)
 	if m == nil {
 		return nil, Errorf(EINVALID, "Member %d is not in this talk.", memberID)
 	} else if !r.Valid() || r == RoleFacilitator {
@@ -643,12 +654,37 @@ func (s *Service) ChangeMemberRole(ctx context.Context, talkID, memberID int64, 
 	return &changed, nil
 }
 
-// FindMembers returns the members of talk talkID, which every member sees.
+// FindMembers returns the members of talk talkID, which every member sees,
+// but those removed.
 func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, error) {
 	if _, err := s.View(ctx, talkID); err != nil {
 		return nil, err
 	}
-	return s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+	all, err := s.store.FindMembers(ctx, MemberFilter{TalkID: talkID})
+	return slices.DeleteFunc(all, func(m *Member) bool { return m.Removed }), err
+}
+
+// RemoveMember takes member memberID, of a party, off talk talkID: the
+// convener and facilitators any, a principal one of its own party, and a
+// member itself (it leaves); but not its party's last principal
+// (ErrLastPrincipal). A facilitator is not removed. From then on the talk
+// does not exist for it; it is on no track, and what it wrote and answered
+// stays, under its name. Added again (AddMember, an invitation), it is the
+// same member once more.
+func (s *Service) RemoveMember(ctx context.Context, talkID, memberID int64) error {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return err
+	}
+	m := v.snap.member(memberID)
+	if m == nil {
+		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
+	} else if m.PartyID == 0 {
+		return Errorf(EINVALID, "A facilitator is not removed from a talk.")
+	} else if m.ID != v.Member.ID && !v.MayManageMember(m) {
+		return Errorf(EFORBIDDEN, "Only the convener, a facilitator, the member's principal or the member itself may take it off the talk.")
+	}
+	return s.store.RemoveMember(ctx, talkID, memberID, s.stamp(v))
 }
 
 // CreateTrack creates back-channel t in talk t.TalkID. The convener and
@@ -675,7 +711,7 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 	if err != nil {
 		return err
 	}
-	m := v.snap.members[memberID]
+	m := v.snap.member(memberID)
 	if m == nil {
 		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
 	} else if t.Kind == TrackOfficial {
@@ -698,7 +734,7 @@ func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64
 	if err != nil {
 		return err
 	}
-	m := v.snap.members[memberID]
+	m := v.snap.member(memberID)
 	if m == nil {
 		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
 	} else if t.Kind == TrackOfficial {

@@ -216,6 +216,15 @@ func TestServiceAccess(t *testing.T) {
 		{"ChangeMemberRole unknown", func(ctx context.Context, w *world) error {
 			return errOf(w.svc.ChangeMemberRole(ctx, w.talk.ID, 9999, talks.RoleEnvoy))
 		}, with(notFound(members...), talks.EINVALID, members...)},
+		{"RemoveMember NA", func(ctx context.Context, w *world) error {
+			return w.svc.RemoveMember(ctx, w.talk.ID, w.members["NA"].ID)
+		}, with(notFound(members...), talks.EFORBIDDEN, "NE", "SP", "SE", "SA")},
+		{"RemoveMember SP", func(ctx context.Context, w *world) error { // the South's last principal
+			return w.svc.RemoveMember(ctx, w.talk.ID, w.members["SP"].ID)
+		}, with(with(notFound(members...), talks.EFORBIDDEN, "NP", "NE", "NA", "SE", "SA"), talks.ECONFLICT, "F", "SP")},
+		{"RemoveMember F", func(ctx context.Context, w *world) error {
+			return w.svc.RemoveMember(ctx, w.talk.ID, w.members["F"].ID)
+		}, with(notFound(members...), talks.EINVALID, members...)},
 		{"RemoveTrackMember official NE", func(ctx context.Context, w *world) error {
 			return w.svc.RemoveTrackMember(ctx, w.official.ID, w.members["NE"].ID)
 		}, with(notFound(members...), talks.EINVALID, members...)},

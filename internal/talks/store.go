@@ -81,7 +81,15 @@ type Store interface {
 	// principal and r is not principal (a party keeps one).
 	ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role, s Stamp) error
 
-	// FindMembers returns the members that match f in ascending ID order.
+	// RemoveMember marks member memberID of talk talkID removed and takes
+	// it off every track, appending member.removed. ENOTFOUND if the talk
+	// has no such member; EINVALID for a facilitator; ECONFLICT if it is
+	// removed already, or is its party's last principal. AddMember and
+	// AcceptInvitation of its user make it a member again, with its ID.
+	RemoveMember(ctx context.Context, talkID, memberID int64, s Stamp) error
+
+	// FindMembers returns the members that match f in ascending ID order,
+	// those removed too.
 	FindMembers(ctx context.Context, f MemberFilter) ([]*Member, error)
 
 	// CreateTrack creates back-channel t in talk t.TalkID with the members

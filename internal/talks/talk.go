@@ -113,6 +113,10 @@ type Member struct {
 	UserID  int64
 	PartyID int64 // 0 for a facilitator
 	Role    Role
+	// Removed: taken off the talk, or left it (member.removed). It keeps
+	// its ID, for what it wrote and answered, and sees nothing of the
+	// talk; it is on no track. Added again, it is a member once more.
+	Removed bool
 }
 
 // Validate reports an EINVALID error for an unknown role, a facilitator in

@@ -19,6 +19,7 @@ func (h *Handler) conveneRoutes() []route {
 		{"POST", "/talks/{id}/tracks", signedIn, h.handleOpenTrack},
 		{"POST", "/talks/{id}/status", signedIn, h.handleTalkStatus},
 		{"POST", "/talks/{id}/roles", signedIn, h.handleChangeRole},
+		{"POST", "/talks/{id}/members/remove", signedIn, h.handleRemoveMember},
 		{"POST", "/tracks/{id}/members", signedIn, h.handleAddTrackMember},
 		{"POST", "/tracks/{id}/members/remove", signedIn, h.handleRemoveTrackMember},
 	}
@@ -212,6 +213,37 @@ func (h *Handler) handleChangeRole(w http.ResponseWriter, r *http.Request) error
 	case talks.EINVALID, talks.ECONFLICT:
 		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
 			p.RoleMember, p.RoleValue, p.Errors["role"] = member, role, talks.ErrorMessage(err)
+		})
+	default:
+		return err
+	}
+}
+
+// handleRemoveMember takes a party member off the talk, or lets the user
+// leave it, and goes back to the talk, or to My talks after leaving.
+func (h *Handler) handleRemoveMember(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := strconv.ParseInt(r.PostFormValue("member"), 10, 64)
+	if err == nil {
+		err = h.svc.RemoveMember(r.Context(), id, member)
+	} else {
+		err = talks.Errorf(talks.EINVALID, "Choose a member.")
+	}
+	switch talks.ErrorCode(err) {
+	case "":
+		wrote(r, id)
+		to := fmt.Sprintf("/talks/%d#parties-h", id)
+		if _, err := h.svc.View(r.Context(), id); err != nil {
+			to = "/" // the user left
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return nil
+	case talks.EINVALID, talks.ECONFLICT:
+		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
+			p.RemoveMember, p.Errors["remove"] = member, talks.ErrorMessage(err)
 		})
 	default:
 		return err

@@ -291,3 +291,48 @@ func TestChangeRole(t *testing.T) {
 	wantNotContains(t, envoy.get(talk), `id="change-role"`)
 	wantStatus(t, envoy.post(talk+"/roles", url.Values{"member": {id("n.advisor")}, "role": {"envoy"}}), http.StatusForbidden)
 }
+
+// TestRemoveMember takes members off the demo talk from its page: the
+// Northland principal takes off its advisor (and cannot take off the
+// Southland's), an envoy leaves and lands on My talks, and the principal,
+// its party's only one, cannot leave; those taken off no longer see it.
+func TestRemoveMember(t *testing.T) {
+	e := newEnv(t)
+	talk := fmt.Sprintf("/talks/%d", e.demo.Talk.ID)
+	id := func(key string) string { return strconv.FormatInt(e.demo.Members[key].ID, 10) }
+
+	np := e.login(t, "n.principal")
+	page := np.get(talk)
+	wantContains(t, page, `id="remove-member"`, `id="leave-talk"`)
+	body := page.Body
+	form, _, _ := strings.Cut(body[strings.Index(body, `id="remove-member"`)+1:], "</form>")
+	if !strings.Contains(form, `<option value="`+id("n.advisor")+`"`) || strings.Contains(form, `<option value="`+id("n.principal")+`"`) ||
+		strings.Contains(form, `<option value="`+id("s.envoy1")+`"`) {
+		t.Errorf("the principal's form to take a member off lists %s; want its party's members but itself", form)
+	}
+	wantStatus(t, np.post(talk+"/members/remove", url.Values{"member": {id("s.envoy1")}}), http.StatusForbidden)
+	res := np.post(talk+"/members/remove", url.Values{"member": {id("n.advisor")}})
+	wantStatus(t, res, http.StatusSeeOther)
+	wantStatus(t, e.login(t, "n.advisor").get(talk), http.StatusNotFound)
+	// What it wrote keeps its name.
+	if err := e.svc.PostMessage(e.demo.As(t.Context(), "n.envoy1"), &talks.Message{TrackID: e.demo.Official.ID, Body: "before n.envoy1 goes"}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, np.post(talk+"/members/remove", url.Values{"member": {id("n.envoy1")}}), http.StatusSeeOther)
+	wantContains(t, np.get(fmt.Sprintf("/tracks/%d", e.demo.Official.ID)), "(no longer in the talk)")
+	res = np.post(talk+"/members/remove", url.Values{"member": {id("n.principal")}})
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="e-leave"`, "last principal")
+	wantNotContains(t, res, `id="e-remove"`)
+
+	envoy := e.login(t, "s.envoy2")
+	wantContains(t, envoy.get("/"), `href="`+talk+`"`)
+	wantNotContains(t, envoy.get(talk), `id="remove-member"`)
+	res = envoy.post(talk+"/members/remove", url.Values{"member": {id("s.envoy2")}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if got := res.Header.Get("Location"); got != "/" {
+		t.Errorf("leaving goes to %q, want /", got)
+	}
+	wantStatus(t, envoy.get(talk), http.StatusNotFound)
+	wantNotContains(t, envoy.get("/"), `href="`+talk+`"`)
+}

@@ -87,10 +87,14 @@ func (c *talkCtx) PartyName(id int64) string {
 // Member returns member id of the talk, or nil.
 func (c *talkCtx) Member(id int64) *talks.Member { return c.members[id] }
 
-// Who returns "Name (Party role)" for member id.
+// Who returns "Name (Party role)" for member id, or "Name (no longer in
+// the talk)" for a member removed from it.
 func (c *talkCtx) Who(id int64) string {
 	m := c.Member(id)
 	if m == nil {
+		if name, ok := c.Names[id]; ok {
+			return name + " (no longer in the talk)"
+		}
 		return "someone"
 	}
 	role := string(m.Role)
@@ -153,6 +157,21 @@ type talkPage struct {
 	Roleable   []*talks.Member
 	RoleMember int64
 	RoleValue  talks.Role
+	// RemoveMember is the member chosen in the form that takes one off
+	// the talk (Roleable, but the user), kept on an error.
+	RemoveMember int64
+}
+
+// Removable returns the members the user may take off the talk: those
+// whose role it may change, but itself (it leaves instead).
+func (p *talkPage) Removable() []*talks.Member {
+	var a []*talks.Member
+	for _, m := range p.Roleable {
+		if m.ID != p.Me.ID {
+			a = append(a, m)
+		}
+	}
+	return a
 }
 
 // PartyRoles are the roles a party member may have, for the form that

@@ -1,0 +1,119 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/backchannel/backchannel/internal/talks"
+)
+
+// testRemovedMembers checks RemoveMember: the member is marked removed
+// and off every track, the log says so, its talk leaves its user's list,
+// refused calls write nothing, a view from before is stale, nothing puts
+// it on a track or changes its role, and adding its user again, directly
+// or by an invitation, makes it the same member once more.
+func testRemovedMembers(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	head := func() int64 {
+		t.Helper()
+		h, err := s.TalkHead(ctx, f.talk.ID)
+		must(t, "TalkHead", err)
+		return h
+	}
+	member := func(id int64) *talks.Member {
+		t.Helper()
+		m, err := s.FindMemberByID(ctx, id)
+		must(t, "FindMemberByID", err)
+		return m
+	}
+	talksOf := func(u *talks.User) int {
+		t.Helper()
+		a, err := s.FindTalks(ctx, talks.TalkFilter{UserID: &u.ID})
+		must(t, "FindTalks", err)
+		return len(a)
+	}
+
+	before := head()
+	must(t, "RemoveMember", s.RemoveMember(ctx, f.talk.ID, f.mNorthE.ID, stamp(f.northP.ID, 600)))
+	if m := member(f.mNorthE.ID); !m.Removed {
+		t.Errorf("member after RemoveMember = %+v, want removed", m)
+	}
+	tr, err := s.FindTrackByID(ctx, f.back.ID)
+	must(t, "FindTrackByID", err)
+	if want := []int64{f.mSouthE.ID}; !reflect.DeepEqual(tr.MemberIDs, want) {
+		t.Errorf("back-channel members after RemoveMember = %v, want %v", tr.MemberIDs, want)
+	}
+	if n := talksOf(f.northE); n != 0 {
+		t.Errorf("FindTalks(removed member's user) = %d talks, want 0", n)
+	}
+	evs := events(t, s, f.talk.ID)
+	last := evs[len(evs)-1]
+	var p talks.MemberRemoved
+	if last.ID != before+1 || last.Type != talks.EventMemberRemoved || last.TrackID != 0 {
+		t.Errorf("last event = %d %s on track %d, want %d %s talk-wide", last.ID, last.Type, last.TrackID, before+1, talks.EventMemberRemoved)
+	} else if err := json.Unmarshal(last.Payload, &p); err != nil || p.MemberID != f.mNorthE.ID {
+		t.Errorf("member.removed payload %s (%v), want member %d", last.Payload, err, f.mNorthE.ID)
+	}
+	st := stamp(f.southE.ID, 601)
+	st.View = &talks.ViewCheck{Head: before}
+	if err := s.PostMessage(ctx, &talks.Message{TrackID: f.official.ID, AuthorID: f.mSouthE.ID, Body: "stale"}, st); !errors.Is(err, talks.ErrStaleView) {
+		t.Errorf("PostMessage(view before the removal) = %v, want ErrStaleView", err)
+	}
+
+	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: f.talk.ID})
+	must(t, "FindMembers", err)
+	var facilitator *talks.Member
+	for _, m := range members {
+		if m.Role == talks.RoleFacilitator {
+			facilitator = m
+		}
+	}
+	h := head()
+	wantCode(t, "RemoveMember(twice)", s.RemoveMember(ctx, f.talk.ID, f.mNorthE.ID, stamp(1, 602)), talks.ENOTFOUND)
+	wantCode(t, "RemoveMember(unknown)", s.RemoveMember(ctx, f.talk.ID, 9999, stamp(1, 602)), talks.ENOTFOUND)
+	wantCode(t, "RemoveMember(facilitator)", s.RemoveMember(ctx, f.talk.ID, facilitator.ID, stamp(1, 602)), talks.EINVALID)
+	if err := s.RemoveMember(ctx, f.talk.ID, f.mNorthP.ID, stamp(1, 602)); !errors.Is(err, talks.ErrLastPrincipal) {
+		t.Errorf("RemoveMember(last principal) = %v, want ErrLastPrincipal", err)
+	}
+	wantCode(t, "AddTrackMember(removed)", s.AddTrackMember(ctx, f.back.ID, f.mNorthE.ID, stamp(1, 602)), talks.EINVALID)
+	wantCode(t, "CreateTrack(with a removed member)", s.CreateTrack(ctx, &talks.Track{TalkID: f.talk.ID, Name: "x", Kind: talks.TrackBackchannel,
+		MemberIDs: []int64{f.mSouthE.ID, f.mNorthE.ID}}, stamp(1, 602)), talks.EINVALID)
+	wantCode(t, "ChangeMemberRole(removed)", s.ChangeMemberRole(ctx, f.talk.ID, f.mNorthE.ID, talks.RoleAdvisor, stamp(1, 602)), talks.ENOTFOUND)
+	if got := head(); got != h {
+		t.Errorf("TalkHead after refused calls = %d, want %d", got, h)
+	}
+
+	// Added again, to another party: the same member.
+	again := &talks.Member{TalkID: f.talk.ID, UserID: f.northE.ID, PartyID: f.south.ID, Role: talks.RoleObserver}
+	must(t, "AddMember(again)", s.AddMember(ctx, again, stamp(f.convener.ID, 603)))
+	if again.ID != f.mNorthE.ID {
+		t.Errorf("AddMember(again) gave member %d, want %d", again.ID, f.mNorthE.ID)
+	}
+	if m := member(again.ID); m.Removed || m.PartyID != f.south.ID || m.Role != talks.RoleObserver {
+		t.Errorf("member added again = %+v, want a Southland observer", m)
+	}
+	if n := talksOf(f.northE); n != 1 {
+		t.Errorf("FindTalks(member added again) = %d talks, want 1", n)
+	}
+	wantCode(t, "AddMember(a member)", s.AddMember(ctx, &talks.Member{TalkID: f.talk.ID, UserID: f.northE.ID, PartyID: f.north.ID, Role: talks.RoleEnvoy}, stamp(1, 604)), talks.ECONFLICT)
+
+	// Removed again, and back by an invitation.
+	must(t, "RemoveMember(again)", s.RemoveMember(ctx, f.talk.ID, again.ID, stamp(f.convener.ID, 605)))
+	inv, _ := newInvitation(t, s, f, f.north, talks.RoleEnvoy, 606, time.Hour)
+	m, err := s.AcceptInvitation(ctx, inv.ID, f.northE.ID, stamp(f.northE.ID, 607))
+	must(t, "AcceptInvitation(removed member)", err)
+	if m.ID != f.mNorthE.ID || member(m.ID).Removed || member(m.ID).Role != talks.RoleEnvoy {
+		t.Errorf("AcceptInvitation(removed member) = %+v, want member %d, an envoy again", m, f.mNorthE.ID)
+	}
+	inv2, _ := newInvitation(t, s, f, f.north, talks.RoleEnvoy, 608, time.Hour)
+	_, err = s.AcceptInvitation(ctx, inv2.ID, f.northE.ID, stamp(f.northE.ID, 609))
+	if !errors.Is(err, talks.ErrAlreadyMember) {
+		t.Errorf("AcceptInvitation(a member) = %v, want ErrAlreadyMember", err)
+	}
+	checkProjection(t, s, f.talk.ID)
+}
