@@ -265,18 +265,12 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
 		}
-		var party *int64
-		var role talks.Role
-		err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &role)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
-		} else if err != nil {
-			return fmt.Errorf("find member: %w", err)
-		} else if party == nil {
-			return talks.Errorf(talks.EINVALID, "A facilitator is not removed from a talk.")
+		party, role, err := partyMember(ctx, tx, talkID, memberID, "A facilitator is not removed from a talk.")
+		if err != nil {
+			return err
 		}
 		if role == talks.RolePrincipal {
-			if err := otherPrincipal(ctx, tx, talkID, *party, memberID); err != nil {
+			if err := otherPrincipal(ctx, tx, talkID, party, memberID); err != nil {
 				return err
 			}
 		}
@@ -288,6 +282,23 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		}
 		return tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID})
 	})
+}
+
+// partyMember returns the party and role of member memberID of talk
+// talkID: ENOTFOUND if there is none or it is removed, EINVALID with
+// message facilitator if it is a facilitator.
+func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitator string) (int64, talks.Role, error) {
+	var party *int64
+	var role talks.Role
+	err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &role)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", talks.Errorf(talks.ENOTFOUND, "Member not found.")
+	} else if err != nil {
+		return 0, "", fmt.Errorf("find member: %w", err)
+	} else if party == nil {
+		return 0, "", talks.Errorf(talks.EINVALID, "%s", facilitator)
+	}
+	return *party, role, nil
 }
 
 // otherPrincipal returns ErrLastPrincipal unless party partyID of talk
@@ -314,21 +325,14 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
 		}
-		var party *int64
-		var old talks.Role
-		err := tx.QueryRow(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &old)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
-		} else if err != nil {
-			return fmt.Errorf("find member: %w", err)
-		}
-		if party == nil {
-			return talks.Errorf(talks.EINVALID, "A facilitator belongs to no party; its role does not change.")
+		party, old, err := partyMember(ctx, tx, talkID, memberID, "A facilitator belongs to no party; its role does not change.")
+		if err != nil {
+			return err
 		} else if old == r {
 			return talks.Errorf(talks.ECONFLICT, "Member %d is already %s.", memberID, r)
 		}
 		if old == talks.RolePrincipal {
-			if err := otherPrincipal(ctx, tx, talkID, *party, memberID); err != nil {
+			if err := otherPrincipal(ctx, tx, talkID, party, memberID); err != nil {
 				return err
 			}
 		}

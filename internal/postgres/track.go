@@ -48,19 +48,8 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 // AddTrackMember implements talks.Store.
 func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
-		// A track never moves to another talk or changes kind, so reading
-		// it before locking the talk is safe.
-		var talkID int64
-		var kind talks.TrackKind
-		err := tx.QueryRow(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
-		} else if kind == talks.TrackOfficial {
-			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
-		}
-		if err := tx.lock(ctx, talkID); err != nil {
+		talkID, err := tx.lockBackchannel(ctx, trackID)
+		if err != nil {
 			return err
 		}
 		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
@@ -76,18 +65,7 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 // RemoveTrackMember implements talks.Store.
 func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
-		// As in AddTrackMember, the track is read before the lock.
-		var talkID int64
-		var kind talks.TrackKind
-		err := tx.QueryRow(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
-		} else if kind == talks.TrackOfficial {
-			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
-		}
-		if err := tx.lock(ctx, talkID); err != nil {
+		if _, err := tx.lockBackchannel(ctx, trackID); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)
@@ -159,4 +137,22 @@ func currentMembers(ctx context.Context, tx *txn, talkID int64, ids []int64) err
 		return talks.Errorf(talks.EINVALID, "A member is not in this talk.")
 	}
 	return nil
+}
+
+// lockBackchannel locks the talk of back-channel trackID and returns it:
+// ENOTFOUND for an unknown track, EINVALID for an official one. A track
+// never moves to another talk or changes kind, so reading it before the
+// lock is safe.
+func (tx *txn) lockBackchannel(ctx context.Context, trackID int64) (int64, error) {
+	var talkID int64
+	var kind talks.TrackKind
+	err := tx.QueryRow(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	} else if err != nil {
+		return 0, fmt.Errorf("find track: %w", err)
+	} else if kind == talks.TrackOfficial {
+		return 0, talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+	}
+	return talkID, tx.lock(ctx, talkID)
 }

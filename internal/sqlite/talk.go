@@ -265,18 +265,12 @@ func insertMember(ctx context.Context, tx *txn, m *talks.Member, already error) 
 // RemoveMember implements talks.Store.
 func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var party sql.NullInt64
-		var role talks.Role
-		err := tx.QueryRowContext(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &role)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
-		} else if err != nil {
-			return fmt.Errorf("find member: %w", err)
-		} else if !party.Valid {
-			return talks.Errorf(talks.EINVALID, "A facilitator is not removed from a talk.")
+		party, role, err := partyMember(ctx, tx, talkID, memberID, "A facilitator is not removed from a talk.")
+		if err != nil {
+			return err
 		}
 		if role == talks.RolePrincipal {
-			if err := otherPrincipal(ctx, tx, talkID, party.Int64, memberID); err != nil {
+			if err := otherPrincipal(ctx, tx, talkID, party, memberID); err != nil {
 				return err
 			}
 		}
@@ -288,6 +282,23 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		}
 		return record(ctx, tx, talkID, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID})
 	})
+}
+
+// partyMember returns the party and role of member memberID of talk
+// talkID: ENOTFOUND if there is none or it is removed, EINVALID with
+// message facilitator if it is a facilitator.
+func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitator string) (int64, talks.Role, error) {
+	var party sql.NullInt64
+	var role talks.Role
+	err := tx.QueryRowContext(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", talks.Errorf(talks.ENOTFOUND, "Member not found.")
+	} else if err != nil {
+		return 0, "", fmt.Errorf("find member: %w", err)
+	} else if !party.Valid {
+		return 0, "", talks.Errorf(talks.EINVALID, "%s", facilitator)
+	}
+	return party.Int64, role, nil
 }
 
 // otherPrincipal returns ErrLastPrincipal unless party partyID of talk
@@ -309,21 +320,14 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 		return talks.Errorf(talks.EINVALID, "Role %q is not a role in a party.", r)
 	}
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var party sql.NullInt64
-		var old talks.Role
-		err := tx.QueryRowContext(ctx, `SELECT party_id, role FROM members WHERE talk_id = $1 AND id = $2 AND NOT removed`, talkID, memberID).Scan(&party, &old)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Member not found.")
-		} else if err != nil {
-			return fmt.Errorf("find member: %w", err)
-		}
-		if !party.Valid {
-			return talks.Errorf(talks.EINVALID, "A facilitator belongs to no party; its role does not change.")
+		party, old, err := partyMember(ctx, tx, talkID, memberID, "A facilitator belongs to no party; its role does not change.")
+		if err != nil {
+			return err
 		} else if old == r {
 			return talks.Errorf(talks.ECONFLICT, "Member %d is already %s.", memberID, r)
 		}
 		if old == talks.RolePrincipal {
-			if err := otherPrincipal(ctx, tx, talkID, party.Int64, memberID); err != nil {
+			if err := otherPrincipal(ctx, tx, talkID, party, memberID); err != nil {
 				return err
 			}
 		}

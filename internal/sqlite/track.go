@@ -46,15 +46,9 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 // AddTrackMember implements talks.Store.
 func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID int64
-		var kind talks.TrackKind
-		err := tx.QueryRowContext(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
-		} else if kind == talks.TrackOfficial {
-			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		talkID, err := backchannelTalk(ctx, tx, trackID)
+		if err != nil {
+			return err
 		}
 		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
 			return err
@@ -69,15 +63,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 // RemoveTrackMember implements talks.Store.
 func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
-		var talkID int64
-		var kind talks.TrackKind
-		err := tx.QueryRowContext(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
-		} else if err != nil {
-			return fmt.Errorf("find track: %w", err)
-		} else if kind == talks.TrackOfficial {
-			return talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+		talkID, err := backchannelTalk(ctx, tx, trackID)
+		if err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)
 		if err != nil {
@@ -165,4 +153,20 @@ func currentMembers(ctx context.Context, tx *txn, talkID int64, ids []int64) err
 		}
 	}
 	return nil
+}
+
+// backchannelTalk returns the talk of back-channel trackID: ENOTFOUND for
+// an unknown track, EINVALID for an official one.
+func backchannelTalk(ctx context.Context, tx *txn, trackID int64) (int64, error) {
+	var talkID int64
+	var kind talks.TrackKind
+	err := tx.QueryRowContext(ctx, `SELECT talk_id, kind FROM tracks WHERE id = $1`, trackID).Scan(&talkID, &kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, talks.Errorf(talks.ENOTFOUND, "Track not found.")
+	} else if err != nil {
+		return 0, fmt.Errorf("find track: %w", err)
+	} else if kind == talks.TrackOfficial {
+		return 0, talks.Errorf(talks.EINVALID, "Every member is on the official track.")
+	}
+	return talkID, nil
 }

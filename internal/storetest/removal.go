@@ -19,12 +19,7 @@ import (
 func testRemovedMembers(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
-	head := func() int64 {
-		t.Helper()
-		h, err := s.TalkHead(ctx, f.talk.ID)
-		must(t, "TalkHead", err)
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, f.talk.ID) }
 	member := func(id int64) *talks.Member {
 		t.Helper()
 		m, err := s.FindMemberByID(ctx, id)
@@ -51,8 +46,7 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 	if n := talksOf(f.northE); n != 0 {
 		t.Errorf("FindTalks(removed member's user) = %d talks, want 0", n)
 	}
-	evs := events(t, s, f.talk.ID)
-	last := evs[len(evs)-1]
+	last := lastEvent(t, s, f.talk.ID)
 	var p talks.MemberRemoved
 	if last.ID != before+1 || last.Type != talks.EventMemberRemoved || last.TrackID != 0 {
 		t.Errorf("last event = %d %s on track %d, want %d %s talk-wide", last.ID, last.Type, last.TrackID, before+1, talks.EventMemberRemoved)
@@ -65,14 +59,7 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 		t.Errorf("PostMessage(view before the removal) = %v, want ErrStaleView", err)
 	}
 
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: f.talk.ID})
-	must(t, "FindMembers", err)
-	var facilitator *talks.Member
-	for _, m := range members {
-		if m.Role == talks.RoleFacilitator {
-			facilitator = m
-		}
-	}
+	facilitator := facilitatorOf(t, s, f.talk.ID)
 	h := head()
 	wantCode(t, "RemoveMember(twice)", s.RemoveMember(ctx, f.talk.ID, f.mNorthE.ID, stamp(1, 602)), talks.ENOTFOUND)
 	wantCode(t, "RemoveMember(unknown)", s.RemoveMember(ctx, f.talk.ID, 9999, stamp(1, 602)), talks.ENOTFOUND)

@@ -16,12 +16,7 @@ import (
 func testMemberRoles(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
-	head := func() int64 {
-		t.Helper()
-		h, err := s.TalkHead(ctx, f.talk.ID)
-		must(t, "TalkHead", err)
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, f.talk.ID) }
 	role := func(m *talks.Member) talks.Role {
 		t.Helper()
 		got, err := s.FindMemberByID(ctx, m.ID)
@@ -34,8 +29,7 @@ func testMemberRoles(t *testing.T, s talks.Store) {
 	if got := role(f.mNorthE); got != talks.RoleAdvisor {
 		t.Errorf("role after ChangeMemberRole = %s, want advisor", got)
 	}
-	evs := events(t, s, f.talk.ID)
-	last := evs[len(evs)-1]
+	last := lastEvent(t, s, f.talk.ID)
 	var p talks.MemberRoleChanged
 	if last.ID != before+1 || last.Type != talks.EventMemberRoleChanged || last.TrackID != 0 || last.ActorID != f.northP.ID {
 		t.Errorf("last event = %d %s on track %d by %d, want %d %s talk-wide by %d",
@@ -51,14 +45,7 @@ func testMemberRoles(t *testing.T, s talks.Store) {
 		t.Errorf("PostMessage(view before the change) = %v, want ErrStaleView", err)
 	}
 
-	members, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: f.talk.ID})
-	must(t, "FindMembers", err)
-	var facilitator *talks.Member
-	for _, m := range members {
-		if m.Role == talks.RoleFacilitator {
-			facilitator = m
-		}
-	}
+	facilitator := facilitatorOf(t, s, f.talk.ID)
 	elsewhere := &talks.Talk{Title: "Elsewhere", Space: f.talk.Space, ConvenerID: f.convener.ID}
 	must(t, "CreateTalk", s.CreateTalk(ctx, elsewhere, stamp(f.convener.ID, 502)))
 	others, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: elsewhere.ID})

@@ -16,12 +16,7 @@ import (
 func testTrackMemberRemoval(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
-	head := func() int64 {
-		t.Helper()
-		h, err := s.TalkHead(ctx, f.talk.ID)
-		must(t, "TalkHead", err)
-		return h
-	}
+	head := func() int64 { return talkHead(t, s, f.talk.ID) }
 	members := func() []int64 {
 		t.Helper()
 		tr, err := s.FindTrackByID(ctx, f.back.ID)
@@ -34,8 +29,7 @@ func testTrackMemberRemoval(t *testing.T, s talks.Store) {
 	if got, want := members(), []int64{f.mSouthE.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("track members after RemoveTrackMember = %v, want %v", got, want)
 	}
-	evs := events(t, s, f.talk.ID)
-	last := evs[len(evs)-1]
+	last := lastEvent(t, s, f.talk.ID)
 	var p talks.TrackMemberRemoved
 	if last.ID != before+1 || last.Type != talks.EventTrackMemberRemoved || last.TrackID != f.back.ID || last.ActorID != f.convener.ID {
 		t.Errorf("last event = %d %s on track %d by %d, want %d %s on track %d by %d",
@@ -73,4 +67,37 @@ func testTrackMemberRemoval(t *testing.T, s talks.Store) {
 		t.Errorf("track members after joining again = %v, want %v", got, want)
 	}
 	checkProjection(t, s, f.talk.ID)
+}
+
+// talkHead returns the head of talk talkID's log.
+func talkHead(t *testing.T, s talks.Store, talkID int64) int64 {
+	t.Helper()
+	h, err := s.TalkHead(context.Background(), talkID)
+	must(t, "TalkHead", err)
+	return h
+}
+
+// lastEvent returns the last event of talk talkID.
+func lastEvent(t *testing.T, s talks.Store, talkID int64) *talks.Event {
+	t.Helper()
+	evs := events(t, s, talkID)
+	if len(evs) == 0 {
+		t.Fatalf("talk %d has no events", talkID)
+	}
+	return evs[len(evs)-1]
+}
+
+// facilitatorOf returns the facilitator of talk talkID (its convener's
+// membership).
+func facilitatorOf(t *testing.T, s talks.Store, talkID int64) *talks.Member {
+	t.Helper()
+	ms, err := s.FindMembers(context.Background(), talks.MemberFilter{TalkID: talkID})
+	must(t, "FindMembers", err)
+	for _, m := range ms {
+		if m.Role == talks.RoleFacilitator {
+			return m
+		}
+	}
+	t.Fatalf("talk %d has no facilitator", talkID)
+	return nil
 }

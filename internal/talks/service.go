@@ -707,15 +707,9 @@ func (s *Service) CreateTrack(ctx context.Context, t *Track) error {
 // may see the track, the convener and facilitators may add any member of
 // the talk, and a principal may add a member of its own party.
 func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) error {
-	v, t, err := s.viewOfTrack(ctx, trackID, errTrackNotFound)
+	v, _, m, err := s.backchannelMember(ctx, trackID, memberID)
 	if err != nil {
 		return err
-	}
-	m := v.snap.member(memberID)
-	if m == nil {
-		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
-	} else if t.Kind == TrackOfficial {
-		return Errorf(EINVALID, "Every member is on the official track.")
 	}
 	if !v.MayManageMember(m) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator or the member's principal may add it to a track.")
@@ -730,15 +724,9 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 // then on the track does not exist for that member, nor for its principal
 // if no one else of its party is on it.
 func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64) error {
-	v, t, err := s.viewOfTrack(ctx, trackID, errTrackNotFound)
+	v, t, m, err := s.backchannelMember(ctx, trackID, memberID)
 	if err != nil {
 		return err
-	}
-	m := v.snap.member(memberID)
-	if m == nil {
-		return Errorf(EINVALID, "Member %d is not in this talk.", memberID)
-	} else if t.Kind == TrackOfficial {
-		return Errorf(EINVALID, "Every member is on the official track.")
 	}
 	if v.Member.ID != memberID && !v.MayManageMember(m) {
 		return Errorf(EFORBIDDEN, "Only the convener, a facilitator, the member's principal or the member itself may take it off a track.")
@@ -748,6 +736,24 @@ func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64
 		return Errorf(ECONFLICT, "The last member cannot leave a back-channel: no one would see it any more.")
 	}
 	return s.store.RemoveTrackMember(ctx, trackID, memberID, s.stamp(v))
+}
+
+// backchannelMember returns the view of the talk of back-channel trackID,
+// the track, and member memberID of the talk, for a call that puts the
+// member on the track or takes it off: ENOTFOUND if the user may not see
+// the track, EINVALID for the official track or a member not in the talk.
+func (s *Service) backchannelMember(ctx context.Context, trackID, memberID int64) (*View, *Track, *Member, error) {
+	v, t, err := s.viewOfTrack(ctx, trackID, errTrackNotFound)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m := v.snap.member(memberID)
+	if m == nil {
+		return nil, nil, nil, Errorf(EINVALID, "Member %d is not in this talk.", memberID)
+	} else if t.Kind == TrackOfficial {
+		return nil, nil, nil, Errorf(EINVALID, "Every member is on the official track.")
+	}
+	return v, t, m, nil
 }
 
 // MayManageMember reports whether the member may change m's role, or put
