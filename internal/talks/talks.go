@@ -45,6 +45,15 @@
 // member see this track? Anything a member may not see does not exist for
 // it: the answer is ENOTFOUND, never EFORBIDDEN, and lists leave it out.
 //
+// Membership changes are events like any other, and what a member sees
+// follows them at once: a member put on a back-channel or taken off it
+// (track.member_added, track.member_removed), a role changed
+// (member.role_changed), a member taken off the talk or leaving it
+// (member.removed: it keeps its ID and name for what it wrote, and the talk
+// does not exist for it until it is added again, as the same member). None
+// is a view-keeping type (ViewKeepingTypes), so a write decided by a view
+// from before one is refused by the store and decided again.
+//
 // # Accounts
 //
 // Accounts belong to no talk and are not events: signing in, sessions, API
