@@ -232,6 +232,7 @@ func TestServiceAccess(t *testing.T) {
 	for _, o := range ops {
 		for _, u := range everyone {
 			t.Run(fmt.Sprintf("%s/%s", o.name, u), func(t *testing.T) {
+				t.Parallel() // each on a world of its own
 				w := newWorld(t)
 				before, err := w.store.FindEvents(context.Background(), talks.EventFilter{TalkID: w.talk.ID})
 				mustOK(t, "FindEvents", err)
