@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -280,7 +281,10 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if _, err := tx.Exec(ctx, `DELETE FROM track_members WHERE member_id = $1`, memberID); err != nil {
 			return fmt.Errorf("delete track members: %w", err)
 		}
-		return tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID})
+		if err := tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
+			return err
+		}
+		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
 	})
 }
 
@@ -299,6 +303,27 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 		return 0, "", talks.Errorf(talks.EINVALID, "%s", facilitator)
 	}
 	return *party, role, nil
+}
+
+// revokeInvitationsBy revokes the open invitations to talk talkID that the
+// user of member memberID made, each with its invitation.revoked event.
+func revokeInvitationsBy(ctx context.Context, tx *txn, talkID, memberID int64, st talks.Stamp) error {
+	rows, err := tx.Query(ctx, `UPDATE invitations SET revoked_at = $3 WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
+		AND created_by = (SELECT user_id FROM members WHERE id = $2) RETURNING id`, talkID, memberID, talks.Timestamp(st.Time))
+	if err != nil {
+		return fmt.Errorf("revoke invitations: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("revoke invitations: %w", err)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if err := tx.record(ctx, 0, talks.EventInvitationRevoked, st, talks.InvitationRevoked{InvitationID: id}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // otherPrincipal returns ErrLastPrincipal unless party partyID of talk

@@ -280,7 +280,10 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if _, err := tx.ExecContext(ctx, `DELETE FROM track_members WHERE member_id = $1`, memberID); err != nil {
 			return fmt.Errorf("delete track members: %w", err)
 		}
-		return record(ctx, tx, talkID, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID})
+		if err := record(ctx, tx, talkID, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
+			return err
+		}
+		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
 	})
 }
 
@@ -299,6 +302,39 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 		return 0, "", talks.Errorf(talks.EINVALID, "%s", facilitator)
 	}
 	return party.Int64, role, nil
+}
+
+// revokeInvitationsBy revokes the open invitations to talk talkID that the
+// user of member memberID made, each with its invitation.revoked event.
+func revokeInvitationsBy(ctx context.Context, tx *txn, talkID, memberID int64, st talks.Stamp) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM invitations WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
+		AND created_by = (SELECT user_id FROM members WHERE id = $2) ORDER BY id`, talkID, memberID)
+	if err != nil {
+		return fmt.Errorf("find invitations: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	} else if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = $1 WHERE id = $2`, formatTime(st.Time), id); err != nil {
+			return fmt.Errorf("revoke invitation: %w", err)
+		}
+		if err := record(ctx, tx, talkID, 0, talks.EventInvitationRevoked, st, talks.InvitationRevoked{InvitationID: id}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // otherPrincipal returns ErrLastPrincipal unless party partyID of talk

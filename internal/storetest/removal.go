@@ -33,6 +33,14 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 		return len(a)
 	}
 
+	// Invitations: one NE made, one it made and revoked, one the convener made.
+	mine := &talks.Invitation{TalkID: f.talk.ID, PartyID: f.north.ID, Role: talks.RoleAdvisor, TokenHash: talks.HashToken("bci_ne_open"), ExpiresAt: t0.Add(time.Hour)}
+	must(t, "CreateInvitation(NE's)", s.CreateInvitation(ctx, mine, stamp(f.northE.ID, 590)))
+	revoked := &talks.Invitation{TalkID: f.talk.ID, PartyID: f.north.ID, Role: talks.RoleAdvisor, TokenHash: talks.HashToken("bci_ne_revoked"), ExpiresAt: t0.Add(time.Hour)}
+	must(t, "CreateInvitation(NE's)", s.CreateInvitation(ctx, revoked, stamp(f.northE.ID, 591)))
+	must(t, "RevokeInvitation", s.RevokeInvitation(ctx, revoked.ID, stamp(f.northE.ID, 592)))
+	theirs, _ := newInvitation(t, s, f, f.north, talks.RoleObserver, 593, time.Hour)
+
 	before := head()
 	must(t, "RemoveMember", s.RemoveMember(ctx, f.talk.ID, f.mNorthE.ID, stamp(f.northP.ID, 600)))
 	if m := member(f.mNorthE.ID); !m.Removed {
@@ -46,12 +54,25 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 	if n := talksOf(f.northE); n != 0 {
 		t.Errorf("FindTalks(removed member's user) = %d talks, want 0", n)
 	}
-	last := lastEvent(t, s, f.talk.ID)
+	evs := events(t, s, f.talk.ID)[before:]
 	var p talks.MemberRemoved
-	if last.ID != before+1 || last.Type != talks.EventMemberRemoved || last.TrackID != 0 {
-		t.Errorf("last event = %d %s on track %d, want %d %s talk-wide", last.ID, last.Type, last.TrackID, before+1, talks.EventMemberRemoved)
-	} else if err := json.Unmarshal(last.Payload, &p); err != nil || p.MemberID != f.mNorthE.ID {
-		t.Errorf("member.removed payload %s (%v), want member %d", last.Payload, err, f.mNorthE.ID)
+	var r talks.InvitationRevoked
+	if len(evs) != 2 || evs[0].Type != talks.EventMemberRemoved || evs[0].TrackID != 0 || evs[1].Type != talks.EventInvitationRevoked {
+		t.Errorf("RemoveMember appended %d events (%v), want member.removed then invitation.revoked", len(evs), evs)
+	} else if err := json.Unmarshal(evs[0].Payload, &p); err != nil || p.MemberID != f.mNorthE.ID {
+		t.Errorf("member.removed payload %s (%v), want member %d", evs[0].Payload, err, f.mNorthE.ID)
+	} else if err := json.Unmarshal(evs[1].Payload, &r); err != nil || r.InvitationID != mine.ID {
+		t.Errorf("invitation.revoked payload %s (%v), want invitation %d", evs[1].Payload, err, mine.ID)
+	}
+	for _, c := range []struct {
+		inv     *talks.Invitation
+		revoked bool
+	}{{mine, true}, {theirs, false}} {
+		got, err := s.FindInvitationByID(ctx, c.inv.ID)
+		must(t, "FindInvitationByID", err)
+		if got.RevokedAt.IsZero() == c.revoked {
+			t.Errorf("invitation %d revoked after RemoveMember: %v, want %v", c.inv.ID, !got.RevokedAt.IsZero(), c.revoked)
+		}
 	}
 	st := stamp(f.southE.ID, 601)
 	st.View = &talks.ViewCheck{Head: before}

@@ -668,8 +668,9 @@ func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, err
 // convener and facilitators any, a principal one of its own party, and a
 // member itself (it leaves); but not its party's last principal
 // (ErrLastPrincipal). A facilitator is not removed. From then on the talk
-// does not exist for it; it is on no track, and what it wrote and answered
-// stays, under its name. Added again (AddMember, an invitation), it is the
+// does not exist for it; it is on no track, the invitations it made and
+// that no one has used are revoked, and what it wrote and answered stays,
+// under its name. Added again (AddMember, an invitation), it is the
 // same member once more.
 func (s *Service) RemoveMember(ctx context.Context, talkID, memberID int64) error {
 	v, err := s.View(ctx, talkID)

@@ -81,8 +81,10 @@ type Store interface {
 	// principal and r is not principal (a party keeps one).
 	ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role, s Stamp) error
 
-	// RemoveMember marks member memberID of talk talkID removed and takes
-	// it off every track, appending member.removed. ENOTFOUND if the talk
+	// RemoveMember marks member memberID of talk talkID removed, takes it
+	// off every track and revokes the open invitations its user made,
+	// appending member.removed and an invitation.revoked for each, in one
+	// transaction. ENOTFOUND if the talk
 	// has no such member; EINVALID for a facilitator; ECONFLICT if it is
 	// removed already, or is its party's last principal. AddMember and
 	// AcceptInvitation of its user make it a member again, with its ID.
