@@ -619,8 +619,9 @@ func (s *Service) AddMember(ctx context.Context, m *Member) error {
 	return nil
 }
 
-// ErrLastPrincipal refuses to change the role of a party's last principal:
-// a party keeps one, who sees all its tracks and sets its mandates.
+// ErrLastPrincipal refuses to change the role of a party's last principal,
+// or to take it off the talk: a party keeps one, who sees all its tracks
+// and sets its mandates.
 var ErrLastPrincipal = Errorf(ECONFLICT, "This is the party's last principal: make another member its principal first.")
 
 // ChangeMemberRole gives member memberID of talk talkID role r: principal,

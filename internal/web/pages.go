@@ -174,12 +174,8 @@ func (p *talkPage) Removable() []*talks.Member {
 	return a
 }
 
-// PartyRoles are the roles a party member may have, for the form that
-// changes one.
-var PartyRoles = []talks.Role{talks.RolePrincipal, talks.RoleEnvoy, talks.RoleAdvisor, talks.RoleObserver}
-
-// Roles returns PartyRoles, for the template.
-func (p *talkPage) Roles() []talks.Role { return PartyRoles }
+// Roles returns partyRoles (account.go), for the form that changes a role.
+func (p *talkPage) Roles() []talks.Role { return partyRoles }
 
 // Checked reports whether member id was checked in the form that opens a
 // back-channel.
