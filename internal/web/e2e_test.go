@@ -690,6 +690,44 @@ func TestE2E(t *testing.T) {
 		}
 	}
 	shots.agreed(talkPath, propPath, backPath)
+
+	// A leaves the back-channel from its page. B's talk page drops A from
+	// the back-channel's members without a reload (track.member_removed is
+	// live), and the back-channel is gone for A.
+	var aName string
+	for _, p := range demo.Cast {
+		if p.Key == "n.envoy1" {
+			aName = p.Name
+		}
+	}
+	backMembers := `(document.querySelector("#talk-live li:has(.tag-back)") || {textContent: ""}).textContent.includes(` + jsString(aName) + `)`
+	b.open(talkPath)
+	b.waitLive()
+	if !eval[bool](b, "A among the back-channel's members", backMembers) {
+		t.Fatalf("B: the talk page does not list %s on the back-channel before A leaves", aName)
+	}
+	b.mark()
+	b.watch("left", "!"+backMembers)
+	a.open(backPath)
+	t0 = time.Now().UnixMilli()
+	if left := a.follow("leave the back-channel", `form#leave-track button[type=submit]`); left != talkPath {
+		t.Errorf("A: leaving the back-channel leads to %s, want the talk's page %s", left, talkPath)
+	}
+	seen, ok = b.seenAt("left", "!"+backMembers, liveTimeout)
+	if !ok {
+		t.Errorf("B's talk page still lists %s on the back-channel %v after A left; %s", aName, liveTimeout, b.state())
+	} else {
+		t.Logf("live latency, leaving a back-channel, A's click -> B's track list: %d ms", seen-t0)
+		if b.reloaded() {
+			t.Errorf("B's talk page was reloaded to drop A from the back-channel; want a live update")
+		}
+	}
+	if n := eval[int](a, "count back-channel links", `document.querySelectorAll(`+"`"+backLink+"`"+`).length`); n != 0 {
+		t.Errorf("A, after leaving, sees %d back-channel links in the talk's track list, want 0", n)
+	}
+	if st := a.navigate(srv.URL + backPath); st != 404 {
+		t.Errorf("A, after leaving: GET %s = %d, want 404", backPath, st)
+	}
 }
 
 // shooter writes screenshots of the main pages to the directory that
