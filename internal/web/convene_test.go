@@ -210,6 +210,12 @@ func TestRemoveFromTrack(t *testing.T) {
 		t.Errorf("taking a member off goes to %q, want %q", got, back)
 	}
 	wantStatus(t, e.login(t, "n.envoy2").get(back), http.StatusNotFound)
+	// The live region that membership events refresh: the members, and the
+	// forms, without n.envoy2 on it.
+	region := np.get(back + "/members")
+	wantStatus(t, region, http.StatusOK)
+	wantContains(t, region, `id="track-members"`, `data-live="track.member_added track.member_removed`, `id="remove-track-member"`)
+	wantNotContains(t, region, "<html", e.demo.Users["n.envoy2"].Name+" (")
 	// n.envoy2 is now one the principal may put back, not take off.
 	body := np.get(back).Body
 	add, _, _ := strings.Cut(body[strings.Index(body, `id="add-track-member"`)+1:], "</form>")

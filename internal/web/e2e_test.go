@@ -708,18 +708,35 @@ func TestE2E(t *testing.T) {
 	}
 	b.mark()
 	b.watch("left", "!"+backMembers)
+	// B, in a second window, has the back-channel's own page open.
+	b2 := newPerson(t, browser, srv, "B2 (Southland principal, a second window)", "s.principal")
+	b2.login()
+	b2.open(backPath)
+	b2.waitLive()
+	onTrack := `document.querySelector("#track-members").textContent.includes(` + jsString(aName) + `)`
+	if !eval[bool](b2, "A among the members on the back-channel's page", onTrack) {
+		t.Fatalf("B2: the back-channel's page does not list %s before A leaves", aName)
+	}
+	b2.mark()
+	b2.watch("left", "!"+onTrack)
 	a.open(backPath)
 	t0 = time.Now().UnixMilli()
 	if left := a.follow("leave the back-channel", `form#leave-track button[type=submit]`); left != talkPath {
 		t.Errorf("A: leaving the back-channel leads to %s, want the talk's page %s", left, talkPath)
 	}
-	seen, ok = b.seenAt("left", "!"+backMembers, liveTimeout)
-	if !ok {
-		t.Errorf("B's talk page still lists %s on the back-channel %v after A left; %s", aName, liveTimeout, b.state())
-	} else {
-		t.Logf("live latency, leaving a back-channel, A's click -> B's track list: %d ms", seen-t0)
-		if b.reloaded() {
-			t.Errorf("B's talk page was reloaded to drop A from the back-channel; want a live update")
+	for _, w := range []struct {
+		p    *person
+		expr string
+		at   string
+	}{{b, "!" + backMembers, "B's talk page"}, {b2, "!" + onTrack, "B2's back-channel page"}} {
+		seen, ok := w.p.seenAt("left", w.expr, liveTimeout)
+		if !ok {
+			t.Errorf("%s still lists %s on the back-channel %v after A left; %s", w.at, aName, liveTimeout, w.p.state())
+			continue
+		}
+		t.Logf("live latency, leaving a back-channel, A's click -> %s: %d ms", w.at, seen-t0)
+		if w.p.reloaded() {
+			t.Errorf("%s was reloaded to drop A from the back-channel; want a live update", w.at)
 		}
 	}
 	if n := eval[int](a, "count back-channel links", `document.querySelectorAll(`+"`"+backLink+"`"+`).length`); n != 0 {

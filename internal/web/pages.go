@@ -38,6 +38,7 @@ func (h *Handler) talkRoutes() []route {
 		{"GET", "/talks/{id}", signedIn, h.handleTalk},
 		{"GET", "/tracks/{id}", signedIn, h.handleTrack},
 		{"GET", "/tracks/{id}/messages", signedIn, h.handleMessages},
+		{"GET", "/tracks/{id}/members", signedIn, h.handleTrackMembers},
 		{"POST", "/tracks/{id}/messages", signedIn, h.handlePostMessage},
 		{"POST", "/messages/{id}/retract", signedIn, h.handleRetractMessage},
 	}
@@ -361,6 +362,16 @@ func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.renderFragment(w, http.StatusOK, "track", "messages", h.trackFrame(r, p))
+}
+
+// handleTrackMembers renders a back-channel's members and the forms that
+// change them: the live region that membership events refresh.
+func (h *Handler) handleTrackMembers(w http.ResponseWriter, r *http.Request) error {
+	p, err := h.loadTrack(r)
+	if err != nil {
+		return err
+	}
+	return h.renderFragment(w, http.StatusOK, "track", "track-members", h.trackFrame(r, p))
 }
 
 func (h *Handler) handlePostMessage(w http.ResponseWriter, r *http.Request) error {

@@ -33,6 +33,7 @@ func TestPrivacyDifferential(t *testing.T) {
 		fmt.Sprintf("/tracks/%d/messages", d.Official.ID),
 		fmt.Sprintf("/tracks/%d/meetings", d.Official.ID),
 		fmt.Sprintf("/tracks/%d", d.Back.ID),
+		fmt.Sprintf("/tracks/%d/members", d.Back.ID),
 		fmt.Sprintf("/proposals/%d", d.Proposal.ID),
 		fmt.Sprintf("/proposals/%d?version=%d", d.Proposal.ID, d.Draft.ID),
 		fmt.Sprintf("/talks/%d/agreement", id),

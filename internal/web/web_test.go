@@ -262,7 +262,7 @@ func TestTrackVisibility(t *testing.T) {
 			talk := b.get(fmt.Sprintf("/talks/%d", e.demo.Talk.ID))
 			wantStatus(t, talk, 200)
 			wantNotContains(t, talk, e.demo.Back.Name)
-			for _, p := range []string{back + "/messages"} {
+			for _, p := range []string{back + "/messages", back + "/members"} {
 				if res := b.get(p); res.StatusCode != 404 {
 					t.Errorf("%s: GET %s = %d, want 404", key, p, res.StatusCode)
 				}
