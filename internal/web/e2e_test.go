@@ -745,6 +745,43 @@ func TestE2E(t *testing.T) {
 	if st := a.navigate(srv.URL + backPath); st != 404 {
 		t.Errorf("A, after leaving: GET %s = %d, want 404", backPath, st)
 	}
+
+	// The facilitator takes C off the talk while C has the talk's page open:
+	// C's event stream is refused, and the page reloads to the 404 page by
+	// itself, so that the talk leaves C's screen.
+	var cName string
+	for _, p := range demo.Cast {
+		if p.Key == "n.advisor" {
+			cName = p.Name
+		}
+	}
+	f := newPerson(t, browser, srv, "F (facilitator)", "facilitator")
+	f.login()
+	c.open(talkPath)
+	c.waitLive()
+	notFound := `(function(){ var h = document.querySelector("main h1"); return !!h && h.textContent.trim() === "Not found"; })()`
+	f.open(talkPath)
+	chosen := eval[string](f, "choose C in the form that takes a member off", `(function(){
+  var s = document.querySelector("#f-remove-member");
+  var o = Array.from(s.options).find(function(o){ return o.textContent.indexOf(`+jsString(cName)+`) >= 0; });
+  if (!o) { return ""; }
+  s.value = o.value;
+  return o.textContent;
+})()`)
+	if chosen == "" {
+		t.Fatalf("F: the form that takes a member off the talk does not offer %s", cName)
+	}
+	t0 = time.Now().UnixMilli()
+	f.follow("take C off the talk", `form#remove-member button[type=submit]`)
+	seen, ok = c.seenAt("gone", notFound, liveTimeout)
+	if !ok {
+		t.Errorf("C's talk page did not turn into the 404 page within %v after C was taken off; %s", liveTimeout, c.state())
+	} else {
+		t.Logf("C taken off the talk: F's click -> C's page shows Not found: %d ms", seen-t0)
+	}
+	if body := c.text("body"); strings.Contains(body, msg) || strings.Contains(body, "Issues on the table") {
+		t.Errorf("C's page still shows the talk after C was taken off:\n%s", body)
+	}
 }
 
 // shooter writes screenshots of the main pages to the directory that

@@ -108,10 +108,29 @@
     source.onerror = function () {
       lost = true;
       setStatus("lost", "Reconnecting…");
+      if (source && source.readyState === EventSource.CLOSED) {
+        // The server refused the stream itself: the browser will not try
+        // again. If the page is gone too (the member was taken off the
+        // talk, or signed out), reload it, so that what the member may no
+        // longer see leaves the screen; else say the page is offline.
+        closed();
+      }
     };
     Object.keys(types).forEach(function (t) { source.addEventListener(t, onEvent); });
   }
   connect();
+
+  function closed() {
+    fetch(location.href, { method: "HEAD", credentials: "same-origin", redirect: "manual" }).then(function (res) {
+      if (res.status === 404 || res.status === 401 || res.status === 403 || res.type === "opaqueredirect") {
+        location.reload();
+      } else {
+        setStatus("lost", "Offline: reload the page");
+      }
+    }, function () {
+      setStatus("lost", "Offline: reload the page");
+    });
+  }
 
   // A page that the browser keeps in its back/forward cache must not keep
   // its stream open: a browser allows only a few connections per host, and
