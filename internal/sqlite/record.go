@@ -276,25 +276,12 @@ func checkpoint(ctx context.Context, tx *txn, n talks.Notary, talkID, size int64
 // backfill stores the tree hashes of events appended before the ledger
 // existed (migration 00006), so that every talk's tree covers its log.
 func (s *Store) backfill(ctx context.Context) error {
-	rows, err := s.write.QueryContext(ctx, `
+	ids, err := scanIDs(s.write.QueryContext(ctx, `
 		SELECT t.id FROM talks t
 		WHERE (SELECT count(*) FROM events e WHERE e.talk_id = t.id) > 0
-		  AND NOT EXISTS (SELECT 1 FROM tlog_hashes h WHERE h.talk_id = t.id)`)
+		  AND NOT EXISTS (SELECT 1 FROM tlog_hashes h WHERE h.talk_id = t.id)`))
 	if err != nil {
 		return fmt.Errorf("backfill tree hashes: %w", err)
-	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, id := range ids {
 		tx, err := s.write.BeginTx(ctx, nil)

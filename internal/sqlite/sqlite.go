@@ -277,3 +277,22 @@ func exists(ctx context.Context, tx *txn, msg, query string, args ...any) error 
 	}
 	return err
 }
+
+// scanIDs reads every row of rows, a query's single int64 column, and
+// closes them; err is the query's error, so that a query's two results can
+// be passed straight in.
+func scanIDs(rows *sql.Rows, err error) ([]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -307,29 +308,13 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 // revokeInvitationsBy revokes the open invitations to talk talkID that the
 // user of member memberID made, each with its invitation.revoked event.
 func revokeInvitationsBy(ctx context.Context, tx *txn, talkID, memberID int64, st talks.Stamp) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM invitations WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
-		AND created_by = (SELECT user_id FROM members WHERE id = $2) ORDER BY id`, talkID, memberID)
+	ids, err := scanIDs(tx.QueryContext(ctx, `UPDATE invitations SET revoked_at = $3 WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
+		AND created_by = (SELECT user_id FROM members WHERE id = $2) RETURNING id`, talkID, memberID, formatTime(st.Time)))
 	if err != nil {
-		return fmt.Errorf("find invitations: %w", err)
+		return fmt.Errorf("revoke invitations: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	} else if err := rows.Err(); err != nil {
-		return err
-	}
+	slices.Sort(ids)
 	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET revoked_at = $1 WHERE id = $2`, formatTime(st.Time), id); err != nil {
-			return fmt.Errorf("revoke invitation: %w", err)
-		}
 		if err := record(ctx, tx, talkID, 0, talks.EventInvitationRevoked, st, talks.InvitationRevoked{InvitationID: id}); err != nil {
 			return err
 		}
