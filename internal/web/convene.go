@@ -129,15 +129,23 @@ func (h *Handler) handleAddParty(w http.ResponseWriter, r *http.Request) error {
 	}
 	name := strings.TrimSpace(r.PostFormValue("party"))
 	err = h.svc.AddParty(r.Context(), &talks.Party{TalkID: id, Name: name})
+	return h.answerTalkForm(w, r, id, err, func() string { return fmt.Sprintf("/talks/%d#parties-h", id) }, func(p *talkPage, msg string) {
+		p.PartyName, p.Errors["party"] = name, msg
+	})
+}
+
+// answerTalkForm ends a form of talk id's page that err answered. On
+// success it notes the write and goes to next(). A refusal the user can
+// mend (EINVALID, ECONFLICT) renders the talk's page again, with what keep
+// puts back in the forms and the message; any other error is returned.
+func (h *Handler) answerTalkForm(w http.ResponseWriter, r *http.Request, id int64, err error, next func() string, keep func(p *talkPage, msg string)) error {
 	switch talks.ErrorCode(err) {
 	case "":
 		wrote(r, id)
-		http.Redirect(w, r, fmt.Sprintf("/talks/%d#parties-h", id), http.StatusSeeOther)
+		http.Redirect(w, r, next(), http.StatusSeeOther)
 		return nil
 	case talks.EINVALID, talks.ECONFLICT:
-		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
-			p.PartyName, p.Errors["party"] = name, talks.ErrorMessage(err)
-		})
+		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) { keep(p, talks.ErrorMessage(err)) })
 	default:
 		return err
 	}
@@ -161,18 +169,9 @@ func (h *Handler) handleOpenTrack(w http.ResponseWriter, r *http.Request) error 
 	}
 	t := &talks.Track{TalkID: id, Name: name, MemberIDs: members}
 	err = h.svc.CreateTrack(r.Context(), t)
-	switch talks.ErrorCode(err) {
-	case "":
-		wrote(r, id)
-		http.Redirect(w, r, fmt.Sprintf("/tracks/%d", t.ID), http.StatusSeeOther)
-		return nil
-	case talks.EINVALID, talks.ECONFLICT:
-		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
-			p.TrackName, p.TrackMembers, p.Errors["track"] = name, members, talks.ErrorMessage(err)
-		})
-	default:
-		return err
-	}
+	return h.answerTalkForm(w, r, id, err, func() string { return fmt.Sprintf("/tracks/%d", t.ID) }, func(p *talkPage, msg string) {
+		p.TrackName, p.TrackMembers, p.Errors["track"] = name, members, msg
+	})
 }
 
 // handleTalkStatus closes a talk, or opens a closed one again that has no
@@ -205,18 +204,9 @@ func (h *Handler) handleChangeRole(w http.ResponseWriter, r *http.Request) error
 	} else {
 		err = talks.Errorf(talks.EINVALID, "Choose a member.")
 	}
-	switch talks.ErrorCode(err) {
-	case "":
-		wrote(r, id)
-		http.Redirect(w, r, fmt.Sprintf("/talks/%d#parties-h", id), http.StatusSeeOther)
-		return nil
-	case talks.EINVALID, talks.ECONFLICT:
-		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
-			p.RoleMember, p.RoleValue, p.Errors["role"] = member, role, talks.ErrorMessage(err)
-		})
-	default:
-		return err
-	}
+	return h.answerTalkForm(w, r, id, err, func() string { return fmt.Sprintf("/talks/%d#parties-h", id) }, func(p *talkPage, msg string) {
+		p.RoleMember, p.RoleValue, p.Errors["role"] = member, role, msg
+	})
 }
 
 // handleRemoveMember takes a party member off the talk, or lets the user
@@ -232,22 +222,15 @@ func (h *Handler) handleRemoveMember(w http.ResponseWriter, r *http.Request) err
 	} else {
 		err = talks.Errorf(talks.EINVALID, "Choose a member.")
 	}
-	switch talks.ErrorCode(err) {
-	case "":
-		wrote(r, id)
-		to := fmt.Sprintf("/talks/%d#parties-h", id)
+	next := func() string {
 		if _, err := h.svc.View(r.Context(), id); err != nil {
-			to = "/" // the user left
+			return "/" // the user left
 		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
-		return nil
-	case talks.EINVALID, talks.ECONFLICT:
-		return h.renderTalk(w, r, id, unprocessable, func(p *talkPage) {
-			p.RemoveMember, p.Errors["remove"] = member, talks.ErrorMessage(err)
-		})
-	default:
-		return err
+		return fmt.Sprintf("/talks/%d#parties-h", id)
 	}
+	return h.answerTalkForm(w, r, id, err, next, func(p *talkPage, msg string) {
+		p.RemoveMember, p.Errors["remove"] = member, msg
+	})
 }
 
 // handleAddTrackMember puts a member of the talk on a back-channel (its
