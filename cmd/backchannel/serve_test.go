@@ -112,8 +112,31 @@ func checkDemoLinks(t *testing.T, out string) {
 	}
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
-	if code, body := get(t, c, links[1][2]); code != http.StatusOK || !strings.Contains(body, links[1][1]) || !strings.Contains(body, "Northland-Southland ceasefire talks") {
-		t.Errorf("the sign-in link of %s led to %d, want the talks page of that user:\n%s", links[1][1], code, body)
+	link, err := url.Parse(links[1][2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get(t, c, link.String()); code != http.StatusOK || !strings.Contains(body, `action="/login/link"`) {
+		t.Errorf("the sign-in link of %s led to %d, want the page with its button:\n%s", links[1][1], code, body)
+	}
+	// The button posts the link's token, from the link's origin.
+	req, err := http.NewRequest("POST", link.Scheme+"://"+link.Host+"/login/link", strings.NewReader(url.Values{"token": {link.Query().Get("token")}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", link.Scheme+"://"+link.Host)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), links[1][1]) || !strings.Contains(string(body), "Northland-Southland ceasefire talks") {
+		t.Errorf("signing in with the link of %s led to %d, want the talks page of that user:\n%s", links[1][1], resp.StatusCode, body)
 	}
 }
 

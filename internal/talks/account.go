@@ -633,9 +633,12 @@ func (s *Service) CreateLoginLink(ctx context.Context, userID int64) (string, er
 	return tok, nil
 }
 
+// ErrLoginLink refuses a sign-in token that is unknown, spent or expired.
+var ErrLoginLink = Errorf(EUNAUTHORIZED, "This sign-in link is invalid, used or expired.")
+
 // LoginWithLink redeems sign-in token token (CreateLoginLink): it opens a
 // session of the token's user, as Login does, and spends the token.
-// EUNAUTHORIZED for an unknown, spent or expired token.
+// ErrLoginLink for an unknown, spent or expired token.
 func (s *Service) LoginWithLink(ctx context.Context, token string) (*Session, error) {
 	tok, sess, err := s.newSession(0)
 	if err != nil {
@@ -644,7 +647,7 @@ func (s *Service) LoginWithLink(ctx context.Context, token string) (*Session, er
 	switch err := s.store.RedeemLoginToken(ctx, HashToken(token), s.clock.Now(), sess); ErrorCode(err) {
 	case "":
 	case ENOTFOUND:
-		return nil, Errorf(EUNAUTHORIZED, "This sign-in link is invalid, used or expired.")
+		return nil, ErrLoginLink
 	default:
 		return nil, fmt.Errorf("redeem login token: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"testing"
+
+	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // TestLogoutEndsSession checks that signing out ends the session in the
@@ -32,9 +34,11 @@ func TestLogoutEndsSession(t *testing.T) {
 	wantStatus(t, replay.get("/"), http.StatusSeeOther)
 }
 
-// TestLoginLink checks that a sign-in link signs its opener in as its user,
-// once: opened again, or with a token that is not one, it shows the
-// sign-in form and no session.
+// TestLoginLink checks that a sign-in link, opened, only shows a button
+// that uses it, so that a GET (a mail scanner, a link preview) does not
+// spend it; that the button signs its presser in as the link's user, once;
+// and that a used token, one that is not one, or none shows the sign-in
+// form and opens no session.
 func TestLoginLink(t *testing.T) {
 	e := newEnv(t)
 	u := e.demo.Users["n.principal"]
@@ -42,8 +46,19 @@ func TestLoginLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	link := "/login/link?token=" + url.QueryEscape(tok)
+
+	scanner := e.browser(t)
+	for range 2 {
+		res := scanner.get(link)
+		wantStatus(t, res, http.StatusOK)
+		wantContains(t, res, `action="/login/link"`, `name="token" value="`+tok+`"`)
+		wantStatus(t, scanner.get("/"), http.StatusSeeOther) // not signed in
+	}
+
 	b := e.browser(t)
-	res := b.get("/login/link?token=" + url.QueryEscape(tok))
+	wantStatus(t, b.get(link), http.StatusOK)
+	res := b.post("/login/link", url.Values{"token": {tok}})
 	wantStatus(t, res, http.StatusSeeOther)
 	if loc := res.Header.Get("Location"); loc != "/" {
 		t.Errorf("the link goes to %q, want /", loc)
@@ -52,11 +67,27 @@ func TestLoginLink(t *testing.T) {
 	wantStatus(t, res, http.StatusOK)
 	wantContains(t, res, u.Name, e.demo.Talk.Title)
 
-	for _, link := range []string{"/login/link?token=" + url.QueryEscape(tok), "/login/link?token=bclogin_nope", "/login/link"} {
+	for _, token := range []string{tok, "bclogin_nope", ""} {
 		other := e.browser(t)
-		res := other.get(link)
+		res := other.post("/login/link", url.Values{"token": {token}})
 		wantStatus(t, res, http.StatusForbidden)
-		wantContains(t, res, "This sign-in link is invalid, used or expired.")
+		wantContains(t, res, talks.ErrorMessage(talks.ErrLoginLink))
 		wantStatus(t, other.get("/"), http.StatusSeeOther) // to the sign-in page
 	}
+	res = e.browser(t).get("/login/link")
+	wantStatus(t, res, http.StatusForbidden)
+	wantContains(t, res, talks.ErrorMessage(talks.ErrLoginLink))
+
+	// Someone signed in who opens another user's link is told so, and the
+	// button, with the session's CSRF token, signs in as the link's user.
+	tok, err = e.svc.CreateLoginLink(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.login(t, "s.envoy1")
+	res = s.get("/login/link?token=" + url.QueryEscape(tok))
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, "You are signed in as "+e.demo.Users["s.envoy1"].Name)
+	wantStatus(t, s.post("/login/link", url.Values{"token": {tok}}), http.StatusSeeOther)
+	wantContains(t, s.get("/"), u.Name)
 }

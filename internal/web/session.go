@@ -11,7 +11,8 @@ func (h *Handler) sessionRoutes() []route {
 	return []route{
 		{"GET", "/login", public, h.handleLoginPage},
 		{"POST", "/login", public, h.handleLogin},
-		{"GET", "/login/link", public, h.handleLoginLink},
+		{"GET", "/login/link", public, h.handleLoginLinkPage},
+		{"POST", "/login/link", public, h.handleLoginLink},
 		{"POST", "/logout", public, h.handleLogout},
 	}
 }
@@ -58,21 +59,43 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	return h.render(w, r, http.StatusUnauthorized, "login", h.page(r, "Sign in", loginPage{Email: email, Next: next, Errors: errs}))
 }
 
-// handleLoginLink signs in with a one-time sign-in link, such as those
-// that --demo prints (Service.CreateLoginLink), and goes to the home page;
-// a link that is invalid, used or expired shows the sign-in form.
+// loginLinkPage is the data of the page that a sign-in link opens.
+type loginLinkPage struct {
+	Token string
+}
+
+// handleLoginLinkPage answers a one-time sign-in link, such as those that
+// --demo prints (Service.CreateLoginLink), with a button that uses it: a
+// GET changes nothing, so a mail scanner or a link preview that follows the
+// link does not spend it.
+func (h *Handler) handleLoginLinkPage(w http.ResponseWriter, r *http.Request) error {
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		return h.refuseLoginLink(w, r, talks.ErrLoginLink)
+	}
+	return h.render(w, r, http.StatusOK, "loginlink", h.page(r, "Sign in", loginLinkPage{Token: tok}))
+}
+
+// handleLoginLink signs in with the token of a sign-in link and goes to the
+// home page; a token that is invalid, used or expired shows the sign-in
+// form.
 func (h *Handler) handleLoginLink(w http.ResponseWriter, r *http.Request) error {
-	sess, err := h.svc.LoginWithLink(r.Context(), r.URL.Query().Get("token"))
-	switch talks.ErrorCode(err) {
-	case "":
-		h.setCookie(w, sess)
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-		return nil
-	case talks.EUNAUTHORIZED:
-		return h.render(w, r, http.StatusForbidden, "login", h.page(r, "Sign in", loginPage{Next: "/", Errors: formErrors{"": talks.ErrorMessage(err)}}))
-	default:
+	sess, err := h.svc.LoginWithLink(r.Context(), r.PostFormValue("token"))
+	if err != nil {
+		return h.refuseLoginLink(w, r, err)
+	}
+	h.setCookie(w, sess)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
+}
+
+// refuseLoginLink shows the sign-in form with the message of err if err is
+// the refusal of a sign-in link, and returns err otherwise.
+func (h *Handler) refuseLoginLink(w http.ResponseWriter, r *http.Request, err error) error {
+	if talks.ErrorCode(err) != talks.EUNAUTHORIZED {
 		return err
 	}
+	return h.render(w, r, http.StatusForbidden, "login", h.page(r, "Sign in", loginPage{Next: "/", Errors: formErrors{"": talks.ErrorMessage(err)}}))
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
