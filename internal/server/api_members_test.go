@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -173,4 +174,92 @@ func TestRemoveMemberAPI(t *testing.T) {
 		t.Errorf("NE added again is member %d, want %d", m.ID, w.members["NE"].ID)
 	}
 	e.must(200, "NE", "GET", fmt.Sprintf("/api/v1/talks/%d", w.talk.ID), nil, nil)
+}
+
+// TestRequireTrackAPI checks ?require_track= on the event stream: it is
+// refused as for a track that does not exist to those who may not see the
+// track; it carries the same events as a stream without it; and it ends
+// for a member taken off the track, and for its principal who then no
+// longer sees it, whose next stream is refused.
+func TestRequireTrackAPI(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	events := func(track any) string {
+		return fmt.Sprintf("/api/v1/talks/%d/events?require_track=%v", w.talk.ID, track)
+	}
+	_, missing := e.do("NE", "GET", events(1<<40), nil)
+	_, noTalk := e.do("O", "GET", fmt.Sprintf("/api/v1/talks/%d/events?require_track=%d", 1<<40, w.official.ID), nil)
+	for _, c := range []struct {
+		user  string
+		track any
+		want  int
+		body  []byte // of a 404
+	}{
+		{"NA", w.envoys.ID, 404, missing}, {"F", w.envoys.ID, 404, missing}, {"NE", 1 << 40, 404, missing},
+		{"O", w.envoys.ID, 404, noTalk}, {"O", w.official.ID, 404, noTalk},
+		{"NE", 0, 400, nil}, {"NE", "x", 400, nil},
+	} {
+		st, body := e.do(c.user, "GET", events(c.track), nil)
+		if st != c.want || (c.body != nil && !bytes.Equal(body, c.body)) {
+			t.Errorf("the stream bound to track %v as %s = %d %s, want %d %s", c.track, c.user, st, body, c.want, c.body)
+		}
+	}
+
+	head := fmt.Sprint(e.talkHead(w.talk.ID))
+	bound := fmt.Sprintf("?require_track=%d", w.envoys.ID)
+	ne, stopNE := e.stream("NE", w.talk.ID, bound, head)
+	defer stopNE()
+	np, stopNP := e.stream("NP", w.talk.ID, bound, head)
+	defer stopNP()
+	se, stopSE := e.stream("SE", w.talk.ID, bound, head)
+	defer stopSE()
+	na, stopNA := e.stream("NA", w.talk.ID, fmt.Sprintf("?require_track=%d", w.official.ID), head)
+	defer stopNA()
+
+	// Each carries what a stream without the binding carries.
+	e.must(201, "F", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID), map[string]any{"body": "official"}, nil)
+	e.must(201, "SE", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.envoys.ID), map[string]any{"body": "secret"}, nil)
+	e.must(201, "F", "POST", fmt.Sprintf("/api/v1/talks/%d/parties", w.talk.ID), map[string]any{"name": "Eastland"}, nil)
+	for _, s := range []struct {
+		who  string
+		ch   <-chan sseEvent
+		want []int64 // the tracks of its next events; 0 is talk-wide
+	}{
+		{"NE", ne, []int64{w.official.ID, w.envoys.ID, 0}}, {"NP", np, []int64{w.official.ID, w.envoys.ID, 0}},
+		{"SE", se, []int64{w.official.ID, w.envoys.ID, 0}}, {"NA", na, []int64{w.official.ID, 0}},
+	} {
+		for _, track := range s.want {
+			if ev := payload(t, next(t, s.who, s.ch)); ev.TrackID != track {
+				t.Errorf("%s: next event %s on track %d, want one on track %d", s.who, ev.Type, ev.TrackID, track)
+			}
+		}
+	}
+
+	e.must(204, "NP", "DELETE", fmt.Sprintf("/api/v1/tracks/%d/members/%d", w.envoys.ID, w.members["NE"].ID), nil, nil)
+	if ev := payload(t, next(t, "SE", se)); ev.Type != "track.member_removed" {
+		t.Errorf("SE's next event = %s, want track.member_removed", ev.Type)
+	}
+	for _, s := range []struct {
+		who string
+		ch  <-chan sseEvent
+	}{{"NE", ne}, {"NP", np}} {
+		ended := time.After(5 * time.Second)
+		for open := true; open; {
+			select {
+			case ev, ok := <-s.ch:
+				if open = ok; ok && ev.comment == "" {
+					t.Errorf("%s's stream bound to the track, after NE was taken off it, has %s %s", s.who, ev.typ, ev.data)
+				}
+			case <-ended:
+				t.Fatalf("%s's stream bound to the track did not end after NE was taken off it", s.who)
+			}
+		}
+		if st, body := e.do(s.who, "GET", events(w.envoys.ID), nil); st != 404 || !bytes.Equal(body, missing) {
+			t.Errorf("%s's next stream bound to the track = %d %s, want 404 %s", s.who, st, body, missing)
+		}
+	}
+	e.must(201, "SE", "POST", fmt.Sprintf("/api/v1/tracks/%d/messages", w.envoys.ID), map[string]any{"body": "secret, after"}, nil)
+	if ev := payload(t, next(t, "SE", se)); ev.Type != "message.posted" || ev.TrackID != w.envoys.ID {
+		t.Errorf("SE's stream bound to the track: next %s on track %d, want SE's message", ev.Type, ev.TrackID)
+	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -109,6 +110,11 @@ func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error
 // type) and data (the Event as JSON). A client resumes after the last id it
 // received with the Last-Event-ID header (browsers send it when they
 // reconnect) or ?after=. Events it may not see leave gaps in the ids.
+//
+// With ?require_track=, the stream is bound to that track: it is refused
+// (404) if the member may not see the track, and ends once the member may
+// no longer see it, so that a page of the track learns, reconnecting, that
+// the track is gone for it. The events it carries are the same.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -125,15 +131,22 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 		after = n
 	}
+	track, err := queryInt(r, "require_track", 0, 1, 1<<62)
+	if err != nil {
+		return err
+	}
 	ctx := r.Context()
 
 	// Subscribe before the first read, so that no write between the read
 	// and the wait goes unnoticed.
 	wake, cancel := s.broker.subscribe(id)
 	defer cancel()
+	if err := s.seesTrack(ctx, id, track); err != nil {
+		return err // a plain JSON error: 404 outside the talk or the track
+	}
 	evs, err := s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch})
 	if err != nil {
-		return err // nothing written yet: a plain JSON error (404 outside the talk)
+		return err
 	}
 
 	rc := http.NewResponseController(w)
@@ -185,10 +198,27 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		}
+		if err := s.seesTrack(ctx, id, track); err != nil {
+			return s.endStream(ctx, id, err)
+		}
 		if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
 			return s.endStream(ctx, id, err)
 		}
 	}
+}
+
+// seesTrack returns nil if track is 0 or a track of talk talkID that the
+// acting user may see, and ENOTFOUND (or the talk's own error) otherwise.
+func (s *Server) seesTrack(ctx context.Context, talkID, track int64) error {
+	if track == 0 {
+		return nil
+	}
+	v, err := s.svc.View(ctx, talkID)
+	if err != nil {
+		return err
+	}
+	_, err = v.Track(track)
+	return err
 }
 
 // endStream ends a stream whose read failed. Headers are sent, so the error

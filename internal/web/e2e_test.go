@@ -746,6 +746,44 @@ func TestE2E(t *testing.T) {
 		t.Errorf("A, after leaving: GET %s = %d, want 404", backPath, st)
 	}
 
+	// B2, the Southland principal, takes D, its envoy, off the back-channel
+	// while D has the back-channel's page open: D's stream, bound to the
+	// track, ends, its reconnect is refused, and the page reloads to the
+	// 404 page by itself.
+	notFound := `(function(){ var h = document.querySelector("main h1"); return !!h && h.textContent.trim() === "Not found"; })()`
+	var dName string
+	for _, p := range demo.Cast {
+		if p.Key == "s.envoy2" {
+			dName = p.Name
+		}
+	}
+	d := newPerson(t, browser, srv, "D (Southland envoy)", "s.envoy2")
+	d.login()
+	d.open(backPath)
+	d.waitLive()
+	if chosen := eval[string](b2, "choose D in the form that takes a member off the back-channel", `(function(){
+  var s = document.querySelector("#f-remove");
+  var o = s && Array.from(s.options).find(function(o){ return o.textContent.indexOf(`+jsString(dName)+`) >= 0; });
+  if (!o) { return ""; }
+  s.value = o.value;
+  return o.textContent;
+})()`); chosen == "" {
+		t.Fatalf("B2: the form that takes a member off the back-channel does not offer %s", dName)
+	}
+	t0 = time.Now().UnixMilli()
+	b2.follow("take D off the back-channel", `form#remove-track-member button[type=submit]`)
+	if seen, ok := d.seenAt("gone", notFound, liveTimeout); !ok {
+		t.Errorf("D's back-channel page did not turn into the 404 page within %v after D was taken off it; %s", liveTimeout, d.state())
+	} else {
+		t.Logf("D taken off the back-channel: B2's click -> D's page shows Not found: %d ms", seen-t0)
+	}
+	if body := d.text("body"); strings.Contains(body, "On this back-channel") {
+		t.Errorf("D's page still shows the back-channel after D was taken off it:\n%s", body)
+	}
+	for _, q := range []*person{d, b2} {
+		q.do("leave the page", chromedp.Navigate("about:blank"))
+	}
+
 	// The facilitator takes C off the talk while C has the talk's page open:
 	// C's event stream is refused, and the page reloads to the 404 page by
 	// itself, so that the talk leaves C's screen.
@@ -759,7 +797,6 @@ func TestE2E(t *testing.T) {
 	f.login()
 	c.open(talkPath)
 	c.waitLive()
-	notFound := `(function(){ var h = document.querySelector("main h1"); return !!h && h.textContent.trim() === "Not found"; })()`
 	f.open(talkPath)
 	chosen := eval[string](f, "choose C in the form that takes a member off", `(function(){
   var s = document.querySelector("#f-remove-member");

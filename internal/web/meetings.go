@@ -119,7 +119,7 @@ func (h *Handler) handleMeetings(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.renderFragment(w, http.StatusOK, "track", "meetings", h.trackFrame(r, p))
+	return h.renderFragment(w, http.StatusOK, "track", "meetings", h.trackPageFrame(r, p))
 }
 
 func (h *Handler) handleScheduleMeeting(w http.ResponseWriter, r *http.Request) error {
@@ -146,7 +146,7 @@ func (h *Handler) handleScheduleMeeting(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	p.Meetings.Form, p.Meetings.Errors, p.Meetings.Open = f, errs, true
-	return h.render(w, r, http.StatusUnprocessableEntity, "track", h.trackFrame(r, p))
+	return h.render(w, r, http.StatusUnprocessableEntity, "track", h.trackPageFrame(r, p))
 }
 
 // meetingPage is the data of a meeting's page.
@@ -189,10 +189,7 @@ func (h *Handler) loadMeeting(r *http.Request) (*meetingPage, error) {
 }
 
 func (h *Handler) meetingFrame(r *http.Request, p *meetingPage) *Page {
-	pg := h.page(r, p.Meeting.Title+" · "+p.Talk.Title, p)
-	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
-	pg.Back = p.Track.Kind == talks.TrackBackchannel
-	return pg
+	return h.trackFrame(r, p.Meeting.Title+" · "+p.Talk.Title, p, p.View, p.Track)
 }
 
 func (h *Handler) handleMeeting(w http.ResponseWriter, r *http.Request) error {

@@ -339,11 +339,8 @@ func (h *Handler) messageSeqs(r *http.Request, tr *talks.Track, msgs []*talks.Me
 	return seqs, nil
 }
 
-func (h *Handler) trackFrame(r *http.Request, p *trackPage) *Page {
-	pg := h.page(r, p.Track.Name+" · "+p.Talk.Title, p)
-	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
-	pg.Back = p.Track.Kind == talks.TrackBackchannel
-	return pg
+func (h *Handler) trackPageFrame(r *http.Request, p *trackPage) *Page {
+	return h.trackFrame(r, p.Track.Name+" · "+p.Talk.Title, p, p.View, p.Track)
 }
 
 func (h *Handler) handleTrack(w http.ResponseWriter, r *http.Request) error {
@@ -351,7 +348,7 @@ func (h *Handler) handleTrack(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "track", h.trackFrame(r, p))
+	return h.render(w, r, http.StatusOK, "track", h.trackPageFrame(r, p))
 }
 
 // handleMessages renders a track's messages, the region that live updates
@@ -361,7 +358,7 @@ func (h *Handler) handleMessages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.renderFragment(w, http.StatusOK, "track", "messages", h.trackFrame(r, p))
+	return h.renderFragment(w, http.StatusOK, "track", "messages", h.trackPageFrame(r, p))
 }
 
 // handleTrackMembers renders a back-channel's members and the forms that
@@ -371,7 +368,7 @@ func (h *Handler) handleTrackMembers(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return h.renderFragment(w, http.StatusOK, "track", "track-members", h.trackFrame(r, p))
+	return h.renderFragment(w, http.StatusOK, "track", "track-members", h.trackPageFrame(r, p))
 }
 
 func (h *Handler) handlePostMessage(w http.ResponseWriter, r *http.Request) error {
@@ -402,7 +399,7 @@ func (h *Handler) handlePostMessage(w http.ResponseWriter, r *http.Request) erro
 		p.Body, p.Errors = body, formErrors{"body": talks.ErrorMessage(err)}
 		status = http.StatusUnprocessableEntity
 	}
-	pg := h.trackFrame(r, p)
+	pg := h.trackPageFrame(r, p)
 	if isHTMX(r) {
 		// The form, cleared or with its error, and the messages out of band,
 		// so the author sees its message at once.

@@ -467,10 +467,7 @@ func diffRows(space *outcome.Space, a, b *talks.Version) ([]diffRow, int) {
 // proposalFrame returns the frame of a page of proposal p: live on the
 // talk, and in back-channel colours when its track is one.
 func (h *Handler) proposalFrame(r *http.Request, p *proposalPage) *Page {
-	pg := h.page(r, p.Proposal.Title+" · "+p.Talk.Title, p)
-	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
-	pg.Back = p.Track.Kind == talks.TrackBackchannel
-	return pg
+	return h.trackFrame(r, p.Proposal.Title+" · "+p.Talk.Title, p, p.View, p.Track)
 }
 
 func (h *Handler) handleProposal(w http.ResponseWriter, r *http.Request) error {

@@ -286,6 +286,19 @@ type Page struct {
 type Live struct {
 	TalkID int64
 	Head   int64
+	// TrackID, if set, is the track the page is of: the stream is bound
+	// to it (?require_track=), so that the page learns when the track is
+	// gone for its reader.
+	TrackID int64
+}
+
+// trackFrame returns the frame of a page of track tr, titled title: live on
+// its talk, bound to tr, and in back-channel colours when tr is one.
+func (h *Handler) trackFrame(r *http.Request, title string, data any, v *talks.View, tr *talks.Track) *Page {
+	pg := h.page(r, title, data)
+	pg.Live = &Live{TalkID: tr.TalkID, Head: v.Head(), TrackID: tr.ID}
+	pg.Back = tr.Kind == talks.TrackBackchannel
+	return pg
 }
 
 // page returns the common frame of a page for r.

@@ -7,7 +7,10 @@
 // optional data-track="ID" (only events of that track, or talk-wide ones),
 // and hx-get / hx-trigger="refresh" to reload itself. EventSource reconnects
 // by itself and resends Last-Event-ID, so the server replays what was
-// missed; after a reconnect every region refreshes once anyway.
+// missed; after a reconnect every region refreshes once anyway. A page of a
+// track has data-require-track="ID": its stream is bound to that track, and
+// the server ends it, and refuses the next, once the reader may no longer
+// see the track.
 (function () {
   "use strict";
 
@@ -97,6 +100,9 @@
   // connect opens the stream from the last event this page has seen.
   function connect() {
     var url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
+    if (body.dataset.requireTrack) {
+      url += "&require_track=" + encodeURIComponent(body.dataset.requireTrack);
+    }
     source = new EventSource(url);
     source.onopen = function () {
       setStatus("live", "Live");
@@ -111,8 +117,9 @@
       if (source && source.readyState === EventSource.CLOSED) {
         // The server refused the stream itself: the browser will not try
         // again. If the page is gone too (the member was taken off the
-        // talk, or signed out), reload it, so that what the member may no
-        // longer see leaves the screen; else say the page is offline.
+        // talk or the track, or signed out), reload it, so that what the
+        // member may no longer see leaves the screen; else say the page is
+        // offline.
         closed();
       }
     };
