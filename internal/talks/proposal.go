@@ -450,7 +450,7 @@ func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
+	st.Appended, st.View = new(Appended), viewCheck(ctx, v)
 	if err := s.store.ProposeVersion(ctx, ver, counter, st); err != nil {
 		return err
 	}

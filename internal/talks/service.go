@@ -805,7 +805,7 @@ func (s *Service) postMessage(ctx context.Context, m *Message) error {
 	m.AuthorID = v.Member.ID
 	m.Retracted = false
 	st := s.stamp(v)
-	st.Appended, st.View = new(Appended), optimisticFrom(ctx).check()
+	st.Appended, st.View = new(Appended), viewCheck(ctx, v)
 	if err := s.store.PostMessage(ctx, m, st); err != nil {
 		return err
 	}

@@ -149,10 +149,11 @@ type Stamp struct {
 	Appended *Appended
 
 	// View, if not nil, is the head of the snapshot the Service decided
-	// this write by: a store that supports it (PostMessage and
-	// ProposeVersion on both stores) returns ErrStaleView, writing
-	// nothing, unless every event of the talk after View.Head, as read
-	// under the talk's write lock, is of a type in ViewKeepingTypes.
+	// this write by, kept or read afresh: a store that supports it
+	// (PostMessage and ProposeVersion on both stores) returns
+	// ErrStaleView, writing nothing, unless every event of the talk after
+	// View.Head, as read under the talk's write lock, is of a type in
+	// ViewKeepingTypes.
 	View *ViewCheck
 }
 

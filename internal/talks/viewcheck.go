@@ -20,6 +20,10 @@ import (
 // later: at the write itself rather than before it. A member who writes
 // again and again, whose snapshot the Service carries over its own writes
 // (advance), so reads nothing before its write.
+//
+// A view read afresh names its head too, so a change of members or tracks
+// committed between that read and the write (another request's) refuses
+// the write as well, and the call is decided again (withKeptView).
 
 // ViewCheck, in a Stamp, is the head of the snapshot the Service decided a
 // write by (see ErrStaleView).
@@ -90,25 +94,30 @@ func (o *optimistic) kept(c *viewCache, talkID int64) *snapshot {
 	return sn
 }
 
-// check returns the ViewCheck for the call's Stamp, and notes that the
-// call reached the store.
-func (o *optimistic) check() *ViewCheck {
-	if o == nil {
-		return nil
+// viewCheck returns the ViewCheck for the Stamp of a write decided by v,
+// kept or read afresh (nil if v's snapshot has no head), and notes that
+// the call reached the store. A view
+// read afresh is checked too: a member taken off the track or the talk,
+// or a role changed, between the view's read and the write, makes the
+// store refuse the write as stale, and the call is decided again.
+func viewCheck(ctx context.Context, v *View) *ViewCheck {
+	if o := optimisticFrom(ctx); o != nil {
+		o.mu.Lock()
+		o.stored = true
+		o.mu.Unlock()
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.stored = true
-	if !o.used {
-		return nil
+	if v.snap.head == 0 {
+		return nil // a snapshot of no known head: nothing to check against
 	}
-	return &ViewCheck{Head: o.head}
+	return &ViewCheck{Head: v.snap.head}
 }
 
 // withKeptView runs call on the kept snapshot of its talk, if any, and
 // again with a fresh view if that failed before reaching the store (the
 // kept snapshot may have refused what a fresh one allows) or the store
-// found the snapshot stale.
+// found the snapshot stale; and again, up to freshAttempts times, while
+// the store finds a fresh view stale too (the talk's members or tracks
+// changed between the view's read and the write).
 //
 // An envoy's write decides by the mandate kept with the snapshot. A
 // mandate or preferences saved after the snapshot's head make the store
@@ -121,8 +130,17 @@ func (o *optimistic) check() *ViewCheck {
 func withKeptView(ctx context.Context, call func(ctx context.Context) error) error {
 	o := &optimistic{}
 	err := call(context.WithValue(ctx, optimisticKey{}, o))
-	if err == nil || !o.used || (o.stored && !errors.Is(err, ErrStaleView)) {
+	if !(o.used && !o.stored && err != nil) && !errors.Is(err, ErrStaleView) {
 		return err
 	}
-	return call(ctx)
+	for range freshAttempts {
+		if err = call(ctx); !errors.Is(err, ErrStaleView) {
+			break
+		}
+	}
+	return err
 }
+
+// freshAttempts is how many times withKeptView decides a call with a view
+// read afresh before it gives the store's ErrStaleView to the caller.
+const freshAttempts = 3
