@@ -403,6 +403,8 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		proposalID, trackID, err := tx.lockVersion(ctx, a.VersionID)
 		if err != nil {
 			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
+			return err
 		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
 		}
@@ -455,6 +457,8 @@ func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) er
 			return fmt.Errorf("find answer: %w", err)
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		if err := tx.settledFor(ctx, proposalID); err != nil {

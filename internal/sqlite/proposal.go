@@ -200,7 +200,9 @@ func (s *Store) AnswerVersion(ctx context.Context, a *talks.Answer, st talks.Sta
 		if err != nil {
 			return err
 		}
-		if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		} else if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
 			return err
 		} else if err := checkMandateRead(ctx, tx, st); err != nil {
 			return err
@@ -253,7 +255,9 @@ func (s *Store) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) er
 		} else if withdrawn.Valid {
 			return talks.Errorf(talks.ECONFLICT, "Answer already withdrawn.")
 		}
-		if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		} else if err := settledFor(ctx, tx, talkID, proposalID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE answers SET withdrawn_at = $1 WHERE id = $2`, formatTime(st.Time), id); err != nil {

@@ -380,3 +380,40 @@ func testCounterRefusals(t *testing.T, s talks.Store) {
 	}
 	checkProjection(t, s, f.talk.ID)
 }
+
+// testAnswerViewCheck checks that an answer and its withdrawal whose Stamp
+// names the head of the view they were decided by (talks.ViewCheck) go
+// through if only events that keep a view followed that head, and are
+// refused with talks.ErrStaleView, writing nothing, once a change of a
+// track's members followed it.
+func testAnswerViewCheck(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newTextFixture(t, s)
+	early, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	viewed := func(m *talks.Member, i int, head int64) talks.Stamp {
+		st := stamp(m.UserID, i)
+		st.View = &talks.ViewCheck{Head: head}
+		return st
+	}
+	must(t, "PostMessage", s.PostMessage(ctx, &talks.Message{TrackID: f.back.ID, AuthorID: f.mNorthE.ID, Body: "a view keeps"}, stamp(f.northE.ID, 700)))
+	rejected := &talks.Answer{VersionID: f.v3.ID, PartyID: f.south.ID, MemberID: f.mSouthE.ID, Kind: talks.AnswerReject}
+	must(t, "AnswerVersion (a message since the view)", s.AnswerVersion(ctx, rejected, viewed(f.mSouthE, 701, early)))
+
+	must(t, "AddTrackMember", s.AddTrackMember(ctx, f.back.ID, f.mNorthP.ID, stamp(1, 702)))
+	head, err := s.TalkHead(ctx, f.talk.ID)
+	must(t, "TalkHead", err)
+	accepted := &talks.Answer{VersionID: f.v3.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerAccept}
+	if err := s.AnswerVersion(ctx, accepted, viewed(f.mNorthE, 703, early)); err != talks.ErrStaleView {
+		t.Errorf("AnswerVersion decided before a member was put on the track: %v, want %v", err, talks.ErrStaleView)
+	}
+	if err := s.WithdrawAnswer(ctx, rejected.ID, viewed(f.mSouthE, 704, early)); err != talks.ErrStaleView {
+		t.Errorf("WithdrawAnswer decided before a member was put on the track: %v, want %v", err, talks.ErrStaleView)
+	}
+	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
+		t.Fatalf("TalkHead after the stale answers = %v, %v; want %v", after, err, head)
+	}
+	must(t, "AnswerVersion (decided after)", s.AnswerVersion(ctx, accepted, viewed(f.mNorthE, 705, head)))
+	must(t, "WithdrawAnswer (decided after)", s.WithdrawAnswer(ctx, rejected.ID, viewed(f.mSouthE, 706, head)))
+	checkProjection(t, s, f.talk.ID)
+}

@@ -11,9 +11,11 @@ import (
 )
 
 // TestKeyReleaseRace has an envoy take its key into its own hands between
-// the Service's signing of the envoy's answer with the server's copy and
-// the answer's write: the write is refused and writes nothing, since the
-// server no longer speaks for the envoy.
+// the Service's signing of the envoy's new proposal with the server's copy
+// and the proposal's write: the store refuses it (ErrKeyReleased) and it
+// writes nothing, since the server no longer speaks for the envoy. (A
+// proposal, unlike an answer, names no view for its store to check, so
+// the store's check of the key is what refuses it.)
 func TestKeyReleaseRace(t *testing.T) {
 	for name, open := range prefBackends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -37,9 +39,9 @@ func TestKeyReleaseRace(t *testing.T) {
 			}
 			head, err := st.TalkHead(ctx, d.talk.ID)
 			mustOK(t, "TalkHead", err)
-			err = d.svc.AnswerVersion(d.as("NE"), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept})
+			err = d.svc.CreateProposal(d.as("NE"), &talks.Proposal{TrackID: officialTrack(t, d), Title: "Mine"}, &talks.Version{Values: d.version.Values})
 			if !errors.Is(err, talks.ErrKeyReleased) {
-				t.Fatalf("AnswerVersion signed by the server as the key was released = %v, want ErrKeyReleased", err)
+				t.Fatalf("CreateProposal signed by the server as the key was released = %v, want ErrKeyReleased", err)
 			}
 			// Only the release's member.key event was written.
 			if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
@@ -55,9 +57,10 @@ func TestKeyReleaseRace(t *testing.T) {
 }
 
 // TestKeyRegisterRace has an envoy register a key of its own between the
-// Service's check of a signature and the write it signs: an answer the
+// Service's check of a signature and the write it signs: a proposal the
 // server signed with its copy of the old key, or one the envoy signed
-// with the key the new one replaces, is refused and writes nothing.
+// with the key the new one replaces, is refused by the store and writes
+// nothing.
 func TestKeyRegisterRace(t *testing.T) {
 	at := time.Date(2025, 6, 1, 9, 3, 0, 0, time.UTC) // near the deal's clock
 	for name, open := range prefBackends(t) {
@@ -79,15 +82,18 @@ func TestKeyRegisterRace(t *testing.T) {
 				mustOK(t, "RegisterKey", err)
 				return priv
 			}
-			accept := func(key ed25519.PrivateKey) error {
-				a := &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept}
+			official := officialTrack(t, d)
+			propose := func(key ed25519.PrivateKey) error {
+				p := &talks.Proposal{TrackID: official, Title: "Mine"}
+				v := &talks.Version{Values: d.version.Values}
 				if key == nil {
-					return d.svc.AnswerVersion(d.as("NE"), a)
+					return d.svc.CreateProposal(d.as("NE"), p, v)
 				}
-				sg, err := talks.Sign(key, &talks.Statement{Talk: d.talk.ID, Signer: signer, Action: talks.ActionAnswer,
-					Version: d.version.ID, Kind: talks.AnswerAccept, At: at.Format(time.RFC3339)})
+				stmt := talks.VersionStatement(d.talk.ID, signer, official, 0, v.Values, nil, "")
+				stmt.At = at.Format(time.RFC3339)
+				sg, err := talks.Sign(key, stmt)
 				mustOK(t, "Sign", err)
-				return d.svc.AnswerVersion(talks.NewContextWithSignature(d.as("NE"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}), a)
+				return d.svc.CreateProposal(talks.NewContextWithSignature(d.as("NE"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}), p, v)
 			}
 			// The envoy signs once with the server's copy first, so a store
 			// that keeps who holds a key has learnt that the server does.
@@ -112,14 +118,22 @@ func TestKeyRegisterRace(t *testing.T) {
 				}
 				head, err := st.TalkHead(ctx, d.talk.ID)
 				mustOK(t, "TalkHead", err)
-				if err := accept(signWith); !errors.Is(err, tc.want) {
-					t.Fatalf("%s, as a key was registered: AnswerVersion = %v, want %v", tc.name, err, tc.want)
+				if err := propose(signWith); !errors.Is(err, tc.want) {
+					t.Fatalf("%s, as a key was registered: CreateProposal = %v, want %v", tc.name, err, tc.want)
 				}
 				if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
 					t.Errorf("%s: TalkHead = %d, %v; want %d (the registration alone)", tc.name, after, err, head+1)
 				}
 			}
-			mustOK(t, "AnswerVersion (the current key)", accept(key))
+			mustOK(t, "CreateProposal (the current key)", propose(key))
 		})
 	}
+}
+
+// officialTrack returns the ID of the official track of d's talk.
+func officialTrack(t *testing.T, d *deal) int64 {
+	t.Helper()
+	tracks, err := d.svc.FindTracks(d.as("F"), d.talk.ID)
+	mustOK(t, "FindTracks", err)
+	return tracks[0].ID
 }

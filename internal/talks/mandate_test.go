@@ -180,8 +180,9 @@ func testMandateEvents(t *testing.T, st prefStore) {
 	}
 }
 
-// racingStore runs before just before each write of the text reaches the
-// store: after the Service checked the mandate, before the store's
+// racingStore runs before just before each write of the text, each answer
+// and its withdrawal, and each message reaches the store: after the
+// Service decided it (and checked the mandate), before the store's
 // transaction.
 type racingStore struct {
 	prefStore
@@ -203,12 +204,23 @@ func (s *racingStore) AnswerVersion(ctx context.Context, a *talks.Answer, st tal
 	return s.prefStore.AnswerVersion(ctx, a, st)
 }
 
+func (s *racingStore) WithdrawAnswer(ctx context.Context, id int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.WithdrawAnswer(ctx, id, st)
+}
+
+func (s *racingStore) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.PostMessage(ctx, m, st)
+}
+
 // testMandateRace has the principal narrow the mandate, or change the
 // preferences it is measured by, between the Service's check of an
 // envoy's write and the write: the write is refused and writes nothing.
-// A write decided by a fresh view is refused by the store (ECONFLICT); a
-// counter-proposal decided by the kept snapshot is found stale by the
-// store and decided again, by the new mandate (EFORBIDDEN, naming it).
+// A new proposal is refused by the store's check of the mandate read
+// (ECONFLICT); a counter-proposal or an answer, whose store checks the
+// view it was decided by, is found stale and decided again, by the new
+// mandate (EFORBIDDEN, naming it).
 func testMandateRace(t *testing.T, st prefStore) {
 	defer st.Close()
 	rs := &racingStore{prefStore: st, before: func() {}}
@@ -236,8 +248,9 @@ func testMandateRace(t *testing.T, st prefStore) {
 		return talks.ErrorCode(err) == talks.EFORBIDDEN && errors.As(err, &me) && me.Issue == issue
 	}
 	// The envoy's writes, each refused by a change meanwhile: by the store
-	// (ECONFLICT), or, for a counter decided by the kept snapshot, by the
-	// new limit when decided again (EFORBIDDEN).
+	// (ECONFLICT), or, for a counter or an answer, whose store checks the
+	// view they were decided by, by the new limit when decided again
+	// (EFORBIDDEN).
 	type write struct {
 		name  string
 		write func() error
@@ -251,7 +264,7 @@ func testMandateRace(t *testing.T, st prefStore) {
 	}, talks.EFORBIDDEN}
 	accept := write{"AnswerVersion", func() error {
 		return d.svc.AnswerVersion(d.as("NE"), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept})
-	}, talks.ECONFLICT}
+	}, talks.EFORBIDDEN}
 	for _, w := range []write{create, counter, accept} {
 		mustOK(t, "SaveMandate (wide)", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "ridge", "river", "hills")))
 		head, err = st.TalkHead(ctx, d.talk.ID)

@@ -471,6 +471,10 @@ func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 // that completes every party's acceptance makes the version the talk's
 // agreement, in the same write.
 func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.answerVersion(ctx, a) })
+}
+
+func (s *Service) answerVersion(ctx context.Context, a *Answer) error {
 	v, p, ver, err := s.viewOfVersion(ctx, a.VersionID)
 	if err != nil {
 		return err
@@ -503,6 +507,7 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 	if err := s.signAction(ctx, v.snap, stmt, &st); err != nil {
 		return err
 	}
+	st.View = viewCheck(ctx, v)
 	return s.store.AnswerVersion(ctx, a, st)
 }
 
@@ -513,6 +518,16 @@ func (s *Service) AnswerVersion(ctx context.Context, a *Answer) error {
 // ECONFLICT if it is already withdrawn or the talk is not open (agreed,
 // ratified or closed), unless it answers the carried text.
 func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
+	var a *Answer
+	err := withFreshView(ctx, func(ctx context.Context) error {
+		var err error
+		a, err = s.withdrawAnswer(ctx, id)
+		return err
+	})
+	return a, err
+}
+
+func (s *Service) withdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}
@@ -539,6 +554,7 @@ func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error)
 		return nil, Errorf(ECONFLICT, "The talk is %s; answers stand.", v.Talk.Status)
 	}
 	st := s.stamp(v)
+	st.View = viewCheck(ctx, v)
 	if err := s.store.WithdrawAnswer(ctx, id, st); err != nil {
 		return nil, err
 	}

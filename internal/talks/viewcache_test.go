@@ -393,37 +393,12 @@ func TestCounterOfNewProposalReadsNoText(t *testing.T) {
 	}
 }
 
-// racing is a store that runs between, once, before the first message or
-// version it is given to write: a change another request commits after
-// the Service read its view and before the write.
-type racing struct {
-	talks.Store
-	between func()
-	writes  int // messages and versions it was given to write
-}
-
-func (s *racing) race() {
-	if s.writes++; s.writes == 1 {
-		s.between()
-	}
-}
-
-func (s *racing) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
-	s.race()
-	return s.Store.PostMessage(ctx, m, st)
-}
-
-func (s *racing) ProposeVersion(ctx context.Context, v *talks.Version, a *talks.Answer, st talks.Stamp) error {
-	s.race()
-	return s.Store.ProposeVersion(ctx, v, a, st)
-}
-
-// TestFreshViewChecked checks that a message or a counter-proposal decided
-// by a view read afresh (a new Service keeps none) is refused if, between
-// that read and the write, another Service takes its author off the track
-// or the talk, or makes it an observer: the store finds the view stale,
-// and the call, decided again, is refused as the change demands. Nothing
-// is written.
+// TestFreshViewChecked checks that a message, a counter-proposal, an
+// answer or its withdrawal decided by a view read afresh (a new Service
+// keeps none) is refused if, between that read and the write, another
+// Service takes its author off the track or the talk, or makes it an
+// observer: the store finds the view stale, and the call, decided again,
+// is refused as the change demands. Nothing is written.
 func TestFreshViewChecked(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -459,20 +434,44 @@ func TestFreshViewChecked(t *testing.T) {
 			return svc.ProposeVersion(w.as("SE"), &talks.Version{ParentID: w.envV1.ID, Values: map[string]string{"line": "river", "prisoners": "10"}})
 		},
 		want: talks.ENOTFOUND,
+	}, {
+		name: "NE's acceptance, NE made an observer",
+		change: func(w *textWorld, other *talks.Service) error {
+			_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
+			return err
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			return svc.AnswerVersion(w.as("NE"), &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerAccept})
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NE's withdrawal, NE taken off the track",
+		change: func(w *textWorld, other *talks.Service) error {
+			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			_, err := svc.WithdrawAnswer(w.as("NE"), w.envAccept.ID)
+			return err
+		},
+		want: talks.ENOTFOUND,
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newTextWorld(t)
 			other := talks.NewService(w.store, nil) // another process, say
 			var head int64
-			st := &racing{Store: w.store, between: func() {
+			writes := 0 // that reached the store
+			rs := &racingStore{prefStore: w.store, before: func() {
+				if writes++; writes > 1 {
+					return
+				}
 				mustOK(t, "the change", c.change(w, other))
 				var err error
 				head, err = w.store.TalkHead(ctx, w.talk.ID)
 				mustOK(t, "TalkHead", err)
 			}}
-			wantCode(t, "the write", c.write(w, talks.NewService(st, nil)), c.want)
-			if st.writes != 1 {
-				t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", st.writes)
+			wantCode(t, "the write", c.write(w, talks.NewService(rs, nil)), c.want)
+			if writes != 1 {
+				t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", writes)
 			}
 			if got, err := w.store.TalkHead(ctx, w.talk.ID); err != nil || got != head {
 				t.Errorf("the talk's head after the refused write = %d, %v; want %d, as the change left it", got, err, head)

@@ -115,9 +115,9 @@ func viewCheck(ctx context.Context, v *View) *ViewCheck {
 // withKeptView runs call on the kept snapshot of its talk, if any, and
 // again with a fresh view if that failed before reaching the store (the
 // kept snapshot may have refused what a fresh one allows) or the store
-// found the snapshot stale; and again, up to freshAttempts times, while
-// the store finds a fresh view stale too (the talk's members or tracks
-// changed between the view's read and the write).
+// found the snapshot stale; and again while the store finds a fresh view
+// stale too (withFreshView: the talk's members or tracks changed between
+// the view's read and the write).
 //
 // An envoy's write decides by the mandate kept with the snapshot. A
 // mandate or preferences saved after the snapshot's head make the store
@@ -133,6 +133,14 @@ func withKeptView(ctx context.Context, call func(ctx context.Context) error) err
 	if !(o.used && !o.stored && err != nil) && !errors.Is(err, ErrStaleView) {
 		return err
 	}
+	return withFreshView(ctx, call)
+}
+
+// withFreshView runs call, which decides its write by a view read afresh
+// and names its head (viewCheck), again while the store finds that view
+// stale, up to freshAttempts times in all.
+func withFreshView(ctx context.Context, call func(ctx context.Context) error) error {
+	var err error
 	for range freshAttempts {
 		if err = call(ctx); !errors.Is(err, ErrStaleView) {
 			break
@@ -141,6 +149,6 @@ func withKeptView(ctx context.Context, call func(ctx context.Context) error) err
 	return err
 }
 
-// freshAttempts is how many times withKeptView decides a call with a view
-// read afresh before it gives the store's ErrStaleView to the caller.
+// freshAttempts is how many times a call is decided with a view read
+// afresh before the store's ErrStaleView is given to the caller.
 const freshAttempts = 3
