@@ -45,6 +45,8 @@ func (s *Store) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.St
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
+			return err
 		}
 		attendees := sortedAttendees(m.Attendees)
 		start := talks.Timestamp(m.Start)
@@ -82,6 +84,8 @@ func (s *Store) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUp
 			return fmt.Errorf("find meeting: %w", err)
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		// Under the lock, this sees every update committed before it.

@@ -146,6 +146,8 @@ func (s *Store) RetractMessage(ctx context.Context, id int64, st talks.Stamp) er
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
+			return err
 		}
 		// Under the lock, this sees any retraction committed before it.
 		ct, err := tx.Exec(ctx, `UPDATE messages SET retracted = true WHERE id = $1 AND NOT retracted`, id)

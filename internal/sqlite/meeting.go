@@ -42,6 +42,8 @@ func (s *Store) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.St
 		talkID, err := trackTalk(ctx, tx, m.TrackID)
 		if err != nil {
 			return err
+		} else if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
 		}
 		attendees := sortedAttendees(m.Attendees)
 		start := talks.Timestamp(m.Start)
@@ -73,6 +75,8 @@ func (s *Store) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUp
 	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
 		cur, err := findMeeting(ctx, tx, `id = $1`, id)
 		if err != nil {
+			return err
+		} else if err := checkView(ctx, tx, cur.TalkID, st); err != nil {
 			return err
 		}
 		if err := talks.CheckMeetingUpdate(cur, upd); err != nil {

@@ -46,6 +46,8 @@ func (s *Store) RetractMessage(ctx context.Context, id int64, st talks.Stamp) er
 			return fmt.Errorf("find message: %w", err)
 		} else if retracted {
 			return talks.Errorf(talks.ECONFLICT, "Message already retracted.")
+		} else if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET retracted = 1 WHERE id = $1`, id); err != nil {
 			return fmt.Errorf("retract message: %w", err)

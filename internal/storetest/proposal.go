@@ -381,14 +381,17 @@ func testCounterRefusals(t *testing.T, s talks.Store) {
 	checkProjection(t, s, f.talk.ID)
 }
 
-// testAnswerViewCheck checks that an answer and its withdrawal whose Stamp
-// names the head of the view they were decided by (talks.ViewCheck) go
-// through if only events that keep a view followed that head, and are
-// refused with talks.ErrStaleView, writing nothing, once a change of a
-// track's members followed it.
-func testAnswerViewCheck(t *testing.T, s talks.Store) {
+// testViewChecks checks that an answer, its withdrawal, a message's
+// retraction, a meeting and its change whose Stamp names the head of the
+// view they were decided by (talks.ViewCheck) go through if only events
+// that keep a view followed that head, and are refused with
+// talks.ErrStaleView, writing nothing, once a change of a track's members
+// followed it.
+func testViewChecks(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newTextFixture(t, s)
+	meeting := &talks.Meeting{TrackID: f.back.ID, Title: "Lunch", Place: "Geneva", Start: t0.Add(time.Hour), Duration: time.Hour}
+	must(t, "CreateMeeting", s.CreateMeeting(ctx, meeting, stamp(f.northE.ID, 699)))
 	early, err := s.TalkHead(ctx, f.talk.ID)
 	must(t, "TalkHead", err)
 	viewed := func(m *talks.Member, i int, head int64) talks.Stamp {
@@ -396,7 +399,8 @@ func testAnswerViewCheck(t *testing.T, s talks.Store) {
 		st.View = &talks.ViewCheck{Head: head}
 		return st
 	}
-	must(t, "PostMessage", s.PostMessage(ctx, &talks.Message{TrackID: f.back.ID, AuthorID: f.mNorthE.ID, Body: "a view keeps"}, stamp(f.northE.ID, 700)))
+	msg := &talks.Message{TrackID: f.back.ID, AuthorID: f.mNorthE.ID, Body: "a view keeps"}
+	must(t, "PostMessage", s.PostMessage(ctx, msg, stamp(f.northE.ID, 700)))
 	rejected := &talks.Answer{VersionID: f.v3.ID, PartyID: f.south.ID, MemberID: f.mSouthE.ID, Kind: talks.AnswerReject}
 	must(t, "AnswerVersion (a message since the view)", s.AnswerVersion(ctx, rejected, viewed(f.mSouthE, 701, early)))
 
@@ -404,16 +408,34 @@ func testAnswerViewCheck(t *testing.T, s talks.Store) {
 	head, err := s.TalkHead(ctx, f.talk.ID)
 	must(t, "TalkHead", err)
 	accepted := &talks.Answer{VersionID: f.v3.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerAccept}
-	if err := s.AnswerVersion(ctx, accepted, viewed(f.mNorthE, 703, early)); err != talks.ErrStaleView {
-		t.Errorf("AnswerVersion decided before a member was put on the track: %v, want %v", err, talks.ErrStaleView)
+	title := "Dinner"
+	writes := []struct {
+		name  string
+		write func(st talks.Stamp) error
+	}{
+		{"AnswerVersion", func(st talks.Stamp) error { return s.AnswerVersion(ctx, accepted, st) }},
+		{"WithdrawAnswer", func(st talks.Stamp) error { return s.WithdrawAnswer(ctx, rejected.ID, st) }},
+		{"RetractMessage", func(st talks.Stamp) error { return s.RetractMessage(ctx, msg.ID, st) }},
+		{"CreateMeeting", func(st talks.Stamp) error {
+			return s.CreateMeeting(ctx, &talks.Meeting{TrackID: f.back.ID, Title: "Tea", Place: "Geneva", Start: t0.Add(2 * time.Hour), Duration: time.Hour}, st)
+		}},
+		{"UpdateMeeting", func(st talks.Stamp) error {
+			_, err := s.UpdateMeeting(ctx, meeting.ID, talks.MeetingUpdate{Title: &title}, st)
+			return err
+		}},
 	}
-	if err := s.WithdrawAnswer(ctx, rejected.ID, viewed(f.mSouthE, 704, early)); err != talks.ErrStaleView {
-		t.Errorf("WithdrawAnswer decided before a member was put on the track: %v, want %v", err, talks.ErrStaleView)
+	for i, w := range writes {
+		if err := w.write(viewed(f.mNorthE, 710+i, early)); err != talks.ErrStaleView {
+			t.Errorf("%s decided before a member was put on the track: %v, want %v", w.name, err, talks.ErrStaleView)
+		}
 	}
 	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
-		t.Fatalf("TalkHead after the stale answers = %v, %v; want %v", after, err, head)
+		t.Fatalf("TalkHead after the stale writes = %v, %v; want %v", after, err, head)
 	}
-	must(t, "AnswerVersion (decided after)", s.AnswerVersion(ctx, accepted, viewed(f.mNorthE, 705, head)))
-	must(t, "WithdrawAnswer (decided after)", s.WithdrawAnswer(ctx, rejected.ID, viewed(f.mSouthE, 706, head)))
+	for i, w := range writes {
+		now, err := s.TalkHead(ctx, f.talk.ID)
+		must(t, "TalkHead", err)
+		must(t, w.name+" (decided after)", w.write(viewed(f.mNorthE, 720+i, now)))
+	}
 	checkProjection(t, s, f.talk.ID)
 }

@@ -48,7 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Proposals", testProposals},
 		{"Answers", testAnswers},
 		{"CounterRefusals", testCounterRefusals},
-		{"AnswerViewCheck", testAnswerViewCheck},
+		{"ViewChecks", testViewChecks},
 		{"ConcurrentAgreement", testConcurrentAgreement},
 		{"AccountUsers", testAccountUsers},
 		{"Sessions", testSessions},

@@ -181,9 +181,9 @@ func testMandateEvents(t *testing.T, st prefStore) {
 }
 
 // racingStore runs before just before each write of the text, each answer
-// and its withdrawal, and each message reaches the store: after the
-// Service decided it (and checked the mandate), before the store's
-// transaction.
+// and its withdrawal, each message and its retraction, and each meeting
+// reaches the store: after the Service decided it (and checked the
+// mandate), before the store's transaction.
 type racingStore struct {
 	prefStore
 	before func()
@@ -212,6 +212,21 @@ func (s *racingStore) WithdrawAnswer(ctx context.Context, id int64, st talks.Sta
 func (s *racingStore) PostMessage(ctx context.Context, m *talks.Message, st talks.Stamp) error {
 	s.before()
 	return s.prefStore.PostMessage(ctx, m, st)
+}
+
+func (s *racingStore) RetractMessage(ctx context.Context, id int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.RetractMessage(ctx, id, st)
+}
+
+func (s *racingStore) CreateMeeting(ctx context.Context, m *talks.Meeting, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.CreateMeeting(ctx, m, st)
+}
+
+func (s *racingStore) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUpdate, st talks.Stamp) (*talks.Meeting, error) {
+	s.before()
+	return s.prefStore.UpdateMeeting(ctx, id, upd, st)
 }
 
 // testMandateRace has the principal narrow the mandate, or change the

@@ -427,6 +427,10 @@ func (s *Service) viewOfMeeting(ctx context.Context, id int64) (*View, *Track, *
 // sets m's ID, TalkID, Status (scheduled), CreatedBy, CreatedAt and
 // UpdatedAt; Minutes must be empty, as a scheduled meeting has none.
 func (s *Service) ScheduleMeeting(ctx context.Context, m *Meeting) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.scheduleMeeting(ctx, m) })
+}
+
+func (s *Service) scheduleMeeting(ctx context.Context, m *Meeting) error {
 	v, t, err := s.viewOfTrack(ctx, m.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
@@ -444,7 +448,9 @@ func (s *Service) ScheduleMeeting(ctx context.Context, m *Meeting) error {
 		return err
 	}
 	m.TalkID = v.Talk.ID
-	return s.store.CreateMeeting(ctx, m, s.stamp(v))
+	st := s.stamp(v)
+	st.View = viewCheck(ctx, v)
+	return s.store.CreateMeeting(ctx, m, st)
 }
 
 // UpdateMeeting applies upd to meeting id and returns the meeting. Who may
@@ -452,6 +458,10 @@ func (s *Service) ScheduleMeeting(ctx context.Context, m *Meeting) error {
 // ECONFLICT for a change its status does not allow (CheckMeetingUpdate);
 // an update that changes nothing is EINVALID.
 func (s *Service) UpdateMeeting(ctx context.Context, id int64, upd MeetingUpdate) (*Meeting, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Meeting, error) { return s.updateMeeting(ctx, id, upd) })
+}
+
+func (s *Service) updateMeeting(ctx context.Context, id int64, upd MeetingUpdate) (*Meeting, error) {
 	v, t, m, err := s.viewOfMeeting(ctx, id)
 	if err != nil {
 		return nil, err
@@ -473,7 +483,9 @@ func (s *Service) UpdateMeeting(ctx context.Context, id int64, upd MeetingUpdate
 	if err := CheckMeetingUpdate(m, upd); err != nil {
 		return nil, err
 	}
-	return s.store.UpdateMeeting(ctx, id, upd, s.stamp(v))
+	st := s.stamp(v)
+	st.View = viewCheck(ctx, v)
+	return s.store.UpdateMeeting(ctx, id, upd, st)
 }
 
 // FindMeetingByID returns meeting id if the acting user may see its track,

@@ -518,13 +518,7 @@ func (s *Service) answerVersion(ctx context.Context, a *Answer) error {
 // ECONFLICT if it is already withdrawn or the talk is not open (agreed,
 // ratified or closed), unless it answers the carried text.
 func (s *Service) WithdrawAnswer(ctx context.Context, id int64) (*Answer, error) {
-	var a *Answer
-	err := withFreshView(ctx, func(ctx context.Context) error {
-		var err error
-		a, err = s.withdrawAnswer(ctx, id)
-		return err
-	})
-	return a, err
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Answer, error) { return s.withdrawAnswer(ctx, id) })
 }
 
 func (s *Service) withdrawAnswer(ctx context.Context, id int64) (*Answer, error) {

@@ -818,6 +818,10 @@ func (s *Service) postMessage(ctx context.Context, m *Message) error {
 // Only its author may; the message stays, marked retracted. ECONFLICT if
 // it is already retracted.
 func (s *Service) RetractMessage(ctx context.Context, id int64) (*Message, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Message, error) { return s.retractMessage(ctx, id) })
+}
+
+func (s *Service) retractMessage(ctx context.Context, id int64) (*Message, error) {
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}
@@ -836,7 +840,9 @@ func (s *Service) RetractMessage(ctx context.Context, id int64) (*Message, error
 	} else if msg.Retracted {
 		return nil, Errorf(ECONFLICT, "Message already retracted.")
 	}
-	if err := s.store.RetractMessage(ctx, id, s.stamp(v)); err != nil {
+	st := s.stamp(v)
+	st.View = viewCheck(ctx, v)
+	if err := s.store.RetractMessage(ctx, id, st); err != nil {
 		return nil, err
 	}
 	msg.Retracted = true

@@ -393,14 +393,15 @@ func TestCounterOfNewProposalReadsNoText(t *testing.T) {
 	}
 }
 
-// TestFreshViewChecked checks that a message, a counter-proposal, an
-// answer or its withdrawal decided by a view read afresh (a new Service
-// keeps none) is refused if, between that read and the write, another
+// TestFreshViewChecked checks that a message, its retraction, a meeting
+// or its change, a counter-proposal, an answer or its withdrawal decided
+// by a view read afresh (a new Service keeps none) is refused if, between that read and the write, another
 // Service takes its author off the track or the talk, or makes it an
 // observer: the store finds the view stale, and the call, decided again,
 // is refused as the change demands. Nothing is written.
 func TestFreshViewChecked(t *testing.T) {
 	ctx := context.Background()
+	var meeting *talks.Meeting // NE's, on the envoys' track, in each world
 	for _, c := range []struct {
 		name   string
 		change func(w *textWorld, other *talks.Service) error
@@ -454,9 +455,44 @@ func TestFreshViewChecked(t *testing.T) {
 			return err
 		},
 		want: talks.ENOTFOUND,
+	}, {
+		name: "NE's retraction, NE taken off the track",
+		change: func(w *textWorld, other *talks.Service) error {
+			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			_, err := svc.RetractMessage(w.as("NE"), w.msg.ID)
+			return err
+		},
+		want: talks.ENOTFOUND,
+	}, {
+		name: "NE's meeting, NE made an observer",
+		change: func(w *textWorld, other *talks.Service) error {
+			_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
+			return err
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			return svc.ScheduleMeeting(w.as("NE"), &talks.Meeting{TrackID: w.envoys.ID, Title: "Lunch", Place: "Geneva", Start: meetAt, Duration: time.Hour})
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NE's change of a meeting, NE taken off the track",
+		change: func(w *textWorld, other *talks.Service) error {
+			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			title := "Dinner"
+			_, err := svc.UpdateMeeting(w.as("NE"), meeting.ID, talks.MeetingUpdate{Title: &title})
+			return err
+		},
+		want: talks.ENOTFOUND,
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newTextWorld(t)
+			w.msg = &talks.Message{TrackID: w.envoys.ID, Body: "to retract"}
+			mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), w.msg))
+			meeting = &talks.Meeting{TrackID: w.envoys.ID, Title: "Breakfast", Place: "Geneva", Start: meetAt, Duration: time.Hour}
+			mustOK(t, "ScheduleMeeting", w.svc.ScheduleMeeting(w.as("NE"), meeting))
 			other := talks.NewService(w.store, nil) // another process, say
 			var head int64
 			writes := 0 // that reached the store

@@ -23,7 +23,10 @@ import (
 //
 // A view read afresh names its head too, so a change of members or tracks
 // committed between that read and the write (another request's) refuses
-// the write as well, and the call is decided again (withKeptView).
+// the write as well, and the call is decided again (withKeptView,
+// withFreshView). The writes to a track's content do so: messages and
+// their retraction, meetings and their changes, counter-proposals,
+// answers and their withdrawal.
 
 // ViewCheck, in a Stamp, is the head of the snapshot the Service decided a
 // write by (see ErrStaleView).
@@ -147,6 +150,17 @@ func withFreshView(ctx context.Context, call func(ctx context.Context) error) er
 		}
 	}
 	return err
+}
+
+// withFreshViewOf is withFreshView for a call that returns a result.
+func withFreshViewOf[T any](ctx context.Context, call func(ctx context.Context) (T, error)) (T, error) {
+	var out T
+	err := withFreshView(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = call(ctx)
+		return err
+	})
+	return out, err
 }
 
 // freshAttempts is how many times a call is decided with a view read
