@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRemoveTrackMemberAPI takes NE off the envoys' back-channel through
@@ -124,8 +123,8 @@ func TestChangeMemberRoleAPI(t *testing.T) {
 }
 
 // TestRemoveMemberAPI takes NE off the talk through the API with NE's event
-// stream open: the stream ends, the talk answers NE 404 and leaves its list,
-// and NE, added again, is the same member.
+// stream open: the stream ends with a gone event, the talk answers NE 404
+// and leaves its list, and NE, added again, is the same member.
 func TestRemoveMemberAPI(t *testing.T) {
 	e := newEnv(t)
 	w := e.world()
@@ -139,17 +138,7 @@ func TestRemoveMemberAPI(t *testing.T) {
 	if st, body := e.do("NP", "DELETE", path, nil); st != 204 {
 		t.Fatalf("DELETE NE as NP = %d %s, want 204", st, body)
 	}
-	ended := time.After(5 * time.Second)
-	for open := true; open; {
-		select {
-		case ev, ok := <-ne:
-			if open = ok; ok && ev.comment == "" {
-				t.Errorf("NE's stream after the removal has %s %s", ev.typ, ev.data)
-			}
-		case <-ended:
-			t.Fatal("NE's stream did not end after the removal")
-		}
-	}
+	wantGone(t, "NE", ne, "Talk not found.")
 	if st, body := e.do("NE", "GET", fmt.Sprintf("/api/v1/talks/%d", w.talk.ID), nil); st != 404 {
 		t.Errorf("GET the talk as NE = %d %s, want 404", st, body)
 	}
@@ -178,9 +167,9 @@ func TestRemoveMemberAPI(t *testing.T) {
 
 // TestRequireTrackAPI checks ?require_track= on the event stream: it is
 // refused as for a track that does not exist to those who may not see the
-// track; it carries the same events as a stream without it; and it ends
-// for a member taken off the track, and for its principal who then no
-// longer sees it, whose next stream is refused.
+// track; it carries the same events as a stream without it; and it ends,
+// with a gone event, for a member taken off the track, and for its
+// principal who then no longer sees it, whose next stream is refused.
 func TestRequireTrackAPI(t *testing.T) {
 	e := newEnv(t)
 	w := e.world()
@@ -243,17 +232,7 @@ func TestRequireTrackAPI(t *testing.T) {
 		who string
 		ch  <-chan sseEvent
 	}{{"NE", ne}, {"NP", np}} {
-		ended := time.After(5 * time.Second)
-		for open := true; open; {
-			select {
-			case ev, ok := <-s.ch:
-				if open = ok; ok && ev.comment == "" {
-					t.Errorf("%s's stream bound to the track, after NE was taken off it, has %s %s", s.who, ev.typ, ev.data)
-				}
-			case <-ended:
-				t.Fatalf("%s's stream bound to the track did not end after NE was taken off it", s.who)
-			}
-		}
+		wantGone(t, s.who, s.ch, "Track not found.")
 		if st, body := e.do(s.who, "GET", events(w.envoys.ID), nil); st != 404 || !bytes.Equal(body, missing) {
 			t.Errorf("%s's next stream bound to the track = %d %s, want 404 %s", s.who, st, body, missing)
 		}

@@ -180,7 +180,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 				break
 			}
 			if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
-				return s.endStream(ctx, id, err)
+				return s.endStream(ctx, w, id, err)
 			}
 		}
 		if err := rc.Flush(); err != nil {
@@ -199,10 +199,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if err := s.seesTrack(ctx, id, track); err != nil {
-			return s.endStream(ctx, id, err)
+			return s.endStream(ctx, w, id, err)
 		}
 		if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
-			return s.endStream(ctx, id, err)
+			return s.endStream(ctx, w, id, err)
 		}
 	}
 }
@@ -222,9 +222,19 @@ func (s *Server) seesTrack(ctx context.Context, talkID, track int64) error {
 }
 
 // endStream ends a stream whose read failed. Headers are sent, so the error
-// can only be logged; a member who lost sight of the talk just sees the end.
-func (s *Server) endStream(ctx interface{ Err() error }, talkID int64, err error) error {
-	if ctx.Err() == nil && talks.ErrorCode(err) == talks.EINTERNAL {
+// can only be logged, or, for a member who lost sight of the talk (or of
+// the track the stream is bound to), sent as a last event, "gone", with no
+// id and the error as its data, so that a client need not reconnect to
+// learn that it would be refused.
+func (s *Server) endStream(ctx interface{ Err() error }, w http.ResponseWriter, talkID int64, err error) error {
+	switch {
+	case ctx.Err() != nil:
+	case talks.ErrorCode(err) == talks.ENOTFOUND:
+		data, _ := json.Marshal(apiError{Code: talks.ENOTFOUND, Message: talks.ErrorMessage(err)})
+		if _, err := fmt.Fprintf(w, "event: gone\ndata: %s\n\n", data); err == nil {
+			_ = http.NewResponseController(w).Flush()
+		}
+	case talks.ErrorCode(err) == talks.EINTERNAL:
 		s.logger.Error("events: read", "talk", talkID, "err", err)
 	}
 	return nil

@@ -50,7 +50,7 @@ func (e *env) stream(user string, talkID int64, query, lastID string) (<-chan ss
 			line := sc.Text()
 			switch {
 			case line == "":
-				if ev.id != "" {
+				if ev.id != "" || ev.typ != "" {
 					ch <- ev
 				}
 				ev = sseEvent{}
@@ -66,6 +66,33 @@ func (e *env) stream(user string, talkID int64, query, lastID string) (<-chan ss
 		}
 	}()
 	return ch, cancel
+}
+
+// wantGone reads ch to its end, which must come within a while, and wants
+// its last event, and only event but heartbeats, to be "gone" with
+// message msg: the stream of a member who may no longer see the talk, or
+// the track it is bound to.
+func wantGone(t *testing.T, who string, ch <-chan sseEvent, msg string) {
+	t.Helper()
+	var gone []sseEvent
+	ended := time.After(5 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				want := `{"code":"not_found","message":"` + msg + `"}`
+				if len(gone) != 1 || gone[0].typ != "gone" || gone[0].id != "" || gone[0].data != want {
+					t.Errorf("%s's stream ended with %+v, want only a last event gone %s", who, gone, want)
+				}
+				return
+			}
+			if ev.comment == "" {
+				gone = append(gone, ev)
+			}
+		case <-ended:
+			t.Fatalf("%s's stream did not end", who)
+		}
+	}
 }
 
 // next returns the next event (not a heartbeat) of ch, failing after a while.

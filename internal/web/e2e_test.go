@@ -748,8 +748,8 @@ func TestE2E(t *testing.T) {
 
 	// B2, the Southland principal, takes D, its envoy, off the back-channel
 	// while D has the back-channel's page open: D's stream, bound to the
-	// track, ends, its reconnect is refused, and the page reloads to the
-	// 404 page by itself.
+	// track, ends with its gone event, and the page reloads to the 404 page
+	// by itself.
 	notFound := `(function(){ var h = document.querySelector("main h1"); return !!h && h.textContent.trim() === "Not found"; })()`
 	var dName string
 	for _, p := range demo.Cast {
@@ -785,8 +785,8 @@ func TestE2E(t *testing.T) {
 	}
 
 	// The facilitator takes C off the talk while C has the talk's page open:
-	// C's event stream is refused, and the page reloads to the 404 page by
-	// itself, so that the talk leaves C's screen.
+	// C's event stream ends with its gone event, and the page reloads to the
+	// 404 page by itself, so that the talk leaves C's screen.
 	var cName string
 	for _, p := range demo.Cast {
 		if p.Key == "n.advisor" {

@@ -124,6 +124,13 @@
       }
     };
     Object.keys(types).forEach(function (t) { source.addEventListener(t, onEvent); });
+    // The server's last event on a stream whose talk, or track, the member
+    // may no longer see: do not wait for the reconnect to be refused.
+    source.addEventListener("gone", function () {
+      source.close();
+      setStatus("lost", "Reconnecting…");
+      closed();
+    });
   }
   connect();
 
