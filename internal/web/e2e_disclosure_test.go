@@ -28,7 +28,7 @@ func apiLogin(t *testing.T, srv *liveServer, key string) *apiSession {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	s := &apiSession{t: t, srv: srv, c: &http.Client{Jar: jar, Timeout: stepTimeout}}
-	email := personEmail(t, key)
+	email := castPerson(t, key).Email
 	var out struct {
 		CSRF string `json:"csrf_token"`
 	}

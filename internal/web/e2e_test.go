@@ -79,16 +79,16 @@ type liveServer struct {
 	out       *lockedBuffer
 }
 
-// email returns the email of demo person key ("n.envoy1").
-func personEmail(t *testing.T, key string) string {
+// castPerson returns the demo person key ("n.envoy1").
+func castPerson(t *testing.T, key string) demo.Person {
 	t.Helper()
 	for _, p := range demo.Cast {
 		if p.Key == key {
-			return p.Email
+			return p
 		}
 	}
 	t.Fatalf("no demo person %q", key)
-	return ""
+	return demo.Person{}
 }
 
 // buildBinary builds cmd/backchannel into a temporary directory.
@@ -282,6 +282,19 @@ func (p *person) open(path string) {
 	}
 }
 
+// choose selects, in the select that css matches, the first option whose
+// text holds text, and reports whether there was one.
+func (p *person) choose(css, text string) bool {
+	p.t.Helper()
+	return eval[bool](p, "choose "+text+" in "+css, `(function(){
+  var s = document.querySelector(`+jsString(css)+`);
+  var o = s && Array.from(s.options).find(function(o){ return o.textContent.indexOf(`+jsString(text)+`) >= 0; });
+  if (!o) { return false; }
+  s.value = o.value;
+  return true;
+})()`)
+}
+
 func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
@@ -316,7 +329,7 @@ func (p *person) path() string {
 // login signs in through the form at /login.
 func (p *person) login() {
 	p.t.Helper()
-	email := personEmail(p.t, p.key)
+	email := castPerson(p.t, p.key).Email
 	p.open("/login")
 	p.do("fill the login form",
 		chromedp.WaitVisible(chromedp.ID("f-email")),
@@ -694,12 +707,7 @@ func TestE2E(t *testing.T) {
 	// A leaves the back-channel from its page. B's talk page drops A from
 	// the back-channel's members without a reload (track.member_removed is
 	// live), and the back-channel is gone for A.
-	var aName string
-	for _, p := range demo.Cast {
-		if p.Key == "n.envoy1" {
-			aName = p.Name
-		}
-	}
+	aName := castPerson(t, "n.envoy1").Name
 	backMembers := `(document.querySelector("#talk-live li:has(.tag-back)") || {textContent: ""}).textContent.includes(` + jsString(aName) + `)`
 	b.open(talkPath)
 	b.waitLive()
@@ -751,23 +759,12 @@ func TestE2E(t *testing.T) {
 	// track, ends with its gone event, and the page reloads to the 404 page
 	// by itself.
 	notFound := `(function(){ var h = document.querySelector("main h1"); return !!h && h.textContent.trim() === "Not found"; })()`
-	var dName string
-	for _, p := range demo.Cast {
-		if p.Key == "s.envoy2" {
-			dName = p.Name
-		}
-	}
+	dName := castPerson(t, "s.envoy2").Name
 	d := newPerson(t, browser, srv, "D (Southland envoy)", "s.envoy2")
 	d.login()
 	d.open(backPath)
 	d.waitLive()
-	if chosen := eval[string](b2, "choose D in the form that takes a member off the back-channel", `(function(){
-  var s = document.querySelector("#f-remove");
-  var o = s && Array.from(s.options).find(function(o){ return o.textContent.indexOf(`+jsString(dName)+`) >= 0; });
-  if (!o) { return ""; }
-  s.value = o.value;
-  return o.textContent;
-})()`); chosen == "" {
+	if !b2.choose("#f-remove", dName) {
 		t.Fatalf("B2: the form that takes a member off the back-channel does not offer %s", dName)
 	}
 	t0 = time.Now().UnixMilli()
@@ -787,25 +784,13 @@ func TestE2E(t *testing.T) {
 	// The facilitator takes C off the talk while C has the talk's page open:
 	// C's event stream ends with its gone event, and the page reloads to the
 	// 404 page by itself, so that the talk leaves C's screen.
-	var cName string
-	for _, p := range demo.Cast {
-		if p.Key == "n.advisor" {
-			cName = p.Name
-		}
-	}
+	cName := castPerson(t, "n.advisor").Name
 	f := newPerson(t, browser, srv, "F (facilitator)", "facilitator")
 	f.login()
 	c.open(talkPath)
 	c.waitLive()
 	f.open(talkPath)
-	chosen := eval[string](f, "choose C in the form that takes a member off", `(function(){
-  var s = document.querySelector("#f-remove-member");
-  var o = Array.from(s.options).find(function(o){ return o.textContent.indexOf(`+jsString(cName)+`) >= 0; });
-  if (!o) { return ""; }
-  s.value = o.value;
-  return o.textContent;
-})()`)
-	if chosen == "" {
+	if !f.choose("#f-remove-member", cName) {
 		t.Fatalf("F: the form that takes a member off the talk does not offer %s", cName)
 	}
 	t0 = time.Now().UnixMilli()
