@@ -134,7 +134,22 @@
   }
   connect();
 
+  // A page that is being left (a form posted, a link followed) must not
+  // reload itself, which would cancel the navigation: leaving a back-channel
+  // from its own page ends that page's stream while the browser is on its
+  // way to the talk's page. If the page is still here a while later (the
+  // link was a download), it checks again.
+  var leaving = false;
+  window.addEventListener("beforeunload", function () {
+    leaving = true;
+    setTimeout(function () { leaving = false; }, 2000);
+  });
+
   function closed() {
+    if (leaving) {
+      setTimeout(closed, 2500);
+      return;
+    }
     fetch(location.href, { method: "HEAD", credentials: "same-origin", redirect: "manual" }).then(function (res) {
       if (res.status === 404 || res.status === 401 || res.status === 403 || res.type === "opaqueredirect") {
         location.reload();
