@@ -112,9 +112,9 @@ func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error
 // reconnect) or ?after=. Events it may not see leave gaps in the ids.
 //
 // With ?require_track=, the stream is bound to that track: it is refused
-// (404) if the member may not see the track, and ends once the member may
-// no longer see it, so that a page of the track learns, reconnecting, that
-// the track is gone for it. The events it carries are the same.
+// (404) if the member may not see the track, and ends (endStream) once the
+// member may no longer see it, so that a page of the track learns that the
+// track is gone for it. The events it carries are the same.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {

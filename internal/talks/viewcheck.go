@@ -99,10 +99,10 @@ func (o *optimistic) kept(c *viewCache, talkID int64) *snapshot {
 
 // viewCheck returns the ViewCheck for the Stamp of a write decided by v,
 // kept or read afresh (nil if v's snapshot has no head), and notes that
-// the call reached the store. A view
-// read afresh is checked too: a member taken off the track or the talk,
-// or a role changed, between the view's read and the write, makes the
-// store refuse the write as stale, and the call is decided again.
+// the call reached the store. A view read afresh is checked too: a member
+// taken off the track or the talk, or a role changed, between the view's
+// read and the write, makes the store refuse the write as stale, and the
+// call is decided again.
 func viewCheck(ctx context.Context, v *View) *ViewCheck {
 	if o := optimisticFrom(ctx); o != nil {
 		o.mu.Lock()
