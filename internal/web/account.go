@@ -241,7 +241,7 @@ func (h *Handler) handleSetup(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil
 	}
-	h.setCookie(w, sess)
+	h.startSession(w, r, sess)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -553,7 +553,7 @@ func (h *Handler) handleSignUp(w http.ResponseWriter, r *http.Request) error {
 	if len(p.Errors) == 0 {
 		sess, m, err := h.svc.SignUpWithInvitation(r.Context(), tok, p.Name, p.Email, pw, r.RemoteAddr)
 		if err == nil {
-			h.setCookie(w, sess)
+			h.startSession(w, r, sess)
 			wrote(r, m.TalkID)
 			http.Redirect(w, r, "/talks/"+strconv.FormatInt(m.TalkID, 10), http.StatusSeeOther)
 			return nil

@@ -79,15 +79,24 @@ func TestLoginLink(t *testing.T) {
 	wantContains(t, res, talks.ErrorMessage(talks.ErrLoginLink))
 
 	// Someone signed in who opens another user's link is told so, and the
-	// button, with the session's CSRF token, signs in as the link's user.
+	// button, with the session's CSRF token, signs in as the link's user
+	// and ends the session it replaces: its cookie, presented again, is
+	// refused.
 	tok, err = e.svc.CreateLoginLink(context.Background(), u.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := e.login(t, "s.envoy1")
+	site, _ := url.Parse(e.srv.URL)
+	old := s.c.Jar.Cookies(site)
 	res = s.get("/login/link?token=" + url.QueryEscape(tok))
 	wantStatus(t, res, http.StatusOK)
 	wantContains(t, res, "You are signed in as "+e.demo.Users["s.envoy1"].Name)
 	wantStatus(t, s.post("/login/link", url.Values{"token": {tok}}), http.StatusSeeOther)
 	wantContains(t, s.get("/"), u.Name)
+	replay := e.browser(t)
+	jar, _ := cookiejar.New(nil)
+	jar.SetCookies(site, old)
+	replay.c.Jar = jar
+	wantStatus(t, replay.get("/"), http.StatusSeeOther) // to the sign-in page
 }

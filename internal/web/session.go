@@ -47,7 +47,7 @@ func (h *Handler) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if len(errs) == 0 {
 		sess, err := h.svc.Login(r.Context(), email, password, r.RemoteAddr)
 		if err == nil {
-			h.setCookie(w, sess)
+			h.startSession(w, r, sess)
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return nil
 		}
@@ -84,7 +84,7 @@ func (h *Handler) handleLoginLink(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return h.refuseLoginLink(w, r, err)
 	}
-	h.setCookie(w, sess)
+	h.startSession(w, r, sess)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 	return nil
 }
@@ -99,10 +99,10 @@ func (h *Handler) refuseLoginLink(w http.ResponseWriter, r *http.Request, err er
 }
 
 func (h *Handler) handleLogout(w http.ResponseWriter, r *http.Request) error {
-	// The session is the cookie's (FindSession leaves the token out of the
-	// session it returns), ended only if it authenticated this request.
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && sessionFromContext(r.Context()) != nil {
-		if err := h.svc.Logout(r.Context(), c.Value); err != nil {
+	// The session is the cookie's, ended only if it authenticated this
+	// request.
+	if tok := sessionToken(r); tok != "" {
+		if err := h.svc.Logout(r.Context(), tok); err != nil {
 			return err
 		}
 	}

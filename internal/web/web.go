@@ -231,6 +231,30 @@ func (h *Handler) setCookie(w http.ResponseWriter, sess *talks.Session) {
 	})
 }
 
+// startSession sets the cookie of new session sess and ends the session
+// that authenticated r, if any: signing in as someone else (a sign-in
+// link, a sign-up, the login form) leaves no session behind that the
+// browser no longer names. The new session is open already, so a failure
+// to end the old one is logged, not returned.
+func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, sess *talks.Session) {
+	if tok := sessionToken(r); tok != "" {
+		if err := h.svc.Logout(r.Context(), tok); err != nil {
+			h.logger.Error("web: end the session replaced", "err", err)
+		}
+	}
+	h.setCookie(w, sess)
+}
+
+// sessionToken returns the token of the session cookie of r if that
+// session authenticated r, or "".
+func sessionToken(r *http.Request) string {
+	// FindSession leaves the token out of the session it returns.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && sessionFromContext(r.Context()) != nil {
+		return c.Value
+	}
+	return ""
+}
+
 func (h *Handler) clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{
 		Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
