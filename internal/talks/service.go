@@ -195,6 +195,8 @@ var keepsTalk = map[string]bool{
 	EventVersionProposed:   true,
 	EventAnswerGiven:       true,
 	EventAnswerWithdrawn:   true,
+	EventMeetingScheduled:  true,
+	EventMeetingUpdated:    true,
 
 	EventDisclosureProposed:  true,
 	EventDisclosureConsented: true,

@@ -515,3 +515,34 @@ func TestFreshViewChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestMeetingsKeepViews checks that a meeting scheduled or changed by
+// another Service leaves the snapshot this Service kept deciding writes:
+// the message after it is written from the kept snapshot, reading the
+// talk's head not at all, and the meeting then shows.
+func TestMeetingsKeepViews(t *testing.T) {
+	w := newTextWorld(t)
+	other := talks.NewService(w.store, nil) // another process, say
+	spy := &readCounter{Store: w.store}
+	svc := talks.NewService(spy, nil)
+	post := func(body string) {
+		t.Helper()
+		mustOK(t, "PostMessage", svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: body}))
+	}
+	post("warm")
+	m := &talks.Meeting{TrackID: w.envoys.ID, Title: "Lunch", Place: "Geneva", Start: meetAt, Duration: time.Hour}
+	mustOK(t, "ScheduleMeeting", other.ScheduleMeeting(w.as("SE"), m))
+	title := "Dinner"
+	_, err := other.UpdateMeeting(w.as("SE"), m.ID, talks.MeetingUpdate{Title: &title})
+	mustOK(t, "UpdateMeeting", err)
+	*spy = readCounter{Store: w.store}
+	post("after the meeting")
+	if spy.heads != 0 {
+		t.Errorf("a message after another's meeting read the talk's head %d times, want none: the kept snapshot decides it", spy.heads)
+	}
+	got, err := svc.FindMeetingByID(w.as("NE"), m.ID)
+	mustOK(t, "FindMeetingByID", err)
+	if got.Title != title {
+		t.Errorf("meeting title = %q, want %q", got.Title, title)
+	}
+}
