@@ -158,6 +158,8 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
+		} else if err := tx.checkView(ctx, st); err != nil {
+			return err
 		} else if err := tx.checkMandateRead(ctx, st); err != nil {
 			return err
 		}

@@ -125,7 +125,9 @@ func (s *Store) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.
 		if err != nil {
 			return err
 		}
-		if err := settled(ctx, tx, talkID); err != nil {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		} else if err := settled(ctx, tx, talkID); err != nil {
 			return err
 		} else if err := checkMandateRead(ctx, tx, st); err != nil {
 			return err

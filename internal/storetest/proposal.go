@@ -381,8 +381,8 @@ func testCounterRefusals(t *testing.T, s talks.Store) {
 	checkProjection(t, s, f.talk.ID)
 }
 
-// testViewChecks checks that an answer, its withdrawal, a message's
-// retraction, a meeting and its change whose Stamp names the head of the
+// testViewChecks checks that a new proposal, an answer, its withdrawal, a
+// message's retraction, a meeting and its change whose Stamp names the head of the
 // view they were decided by (talks.ViewCheck) go through if only events
 // that keep a view followed that head, and are refused with
 // talks.ErrStaleView, writing nothing, once a change of a track's members
@@ -413,6 +413,10 @@ func testViewChecks(t *testing.T, s talks.Store) {
 		name  string
 		write func(st talks.Stamp) error
 	}{
+		{"CreateProposal", func(st talks.Stamp) error {
+			return s.CreateProposal(ctx, &talks.Proposal{TrackID: f.back.ID, Title: "Late", AuthorID: f.mNorthE.ID},
+				&talks.Version{Values: map[string]string{"line": "river", "prisoners": "50"}, AuthorID: f.mNorthE.ID}, st)
+		}},
 		{"AnswerVersion", func(st talks.Stamp) error { return s.AnswerVersion(ctx, accepted, st) }},
 		{"WithdrawAnswer", func(st talks.Stamp) error { return s.WithdrawAnswer(ctx, rejected.ID, st) }},
 		{"RetractMessage", func(st talks.Stamp) error { return s.RetractMessage(ctx, msg.ID, st) }},

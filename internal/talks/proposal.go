@@ -375,6 +375,10 @@ func checkVersion(t *Talk, ver *Version) error {
 // be open (else ECONFLICT) and have an outcome space, of which ver.Values
 // must be an outcome (else EINVALID, naming the issue and value).
 func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.createProposal(ctx, p, ver) })
+}
+
+func (s *Service) createProposal(ctx context.Context, p *Proposal, ver *Version) error {
 	v, _, err := s.viewOfTrack(ctx, p.TrackID, errTrackNotFound)
 	if err != nil {
 		return err
@@ -400,6 +404,7 @@ func (s *Service) CreateProposal(ctx context.Context, p *Proposal, ver *Version)
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
+	st.View = viewCheck(ctx, v)
 	if err := s.store.CreateProposal(ctx, p, ver, st); err != nil {
 		return err
 	}

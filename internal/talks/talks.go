@@ -150,9 +150,9 @@ type Stamp struct {
 
 	// View, if not nil, is the head of the snapshot the Service decided
 	// this write by, kept or read afresh: a store that supports it
-	// (PostMessage, RetractMessage, ProposeVersion, AnswerVersion,
-	// WithdrawAnswer, CreateMeeting and UpdateMeeting on both stores)
-	// returns
+	// (PostMessage, RetractMessage, CreateProposal, ProposeVersion,
+	// AnswerVersion, WithdrawAnswer, CreateMeeting and UpdateMeeting on
+	// both stores) returns
 	// ErrStaleView, writing nothing, unless every event of the talk after
 	// View.Head, as read under the talk's write lock, is of a type in
 	// ViewKeepingTypes.

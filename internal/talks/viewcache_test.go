@@ -394,8 +394,8 @@ func TestCounterOfNewProposalReadsNoText(t *testing.T) {
 }
 
 // TestFreshViewChecked checks that a message, its retraction, a meeting
-// or its change, a counter-proposal, an answer or its withdrawal decided
-// by a view read afresh (a new Service keeps none) is refused if, between that read and the write, another
+// or its change, a new proposal, a counter-proposal, an answer or its
+// withdrawal decided by a view read afresh (a new Service keeps none) is refused if, between that read and the write, another
 // Service takes its author off the track or the talk, or makes it an
 // observer: the store finds the view stale, and the call, decided again,
 // is refused as the change demands. Nothing is written.
@@ -433,6 +433,15 @@ func TestFreshViewChecked(t *testing.T) {
 		},
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.ProposeVersion(w.as("SE"), &talks.Version{ParentID: w.envV1.ID, Values: map[string]string{"line": "river", "prisoners": "10"}})
+		},
+		want: talks.ENOTFOUND,
+	}, {
+		name: "NE's new proposal, NE taken off the track",
+		change: func(w *textWorld, other *talks.Service) error {
+			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+		},
+		write: func(w *textWorld, svc *talks.Service) error {
+			return svc.CreateProposal(w.as("NE"), &talks.Proposal{TrackID: w.envoys.ID, Title: "Raced"}, &talks.Version{Values: map[string]string{"line": "river", "prisoners": "10"}})
 		},
 		want: talks.ENOTFOUND,
 	}, {

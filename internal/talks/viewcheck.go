@@ -25,8 +25,8 @@ import (
 // committed between that read and the write (another request's) refuses
 // the write as well, and the call is decided again (withKeptView,
 // withFreshView). The writes to a track's content do so: messages and
-// their retraction, meetings and their changes, counter-proposals,
-// answers and their withdrawal.
+// their retraction, meetings and their changes, proposals and
+// counter-proposals, answers and their withdrawal.
 
 // ViewCheck, in a Stamp, is the head of the snapshot the Service decided a
 // write by (see ErrStaleView).
