@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -113,8 +112,9 @@ func (b *broker) notifyVia(talkOf *sync.Map, id int64, find func() (int64, error
 //
 // With ?require_track=, the stream is bound to that track: it is refused
 // (404) if the member may not see the track, and ends (endStream) once the
-// member may no longer see it, so that a page of the track learns that the
-// track is gone for it. The events it carries are the same.
+// member may no longer see it (talks.EventFilter.RequireTrack), so that a
+// page of the track learns that the track is gone for it. The events it
+// carries are the same.
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r, "id")
 	if err != nil {
@@ -141,12 +141,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	// and the wait goes unnoticed.
 	wake, cancel := s.broker.subscribe(id)
 	defer cancel()
-	if err := s.seesTrack(ctx, id, track); err != nil {
-		return err // a plain JSON error: 404 outside the talk or the track
+	next := func() ([]*talks.Event, error) {
+		return s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch, RequireTrack: track})
 	}
-	evs, err := s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch})
+	evs, err := next()
 	if err != nil {
-		return err
+		return err // nothing written yet: a plain JSON error (404 outside the talk or the track)
 	}
 
 	rc := http.NewResponseController(w)
@@ -179,7 +179,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			if len(evs) < eventBatch {
 				break
 			}
-			if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
+			if evs, err = next(); err != nil {
 				return s.endStream(ctx, w, id, err)
 			}
 		}
@@ -198,27 +198,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 				return nil
 			}
 		}
-		if err := s.seesTrack(ctx, id, track); err != nil {
-			return s.endStream(ctx, w, id, err)
-		}
-		if evs, err = s.svc.FindEvents(ctx, talks.EventFilter{TalkID: id, AfterSeq: after, Limit: eventBatch}); err != nil {
+		if evs, err = next(); err != nil {
 			return s.endStream(ctx, w, id, err)
 		}
 	}
-}
-
-// seesTrack returns nil if track is 0 or a track of talk talkID that the
-// acting user may see, and ENOTFOUND (or the talk's own error) otherwise.
-func (s *Server) seesTrack(ctx context.Context, talkID, track int64) error {
-	if track == 0 {
-		return nil
-	}
-	v, err := s.svc.View(ctx, talkID)
-	if err != nil {
-		return err
-	}
-	_, err = v.Track(track)
-	return err
 }
 
 // endStream ends a stream whose read failed. Headers are sent, so the error

@@ -233,6 +233,11 @@ type EventFilter struct {
 	Limit     int    // at most this many; 0 means no limit
 	Type      string // only events of this type, if set
 	TrackID   int64  // only events of this track, if set
+	// RequireTrack, if set, makes Service.FindEvents answer ENOTFOUND
+	// unless the acting user may see that track of the talk: a stream
+	// bound to a track ends when its reader loses the track. Stores
+	// ignore it.
+	RequireTrack int64
 	// Latest selects, with Limit, the last Limit events (the greatest
 	// IDs) rather than the first; they still come in ascending order.
 	Latest bool

@@ -865,6 +865,7 @@ func (s *Service) FindMessages(ctx context.Context, f MessageFilter) ([]*Message
 // f.Limit > 0 (the last ones if f.Latest), only those before f.BeforeSeq
 // if set, and only those of f.Type and f.TrackID if set (which the store
 // selects). The IDs of the events left out are gaps in the sequence.
+// ENOTFOUND if f.RequireTrack is set and the user may not see it.
 // It returns the events up to the talk's head as of the call, read once
 // for many callers and kept (eventcache.go): they are shared, and callers
 // must not change them.
@@ -872,6 +873,10 @@ func (s *Service) FindEvents(ctx context.Context, f EventFilter) ([]*Event, erro
 	v, err := s.View(ctx, f.TalkID)
 	if err != nil {
 		return nil, err
+	} else if f.RequireTrack != 0 {
+		if _, err := v.Track(f.RequireTrack); err != nil {
+			return nil, err
+		}
 	}
 	// The view is exact as of its head: later events wait for the next
 	// call, which a write's wake-up brings.
