@@ -40,6 +40,9 @@ func (s *Store) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trac
 		if err := tx.lock(ctx, d.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		var rev int64
 		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(revision), 0) + 1 FROM disclosures WHERE talk_id = $1`, d.TalkID).Scan(&rev); err != nil {
 			return fmt.Errorf("find disclosure: %w", err)
@@ -69,6 +72,9 @@ func (s *Store) ConsentDisclosure(ctx context.Context, talkID, rev int64, c *tal
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		var cur int64
@@ -148,6 +154,9 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 			return fmt.Errorf("find track: %w", err)
 		}
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		var backchannel, carried bool

@@ -62,6 +62,9 @@ func (s *Store) CreateInvitation(ctx context.Context, inv *talks.Invitation, st 
 		if err := tx.lock(ctx, inv.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		var party *int64
 		if inv.PartyID != 0 {
 			party = &inv.PartyID
@@ -124,6 +127,9 @@ func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) 
 	return s.update(ctx, func(tx *txn) error {
 		inv, err := tx.lockInvitation(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		switch {

@@ -86,6 +86,9 @@ func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer strin
 		if err := tx.lock(ctx, talkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		var pub []byte
 		var holder string
 		err := tx.QueryRow(ctx, `SELECT public_key, holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&pub, &holder)
@@ -106,6 +109,9 @@ func (s *Store) RegisterSignerKey(ctx context.Context, k *talks.SignerKey, proof
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.lock(ctx, k.TalkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		var signer string

@@ -18,6 +18,9 @@ func (s *Store) SaveMandate(ctx context.Context, m *talks.Mandate, st talks.Stam
 		if err := tx.lock(ctx, m.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		var version int64
 		err := tx.QueryRow(ctx, `SELECT COALESCE((SELECT version FROM mandates WHERE talk_id = $1 AND envoy_id = $3), 0) + 1
 			FROM members WHERE talk_id = $1 AND party_id = $2 AND id = $3 AND role = 'envoy'`, m.TalkID, m.PartyID, m.EnvoyID).Scan(&version)

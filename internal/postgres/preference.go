@@ -18,6 +18,9 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 		if err := tx.lock(ctx, p.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		var version int64
 		err := tx.QueryRow(ctx, `SELECT COALESCE((SELECT MAX(version) FROM preferences WHERE party_id = $2), 0) + 1
 			FROM parties WHERE talk_id = $1 AND id = $2`, p.TalkID, p.PartyID).Scan(&version)

@@ -20,6 +20,9 @@ func (s *Store) AddStakeholder(ctx context.Context, st *talks.Stakeholder, stamp
 		if err := tx.lock(ctx, st.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, stamp); err != nil {
+			return err
+		}
 		// Under the talk's lock, which Ratify takes too: no stakeholder
 		// joins a talk that the last ratification has just ratified.
 		var status string

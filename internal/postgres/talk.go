@@ -160,6 +160,9 @@ func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, 
 		if err := tx.lock(ctx, id); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		a, err := scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -194,6 +197,9 @@ func (s *Store) AddParty(ctx context.Context, p *talks.Party, st talks.Stamp) er
 		if err := tx.lock(ctx, p.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, `INSERT INTO parties (talk_id, name) VALUES ($1, $2) RETURNING id`, p.TalkID, p.Name).Scan(&p.ID); err != nil {
 			return fmt.Errorf("insert party: %w", err)
 		}
@@ -223,6 +229,9 @@ func (s *Store) FindParties(ctx context.Context, f talks.PartyFilter) ([]*talks.
 func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.lock(ctx, m.TalkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		var stakeholder bool
@@ -264,6 +273,9 @@ func insertMember(ctx context.Context, tx *txn, m *talks.Member, already error) 
 func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		party, role, err := partyMember(ctx, tx, talkID, memberID, "A facilitator is not removed from a talk.")
@@ -348,6 +360,9 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 	return s.update(ctx, func(tx *txn) error {
 		// The talk's lock makes the count of principals below exact.
 		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		party, old, err := partyMember(ctx, tx, talkID, memberID, "A facilitator belongs to no party; its role does not change.")

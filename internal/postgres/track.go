@@ -23,6 +23,9 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 		if err := tx.lock(ctx, t.TalkID); err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		if err := currentMembers(ctx, tx, t.TalkID, ids); err != nil {
 			return err
 		}
@@ -52,6 +55,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 		if err != nil {
 			return err
 		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
 		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
 			return err
 		}
@@ -66,6 +72,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(tx *txn) error {
 		if _, err := tx.lockBackchannel(ctx, trackID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)

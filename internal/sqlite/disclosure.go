@@ -34,6 +34,9 @@ func (s *Store) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trac
 	}
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, d.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, d.TalkID); err != nil {
 			return err
 		}
@@ -65,6 +68,9 @@ func (s *Store) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trac
 func (s *Store) ConsentDisclosure(ctx context.Context, talkID, rev int64, c *talks.DisclosureConsent, trackID int64, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
 		var cur int64
 		err := tx.QueryRowContext(ctx, `SELECT revision FROM disclosures WHERE talk_id = $1`, talkID).Scan(&cur)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -149,6 +155,9 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 			return talks.Errorf(talks.ENOTFOUND, "Track not found.")
 		} else if err != nil {
 			return fmt.Errorf("find track: %w", err)
+		}
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
 		}
 		if err := exists(ctx, tx, "", `SELECT 1 FROM agreements a JOIN tracks t ON t.id = a.track_id
 			WHERE a.talk_id = $1 AND t.kind <> 'official'`, talkID); talks.ErrorCode(err) == talks.ENOTFOUND {

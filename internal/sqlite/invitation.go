@@ -60,6 +60,9 @@ func findInvitation(ctx context.Context, q querier, where string, args ...any) (
 // CreateInvitation implements talks.Store.
 func (s *Store) CreateInvitation(ctx context.Context, inv *talks.Invitation, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, inv.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, inv.TalkID); err != nil {
 			return err
 		}
@@ -108,6 +111,9 @@ func (s *Store) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) 
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		inv, err := findInvitation(ctx, tx, `id = $1`, id)
 		if err != nil {
+			return err
+		}
+		if err := checkView(ctx, tx, inv.TalkID, st); err != nil {
 			return err
 		}
 		switch {

@@ -104,6 +104,9 @@ func scanSignerKey(row interface{ Scan(...any) error }, talkID int64) (*talks.Si
 // ReleaseSignerKey implements talks.Store.
 func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer string, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
 		var pub []byte
 		var holder string
 		err := tx.QueryRowContext(ctx, `SELECT public_key, holder FROM signer_keys WHERE talk_id = $1 AND signer = $2`, talkID, signer).Scan(&pub, &holder)
@@ -127,6 +130,9 @@ func (s *Store) ReleaseSignerKey(ctx context.Context, talkID int64, signer strin
 func (s *Store) RegisterSignerKey(ctx context.Context, k *talks.SignerKey, proof *talks.Signed, st talks.Stamp) error {
 	at := talks.Timestamp(st.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, k.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, k.TalkID); err != nil {
 			return err
 		}

@@ -12,6 +12,9 @@ func (s *Store) SaveMandate(ctx context.Context, m *talks.Mandate, st talks.Stam
 	at := talks.Timestamp(st.Time)
 	body := m.Body()
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, m.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, m.TalkID); err != nil {
 			return err
 		}

@@ -12,6 +12,9 @@ func (s *Store) SavePreferences(ctx context.Context, p *talks.Preferences, st ta
 	at := talks.Timestamp(st.Time)
 	body := p.Body()
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, p.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, p.TalkID); err != nil {
 			return err
 		}

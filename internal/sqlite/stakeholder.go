@@ -12,6 +12,9 @@ import (
 func (s *Store) AddStakeholder(ctx context.Context, st *talks.Stakeholder, stamp talks.Stamp) error {
 	at := talks.Timestamp(stamp.Time)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, st.TalkID, stamp); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, st.TalkID); err != nil {
 			return err
 		}

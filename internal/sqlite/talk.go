@@ -164,6 +164,9 @@ func scanTalks(ctx context.Context, q querier, query string, args ...any) ([]*ta
 func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, st talks.Stamp) (*talks.Talk, error) {
 	var t *talks.Talk
 	err := s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, id, st); err != nil {
+			return err
+		}
 		a, err := scanTalks(ctx, tx, `SELECT id, title, description, space, status, convener_id, created_at FROM talks WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -195,6 +198,9 @@ func (s *Store) UpdateTalk(ctx context.Context, id int64, upd talks.TalkUpdate, 
 // AddParty implements talks.Store.
 func (s *Store) AddParty(ctx context.Context, p *talks.Party, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, p.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, p.TalkID); err != nil {
 			return err
 		}
@@ -226,6 +232,9 @@ func (s *Store) FindParties(ctx context.Context, f talks.PartyFilter) ([]*talks.
 // AddMember implements talks.Store.
 func (s *Store) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, m.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, m.TalkID); err != nil {
 			return err
 		}
@@ -266,6 +275,9 @@ func insertMember(ctx context.Context, tx *txn, m *talks.Member, already error) 
 // RemoveMember implements talks.Store.
 func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st talks.Stamp) error {
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
 		party, role, err := partyMember(ctx, tx, talkID, memberID, "A facilitator is not removed from a talk.")
 		if err != nil {
 			return err
@@ -341,6 +353,9 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 		return talks.Errorf(talks.EINVALID, "Role %q is not a role in a party.", r)
 	}
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
 		party, old, err := partyMember(ctx, tx, talkID, memberID, "A facilitator belongs to no party; its role does not change.")
 		if err != nil {
 			return err

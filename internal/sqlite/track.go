@@ -19,6 +19,9 @@ func (s *Store) CreateTrack(ctx context.Context, t *talks.Track, st talks.Stamp)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, t.TalkID, st); err != nil {
+			return err
+		}
 		if err := exists(ctx, tx, "Talk not found.", `SELECT 1 FROM talks WHERE id = $1`, t.TalkID); err != nil {
 			return err
 		}
@@ -50,6 +53,9 @@ func (s *Store) AddTrackMember(ctx context.Context, trackID, memberID int64, st 
 		if err != nil {
 			return err
 		}
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
 		if err := currentMembers(ctx, tx, talkID, []int64{memberID}); err != nil {
 			return err
 		}
@@ -65,6 +71,9 @@ func (s *Store) RemoveTrackMember(ctx context.Context, trackID, memberID int64, 
 	return s.update(ctx, func(ctx context.Context, tx *txn) error {
 		talkID, err := backchannelTalk(ctx, tx, trackID)
 		if err != nil {
+			return err
+		}
+		if err := checkView(ctx, tx, talkID, st); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM track_members WHERE track_id = $1 AND member_id = $2`, trackID, memberID)

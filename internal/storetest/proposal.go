@@ -409,10 +409,7 @@ func testViewChecks(t *testing.T, s talks.Store) {
 	must(t, "TalkHead", err)
 	accepted := &talks.Answer{VersionID: f.v3.ID, PartyID: f.north.ID, MemberID: f.mNorthE.ID, Kind: talks.AnswerAccept}
 	title := "Dinner"
-	writes := []struct {
-		name  string
-		write func(st talks.Stamp) error
-	}{
+	writes := []viewedWrite{
 		{"CreateProposal", func(st talks.Stamp) error {
 			return s.CreateProposal(ctx, &talks.Proposal{TrackID: f.back.ID, Title: "Late", AuthorID: f.mNorthE.ID},
 				&talks.Version{Values: map[string]string{"line": "river", "prisoners": "50"}, AuthorID: f.mNorthE.ID}, st)
@@ -428,18 +425,5 @@ func testViewChecks(t *testing.T, s talks.Store) {
 			return err
 		}},
 	}
-	for i, w := range writes {
-		if err := w.write(viewed(f.mNorthE, 710+i, early)); err != talks.ErrStaleView {
-			t.Errorf("%s decided before a member was put on the track: %v, want %v", w.name, err, talks.ErrStaleView)
-		}
-	}
-	if after, err := s.TalkHead(ctx, f.talk.ID); err != nil || after != head {
-		t.Fatalf("TalkHead after the stale writes = %v, %v; want %v", after, err, head)
-	}
-	for i, w := range writes {
-		now, err := s.TalkHead(ctx, f.talk.ID)
-		must(t, "TalkHead", err)
-		must(t, w.name+" (decided after)", w.write(viewed(f.mNorthE, 720+i, now)))
-	}
-	checkProjection(t, s, f.talk.ID)
+	checkViewedWrites(t, s, f.talk.ID, writes, f.mNorthE.UserID, 710, early, head, "before a member was put on the track")
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Answers", testAnswers},
 		{"CounterRefusals", testCounterRefusals},
 		{"ViewChecks", testViewChecks},
+		{"ManagingViewChecks", testManagingViewChecks},
 		{"ConcurrentAgreement", testConcurrentAgreement},
 		{"AccountUsers", testAccountUsers},
 		{"Sessions", testSessions},

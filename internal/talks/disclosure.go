@@ -304,6 +304,10 @@ func (s *Service) FindDisclosure(ctx context.Context, talkID int64) (*Disclosure
 // they are kept in the space's issue order. The proposer's consent is not
 // implied: it consents like every other principal.
 func (s *Service) ProposeDisclosure(ctx context.Context, d *Disclosure) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.proposeDisclosure(ctx, d) })
+}
+
+func (s *Service) proposeDisclosure(ctx context.Context, d *Disclosure) error {
 	v, ag, err := s.viewOfAgreement(ctx, d.TalkID)
 	if err != nil {
 		return err
@@ -348,6 +352,10 @@ func (s *Service) ProposeDisclosure(ctx context.Context, d *Disclosure) error {
 // rev is not the current plan (it changed: read it again) or the party
 // has consented already.
 func (s *Service) ConsentDisclosure(ctx context.Context, talkID, rev int64) (*Disclosure, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Disclosure, error) { return s.consentDisclosure(ctx, talkID, rev) })
+}
+
+func (s *Service) consentDisclosure(ctx context.Context, talkID, rev int64) (*Disclosure, error) {
 	v, ag, err := s.viewOfAgreement(ctx, talkID)
 	if err != nil {
 		return nil, err
@@ -440,6 +448,10 @@ func (s *Service) Now() time.Time { return s.clock.Now() }
 // agreement may (else EFORBIDDEN). ECONFLICT if the agreement is already
 // official or the talk has a hand-off already; EINVALID without a title.
 func (s *Service) CarryAgreement(ctx context.Context, talkID int64, title string) (*Proposal, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Proposal, error) { return s.carryAgreement(ctx, talkID, title) })
+}
+
+func (s *Service) carryAgreement(ctx context.Context, talkID int64, title string) (*Proposal, error) {
 	v, ag, err := s.viewOfAgreement(ctx, talkID)
 	if err != nil {
 		return nil, err

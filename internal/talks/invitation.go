@@ -142,6 +142,10 @@ func (v *View) canInvite(partyID int64, r Role) bool {
 // invite to its own party. It returns the invitation with its Token set:
 // the only time the secret is shown.
 func (s *Service) CreateInvitation(ctx context.Context, inv *Invitation) (*Invitation, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Invitation, error) { return s.createInvitation(ctx, inv) })
+}
+
+func (s *Service) createInvitation(ctx context.Context, inv *Invitation) (*Invitation, error) {
 	v, err := s.View(ctx, inv.TalkID)
 	if err != nil {
 		return nil, err
@@ -166,7 +170,7 @@ func (s *Service) CreateInvitation(ctx context.Context, inv *Invitation) (*Invit
 	}
 	out := &Invitation{TalkID: inv.TalkID, PartyID: inv.PartyID, Role: inv.Role, CreatedBy: v.User.ID,
 		CreatedAt: now, ExpiresAt: exp, TokenHash: hash}
-	if err := s.store.CreateInvitation(ctx, out, Stamp{ActorID: v.User.ID, Time: now}); err != nil {
+	if err := s.store.CreateInvitation(ctx, out, Stamp{ActorID: v.User.ID, Time: now, View: v.viewCheck()}); err != nil {
 		if ErrorCode(err) == EINVALID {
 			return nil, Errorf(EINVALID, "Party %d is not in this talk.", inv.PartyID)
 		}
@@ -203,6 +207,10 @@ func (s *Service) FindInvitations(ctx context.Context, talkID int64) ([]*Invitat
 // anyone else it does not exist (ENOTFOUND). ECONFLICT if it has been
 // accepted or revoked already.
 func (s *Service) RevokeInvitation(ctx context.Context, id int64) (*Invitation, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Invitation, error) { return s.revokeInvitation(ctx, id) })
+}
+
+func (s *Service) revokeInvitation(ctx context.Context, id int64) (*Invitation, error) {
 	if _, err := currentUser(ctx); err != nil {
 		return nil, err
 	}

@@ -10,13 +10,33 @@ import (
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
-// TestKeyReleaseRace has a principal take its key into its own hands
-// between the Service's signing of the principal's mandate with the
-// server's copy and the mandate's write: the store refuses it
+// A member's signed write names the view it was decided by, and a key
+// released or registered is not in talks.ViewKeepingTypes: such a write
+// is decided again, by the key as it then is (TestManagingViewChecked). A
+// stakeholder has no view: its ratification is the signed write that the
+// store's own checks of the key refuse, and these tests race it.
+
+// agreedForStakeholder makes user K in st, attaches it to d's talk as a
+// stakeholder, and has both principals accept d's version, so that K may
+// ratify. It returns K's signer name.
+func agreedForStakeholder(t *testing.T, d *deal, st prefStore) string {
+	t.Helper()
+	k := &talks.User{Name: "K", Email: "k@example.org"}
+	mustOK(t, "CreateUser", st.CreateUser(context.Background(), k))
+	d.users["K"] = k
+	_, err := d.svc.AddStakeholder(d.as("F"), d.talk.ID, k.ID)
+	mustOK(t, "AddStakeholder", err)
+	for _, p := range []string{"SP", "NP"} {
+		mustOK(t, "AnswerVersion", d.svc.AnswerVersion(d.as(p), &talks.Answer{VersionID: d.version.ID, Kind: talks.AnswerAccept}))
+	}
+	return talks.StakeholderSigner(k.ID)
+}
+
+// TestKeyReleaseRace has a stakeholder take its key into its own hands
+// between the Service's signing of its ratification with the server's
+// copy and the ratification's write: the store refuses it
 // (ErrKeyReleased) and it writes nothing, since the server no longer
-// speaks for the principal. (A mandate, unlike a write to a track's
-// content, names no view for its store to check, so the store's check of
-// the key is what refuses it.)
+// speaks for the stakeholder.
 func TestKeyReleaseRace(t *testing.T) {
 	for name, open := range prefBackends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -25,42 +45,37 @@ func TestKeyReleaseRace(t *testing.T) {
 			rs := &racingStore{prefStore: st, before: func() {}}
 			d := newDeal(t, rs)
 			ctx := context.Background()
-			ne, np := memberOf(t, d, "NE"), memberOf(t, d, "NP")
-			// The principal signs once with the server's copy, so its key
-			// exists.
-			mustOK(t, "SaveMandate", d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "river", "ridge")))
-
+			signer := agreedForStakeholder(t, d, st)
 			rs.before = func() {
 				rs.before = func() {}
-				mustOK(t, "ReleaseSignerKey (meanwhile)", st.ReleaseSignerKey(ctx, d.talk.ID, talks.MemberSigner(np),
-					talks.Stamp{ActorID: d.users["NP"].ID, Time: time.Now()}))
+				mustOK(t, "ReleaseSignerKey (meanwhile)", st.ReleaseSignerKey(ctx, d.talk.ID, signer,
+					talks.Stamp{ActorID: d.users["K"].ID, Time: time.Now()}))
 			}
 			head, err := st.TalkHead(ctx, d.talk.ID)
 			mustOK(t, "TalkHead", err)
-			err = d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "river"))
+			err = d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, "")
 			if !errors.Is(err, talks.ErrKeyReleased) {
-				t.Fatalf("SaveMandate signed by the server as the key was released = %v, want ErrKeyReleased", err)
+				t.Fatalf("Ratify signed by the server as the key was released = %v, want ErrKeyReleased", err)
 			}
 			// Only the release's member.key event was written.
 			if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
 				t.Errorf("TalkHead = %d, %v; want %d (the release alone)", after, err, head+1)
 			}
-			// Now the server refuses to sign for the principal at all.
-			err = d.svc.SaveMandate(d.as("NP"), lineMandate(d, ne, "river"))
+			// Now the server refuses to sign for the stakeholder at all.
+			err = d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, "")
 			if talks.ErrorCode(err) != talks.EFORBIDDEN {
-				t.Errorf("SaveMandate unsigned after the release = %v, want EFORBIDDEN", err)
+				t.Errorf("Ratify unsigned after the release = %v, want EFORBIDDEN", err)
 			}
 		})
 	}
 }
 
-// TestKeyRegisterRace has a principal register a key of its own between
-// the Service's check of a signature and the write it signs: a mandate
-// the server signed with its copy of the old key, or one the principal
-// signed with the key the new one replaces, is refused by the store and
-// writes nothing.
+// TestKeyRegisterRace has a stakeholder register a key of its own between
+// the Service's check of a signature and the write it signs: a
+// ratification the server signed with its copy of the old key, or one the
+// stakeholder signed with the key the new one replaces, is refused by the
+// store and writes nothing.
 func TestKeyRegisterRace(t *testing.T) {
-	at := time.Date(2025, 6, 1, 9, 3, 0, 0, time.UTC) // near the deal's clock
 	for name, open := range prefBackends(t) {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
@@ -68,35 +83,29 @@ func TestKeyRegisterRace(t *testing.T) {
 			rs := &racingStore{prefStore: st, before: func() {}}
 			d := newDeal(t, rs)
 			ctx := context.Background()
-			ne := memberOf(t, d, "NE")
-			signer := talks.MemberSigner(memberOf(t, d, "NP"))
+			signer := agreedForStakeholder(t, d, st)
+			at := d.svc.Now().Format(time.RFC3339)
 			register := func() ed25519.PrivateKey {
 				pub, priv, err := ed25519.GenerateKey(nil)
 				mustOK(t, "GenerateKey", err)
 				s := talks.KeyStatement(d.talk.ID, signer, pub)
-				s.At = at.Format(time.RFC3339)
+				s.At = at
 				sg, err := talks.Sign(priv, s)
 				mustOK(t, "Sign", err)
-				_, err = d.svc.RegisterKey(d.as("NP"), d.talk.ID, pub, &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig})
+				_, err = d.svc.RegisterKey(d.as("K"), d.talk.ID, pub, &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig})
 				mustOK(t, "RegisterKey", err)
 				return priv
 			}
-			save := func(key ed25519.PrivateKey) error {
-				m := lineMandate(d, ne, "river")
+			ratify := func(key ed25519.PrivateKey) error {
 				if key == nil {
-					return d.svc.SaveMandate(d.as("NP"), m)
+					return d.svc.Ratify(d.as("K"), d.talk.ID, talks.DecisionRatify, "")
 				}
-				m.Salt = make([]byte, 32)
-				stmt := &talks.Statement{Talk: d.talk.ID, Signer: signer, Action: talks.ActionMandate, Envoy: ne,
-					Digest: talks.DigestHex(talks.MandateDigest(m.Salt, m.Body())), At: at.Format(time.RFC3339)}
+				stmt := &talks.Statement{Talk: d.talk.ID, Signer: signer, Action: talks.ActionRatify, Decision: talks.DecisionRatify, At: at}
 				sg, err := talks.Sign(key, stmt)
 				mustOK(t, "Sign", err)
-				return d.svc.SaveMandate(talks.NewContextWithSignature(d.as("NP"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}), m)
+				return d.svc.Ratify(talks.NewContextWithSignature(d.as("K"), &talks.ClientSignature{Statement: sg.Statement, Sig: sg.Sig}),
+					d.talk.ID, talks.DecisionRatify, "")
 			}
-			// The principal signs once with the server's copy first, so a
-			// store that keeps who holds a key has learnt that the server
-			// does.
-			mustOK(t, "SaveMandate", save(nil))
 			var key ed25519.PrivateKey
 			for _, tc := range []struct {
 				name string
@@ -113,14 +122,14 @@ func TestKeyRegisterRace(t *testing.T) {
 				}
 				head, err := st.TalkHead(ctx, d.talk.ID)
 				mustOK(t, "TalkHead", err)
-				if err := save(signWith); !errors.Is(err, tc.want) {
-					t.Fatalf("%s, as a key was registered: SaveMandate = %v, want %v", tc.name, err, tc.want)
+				if err := ratify(signWith); !errors.Is(err, tc.want) {
+					t.Fatalf("%s, as a key was registered: Ratify = %v, want %v", tc.name, err, tc.want)
 				}
 				if after, err := st.TalkHead(ctx, d.talk.ID); err != nil || after != head+1 {
 					t.Errorf("%s: TalkHead = %d, %v; want %d (the registration alone)", tc.name, after, err, head+1)
 				}
 			}
-			mustOK(t, "SaveMandate (the current key)", save(key))
+			mustOK(t, "Ratify (the current key)", ratify(key))
 		})
 	}
 }

@@ -249,6 +249,10 @@ func (v *View) Envoys(partyID int64) []*Member {
 // utility is set while the party has no preferences. It sets m.Version,
 // m.Salt, m.Digest, m.UpdatedBy and m.UpdatedAt.
 func (s *Service) SaveMandate(ctx context.Context, m *Mandate) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.saveMandate(ctx, m) })
+}
+
+func (s *Service) saveMandate(ctx context.Context, m *Mandate) error {
 	v, err := s.View(ctx, m.TalkID)
 	if err != nil {
 		return err

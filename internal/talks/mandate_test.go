@@ -194,6 +194,11 @@ func (s *racingStore) SaveMandate(ctx context.Context, m *talks.Mandate, st talk
 	return s.prefStore.SaveMandate(ctx, m, st)
 }
 
+func (s *racingStore) Ratify(ctx context.Context, talkID, userID int64, d talks.Decision, comment string, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.Ratify(ctx, talkID, userID, d, comment, st)
+}
+
 func (s *racingStore) CreateProposal(ctx context.Context, p *talks.Proposal, v *talks.Version, st talks.Stamp) error {
 	s.before()
 	return s.prefStore.CreateProposal(ctx, p, v, st)
@@ -232,6 +237,61 @@ func (s *racingStore) CreateMeeting(ctx context.Context, m *talks.Meeting, st ta
 func (s *racingStore) UpdateMeeting(ctx context.Context, id int64, upd talks.MeetingUpdate, st talks.Stamp) (*talks.Meeting, error) {
 	s.before()
 	return s.prefStore.UpdateMeeting(ctx, id, upd, st)
+}
+
+func (s *racingStore) AddMember(ctx context.Context, m *talks.Member, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.AddMember(ctx, m, st)
+}
+
+func (s *racingStore) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r talks.Role, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.ChangeMemberRole(ctx, talkID, memberID, r, st)
+}
+
+func (s *racingStore) RemoveMember(ctx context.Context, talkID, memberID int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.RemoveMember(ctx, talkID, memberID, st)
+}
+
+func (s *racingStore) AddTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.AddTrackMember(ctx, trackID, memberID, st)
+}
+
+func (s *racingStore) RemoveTrackMember(ctx context.Context, trackID, memberID int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.RemoveTrackMember(ctx, trackID, memberID, st)
+}
+
+func (s *racingStore) SavePreferences(ctx context.Context, p *talks.Preferences, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.SavePreferences(ctx, p, st)
+}
+
+func (s *racingStore) CreateInvitation(ctx context.Context, inv *talks.Invitation, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.CreateInvitation(ctx, inv, st)
+}
+
+func (s *racingStore) RevokeInvitation(ctx context.Context, id int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.RevokeInvitation(ctx, id, st)
+}
+
+func (s *racingStore) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trackID int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.ProposeDisclosure(ctx, d, trackID, st)
+}
+
+func (s *racingStore) ConsentDisclosure(ctx context.Context, talkID, rev int64, c *talks.DisclosureConsent, trackID int64, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.ConsentDisclosure(ctx, talkID, rev, c, trackID, st)
+}
+
+func (s *racingStore) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.Version, h *talks.Handoff, st talks.Stamp) error {
+	s.before()
+	return s.prefStore.CarryAgreement(ctx, p, v, h, st)
 }
 
 // testMandateRace has the principal narrow the mandate, or change the

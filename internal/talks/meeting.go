@@ -449,7 +449,6 @@ func (s *Service) scheduleMeeting(ctx context.Context, m *Meeting) error {
 	}
 	m.TalkID = v.Talk.ID
 	st := s.stamp(v)
-	st.View = viewCheck(ctx, v)
 	return s.store.CreateMeeting(ctx, m, st)
 }
 
@@ -484,7 +483,6 @@ func (s *Service) updateMeeting(ctx context.Context, id int64, upd MeetingUpdate
 		return nil, err
 	}
 	st := s.stamp(v)
-	st.View = viewCheck(ctx, v)
 	return s.store.UpdateMeeting(ctx, id, upd, st)
 }
 

@@ -391,6 +391,10 @@ func (s *Service) checkParty(ctx context.Context, v *View, partyID int64) error 
 // unless p fits the talk's outcome space (Validate). It sets p.Version,
 // p.Salt, p.Digest, p.CreatedBy and p.CreatedAt.
 func (s *Service) SavePreferences(ctx context.Context, p *Preferences) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.savePreferences(ctx, p) })
+}
+
+func (s *Service) savePreferences(ctx context.Context, p *Preferences) error {
 	v, err := s.View(ctx, p.TalkID)
 	if err != nil {
 		return err

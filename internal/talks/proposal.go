@@ -404,7 +404,6 @@ func (s *Service) createProposal(ctx context.Context, p *Proposal, ver *Version)
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), p.TrackID, 0, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	st.View = viewCheck(ctx, v)
 	if err := s.store.CreateProposal(ctx, p, ver, st); err != nil {
 		return err
 	}
@@ -455,7 +454,8 @@ func (s *Service) proposeVersion(ctx context.Context, ver *Version) error {
 	if err := s.signAction(ctx, v.snap, VersionStatement(v.Talk.ID, MemberSigner(v.Member.ID), 0, ver.ParentID, ver.Values, ver.Clauses, ver.Rationale), &st); err != nil {
 		return err
 	}
-	st.Appended, st.View = new(Appended), viewCheck(ctx, v)
+	st.Appended = new(Appended)
+	storing(ctx)
 	if err := s.store.ProposeVersion(ctx, ver, counter, st); err != nil {
 		return err
 	}
@@ -512,7 +512,6 @@ func (s *Service) answerVersion(ctx context.Context, a *Answer) error {
 	if err := s.signAction(ctx, v.snap, stmt, &st); err != nil {
 		return err
 	}
-	st.View = viewCheck(ctx, v)
 	return s.store.AnswerVersion(ctx, a, st)
 }
 
@@ -553,7 +552,6 @@ func (s *Service) withdrawAnswer(ctx context.Context, id int64) (*Answer, error)
 		return nil, Errorf(ECONFLICT, "The talk is %s; answers stand.", v.Talk.Status)
 	}
 	st := s.stamp(v)
-	st.View = viewCheck(ctx, v)
 	if err := s.store.WithdrawAnswer(ctx, id, st); err != nil {
 		return nil, err
 	}

@@ -320,7 +320,12 @@ var (
 	errMessageNotFound = Errorf(ENOTFOUND, "Message not found.")
 )
 
-func (s *Service) stamp(v *View) Stamp { return Stamp{ActorID: v.User.ID, Time: s.clock.Now()} }
+// stamp returns the Stamp of a write by v's member, decided by v: the
+// store refuses it with ErrStaleView if the talk changed since v in a way
+// that could change the decision (ViewCheck).
+func (s *Service) stamp(v *View) Stamp {
+	return Stamp{ActorID: v.User.ID, Time: s.clock.Now(), View: v.viewCheck()}
+}
 
 func currentUser(ctx context.Context) (*User, error) {
 	u := UserFromContext(ctx)
@@ -549,6 +554,10 @@ func (s *Service) FindTalks(ctx context.Context, f TalkFilter) ([]*Talk, error) 
 // talk that was agreed opens again (ECONFLICT): its agreement stands.
 // Sending the status a talk already has changes nothing and is allowed.
 func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Talk, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Talk, error) { return s.updateTalk(ctx, id, upd) })
+}
+
+func (s *Service) updateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Talk, error) {
 	v, err := s.View(ctx, id)
 	if err != nil {
 		return nil, err
@@ -578,6 +587,10 @@ func (s *Service) UpdateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Ta
 
 // AddParty adds party p to talk p.TalkID. The convener and facilitators may.
 func (s *Service) AddParty(ctx context.Context, p *Party) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.addParty(ctx, p) })
+}
+
+func (s *Service) addParty(ctx context.Context, p *Party) error {
 	v, err := s.View(ctx, p.TalkID)
 	if err != nil {
 		return err
@@ -600,6 +613,10 @@ func (s *Service) FindParties(ctx context.Context, talkID int64) ([]*Party, erro
 // AddMember adds m to talk m.TalkID. The convener and facilitators may add
 // anyone; a principal may add members to its own party.
 func (s *Service) AddMember(ctx context.Context, m *Member) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.addMember(ctx, m) })
+}
+
+func (s *Service) addMember(ctx context.Context, m *Member) error {
 	v, err := s.View(ctx, m.TalkID)
 	if err != nil {
 		return err
@@ -635,6 +652,10 @@ var ErrLastPrincipal = Errorf(ECONFLICT, "This is the party's last principal: ma
 // longer answers for its party, a member made principal sees every track
 // its party's members are on.
 func (s *Service) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role) (*Member, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Member, error) { return s.changeMemberRole(ctx, talkID, memberID, r) })
+}
+
+func (s *Service) changeMemberRole(ctx context.Context, talkID, memberID int64, r Role) (*Member, error) {
 	v, err := s.View(ctx, talkID)
 	if err != nil {
 		return nil, err
@@ -676,6 +697,10 @@ func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, err
 // under its name. Added again (AddMember, an invitation), it is the
 // same member once more.
 func (s *Service) RemoveMember(ctx context.Context, talkID, memberID int64) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.removeMember(ctx, talkID, memberID) })
+}
+
+func (s *Service) removeMember(ctx context.Context, talkID, memberID int64) error {
 	v, err := s.View(ctx, talkID)
 	if err != nil {
 		return err
@@ -695,6 +720,10 @@ func (s *Service) RemoveMember(ctx context.Context, talkID, memberID int64) erro
 // facilitators may. The track is visible to its members and their
 // principals, which need not include its creator.
 func (s *Service) CreateTrack(ctx context.Context, t *Track) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.createTrack(ctx, t) })
+}
+
+func (s *Service) createTrack(ctx context.Context, t *Track) error {
 	v, err := s.View(ctx, t.TalkID)
 	if err != nil {
 		return err
@@ -711,6 +740,10 @@ func (s *Service) CreateTrack(ctx context.Context, t *Track) error {
 // may see the track, the convener and facilitators may add any member of
 // the talk, and a principal may add a member of its own party.
 func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.addTrackMember(ctx, trackID, memberID) })
+}
+
+func (s *Service) addTrackMember(ctx context.Context, trackID, memberID int64) error {
 	v, _, m, err := s.backchannelMember(ctx, trackID, memberID)
 	if err != nil {
 		return err
@@ -728,6 +761,10 @@ func (s *Service) AddTrackMember(ctx context.Context, trackID, memberID int64) e
 // then on the track does not exist for that member, nor for its principal
 // if no one else of its party is on it.
 func (s *Service) RemoveTrackMember(ctx context.Context, trackID, memberID int64) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.removeTrackMember(ctx, trackID, memberID) })
+}
+
+func (s *Service) removeTrackMember(ctx context.Context, trackID, memberID int64) error {
 	v, t, m, err := s.backchannelMember(ctx, trackID, memberID)
 	if err != nil {
 		return err
@@ -807,7 +844,8 @@ func (s *Service) postMessage(ctx context.Context, m *Message) error {
 	m.AuthorID = v.Member.ID
 	m.Retracted = false
 	st := s.stamp(v)
-	st.Appended, st.View = new(Appended), viewCheck(ctx, v)
+	st.Appended = new(Appended)
+	storing(ctx)
 	if err := s.store.PostMessage(ctx, m, st); err != nil {
 		return err
 	}
@@ -843,7 +881,6 @@ func (s *Service) retractMessage(ctx context.Context, id int64) (*Message, error
 		return nil, Errorf(ECONFLICT, "Message already retracted.")
 	}
 	st := s.stamp(v)
-	st.View = viewCheck(ctx, v)
 	if err := s.store.RetractMessage(ctx, id, st); err != nil {
 		return nil, err
 	}

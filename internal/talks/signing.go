@@ -195,6 +195,10 @@ func (s *Service) FindKey(ctx context.Context, talkID int64) (*SignerKey, error)
 // signer signs its actions itself. Export the key first (ExportKey): the
 // server cannot give it back. ECONFLICT if the server no longer holds it.
 func (s *Service) ReleaseKey(ctx context.Context, talkID int64) error {
+	return withFreshView(ctx, func(ctx context.Context) error { return s.releaseKey(ctx, talkID) })
+}
+
+func (s *Service) releaseKey(ctx context.Context, talkID int64) error {
 	signer, st, err := s.signerOf(ctx, talkID)
 	if err != nil {
 		return err
@@ -215,6 +219,10 @@ func (s *Service) ReleaseKey(ctx context.Context, talkID int64) error {
 // pub; ECONFLICT for a key bound to a signer of the talk already, or a
 // proof submitted before. It returns the key (without a private half).
 func (s *Service) RegisterKey(ctx context.Context, talkID int64, pub ed25519.PublicKey, proof *ClientSignature) (*SignerKey, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*SignerKey, error) { return s.registerKey(ctx, talkID, pub, proof) })
+}
+
+func (s *Service) registerKey(ctx context.Context, talkID int64, pub ed25519.PublicKey, proof *ClientSignature) (*SignerKey, error) {
 	signer, st, err := s.signerOf(ctx, talkID)
 	if err != nil {
 		return nil, err
@@ -233,7 +241,7 @@ func (s *Service) RegisterKey(ctx context.Context, talkID int64, pub ed25519.Pub
 	}
 	sg.key = pub
 	k := &SignerKey{TalkID: talkID, Signer: signer, Public: pub, Holder: KeyHolderClient}
-	st = Stamp{ActorID: st.ActorID, Time: st.Time} // a write of its own
+	st = Stamp{ActorID: st.ActorID, Time: st.Time, View: st.View} // signed by its proof, not as an action
 	if err := s.store.RegisterSignerKey(ctx, k, sg, st); err != nil {
 		return nil, err
 	}

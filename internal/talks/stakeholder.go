@@ -169,6 +169,10 @@ func (s *Service) StakeholderTalk(ctx context.Context, talkID int64) (*Talk, *St
 // convener and facilitators may; others get EFORBIDDEN. ECONFLICT if the
 // user is already a member or a stakeholder, or the talk is ratified.
 func (s *Service) AddStakeholder(ctx context.Context, talkID, userID int64) (*Stakeholder, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Stakeholder, error) { return s.addStakeholder(ctx, talkID, userID) })
+}
+
+func (s *Service) addStakeholder(ctx context.Context, talkID, userID int64) (*Stakeholder, error) {
 	v, err := s.View(ctx, talkID)
 	if err != nil {
 		return nil, err

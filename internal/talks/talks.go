@@ -149,13 +149,11 @@ type Stamp struct {
 	Appended *Appended
 
 	// View, if not nil, is the head of the snapshot the Service decided
-	// this write by, kept or read afresh: a store that supports it
-	// (PostMessage, RetractMessage, CreateProposal, ProposeVersion,
-	// AnswerVersion, WithdrawAnswer, CreateMeeting and UpdateMeeting on
-	// both stores) returns
-	// ErrStaleView, writing nothing, unless every event of the talk after
-	// View.Head, as read under the talk's write lock, is of a type in
-	// ViewKeepingTypes.
+	// this write by, kept or read afresh (every write decided by a view
+	// names one: Service.stamp). Both stores, in every write that takes
+	// a Stamp, return ErrStaleView, writing nothing, unless every event
+	// of the talk after View.Head, as read under the talk's write lock,
+	// is of a type in ViewKeepingTypes.
 	View *ViewCheck
 }
 

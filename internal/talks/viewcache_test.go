@@ -555,3 +555,155 @@ func TestMeetingsKeepViews(t *testing.T) {
 		t.Errorf("meeting title = %q, want %q", got.Title, title)
 	}
 }
+
+// TestManagingViewChecked checks that the writes that manage a talk (its
+// members, tracks, mandates, preferences, invitations and disclosure) name
+// the view they were decided by, as the writes to a track's content do
+// (TestFreshViewChecked): a principal demoted to advisor, by a second
+// Service, after its view was read and before its write's transaction,
+// is refused as an advisor, and nothing is written.
+func TestManagingViewChecked(t *testing.T) {
+	ctx := context.Background()
+	var inv *talks.Invitation // NP's, in each world that makes one
+	for _, c := range []struct {
+		name   string
+		agreed bool // the world's talk is agreed in the envoys' back-channel
+		prep   func(w *agreedWorld)
+		write  func(w *agreedWorld, svc *talks.Service) error
+		want   string
+	}{{
+		name: "NP puts NA on the envoys' track",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.AddTrackMember(w.as("NP"), w.envoys.ID, w.members["NA"].ID)
+		},
+		want: talks.ENOTFOUND, // an advisor not on it does not see it
+	}, {
+		name: "NP takes NE off the envoys' track",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+		},
+		want: talks.ENOTFOUND,
+	}, {
+		name: "NP makes NE an observer",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			_, err := svc.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
+			return err
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP takes NE off the talk",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.RemoveMember(w.as("NP"), w.talk.ID, w.members["NE"].ID)
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP adds O to Northland",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.AddMember(w.as("NP"), &talks.Member{TalkID: w.talk.ID, UserID: w.users["O"].ID, PartyID: w.north.ID, Role: talks.RoleObserver})
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP sets NE's mandate",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.SaveMandate(w.as("NP"), &talks.Mandate{TalkID: w.talk.ID, PartyID: w.north.ID, EnvoyID: w.members["NE"].ID,
+				Allowed: map[string][]string{"line": {"river"}}})
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP saves Northland's preferences",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			prisoners := map[string]float64{}
+			for n := range 101 {
+				prisoners[fmt.Sprint(n)] = float64(n) / 100
+			}
+			return svc.SavePreferences(w.as("NP"), &talks.Preferences{TalkID: w.talk.ID, PartyID: w.north.ID,
+				Weights: map[string]float64{"line": 1, "prisoners": 1},
+				Scores:  map[string]map[string]float64{"line": {"river": 1, "ridge": 0.5, "coast": 0}, "prisoners": prisoners}})
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP invites an envoy to Northland",
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			_, err := svc.CreateInvitation(w.as("NP"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
+			return err
+		},
+		want: talks.EFORBIDDEN,
+	}, {
+		name: "NP revokes its invitation",
+		prep: func(w *agreedWorld) {
+			var err error
+			inv, err = w.svc.CreateInvitation(w.as("NP"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
+			mustOK(t, "CreateInvitation", err)
+		},
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			_, err := svc.RevokeInvitation(w.as("NP"), inv.ID)
+			return err
+		},
+		want: talks.ENOTFOUND, // as an invitation it may not manage
+	}, {
+		name:   "NP proposes what becomes public",
+		agreed: true,
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			return svc.ProposeDisclosure(w.as("NP"), w.plan(w.now))
+		},
+		want: talks.ENOTFOUND, // the agreement is in a track it no longer sees
+	}, {
+		name:   "NP consents to SP's plan",
+		agreed: true,
+		prep: func(w *agreedWorld) {
+			mustOK(t, "ProposeDisclosure", w.svc.ProposeDisclosure(w.as("SP"), w.plan(w.now)))
+		},
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			_, err := svc.ConsentDisclosure(w.as("NP"), w.talk.ID, 1)
+			return err
+		},
+		want: talks.ENOTFOUND,
+	}, {
+		name:   "NP carries the agreement into the official track",
+		agreed: true,
+		write: func(w *agreedWorld, svc *talks.Service) error {
+			_, err := svc.CarryAgreement(w.as("NP"), w.talk.ID, "Carried")
+			return err
+		},
+		want: talks.ENOTFOUND,
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			var w *agreedWorld
+			if c.agreed {
+				w = newAgreedWorld(t)
+			} else {
+				w = &agreedWorld{textWorld: newTextWorld(t), now: time.Date(2025, 7, 1, 9, 0, 0, 0, time.UTC)}
+			}
+			if c.prep != nil {
+				c.prep(w)
+			}
+			other := talks.NewService(w.store, nil) // another process, say
+			var head int64
+			writes := 0 // that reached the store
+			rs := &racingStore{prefStore: w.store, before: func() {
+				if writes++; writes > 1 {
+					return
+				}
+				// F makes NA Northland's principal, and NP an advisor.
+				for _, ch := range []struct {
+					name string
+					role talks.Role
+				}{{"NA", talks.RolePrincipal}, {"NP", talks.RoleAdvisor}} {
+					_, err := other.ChangeMemberRole(w.as("F"), w.talk.ID, w.members[ch.name].ID, ch.role)
+					mustOK(t, "ChangeMemberRole "+ch.name, err)
+				}
+				var err error
+				head, err = w.store.TalkHead(ctx, w.talk.ID)
+				mustOK(t, "TalkHead", err)
+			}}
+			clock := talks.ClockFunc(func() time.Time { return w.now })
+			wantCode(t, "the write", c.write(w, talks.NewService(rs, clock)), c.want)
+			if writes != 1 {
+				t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", writes)
+			}
+			if got, err := w.store.TalkHead(ctx, w.talk.ID); err != nil || got != head {
+				t.Errorf("the talk's head after the refused write = %d, %v; want %d, as the change left it", got, err, head)
+			}
+		})
+	}
+}

@@ -21,12 +21,16 @@ import (
 // again and again, whose snapshot the Service carries over its own writes
 // (advance), so reads nothing before its write.
 //
-// A view read afresh names its head too, so a change of members or tracks
-// committed between that read and the write (another request's) refuses
-// the write as well, and the call is decided again (withKeptView,
-// withFreshView). The writes to a track's content do so: messages and
-// their retraction, meetings and their changes, proposals and
-// counter-proposals, answers and their withdrawal.
+// A view read afresh names its head too, so a change of members, roles,
+// tracks, mandates or keys committed between that read and the write
+// (another request's) refuses the write as well, and the call is decided
+// again (withKeptView, withFreshView). Every write a view decides does
+// so (Service.stamp): the writes to a track's content, and those that
+// change the talk, its parties, members and tracks, mandates,
+// preferences, invitations, stakeholders, disclosure and keys. Only the
+// writes of someone who has no view name none: a stakeholder's red lines
+// and ratification, the acceptance of an invitation, and a talk's
+// creation.
 
 // ViewCheck, in a Stamp, is the head of the snapshot the Service decided a
 // write by (see ErrStaleView).
@@ -98,21 +102,28 @@ func (o *optimistic) kept(c *viewCache, talkID int64) *snapshot {
 }
 
 // viewCheck returns the ViewCheck for the Stamp of a write decided by v,
-// kept or read afresh (nil if v's snapshot has no head), and notes that
-// the call reached the store. A view read afresh is checked too: a member
-// taken off the track or the talk, or a role changed, between the view's
-// read and the write, makes the store refuse the write as stale, and the
-// call is decided again.
-func viewCheck(ctx context.Context, v *View) *ViewCheck {
+// kept or read afresh: nil if v's snapshot has no head. Every write
+// decided by a view names it (Service.stamp), so a member taken off the
+// track or the talk, or a role changed, between the view's read and the
+// write makes the store refuse the write as stale, and the call is
+// decided again.
+func (v *View) viewCheck() *ViewCheck {
+	if v.snap.head == 0 {
+		return nil // a snapshot of no known head: nothing to check against
+	}
+	return &ViewCheck{Head: v.snap.head}
+}
+
+// storing notes, for an optimistic call (withKeptView), that it is about
+// to give its write to the store: an error from then on is the store's,
+// and is not answered by deciding the call again, unless it is
+// ErrStaleView.
+func storing(ctx context.Context) {
 	if o := optimisticFrom(ctx); o != nil {
 		o.mu.Lock()
 		o.stored = true
 		o.mu.Unlock()
 	}
-	if v.snap.head == 0 {
-		return nil // a snapshot of no known head: nothing to check against
-	}
-	return &ViewCheck{Head: v.snap.head}
 }
 
 // withKeptView runs call on the kept snapshot of its talk, if any, and
