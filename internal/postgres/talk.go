@@ -287,6 +287,12 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 				return err
 			}
 		}
+		sole, err := tx.ids(ctx, `SELECT m.track_id FROM track_members m JOIN tracks t ON t.id = m.track_id
+			WHERE m.member_id = $1 AND t.kind = 'backchannel'
+			AND NOT EXISTS (SELECT 1 FROM track_members o WHERE o.track_id = m.track_id AND o.member_id <> $1) ORDER BY m.track_id`, memberID)
+		if err != nil {
+			return fmt.Errorf("find back-channels: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `UPDATE members SET removed = TRUE WHERE id = $1`, memberID); err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
@@ -294,6 +300,9 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 			return fmt.Errorf("delete track members: %w", err)
 		}
 		if err := tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
+			return err
+		}
+		if err := tx.passOn(ctx, talkID, party, sole, st); err != nil {
 			return err
 		}
 		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
@@ -317,15 +326,47 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 	return *party, role, nil
 }
 
+// passOn puts the principals of party partyID of the locked talk talkID
+// on each of back-channels tracks, which a member of the party, just
+// taken off the talk, was alone on: they saw them through it, and go on
+// seeing them (talks.Service.RemoveMember), each with its
+// track.member_added.
+func (tx *txn) passOn(ctx context.Context, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
+	if len(tracks) == 0 {
+		return nil
+	}
+	heirs, err := tx.ids(ctx, `SELECT id FROM members WHERE talk_id = $1 AND party_id = $2 AND role = 'principal' AND NOT removed ORDER BY id`,
+		talkID, partyID)
+	if err != nil {
+		return fmt.Errorf("find principals: %w", err)
+	}
+	for _, track := range tracks {
+		for _, m := range heirs {
+			if _, err := tx.Exec(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, track, m); err != nil {
+				return fmt.Errorf("insert track member: %w", err)
+			}
+			if err := tx.record(ctx, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ids returns the single int64 column of the rows of query.
+func (tx *txn) ids(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
 // revokeInvitationsBy revokes the open invitations to talk talkID that the
 // user of member memberID made, each with its invitation.revoked event.
 func revokeInvitationsBy(ctx context.Context, tx *txn, talkID, memberID int64, st talks.Stamp) error {
-	rows, err := tx.Query(ctx, `UPDATE invitations SET revoked_at = $3 WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
+	ids, err := tx.ids(ctx, `UPDATE invitations SET revoked_at = $3 WHERE talk_id = $1 AND accepted_by IS NULL AND revoked_at IS NULL
 		AND created_by = (SELECT user_id FROM members WHERE id = $2) RETURNING id`, talkID, memberID, talks.Timestamp(st.Time))
-	if err != nil {
-		return fmt.Errorf("revoke invitations: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return fmt.Errorf("revoke invitations: %w", err)
 	}

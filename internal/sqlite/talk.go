@@ -287,6 +287,12 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 				return err
 			}
 		}
+		sole, err := scanIDs(tx.QueryContext(ctx, `SELECT m.track_id FROM track_members m JOIN tracks t ON t.id = m.track_id
+			WHERE m.member_id = $1 AND t.kind = 'backchannel'
+			AND NOT EXISTS (SELECT 1 FROM track_members o WHERE o.track_id = m.track_id AND o.member_id <> $1) ORDER BY m.track_id`, memberID))
+		if err != nil {
+			return fmt.Errorf("find back-channels: %w", err)
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET removed = TRUE WHERE id = $1`, memberID); err != nil {
 			return fmt.Errorf("remove member: %w", err)
 		}
@@ -296,8 +302,37 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if err := record(ctx, tx, talkID, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
 			return err
 		}
+		if err := passOn(ctx, tx, talkID, party, sole, st); err != nil {
+			return err
+		}
 		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
 	})
+}
+
+// passOn puts the principals of party partyID of talk talkID on each of
+// back-channels tracks, which a member of the party, just taken off the
+// talk, was alone on: they saw them through it, and go on seeing them
+// (talks.Service.RemoveMember), each with its track.member_added.
+func passOn(ctx context.Context, tx *txn, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
+	if len(tracks) == 0 {
+		return nil
+	}
+	heirs, err := scanIDs(tx.QueryContext(ctx, `SELECT id FROM members WHERE talk_id = $1 AND party_id = $2 AND role = 'principal' AND NOT removed ORDER BY id`,
+		talkID, partyID))
+	if err != nil {
+		return fmt.Errorf("find principals: %w", err)
+	}
+	for _, track := range tracks {
+		for _, m := range heirs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, track, m); err != nil {
+				return fmt.Errorf("insert track member: %w", err)
+			}
+			if err := record(ctx, tx, talkID, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // partyMember returns the party and role of member memberID of talk

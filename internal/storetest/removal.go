@@ -125,3 +125,74 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 	}
 	checkProjection(t, s, f.talk.ID)
 }
+
+// testSoleMemberRemoved checks that a back-channel whose only member is
+// taken off the talk passes to the principals of its party, who saw it
+// through that member: each is put on it, with its track.member_added,
+// after member.removed; a back-channel with other members is left to
+// them.
+func testSoleMemberRemoved(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := newFixture(t, s)
+	add := func(name string, r talks.Role, i int) *talks.Member {
+		m := &talks.Member{TalkID: f.talk.ID, UserID: newUser(t, s, name).ID, PartyID: f.north.ID, Role: r}
+		must(t, "AddMember", s.AddMember(ctx, m, stamp(f.convener.ID, i)))
+		return m
+	}
+	adviser, second := add("north-adviser", talks.RoleAdvisor, 620), add("north-principal-2", talks.RolePrincipal, 621)
+	track := func(name string, i int, members ...int64) *talks.Track {
+		tr := &talks.Track{TalkID: f.talk.ID, Name: name, Kind: talks.TrackBackchannel, MemberIDs: members}
+		must(t, "CreateTrack", s.CreateTrack(ctx, tr, stamp(f.convener.ID, i)))
+		return tr
+	}
+	alone, shared, secondAlone := track("North only", 622, adviser.ID), track("Shared", 623, adviser.ID, f.mSouthE.ID), track("Second's", 624, second.ID)
+	membersOf := func(tr *talks.Track) []int64 {
+		t.Helper()
+		got, err := s.FindTrackByID(ctx, tr.ID)
+		must(t, "FindTrackByID", err)
+		return got.MemberIDs
+	}
+	removed := func(m *talks.Member, i int, want ...*talks.Event) {
+		t.Helper()
+		before := talkHead(t, s, f.talk.ID)
+		must(t, "RemoveMember", s.RemoveMember(ctx, f.talk.ID, m.ID, stamp(f.northP.ID, i)))
+		evs := events(t, s, f.talk.ID)[before:]
+		if len(evs) != len(want) {
+			t.Fatalf("RemoveMember appended %d events (%v), want %d", len(evs), evs, len(want))
+		}
+		for j, e := range evs {
+			if e.Type != want[j].Type || e.TrackID != want[j].TrackID || string(e.Payload) != string(want[j].Payload) {
+				t.Errorf("event %d of RemoveMember = %s on track %d %s, want %s on track %d %s",
+					j, e.Type, e.TrackID, e.Payload, want[j].Type, want[j].TrackID, want[j].Payload)
+			}
+		}
+	}
+	event := func(typ string, track int64, payload any) *talks.Event {
+		b, err := json.Marshal(payload)
+		must(t, "Marshal", err)
+		return &talks.Event{Type: typ, TrackID: track, Payload: b}
+	}
+
+	removed(adviser, 625,
+		event(talks.EventMemberRemoved, 0, talks.MemberRemoved{MemberID: adviser.ID}),
+		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID}),
+		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: second.ID}))
+	if got, want := membersOf(alone), []int64{f.mNorthP.ID, second.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("members of the back-channel the adviser was alone on = %v, want its principals %v", got, want)
+	}
+	if got, want := membersOf(shared), []int64{f.mSouthE.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("members of the shared back-channel = %v, want %v", got, want)
+	}
+
+	// A principal alone on one: it passes to the principals that remain.
+	removed(second, 626,
+		event(talks.EventMemberRemoved, 0, talks.MemberRemoved{MemberID: second.ID}),
+		event(talks.EventTrackMemberAdded, secondAlone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID}))
+	if got, want := membersOf(secondAlone), []int64{f.mNorthP.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("members of the back-channel the second principal was alone on = %v, want %v", got, want)
+	}
+	if got, want := membersOf(alone), []int64{f.mNorthP.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("members of the North-only back-channel = %v, want %v", got, want)
+	}
+	checkProjection(t, s, f.talk.ID)
+}

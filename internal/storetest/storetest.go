@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"TrackMemberRemoval", testTrackMemberRemoval},
 		{"MemberRoles", testMemberRoles},
 		{"RemovedMembers", testRemovedMembers},
+		{"SoleMemberRemoved", testSoleMemberRemoved},
 		{"Messages", testMessages},
 		{"EventChain", testEventChain},
 		{"TalkHead", testTalkHead},

@@ -11,7 +11,8 @@ import (
 // Service, no longer sees it, even with a view this Service kept from
 // before; that it is on no track and out of the member list, but still
 // named for what it wrote; that its principal loses the back-channel it
-// saw through it; and that added again it is the same member.
+// saw through it, unless the member was alone on it (then the principal
+// is put on it); and that added again it is the same member.
 func TestRemoveMember(t *testing.T) {
 	w := newWorld(t)
 	other := talks.NewService(w.store, nil) // another process, say
@@ -55,6 +56,23 @@ func TestRemoveMember(t *testing.T) {
 	mustOK(t, "RemoveMember(SA leaves)", w.svc.RemoveMember(w.as("SA"), w.talk.ID, w.members["SA"].ID))
 	_, err = w.svc.FindTalkByID(w.as("SA"), w.talk.ID)
 	wantCode(t, "FindTalkByID(SA) after leaving", err, talks.ENOTFOUND)
+
+	// NA, alone on the North's own back-channel, leaves: NP, who saw it
+	// through NA, is put on it, and sees it and what NA wrote there.
+	mustOK(t, "PostMessage(NA)", w.svc.PostMessage(w.as("NA"), &talks.Message{TrackID: w.northBC.ID, Body: "for the North"}))
+	mustOK(t, "RemoveMember(NA leaves)", w.svc.RemoveMember(w.as("NA"), w.talk.ID, w.members["NA"].ID))
+	tr, err = w.svc.FindTrackByID(w.as("NP"), w.northBC.ID)
+	mustOK(t, "FindTrackByID(NP, North only)", err)
+	if want := []int64{w.members["NP"].ID}; !slices.Equal(tr.MemberIDs, want) {
+		t.Errorf("the North's back-channel after NA left has members %v, want %v (NP)", tr.MemberIDs, want)
+	}
+	msgs, err := w.svc.FindMessages(w.as("NP"), talks.MessageFilter{TrackID: w.northBC.ID})
+	mustOK(t, "FindMessages(NP, North only)", err)
+	if len(msgs) == 0 || msgs[len(msgs)-1].Body != "for the North" {
+		t.Errorf("FindMessages(NP, North only) ends %v, want NA's message last", msgs)
+	}
+	_, err = w.svc.FindTrackByID(w.as("SP"), w.northBC.ID)
+	wantCode(t, "FindTrackByID(SP, North only)", err, talks.ENOTFOUND)
 
 	// Added again: the same member, which sees the talk at once.
 	m := &talks.Member{TalkID: w.talk.ID, UserID: w.users["NE"].ID, PartyID: w.north.ID, Role: talks.RoleAdvisor}

@@ -694,8 +694,10 @@ func (s *Service) FindMembers(ctx context.Context, talkID int64) ([]*Member, err
 // (ErrLastPrincipal). A facilitator is not removed. From then on the talk
 // does not exist for it; it is on no track, the invitations it made and
 // that no one has used are revoked, and what it wrote and answered stays,
-// under its name. Added again (AddMember, an invitation), it is the
-// same member once more.
+// under its name. A back-channel it was alone on passes to its party's
+// principals, who saw it through it: they are put on it, so no track is
+// left that no one sees. Added again (AddMember, an invitation), it is
+// the same member once more.
 func (s *Service) RemoveMember(ctx context.Context, talkID, memberID int64) error {
 	return withFreshView(ctx, func(ctx context.Context) error { return s.removeMember(ctx, talkID, memberID) })
 }
