@@ -405,7 +405,15 @@ func (s *Store) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r 
 		if _, err := tx.ExecContext(ctx, `UPDATE members SET role = $1 WHERE id = $2`, r, memberID); err != nil {
 			return fmt.Errorf("update member: %w", err)
 		}
-		return record(ctx, tx, talkID, 0, talks.EventMemberRoleChanged, st, talks.MemberRoleChanged{MemberID: memberID, Role: r})
+		if err := record(ctx, tx, talkID, 0, talks.EventMemberRoleChanged, st, talks.MemberRoleChanged{MemberID: memberID, Role: r}); err != nil {
+			return err
+		}
+		if old == talks.RolePrincipal {
+			// Its invitations were a principal's: it may no longer make
+			// them, so they no longer stand.
+			return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
+		}
+		return nil
 	})
 }
 

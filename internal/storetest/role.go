@@ -6,13 +6,15 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
 // testMemberRoles checks ChangeMemberRole: the member's role changes and
 // the log says so, refused changes write nothing, a party keeps a
-// principal, and a view taken before a change is stale.
+// principal, a principal that steps down has the invitations it made
+// revoked, and a view taken before a change is stale.
 func testMemberRoles(t *testing.T, s talks.Store) {
 	ctx := context.Background()
 	f := newFixture(t, s)
@@ -75,11 +77,36 @@ func testMemberRoles(t *testing.T, s talks.Store) {
 		t.Errorf("the last principal's role after a refused change = %s", got)
 	}
 
-	// With a second principal, the first may step down.
+	// With a second principal, the first may step down. The invitations
+	// it made as principal are revoked with it; the others' stand.
 	must(t, "ChangeMemberRole(second principal)", s.ChangeMemberRole(ctx, f.talk.ID, f.mNorthE.ID, talks.RolePrincipal, stamp(f.northP.ID, 503)))
+	invite := func(by *talks.User, token string) *talks.Invitation {
+		inv := &talks.Invitation{TalkID: f.talk.ID, PartyID: f.north.ID, Role: talks.RoleAdvisor, TokenHash: talks.HashToken(token), ExpiresAt: t0.Add(time.Hour)}
+		must(t, "CreateInvitation", s.CreateInvitation(ctx, inv, stamp(by.ID, 503)))
+		return inv
+	}
+	firsts, seconds, conveners := invite(f.northP, "bci_np"), invite(f.northE, "bci_ne"), invite(f.convener, "bci_conv")
+	before = head()
 	must(t, "ChangeMemberRole(first steps down)", s.ChangeMemberRole(ctx, f.talk.ID, f.mNorthP.ID, talks.RoleObserver, stamp(f.northP.ID, 504)))
 	if got := role(f.mNorthP); got != talks.RoleObserver {
 		t.Errorf("role after stepping down = %s, want observer", got)
+	}
+	evs := events(t, s, f.talk.ID)[before:]
+	var r talks.InvitationRevoked
+	if len(evs) != 2 || evs[0].Type != talks.EventMemberRoleChanged || evs[1].Type != talks.EventInvitationRevoked {
+		t.Errorf("stepping down appended %d events (%v), want member.role_changed then invitation.revoked", len(evs), evs)
+	} else if err := json.Unmarshal(evs[1].Payload, &r); err != nil || r.InvitationID != firsts.ID {
+		t.Errorf("invitation.revoked payload %s (%v), want invitation %d", evs[1].Payload, err, firsts.ID)
+	}
+	for _, c := range []struct {
+		inv     *talks.Invitation
+		revoked bool
+	}{{firsts, true}, {seconds, false}, {conveners, false}} {
+		got, err := s.FindInvitationByID(ctx, c.inv.ID)
+		must(t, "FindInvitationByID", err)
+		if got.RevokedAt.IsZero() == c.revoked {
+			t.Errorf("invitation %d revoked after the first principal stepped down: %v, want %v", c.inv.ID, !got.RevokedAt.IsZero(), c.revoked)
+		}
 	}
 
 	// Two principals step down at once: one of them stays.

@@ -37,8 +37,16 @@ func TestChangeMemberRole(t *testing.T) {
 		t.Errorf("FindTrackByID(NA, principal) = %v, want the envoys' track (NE is on it)", err)
 	}
 	// Now the North has two principals: NP may step down, and NA may not.
+	// The invitation NP made as principal goes with its role.
+	inv, err := w.svc.CreateInvitation(w.as("NP"), &talks.Invitation{TalkID: w.talk.ID, PartyID: w.north.ID, Role: talks.RoleEnvoy})
+	mustOK(t, "CreateInvitation(NP)", err)
 	_, err = w.svc.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NP"].ID, talks.RoleAdvisor)
 	mustOK(t, "ChangeMemberRole(NP steps down)", err)
+	_, err = w.svc.AcceptInvitation(w.as("O"), inv.Token)
+	wantCode(t, "AcceptInvitation(made by NP as principal)", err, talks.ECONFLICT)
+	if _, err := w.svc.FindTalkByID(w.as("O"), w.talk.ID); talks.ErrorCode(err) != talks.ENOTFOUND {
+		t.Errorf("FindTalkByID(O) after the refused invitation = %v, want ENOTFOUND", err)
+	}
 	_, err = w.svc.FindTrackByID(w.as("NP"), w.envoys.ID)
 	wantCode(t, "FindTrackByID(NP, advisor)", err, talks.ENOTFOUND)
 	_, err = w.svc.ChangeMemberRole(w.as("NA"), w.talk.ID, w.members["NA"].ID, talks.RoleAdvisor)

@@ -650,7 +650,9 @@ var ErrLastPrincipal = Errorf(ECONFLICT, "This is the party's last principal: ma
 // (ErrLastPrincipal). A facilitator's role does not change. What the
 // member may see and do follows at once: an envoy made an advisor no
 // longer answers for its party, a member made principal sees every track
-// its party's members are on.
+// its party's members are on, and a principal that is one no longer has
+// the invitations it made and no one has used revoked, as on leaving the
+// talk (it may no longer make them).
 func (s *Service) ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role) (*Member, error) {
 	return withFreshViewOf(ctx, func(ctx context.Context) (*Member, error) { return s.changeMemberRole(ctx, talkID, memberID, r) })
 }

@@ -75,7 +75,9 @@ type Store interface {
 	FindMemberByID(ctx context.Context, id int64) (*Member, error)
 
 	// ChangeMemberRole gives member memberID of talk talkID role r,
-	// appending member.role_changed. ENOTFOUND if the talk has no such
+	// appending member.role_changed; a principal given another role has
+	// the open invitations its user made revoked, each with its
+	// invitation.revoked, in the same transaction. ENOTFOUND if the talk has no such
 	// member; EINVALID for a facilitator, or r facilitator or unknown;
 	// ECONFLICT if the member has role r already, or is its party's last
 	// principal and r is not principal (a party keeps one).
