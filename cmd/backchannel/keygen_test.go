@@ -4,22 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/talks"
 	"github.com/backchannel/backchannel/outcome"
 )
@@ -40,7 +36,7 @@ func TestKeygenEndToEnd(t *testing.T) {
 			return openServe(t, &Serve{DB: filepath.Join(t.TempDir(), "keygen.db")})
 		},
 		"postgres": func(t *testing.T) *Serve {
-			return openServe(t, &Serve{DB: freshPostgres(t), KeyDir: t.TempDir()})
+			return openServe(t, &Serve{DB: pgtest.NewDatabase(t), KeyDir: t.TempDir()})
 		},
 	}
 	for name, open := range dbs {
@@ -216,36 +212,4 @@ func testKeygen(t *testing.T, s *Serve) {
 	if out, _, err := run(t, "verify", bf, "--key", s.ledgerKey.VerifierKey()); exitCode(err) != 1 || !strings.Contains(out, "member-signature") {
 		t.Errorf("verify of a tampered proof = %v\n%s", err, out)
 	}
-}
-
-// freshPostgres creates a database on the server BACKCHANNEL_TEST_POSTGRES
-// names, dropped at the end of the test, and returns its DSN; it skips
-// the test if the variable is not set.
-func freshPostgres(t *testing.T) string {
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	must(t, err)
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "bc_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	u, err := url.Parse(dsn)
-	must(t, err)
-	u.Path = "/" + name
-	return u.String()
 }

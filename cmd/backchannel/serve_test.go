@@ -4,10 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"github.com/backchannel/backchannel/internal/demo"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/backchannel/backchannel/internal/demo"
 	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -423,46 +420,18 @@ func TestParseDSN(t *testing.T) {
 // BACKCHANNEL_TEST_POSTGRES names a server (any database on it: the test
 // creates and drops its own).
 func TestServePostgres(t *testing.T) {
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set")
+	db := pgtest.NewDatabase(t)
+	if !strings.HasPrefix(db, "postgres://") && !strings.HasPrefix(db, "postgresql://") {
+		t.Fatalf("%s must be a postgres:// URL here, which --db takes", pgtest.Env)
 	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", dsn, err)
-	}
-	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "bc_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("drop %s: %v", name, err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("BACKCHANNEL_TEST_POSTGRES must be a postgres:// URL here: %v", err)
-	}
-	u.Path = "/" + name
 
 	keyDir := t.TempDir()
-	s := openServe(t, &Serve{DB: u.String(), Demo: true, KeyDir: keyDir})
+	s := openServe(t, &Serve{DB: db, Demo: true, KeyDir: keyDir})
 	checkDemo(t, s)
 	if _, err := os.Stat(filepath.Join(keyDir, "csrf-key")); err != nil {
 		t.Errorf("no CSRF key in --key-dir: %v", err)
 	}
-	checkScaleOut(t, s, &Serve{DB: u.String(), KeyDir: keyDir})
+	checkScaleOut(t, s, &Serve{DB: db, KeyDir: keyDir})
 }
 
 // checkScaleOut opens a second server b on a's PostgreSQL database and

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -51,46 +49,21 @@ func sqliteTamperDB(t *testing.T) *tamperDB {
 }
 
 func postgresTamperDB(t *testing.T) *tamperDB {
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set")
-	}
+	dsn := pgtest.NewDatabase(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
+	st, err := postgres.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "bc_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(ctx)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	st, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := pgx.Connect(ctx, u.String())
+	raw, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		raw.Close(ctx)
 		st.Close()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
-	return &tamperDB{kind: "postgres", dsn: u.String(), store: st, exec: func(t *testing.T, q string, args ...any) {
+	return &tamperDB{kind: "postgres", dsn: dsn, store: st, exec: func(t *testing.T, q string, args ...any) {
 		t.Helper()
 		if _, err := raw.Exec(ctx, q, args...); err != nil {
 			t.Fatalf("%s: %v", q, err)

@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,11 +25,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "modernc.org/sqlite"
 
 	"github.com/backchannel/backchannel/internal/ledger"
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/sqlite"
@@ -80,40 +78,6 @@ func backends() []string {
 	return []string{"sqlite"}
 }
 
-// pgDatabase creates bc_test_<hex> on the BACKCHANNEL_TEST_POSTGRES server
-// and drops it when b ends; it returns the new database's DSN.
-func pgDatabase(b testing.TB) string {
-	b.Helper()
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		b.Fatalf("connect to BACKCHANNEL_TEST_POSTGRES: %v", err)
-	}
-	rb := make([]byte, 8)
-	rand.Read(rb)
-	name := "bc_test_" + hex.EncodeToString(rb)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close(ctx)
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if _, err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			b.Errorf("drop database %s: %v", name, err)
-		}
-		admin.Close(ctx)
-	})
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			b.Fatal(err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}
-	return dsn + " dbname=" + name
-}
-
 func openStore(b testing.TB, kind string) store {
 	b.Helper()
 	ctx := context.Background()
@@ -123,7 +87,7 @@ func openStore(b testing.TB, kind string) store {
 	case "sqlite":
 		st, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "bc.db"))
 	case "postgres":
-		st, err = postgres.Open(ctx, pgDatabase(b))
+		st, err = postgres.Open(ctx, pgtest.NewDatabase(b))
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -305,7 +269,7 @@ func BenchmarkRawCommit(b *testing.B) {
 					return tx.Commit()
 				}
 			case "postgres":
-				cfg, err := pgxpool.ParseConfig(pgDatabase(b))
+				cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
 				if err != nil {
 					b.Fatal(err)
 				}

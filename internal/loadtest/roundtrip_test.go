@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/server"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -36,7 +37,7 @@ func TestRoundTrips(t *testing.T) {
 	if os.Getenv("BACKCHANNEL_TEST_POSTGRES") == "" {
 		t.Skip("BACKCHANNEL_TEST_POSTGRES not set")
 	}
-	dsn := pgDatabase(t)
+	dsn := pgtest.NewDatabase(t)
 	p := startProxy(t, dsn)
 	st, err := postgres.Open(context.Background(), p.dsn)
 	if err != nil {

@@ -2,19 +2,15 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/storetest"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -29,63 +25,19 @@ type database struct {
 	n     int
 }
 
-// newDatabase creates bc_test_<random hex> and drops it when t ends. It
-// skips t unless BACKCHANNEL_TEST_POSTGRES is set.
+// newDatabase creates a database of its own for t (pgtest.NewDatabase),
+// and opens an admin connection to it. It skips t unless
+// BACKCHANNEL_TEST_POSTGRES is set.
 func newDatabase(t *testing.T) *database {
 	t.Helper()
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("BACKCHANNEL_TEST_POSTGRES is not set; to run the PostgreSQL store tests, set it to a server's DSN, " +
-			"e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	}
+	db := &database{dsn: pgtest.NewDatabase(t)}
 	ctx := context.Background()
-	server, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to BACKCHANNEL_TEST_POSTGRES: %v", err)
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	name := "bc_test_" + hex.EncodeToString(b)
-	if _, err := server.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		server.Close(ctx)
-		t.Fatalf("create database: %v", err)
-	}
-	db := &database{dsn: withParam(t, dsn, "dbname", name)}
-	t.Cleanup(func() {
-		if db.admin != nil {
-			db.admin.Close(ctx)
-		}
-		// FORCE terminates the connections left open.
-		if _, err := server.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-		server.Close(ctx)
-	})
+	var err error
 	if db.admin, err = pgx.Connect(ctx, db.dsn); err != nil {
-		t.Fatalf("connect to %s: %v", name, err)
+		t.Fatalf("connect to %s: %v", db.dsn, err)
 	}
+	t.Cleanup(func() { db.admin.Close(ctx) })
 	return db
-}
-
-// withParam returns dsn, a URL or keyword/value string, with key set to
-// value: dbname names the database, anything else is a run-time parameter.
-func withParam(t *testing.T, dsn, key, value string) string {
-	t.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " " + key + "=" + value
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("parse BACKCHANNEL_TEST_POSTGRES: %v", err)
-	}
-	if key == "dbname" {
-		u.Path = "/" + value
-		return u.String()
-	}
-	q := u.Query()
-	q.Set(key, value)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // schema creates a new schema and returns a DSN whose search_path is it.
@@ -96,7 +48,11 @@ func (db *database) schema(t *testing.T) string {
 	if _, err := db.admin.Exec(context.Background(), "CREATE SCHEMA "+name); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	return withParam(t, db.dsn, "search_path", name)
+	dsn, err := pgtest.WithParam(db.dsn, "search_path", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
 }
 
 // holdCommitter keeps s's committer busy with a write of its own until

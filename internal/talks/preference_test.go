@@ -3,18 +3,13 @@ package talks_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/backchannel/backchannel/genius"
+	"github.com/backchannel/backchannel/internal/pgtest"
 	"github.com/backchannel/backchannel/internal/postgres"
 	"github.com/backchannel/backchannel/internal/sqlite"
 	"github.com/backchannel/backchannel/internal/talks"
@@ -38,29 +33,11 @@ func prefBackends(t *testing.T) map[string]func(t *testing.T) prefStore {
 			return st
 		},
 	}
-	dsn := os.Getenv("BACKCHANNEL_TEST_POSTGRES")
-	if dsn == "" {
+	if pgtest.DSN() == "" {
 		return m
 	}
 	m["postgres"] = func(t *testing.T) prefStore {
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, dsn)
-		mustOK(t, "connect to BACKCHANNEL_TEST_POSTGRES", err)
-		rb := make([]byte, 8)
-		rand.Read(rb)
-		name := "bc_test_" + hex.EncodeToString(rb)
-		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-			admin.Close(ctx)
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-			admin.Close(ctx)
-		})
-		u, err := url.Parse(dsn)
-		mustOK(t, "parse DSN", err)
-		u.Path = "/" + name
-		st, err := postgres.Open(ctx, u.String())
+		st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
 		mustOK(t, "postgres.Open", err)
 		return st
 	}
