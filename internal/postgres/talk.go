@@ -327,9 +327,9 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 }
 
 // passOn puts the principals of party partyID of the locked talk talkID
-// on each of back-channels tracks, which a member of the party, just
+// on each back-channel in tracks, the ones a member of the party, just
 // taken off the talk, was alone on: they saw them through it, and go on
-// seeing them (talks.Service.RemoveMember), each with its
+// seeing them (talks.Service.RemoveMember). Each addition appends its
 // track.member_added.
 func (tx *txn) passOn(ctx context.Context, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
 	if len(tracks) == 0 {

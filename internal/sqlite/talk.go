@@ -309,10 +309,11 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 	})
 }
 
-// passOn puts the principals of party partyID of talk talkID on each of
-// back-channels tracks, which a member of the party, just taken off the
-// talk, was alone on: they saw them through it, and go on seeing them
-// (talks.Service.RemoveMember), each with its track.member_added.
+// passOn puts the principals of party partyID of talk talkID on each
+// back-channel in tracks, the ones a member of the party, just taken off
+// the talk, was alone on: they saw them through it, and go on seeing them
+// (talks.Service.RemoveMember). Each addition appends its
+// track.member_added.
 func passOn(ctx context.Context, tx *txn, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
 	if len(tracks) == 0 {
 		return nil
