@@ -84,8 +84,10 @@ type Store interface {
 	ChangeMemberRole(ctx context.Context, talkID, memberID int64, r Role, s Stamp) error
 
 	// RemoveMember marks member memberID of talk talkID removed, takes it
-	// off every track and revokes the open invitations its user made,
-	// appending member.removed and an invitation.revoked for each, in one
+	// off every track, puts its party's principals on each back-channel
+	// it was alone on, and revokes the open invitations its user made,
+	// appending member.removed, a track.member_added for each principal
+	// put on a back-channel, and an invitation.revoked for each, in one
 	// transaction. ENOTFOUND if the talk
 	// has no such member; EINVALID for a facilitator; ECONFLICT if it is
 	// removed already, or is its party's last principal. AddMember and
