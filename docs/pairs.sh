@@ -3,9 +3,10 @@
 # as docs/benchmarks.md does: this machine's speed drifts by more within an
 # hour than most changes move it, so runs side by side are the only fair
 # comparison. It builds internal/loadtest's test binary at each revision
-# (in a temporary worktree), then runs BENCH on each in turn, PAIRS times,
-# and prints every run's rate, p99 and steal, then, per benchmark, the
-# means and how many pairs the second revision won.
+# (in a temporary worktree), then runs BENCH on each in turn, PAIRS times
+# (BASE first in odd pairs, NEW first in even ones), and prints every run's
+# rate, p99 and steal, then, per benchmark, the means and how many pairs
+# the second revision won.
 #
 # Usage, from the repository root:
 #   docs/pairs.sh BASE NEW BENCH [BENCHTIME] [PAIRS]
@@ -28,7 +29,12 @@ for rev in "$b" "$n"; do
 done
 cd internal/loadtest
 for i in $(seq "$pairs"); do
-	for rev in "$b" "$n"; do
+	# Odd pairs run BASE first, even ones NEW first, so that a run's place
+	# in its pair (the one after a run that left the database busy, say)
+	# favours neither side over an even number of pairs.
+	order="$b $n"
+	[ $((i % 2)) -eq 0 ] && order="$n $b"
+	for rev in $order; do
 		"$dir/$rev.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" |
 			awk -v rev="$rev" -v pair="$i" '/^Benchmark/ {
 				name = $1; sub(/-[0-9]+$/, "", name); rate = ""; p99 = ""; steal = "-"
