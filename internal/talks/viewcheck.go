@@ -138,9 +138,11 @@ func storing(ctx context.Context) {
 // find it stale (they are not in ViewKeepingTypes), so the call is made
 // again and decided by the mandate as it is then: a mandate narrowed
 // while the call ran refuses the write by its new limit (EFORBIDDEN), or
-// lets it through if the write keeps within it. Without a kept snapshot,
-// a mandate narrowed between the check and the write refuses the write
-// with ECONFLICT (Stamp.Mandate).
+// lets it through if the write keeps within it. A write decided by a view
+// read afresh is decided again the same way, since its view names its
+// head too. The store's own check of the mandate read (Stamp.Mandate,
+// ErrMandateChanged, ECONFLICT) stays as a second guard, for a store
+// write that names no view.
 func withKeptView(ctx context.Context, call func(ctx context.Context) error) error {
 	o := &optimistic{}
 	err := call(context.WithValue(ctx, optimisticKey{}, o))
