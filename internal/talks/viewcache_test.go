@@ -400,28 +400,29 @@ func TestCounterOfNewProposalReadsNoText(t *testing.T) {
 // observer: the store finds the view stale, and the call, decided again,
 // is refused as the change demands. Nothing is written.
 func TestFreshViewChecked(t *testing.T) {
-	ctx := context.Background()
 	var meeting *talks.Meeting // NE's, on the envoys' track, in each world
+	neOffEnvoys := func(w *textWorld, other *talks.Service) error {
+		return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
+	}
+	neObserver := func(w *textWorld, other *talks.Service) error {
+		_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
+		return err
+	}
 	for _, c := range []struct {
 		name   string
 		change func(w *textWorld, other *talks.Service) error
 		write  func(w *textWorld, svc *talks.Service) error
 		want   string
 	}{{
-		name: "NE's message, NE taken off the track",
-		change: func(w *textWorld, other *talks.Service) error {
-			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
-		},
+		name:   "NE's message, NE taken off the track",
+		change: neOffEnvoys,
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.envoys.ID, Body: "raced"})
 		},
 		want: talks.ENOTFOUND,
 	}, {
-		name: "NE's message, NE made an observer",
-		change: func(w *textWorld, other *talks.Service) error {
-			_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
-			return err
-		},
+		name:   "NE's message, NE made an observer",
+		change: neObserver,
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.PostMessage(w.as("NE"), &talks.Message{TrackID: w.official.ID, Body: "raced"})
 		},
@@ -436,59 +437,45 @@ func TestFreshViewChecked(t *testing.T) {
 		},
 		want: talks.ENOTFOUND,
 	}, {
-		name: "NE's new proposal, NE taken off the track",
-		change: func(w *textWorld, other *talks.Service) error {
-			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
-		},
+		name:   "NE's new proposal, NE taken off the track",
+		change: neOffEnvoys,
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.CreateProposal(w.as("NE"), &talks.Proposal{TrackID: w.envoys.ID, Title: "Raced"}, &talks.Version{Values: map[string]string{"line": "river", "prisoners": "10"}})
 		},
 		want: talks.ENOTFOUND,
 	}, {
-		name: "NE's acceptance, NE made an observer",
-		change: func(w *textWorld, other *talks.Service) error {
-			_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
-			return err
-		},
+		name:   "NE's acceptance, NE made an observer",
+		change: neObserver,
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.AnswerVersion(w.as("NE"), &talks.Answer{VersionID: w.offV1.ID, Kind: talks.AnswerAccept})
 		},
 		want: talks.EFORBIDDEN,
 	}, {
-		name: "NE's withdrawal, NE taken off the track",
-		change: func(w *textWorld, other *talks.Service) error {
-			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
-		},
+		name:   "NE's withdrawal, NE taken off the track",
+		change: neOffEnvoys,
 		write: func(w *textWorld, svc *talks.Service) error {
 			_, err := svc.WithdrawAnswer(w.as("NE"), w.envAccept.ID)
 			return err
 		},
 		want: talks.ENOTFOUND,
 	}, {
-		name: "NE's retraction, NE taken off the track",
-		change: func(w *textWorld, other *talks.Service) error {
-			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
-		},
+		name:   "NE's retraction, NE taken off the track",
+		change: neOffEnvoys,
 		write: func(w *textWorld, svc *talks.Service) error {
 			_, err := svc.RetractMessage(w.as("NE"), w.msg.ID)
 			return err
 		},
 		want: talks.ENOTFOUND,
 	}, {
-		name: "NE's meeting, NE made an observer",
-		change: func(w *textWorld, other *talks.Service) error {
-			_, err := other.ChangeMemberRole(w.as("NP"), w.talk.ID, w.members["NE"].ID, talks.RoleObserver)
-			return err
-		},
+		name:   "NE's meeting, NE made an observer",
+		change: neObserver,
 		write: func(w *textWorld, svc *talks.Service) error {
 			return svc.ScheduleMeeting(w.as("NE"), &talks.Meeting{TrackID: w.envoys.ID, Title: "Lunch", Place: "Geneva", Start: meetAt, Duration: time.Hour})
 		},
 		want: talks.EFORBIDDEN,
 	}, {
-		name: "NE's change of a meeting, NE taken off the track",
-		change: func(w *textWorld, other *talks.Service) error {
-			return other.RemoveTrackMember(w.as("NP"), w.envoys.ID, w.members["NE"].ID)
-		},
+		name:   "NE's change of a meeting, NE taken off the track",
+		change: neOffEnvoys,
 		write: func(w *textWorld, svc *talks.Service) error {
 			title := "Dinner"
 			_, err := svc.UpdateMeeting(w.as("NE"), meeting.ID, talks.MeetingUpdate{Title: &title})
@@ -502,25 +489,9 @@ func TestFreshViewChecked(t *testing.T) {
 			mustOK(t, "PostMessage", w.svc.PostMessage(w.as("NE"), w.msg))
 			meeting = &talks.Meeting{TrackID: w.envoys.ID, Title: "Breakfast", Place: "Geneva", Start: meetAt, Duration: time.Hour}
 			mustOK(t, "ScheduleMeeting", w.svc.ScheduleMeeting(w.as("NE"), meeting))
-			other := talks.NewService(w.store, nil) // another process, say
-			var head int64
-			writes := 0 // that reached the store
-			rs := &racingStore{prefStore: w.store, before: func() {
-				if writes++; writes > 1 {
-					return
-				}
-				mustOK(t, "the change", c.change(w, other))
-				var err error
-				head, err = w.store.TalkHead(ctx, w.talk.ID)
-				mustOK(t, "TalkHead", err)
-			}}
-			wantCode(t, "the write", c.write(w, talks.NewService(rs, nil)), c.want)
-			if writes != 1 {
-				t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", writes)
-			}
-			if got, err := w.store.TalkHead(ctx, w.talk.ID); err != nil || got != head {
-				t.Errorf("the talk's head after the refused write = %d, %v; want %d, as the change left it", got, err, head)
-			}
+			raceWrite(t, w.world, nil,
+				func(other *talks.Service) { mustOK(t, "the change", c.change(w, other)) },
+				func(svc *talks.Service) error { return c.write(w, svc) }, c.want)
 		})
 	}
 }
@@ -563,7 +534,6 @@ func TestMeetingsKeepViews(t *testing.T) {
 // Service, after its view was read and before its write's transaction,
 // is refused as an advisor, and nothing is written.
 func TestManagingViewChecked(t *testing.T) {
-	ctx := context.Background()
 	var inv *talks.Invitation // NP's, in each world that makes one
 	for _, c := range []struct {
 		name   string
@@ -677,14 +647,8 @@ func TestManagingViewChecked(t *testing.T) {
 			if c.prep != nil {
 				c.prep(w)
 			}
-			other := talks.NewService(w.store, nil) // another process, say
-			var head int64
-			writes := 0 // that reached the store
-			rs := &racingStore{prefStore: w.store, before: func() {
-				if writes++; writes > 1 {
-					return
-				}
-				// F makes NA Northland's principal, and NP an advisor.
+			// F makes NA Northland's principal, and NP an advisor.
+			demote := func(other *talks.Service) {
 				for _, ch := range []struct {
 					name string
 					role talks.Role
@@ -692,18 +656,39 @@ func TestManagingViewChecked(t *testing.T) {
 					_, err := other.ChangeMemberRole(w.as("F"), w.talk.ID, w.members[ch.name].ID, ch.role)
 					mustOK(t, "ChangeMemberRole "+ch.name, err)
 				}
-				var err error
-				head, err = w.store.TalkHead(ctx, w.talk.ID)
-				mustOK(t, "TalkHead", err)
-			}}
-			clock := talks.ClockFunc(func() time.Time { return w.now })
-			wantCode(t, "the write", c.write(w, talks.NewService(rs, clock)), c.want)
-			if writes != 1 {
-				t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", writes)
 			}
-			if got, err := w.store.TalkHead(ctx, w.talk.ID); err != nil || got != head {
-				t.Errorf("the talk's head after the refused write = %d, %v; want %d, as the change left it", got, err, head)
-			}
+			raceWrite(t, w.world, talks.ClockFunc(func() time.Time { return w.now }), demote,
+				func(svc *talks.Service) error { return c.write(w, svc) }, c.want)
 		})
+	}
+}
+
+// raceWrite runs write through a Service (with clock) over a racingStore
+// of w's store that makes change, through a second Service over the same
+// store, just before the write first reaches the store: after the write's
+// view was read and before its transaction. It wants the write refused
+// with code want, the store given it once (decided again after the change,
+// it is refused before), and the talk's head as the change left it.
+func raceWrite(t *testing.T, w *world, clock talks.Clock, change func(other *talks.Service), write func(svc *talks.Service) error, want string) {
+	t.Helper()
+	ctx := context.Background()
+	other := talks.NewService(w.store, nil) // another process, say
+	var head int64
+	writes := 0 // that reached the store
+	rs := &racingStore{prefStore: w.store, before: func() {
+		if writes++; writes > 1 {
+			return
+		}
+		change(other)
+		var err error
+		head, err = w.store.TalkHead(ctx, w.talk.ID)
+		mustOK(t, "TalkHead", err)
+	}}
+	wantCode(t, "the write", write(talks.NewService(rs, clock)), want)
+	if writes != 1 {
+		t.Errorf("the store was given the write %d times, want once: decided again after the change, it is refused before", writes)
+	}
+	if got, err := w.store.TalkHead(ctx, w.talk.ID); err != nil || got != head {
+		t.Errorf("the talk's head after the refused write = %d, %v; want %d, as the change left it", got, err, head)
 	}
 }
