@@ -302,7 +302,7 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if err := tx.record(ctx, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
 			return err
 		}
-		if err := tx.passOn(ctx, talkID, party, sole, st); err != nil {
+		if err := tx.passOn(ctx, talkID, party, memberID, sole, st); err != nil {
 			return err
 		}
 		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
@@ -327,11 +327,11 @@ func partyMember(ctx context.Context, tx *txn, talkID, memberID int64, facilitat
 }
 
 // passOn puts the principals of party partyID of the locked talk talkID
-// on each back-channel in tracks, the ones a member of the party, just
+// on each back-channel in tracks, the ones member from of the party, just
 // taken off the talk, was alone on: they saw them through it, and go on
 // seeing them (talks.Service.RemoveMember). Each addition appends its
-// track.member_added.
-func (tx *txn) passOn(ctx context.Context, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
+// track.member_added, which names from.
+func (tx *txn) passOn(ctx context.Context, talkID, partyID, from int64, tracks []int64, st talks.Stamp) error {
 	if len(tracks) == 0 {
 		return nil
 	}
@@ -345,7 +345,7 @@ func (tx *txn) passOn(ctx context.Context, talkID, partyID int64, tracks []int64
 			if _, err := tx.Exec(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, track, m); err != nil {
 				return fmt.Errorf("insert track member: %w", err)
 			}
-			if err := tx.record(ctx, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m}); err != nil {
+			if err := tx.record(ctx, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m, From: from}); err != nil {
 				return err
 			}
 		}

@@ -302,7 +302,7 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 		if err := record(ctx, tx, talkID, 0, talks.EventMemberRemoved, st, talks.MemberRemoved{MemberID: memberID}); err != nil {
 			return err
 		}
-		if err := passOn(ctx, tx, talkID, party, sole, st); err != nil {
+		if err := passOn(ctx, tx, talkID, party, memberID, sole, st); err != nil {
 			return err
 		}
 		return revokeInvitationsBy(ctx, tx, talkID, memberID, st)
@@ -310,11 +310,11 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 }
 
 // passOn puts the principals of party partyID of talk talkID on each
-// back-channel in tracks, the ones a member of the party, just taken off
-// the talk, was alone on: they saw them through it, and go on seeing them
-// (talks.Service.RemoveMember). Each addition appends its
-// track.member_added.
-func passOn(ctx context.Context, tx *txn, talkID, partyID int64, tracks []int64, st talks.Stamp) error {
+// back-channel in tracks, the ones member from of the party, just taken
+// off the talk, was alone on: they saw them through it, and go on seeing
+// them (talks.Service.RemoveMember). Each addition appends its
+// track.member_added, which names from.
+func passOn(ctx context.Context, tx *txn, talkID, partyID, from int64, tracks []int64, st talks.Stamp) error {
 	if len(tracks) == 0 {
 		return nil
 	}
@@ -328,7 +328,7 @@ func passOn(ctx context.Context, tx *txn, talkID, partyID int64, tracks []int64,
 			if _, err := tx.ExecContext(ctx, `INSERT INTO track_members (talk_id, track_id, member_id) VALUES ($1, $2, $3)`, talkID, track, m); err != nil {
 				return fmt.Errorf("insert track member: %w", err)
 			}
-			if err := record(ctx, tx, talkID, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m}); err != nil {
+			if err := record(ctx, tx, talkID, track, talks.EventTrackMemberAdded, st, talks.TrackMemberAdded{MemberID: m, From: from}); err != nil {
 				return err
 			}
 		}

@@ -128,8 +128,8 @@ func testRemovedMembers(t *testing.T, s talks.Store) {
 
 // testSoleMemberRemoved checks that a back-channel whose only member is
 // taken off the talk passes to the principals of its party, who saw it
-// through that member: each is put on it, with its track.member_added,
-// after member.removed; a back-channel with other members is left to
+// through that member: each is put on it, with its track.member_added
+// naming that member, after member.removed; a back-channel with other members is left to
 // them.
 func testSoleMemberRemoved(t *testing.T, s talks.Store) {
 	ctx := context.Background()
@@ -175,8 +175,8 @@ func testSoleMemberRemoved(t *testing.T, s talks.Store) {
 
 	removed(adviser, 625,
 		event(talks.EventMemberRemoved, 0, talks.MemberRemoved{MemberID: adviser.ID}),
-		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID}),
-		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: second.ID}))
+		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID, From: adviser.ID}),
+		event(talks.EventTrackMemberAdded, alone.ID, talks.TrackMemberAdded{MemberID: second.ID, From: adviser.ID}))
 	if got, want := membersOf(alone), []int64{f.mNorthP.ID, second.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("members of the back-channel the adviser was alone on = %v, want its principals %v", got, want)
 	}
@@ -187,7 +187,7 @@ func testSoleMemberRemoved(t *testing.T, s talks.Store) {
 	// A principal alone on one: it passes to the principals that remain.
 	removed(second, 626,
 		event(talks.EventMemberRemoved, 0, talks.MemberRemoved{MemberID: second.ID}),
-		event(talks.EventTrackMemberAdded, secondAlone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID}))
+		event(talks.EventTrackMemberAdded, secondAlone.ID, talks.TrackMemberAdded{MemberID: f.mNorthP.ID, From: second.ID}))
 	if got, want := membersOf(secondAlone), []int64{f.mNorthP.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("members of the back-channel the second principal was alone on = %v, want %v", got, want)
 	}

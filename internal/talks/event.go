@@ -199,9 +199,14 @@ type TrackCreated struct {
 	MemberIDs []int64   `json:"member_ids,omitempty"`
 }
 
-// TrackMemberAdded is the payload of a track.member_added event.
+// TrackMemberAdded is the payload of a track.member_added event. From is
+// set when the addition is a hand-over (Service.RemoveMember): member From,
+// just taken off the talk, was alone on the back-channel, and MemberID, a
+// principal of its party, is put on it in its place. The event's actor is
+// then whoever took From off, who need not see the track.
 type TrackMemberAdded struct {
 	MemberID int64 `json:"member_id"`
+	From     int64 `json:"from,omitempty"`
 }
 
 // TrackMemberRemoved is the payload of a track.member_removed event: the
