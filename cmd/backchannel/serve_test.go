@@ -173,6 +173,9 @@ func checkDemo(t *testing.T, s *Serve) {
 		if ok, err := talks.CheckPassword(u.PasswordHash, logins[email]); !ok || err != nil {
 			t.Errorf("the printed password of %s does not match: %v, %v", email, ok, err)
 		}
+		if u.CreatedAt.IsZero() {
+			t.Errorf("%s has no creation time", email)
+		}
 		return talks.NewContextWithUser(ctx, u)
 	}
 	ts, err := s.service.FindTalks(as("facilitator@demo.example"), talks.TalkFilter{})

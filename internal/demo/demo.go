@@ -82,7 +82,7 @@ func Seed(ctx context.Context, store talks.Store, svc *talks.Service) (*Demo, er
 	users := make(map[string]*talks.User, len(Cast))
 	passwords := make(map[string]string, len(Cast))
 	for _, du := range Cast {
-		u := &talks.User{Name: du.Name, Email: du.Email, Admin: du.Key == "facilitator"}
+		u := &talks.User{Name: du.Name, Email: du.Email, Admin: du.Key == "facilitator", CreatedAt: time.Now()}
 		if err := store.CreateUser(ctx, u); err != nil {
 			return nil, fmt.Errorf("create user %s: %w", du.Email, err)
 		}
