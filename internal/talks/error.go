@@ -3,6 +3,7 @@ package talks
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. Each maps to one HTTP status in the server.
@@ -55,4 +56,11 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// invalidOutcome returns the EINVALID error for an outcome or space that
+// the engine refused with err, whose message, for a program, starts with
+// its package's "outcome: ", which a reader of the message does not need.
+func invalidOutcome(what string, err error) *Error {
+	return Errorf(EINVALID, "Invalid %s: %s.", what, strings.ReplaceAll(err.Error(), "outcome: ", ""))
 }

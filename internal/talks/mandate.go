@@ -448,7 +448,7 @@ func (s *Service) checkMandate(ctx context.Context, v *View, values map[string]s
 	}
 	o, err := space.Parse(values)
 	if err != nil {
-		return nil, Errorf(EINVALID, "Invalid outcome: %v.", err)
+		return nil, invalidOutcome("outcome", err)
 	}
 	if u := f.Utility(o); u < *m.MinUtility {
 		return nil, &MandateError{Err: Errorf(EFORBIDDEN, "This is below the minimum utility your principal set (%.2f): its utility to your party is %.2f.", *m.MinUtility, u)}

@@ -354,7 +354,7 @@ func checkVersion(t *Talk, ver *Version) error {
 		return Errorf(EINVALID, "The talk has no outcome space yet.")
 	}
 	if _, err := t.Space.Parse(ver.Values); err != nil {
-		return Errorf(EINVALID, "Invalid outcome: %v.", err)
+		return invalidOutcome("outcome", err)
 	}
 	for issue, text := range ver.Clauses {
 		if t.Space.IssueIndex(issue) < 0 {

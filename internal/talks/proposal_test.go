@@ -537,6 +537,9 @@ func TestServiceTextInvalid(t *testing.T) {
 					t.Errorf("message %q does not mention %q", talks.ErrorMessage(err), m)
 				}
 			}
+			if strings.Count(talks.ErrorMessage(err), "outcome:") > 1 {
+				t.Errorf("message %q keeps the engine's package prefix", talks.ErrorMessage(err))
+			}
 		})
 	}
 

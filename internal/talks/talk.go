@@ -49,7 +49,7 @@ func (t *Talk) Validate() error {
 	}
 	if t.Space != nil {
 		if err := t.Space.Validate(); err != nil {
-			return Errorf(EINVALID, "Invalid outcome space: %v.", err)
+			return invalidOutcome("outcome space", err)
 		}
 	}
 	return nil
