@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs issue 4's table: the raw durable commit rate (BenchmarkRawCommit) and
+# the API's write rate and p99 (BenchmarkAPI, ledger on, messages and
+# counter-proposals at 1, 16 and 200 clients), RUNS times, alternating, on
+# SQLite and, with BACKCHANNEL_TEST_POSTGRES set, PostgreSQL. It keeps the
+# benchmarks' output in OUT.txt, prints the tables that docs/benchmarks.md
+# keeps with each case against the goals (internal/loadtest/report), and
+# draws each case's share of the raw rate to OUT.png.
+#
+# Usage, from the repository root, on a machine doing nothing else:
+#   docs/table.sh [RUNS] [BENCHTIME] [OUT]
+#   docs/table.sh 2 10000x /tmp/table
+set -euo pipefail
+runs=${1:-2} benchtime=${2:-10000x} out=${3:-/tmp/table}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+go test -c -o "$dir/loadtest.test" ./internal/loadtest
+go build -o "$dir/report" ./internal/loadtest/report
+: >"$out.txt"
+for i in $(seq "$runs"); do
+	echo "run $i of $runs: $(date -u +%H:%M:%S) UTC" >&2
+	(cd internal/loadtest &&
+		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkRawCommit -test.benchtime 5000x &&
+		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(1|16|200)$' -test.benchtime "$benchtime") |
+		tee -a "$out.txt" | grep -E '^Benchmark' >&2
+done
+"$dir/report" -png "$out.png" <"$out.txt"
+echo "(benchmark output: $out.txt; plot: $out.png)" >&2

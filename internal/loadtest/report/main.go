@@ -1,0 +1,276 @@
+// Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit
+// and BenchmarkAPI, ledger on, one or more runs of each) into the table that
+// docs/benchmarks.md keeps, measured against the issue's goals, and draws
+// each case's API write rate as a share of the raw commit rate.
+//
+// Usage (docs/table.sh runs the benchmarks and this):
+//
+//	go run ./internal/loadtest/report [-png FILE] < bench.txt
+//
+// The i-th run of each API case is set against the i-th run of the raw
+// benchmark: one client against one raw writer, 16 and 200 clients against
+// 16 raw writers (each run against its own raw rate, as the tables do).
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+)
+
+// The goals of issue 4.
+const (
+	shareGoal = 50 // % of the raw rate
+	p99Goal   = 50 // ms, at 200 clients
+)
+
+var (
+	stores  = []string{"sqlite", "postgres"}
+	writes  = []string{"message", "counter"}
+	clients = []int{1, 16, 200}
+)
+
+// runs holds every run of each benchmark, by name without its -N suffix:
+// each run's metrics, by unit.
+type runs map[string][]map[string]float64
+
+var suffix = regexp.MustCompile(`-\d+$`)
+
+// parse reads go test -bench output, skipping every line that is not a
+// benchmark's result.
+func parse(r io.Reader) (runs, error) {
+	out := make(runs)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue
+		}
+		m := make(map[string]float64)
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s: metric %q: %v", f[0], f[i+1], err)
+			}
+			m[f[i+1]] = v
+		}
+		name := suffix.ReplaceAllString(f[0], "")
+		out[name] = append(out[name], m)
+	}
+	return out, sc.Err()
+}
+
+// rates returns the unit values of every run of name.
+func (rs runs) rates(name, unit string) []float64 {
+	var a []float64
+	for _, m := range rs[name] {
+		if v, ok := m[unit]; ok {
+			a = append(a, v)
+		}
+	}
+	return a
+}
+
+func rawName(store string, writers int) string {
+	return fmt.Sprintf("BenchmarkRawCommit/%s/writers=%d", store, writers)
+}
+
+func apiName(store, write string, c int) string {
+	return fmt.Sprintf("BenchmarkAPI/%s/ledger=on/%s/clients=%d", store, write, c)
+}
+
+// shares returns each run's API rate of a case as a % of its raw rate.
+func (rs runs) shares(store, write string, c int) []float64 {
+	writers := 16
+	if c == 1 {
+		writers = 1
+	}
+	raw, api := rs.rates(rawName(store, writers), "commits/s"), rs.rates(apiName(store, write, c), "writes/s")
+	var a []float64
+	for i := range min(len(raw), len(api)) {
+		if raw[i] > 0 {
+			a = append(a, 100*api[i]/raw[i])
+		}
+	}
+	return a
+}
+
+// list formats vs with the format f, comma-separated; "—" if there are none.
+func list(f string, vs []float64) string {
+	if len(vs) == 0 {
+		return "—"
+	}
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = group(fmt.Sprintf(f, v))
+	}
+	return strings.Join(s, ", ")
+}
+
+// group puts thousands separators in the integer part of a formatted number.
+func group(s string) string {
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		i = len(s)
+	}
+	for j := i - 3; j > 0; j -= 3 {
+		s = s[:j] + "," + s[j:]
+	}
+	return s
+}
+
+// verdict says whether every, some or none of vs meet the goal (≥ goal, or
+// ≤ goal if below).
+func verdict(vs []float64, goal float64, below bool) string {
+	n := 0
+	for _, v := range vs {
+		if below && v < goal || !below && v >= goal {
+			n++
+		}
+	}
+	switch {
+	case len(vs) == 0:
+		return "not run"
+	case n == len(vs):
+		return "met"
+	case n == 0:
+		return "missed"
+	}
+	return fmt.Sprintf("met in %d of %d", n, len(vs))
+}
+
+// writeTable writes the markdown tables of rs and their goals to w.
+func writeTable(w io.Writer, rs runs) {
+	fmt.Fprintf(w, "| | 1 writer | 16 writers |\n|---|---|---|\n")
+	for _, s := range stores {
+		fmt.Fprintf(w, "| raw %s commits/s | %s | %s |\n", s, list("%.0f", rs.rates(rawName(s, 1), "commits/s")), list("%.0f", rs.rates(rawName(s, 16), "commits/s")))
+	}
+	fmt.Fprintf(w, "\n| store | write | 1 client | 16 clients | 200 clients | p99 at 200 | most steal %% |\n|---|---|---|---|---|---|---|\n")
+	for _, s := range stores {
+		for _, wr := range writes {
+			fmt.Fprintf(w, "| %s | %s |", s, wr)
+			var steal []float64
+			for _, c := range clients {
+				fmt.Fprintf(w, " %s |", list("%.0f", rs.rates(apiName(s, wr, c), "writes/s")))
+				steal = append(steal, rs.rates(apiName(s, wr, c), "steal-%")...)
+			}
+			fmt.Fprintf(w, " %s ms | %s |\n", list("%.1f", rs.rates(apiName(s, wr, 200), "p99-ms")), list("%.1f", []float64{slices.Max(append(steal, 0))}))
+		}
+	}
+	fmt.Fprintf(w, "\nAgainst the goals (each run against its own raw rate: 1 writer for 1 client, 16 otherwise):\n\n")
+	fmt.Fprintf(w, "| store | write | 1 client | 16 clients | 200 clients | p99 < %d ms at 200 |\n|---|---|---|---|---|---|\n", p99Goal)
+	for _, s := range stores {
+		for _, wr := range writes {
+			fmt.Fprintf(w, "| %s | %s |", s, wr)
+			for _, c := range clients {
+				sh := rs.shares(s, wr, c)
+				fmt.Fprintf(w, " %s %%: %s |", list("%.0f", sh), verdict(sh, shareGoal, false))
+			}
+			p99 := rs.rates(apiName(s, wr, 200), "p99-ms")
+			fmt.Fprintf(w, " %s |\n", verdict(p99, p99Goal, true))
+		}
+	}
+}
+
+// drawShares plots each case's share of the raw rate (the mean of its runs)
+// as bars against the goal's line, to file (PNG or SVG by its extension).
+func drawShares(file string, rs runs) error {
+	p := plot.New()
+	p.Title.Text = "API writes/s as a share of the raw durable commit rate (mean of the runs)"
+	p.Y.Label.Text = "% of the raw rate (1 writer for 1 client, 16 otherwise)"
+	p.Add(plotter.NewGrid())
+	w := vg.Points(20)
+	var top float64 = shareGoal
+	for si, s := range stores {
+		for wi, wr := range writes {
+			var means plotter.Values
+			for _, c := range clients {
+				sh := rs.shares(s, wr, c)
+				var sum float64
+				for _, v := range sh {
+					sum += v
+				}
+				mean := 0.0
+				if len(sh) > 0 {
+					mean = sum / float64(len(sh))
+				}
+				means = append(means, mean)
+				top = max(top, mean)
+			}
+			bars, err := plotter.NewBarChart(means, w)
+			if err != nil {
+				return err
+			}
+			k := si*len(writes) + wi
+			bars.Offset = w * vg.Length(float64(k)-1.5)
+			bars.Color = palette[k]
+			bars.LineStyle.Width = 0
+			p.Add(bars)
+			p.Legend.Add(s+" "+wr+"s", bars)
+		}
+	}
+	goal := plotter.NewFunction(func(float64) float64 { return shareGoal })
+	goal.Color = color.RGBA{R: 200, G: 30, B: 30, A: 255}
+	goal.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	goal.Width = vg.Points(1.2)
+	p.Add(goal)
+	p.Legend.Add(fmt.Sprintf("goal: %d %%", shareGoal), goal)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.NominalX("1 client", "16 clients", "200 clients")
+	p.X.Min, p.X.Max = -0.8, 2.6
+	p.Y.Min, p.Y.Max = 0, top*1.25
+	p.Y.Tick.Marker = plot.TickerFunc(func(lo, hi float64) []plot.Tick {
+		step := 50.0
+		if hi > 400 {
+			step = 100
+		}
+		var ts []plot.Tick
+		for v := 0.0; v <= hi; v += step {
+			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+		}
+		return ts
+	})
+	return p.Save(9*vg.Inch, 4.5*vg.Inch, file)
+}
+
+var palette = []color.Color{
+	color.RGBA{R: 70, G: 110, B: 180, A: 255},
+	color.RGBA{R: 150, G: 180, B: 225, A: 255},
+	color.RGBA{R: 220, G: 120, B: 30, A: 255},
+	color.RGBA{R: 245, G: 190, B: 130, A: 255},
+}
+
+func main() {
+	png := flag.String("png", "", "also draw each case's share of the raw rate to `FILE` (.png or .svg)")
+	flag.Parse()
+	rs, err := parse(os.Stdin)
+	if err == nil && len(rs) == 0 {
+		err = fmt.Errorf("no benchmark results on standard input")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+	writeTable(os.Stdout, rs)
+	if *png != "" {
+		if err := drawShares(*png, rs); err != nil {
+			fmt.Fprintln(os.Stderr, "report:", err)
+			os.Exit(1)
+		}
+	}
+}

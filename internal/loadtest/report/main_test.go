@@ -1,0 +1,69 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Two runs, cut down from real output (the second run's figures changed so
+// that the verdicts differ between runs).
+const sample = `goos: linux
+BenchmarkRawCommit/sqlite/writers=1-2         	    5000	    272538 ns/op	      3670 commits/s	       185.9 cpu-µs/op	         0.3670 steal-%
+BenchmarkRawCommit/sqlite/writers=16-2        	    5000	    257477 ns/op	      3884 commits/s	       184.7 cpu-µs/op	         0 steal-%
+PASS
+BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    644534 ns/op	         1.738 p99-ms	         3.569 steal-%	      1552 writes/s
+BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         6.712 steal-%	      6712 writes/s
+BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        37.08 p99-ms	         4.602 steal-%	      9205 writes/s
+ok  	github.com/backchannel/backchannel/internal/loadtest	80.1s
+BenchmarkRawCommit/sqlite/writers=1-2         	    5000	    250000 ns/op	      4000 commits/s
+BenchmarkRawCommit/sqlite/writers=16-2        	    5000	    250000 ns/op	      4000 commits/s
+BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    500000 ns/op	         1.5 p99-ms	         0 steal-%	      2000 writes/s
+BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         0 steal-%	      6000 writes/s
+BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        45.0 p99-ms	         0 steal-%	      9000 writes/s
+`
+
+func TestReport(t *testing.T) {
+	rs, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	writeTable(&b, rs)
+	out := b.String()
+	for _, want := range []string{
+		"| raw sqlite commits/s | 3,670, 4,000 | 3,884, 4,000 |",
+		"| sqlite | message | 1,552, 2,000 | 6,712, 6,000 | 9,205, 9,000 | 37.1, 45.0 ms | 6.7 |",
+		// 1552/3670 = 42.3 %, 2000/4000 = 50 %; 6712/3884 = 172.8 %; 9205/3884 = 237.0 %.
+		"| sqlite | message | 42, 50 %: met in 1 of 2 | 173, 150 %: met | 237, 225 %: met | met |",
+		"| sqlite | counter | — %: not run | — %: not run | — %: not run | not run |",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+
+	file := filepath.Join(t.TempDir(), "share.png")
+	if err := drawShares(file, rs); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(file); err != nil || fi.Size() < 1000 {
+		t.Errorf("drawShares wrote %v, %v; want a PNG", fi, err)
+	}
+}
+
+func TestParseBadMetric(t *testing.T) {
+	_, err := parse(strings.NewReader("BenchmarkX-2 10 1x ns/op\n"))
+	if err == nil || !strings.Contains(err.Error(), "ns/op") {
+		t.Errorf("parse(a bad value) = %v, want an error naming its metric", err)
+	}
+}
+
+func TestGroup(t *testing.T) {
+	for in, want := range map[string]string{"1": "1", "999": "999", "1000": "1,000", "1234567.5": "1,234,567.5", "12.25": "12.25"} {
+		if got := group(in); got != want {
+			t.Errorf("group(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
