@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs issue 4's table: the raw durable commit rate (BenchmarkRawCommit) and
+# Runs issue 4's table: the raw durable commit rate (BenchmarkRawCommit),
 # the API's write rate and p99 (BenchmarkAPI, ledger on, messages and
-# counter-proposals at 1, 16 and 200 clients), RUNS times, alternating, on
-# SQLite and, with BACKCHANNEL_TEST_POSTGRES set, PostgreSQL. It keeps the
+# counter-proposals at 1, 16 and 200 clients) and an event's delivery to
+# 1,000 subscribers (BenchmarkSSEFanout, 20 events), RUNS times, on SQLite
+# and, with BACKCHANNEL_TEST_POSTGRES set, PostgreSQL. It keeps the
 # benchmarks' output in OUT.txt, prints the tables that docs/benchmarks.md
 # keeps with each case against the goals (internal/loadtest/report), and
 # draws each case's share of the raw rate to OUT.png.
@@ -21,7 +22,8 @@ for i in $(seq "$runs"); do
 	echo "run $i of $runs: $(date -u +%H:%M:%S) UTC" >&2
 	(cd internal/loadtest &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkRawCommit -test.benchtime 5000x &&
-		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(1|16|200)$' -test.benchtime "$benchtime") |
+		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(1|16|200)$' -test.benchtime "$benchtime" &&
+		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkSSEFanout -test.benchtime 20x) |
 		tee -a "$out.txt" | grep -E '^Benchmark' >&2
 done
 "$dir/report" -png "$out.png" <"$out.txt"

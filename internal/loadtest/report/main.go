@@ -1,7 +1,8 @@
-// Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit
-// and BenchmarkAPI, ledger on, one or more runs of each) into the table that
-// docs/benchmarks.md keeps, measured against the issue's goals, and draws
-// each case's API write rate as a share of the raw commit rate.
+// Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
+// BenchmarkAPI with the ledger on, and BenchmarkSSEFanout; one or more runs
+// of each) into the tables that docs/benchmarks.md keeps, measured against
+// the issue's goals, and draws each case's API write rate as a share of the
+// raw commit rate.
 //
 // Usage (docs/table.sh runs the benchmarks and this):
 //
@@ -31,8 +32,9 @@ import (
 
 // The goals of issue 4.
 const (
-	shareGoal = 50 // % of the raw rate
-	p99Goal   = 50 // ms, at 200 clients
+	shareGoal = 50  // % of the raw rate
+	p99Goal   = 50  // ms, at 200 clients
+	sseGoal   = 100 // ms, p99 of an event's delivery to 1,000 subscribers
 )
 
 var (
@@ -184,7 +186,25 @@ func writeTable(w io.Writer, rs runs) {
 			fmt.Fprintf(w, " %s |\n", verdict(p99, p99Goal, true))
 		}
 	}
+	if len(rs.rates(sseName(stores[0]), "deliver-p99-ms"))+len(rs.rates(sseName(stores[1]), "deliver-p99-ms")) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n| an event to 1,000 subscribers | p99 (p50) | p99 < %d ms | heap with 1,000 connected | heap's peak |\n|---|---|---|---|---|\n", sseGoal)
+	for _, s := range stores {
+		name := sseName(s)
+		p99 := rs.rates(name, "deliver-p99-ms")
+		var both []string
+		for i, p50 := range rs.rates(name, "deliver-p50-ms") {
+			if i < len(p99) {
+				both = append(both, fmt.Sprintf("%.1f (%.1f) ms", p99[i], p50))
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s MiB | %s MiB |\n", s, strings.Join(both, ", "), verdict(p99, sseGoal, true),
+			list("%.0f", rs.rates(name, "heap-connected-MiB")), list("%.0f", rs.rates(name, "heap-max-MiB")))
+	}
 }
+
+func sseName(store string) string { return "BenchmarkSSEFanout/" + store }
 
 // drawShares plots each case's share of the raw rate (the mean of its runs)
 // as bars against the goal's line, to file (PNG or SVG by its extension).
