@@ -3,7 +3,10 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +21,7 @@ type metrics struct {
 	inFlight atomic.Int64
 	byClass  [6]atomic.Uint64        // responses by status class: 1xx..5xx at 1..5
 	batches  func() talks.BatchStats // the store's group commits; nil if it has none
+	streams  func() int64            // event streams open; nil if unknown
 }
 
 func newMetrics() *metrics { return &metrics{start: time.Now()} }
@@ -74,9 +78,46 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "# TYPE backchannel_store_batch_seconds_total counter\n")
 		fmt.Fprintf(w, "backchannel_store_batch_seconds_total %.6f\n", st.Busy.Seconds())
 	}
+	if m.streams != nil {
+		fmt.Fprint(w, "# HELP backchannel_event_streams Event streams (/api/v1/talks/{id}/events) open now.\n")
+		fmt.Fprint(w, "# TYPE backchannel_event_streams gauge\n")
+		fmt.Fprintf(w, "backchannel_event_streams %d\n", m.streams())
+	}
 	fmt.Fprint(w, "# HELP go_goroutines Number of goroutines that currently exist.\n")
 	fmt.Fprint(w, "# TYPE go_goroutines gauge\n")
 	fmt.Fprintf(w, "go_goroutines %d\n", runtime.NumGoroutine())
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprint(w, "# HELP go_memstats_heap_inuse_bytes Bytes in heap spans in use.\n")
+	fmt.Fprint(w, "# TYPE go_memstats_heap_inuse_bytes gauge\n")
+	fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
+	fmt.Fprint(w, "# HELP go_memstats_sys_bytes Bytes of memory obtained from the system by the Go runtime.\n")
+	fmt.Fprint(w, "# TYPE go_memstats_sys_bytes gauge\n")
+	fmt.Fprintf(w, "go_memstats_sys_bytes %d\n", ms.Sys)
+	if rss, ok := residentBytes(); ok {
+		fmt.Fprint(w, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n")
+		fmt.Fprint(w, "# TYPE process_resident_memory_bytes gauge\n")
+		fmt.Fprintf(w, "process_resident_memory_bytes %d\n", rss)
+	}
+}
+
+// residentBytes returns the process's resident set size, read from
+// /proc/self/statm (its second field, in pages); false where there is no
+// such file.
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
 }
 
 // statusRecorder remembers the status of a response. It passes Flush on,

@@ -248,6 +248,7 @@ func (s *Serve) Open(ctx context.Context) error {
 	if b, ok := s.store.(talks.Batcher); ok {
 		s.metrics.batches = b.BatchStats
 	}
+	s.metrics.streams = s.api.Streams
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

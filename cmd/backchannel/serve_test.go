@@ -152,12 +152,15 @@ func checkDemo(t *testing.T, s *Serve) {
 		!strings.Contains(body, "\ngo_goroutines ") || !strings.Contains(body, "# TYPE backchannel_uptime_seconds gauge") ||
 		!regexp.MustCompile(`(?m)^backchannel_store_batches_total [1-9]`).MatchString(body) ||
 		!regexp.MustCompile(`(?m)^backchannel_store_batch_writes_total [1-9]`).MatchString(body) ||
-		!regexp.MustCompile(`(?m)^backchannel_store_batch_seconds_total [0-9.]*[1-9]`).MatchString(body) {
-		t.Errorf("GET /metrics = %d, want 200 with the request counts, the store's batches, uptime and goroutines:\n%s", code, body)
+		!regexp.MustCompile(`(?m)^backchannel_store_batch_seconds_total [0-9.]*[1-9]`).MatchString(body) ||
+		!regexp.MustCompile(`(?m)^go_memstats_heap_inuse_bytes [1-9]`).MatchString(body) ||
+		!regexp.MustCompile(`(?m)^process_resident_memory_bytes [1-9]`).MatchString(body) {
+		t.Errorf("GET /metrics = %d, want 200 with the request counts, the store's batches, uptime, goroutines and memory:\n%s", code, body)
 	}
 
 	out := s.Out.(*syncBuffer).String()
 	logins := demoLogins(t, out)
+	checkStreamsGauge(t, base, "tomas@northland.example", logins["tomas@northland.example"])
 	if !strings.Contains(out, "demo only") {
 		t.Errorf("demo output does not warn that the passwords are for the demo only:\n%s", out)
 	}
@@ -574,4 +577,50 @@ func TestServeAPILogin(t *testing.T) {
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		t.Logf("stream ended with %v", err)
 	}
+}
+
+// checkStreamsGauge signs in as email and checks that /metrics counts the
+// event stream it opens while it is open, and not after.
+func checkStreamsGauge(t *testing.T, base, email, password string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"email":"`+email+`","password":"`+password+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/v1/login as %s = %d", email, resp.StatusCode)
+	}
+	gauge := regexp.MustCompile(`(?m)^backchannel_event_streams (\d+)$`)
+	waitFor := func(want string) {
+		t.Helper()
+		var body string
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, body = get(t, nil, base+"/metrics")
+			if m := gauge.FindStringSubmatch(body); m != nil && m[1] == want {
+				return
+			}
+		}
+		t.Errorf("/metrics never had backchannel_event_streams %s:\n%s", want, body)
+	}
+	waitFor("0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/talks/1/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("GET the demo talk's events = %d, want a stream", stream.StatusCode)
+	}
+	waitFor("1")
+	cancel()
+	waitFor("0")
 }

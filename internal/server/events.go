@@ -157,6 +157,8 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	s.streams.Add(1)
+	defer s.streams.Add(-1)
 	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/backchannel/backchannel/internal/ledger"
@@ -48,6 +49,7 @@ type Server struct {
 	writes  chan struct{} // a token per write request being handled
 
 	heartbeat time.Duration // of event streams; tests shorten it
+	streams   atomic.Int64  // event streams open now
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: event streams end
@@ -134,6 +136,9 @@ func (s *Server) handleNoRoute(w http.ResponseWriter, r *http.Request) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
+
+// Streams returns how many event streams are open.
+func (s *Server) Streams() int64 { return s.streams.Load() }
 
 // Close ends every event stream, so that a graceful shutdown of the
 // http.Server need not wait for them, and stops the sweep of expired
