@@ -2,7 +2,8 @@
 # Runs issue 4's table: the raw durable commit rate (BenchmarkRawCommit),
 # the API's write rate and p99 (BenchmarkAPI, ledger on, messages and
 # counter-proposals at 1, 16 and 200 clients) and an event's delivery to
-# 1,000 subscribers (BenchmarkSSEFanout, 20 events), RUNS times, on SQLite
+# 1,000 subscribers (BenchmarkSSEFanout, and BenchmarkSSEFanoutServe against
+# a serve process of its own, 20 events each), RUNS times, on SQLite
 # and, with BACKCHANNEL_TEST_POSTGRES set, PostgreSQL. It keeps the
 # benchmarks' output in OUT.txt, prints the tables that docs/benchmarks.md
 # keeps with each case against the goals (internal/loadtest/report), and

@@ -79,21 +79,31 @@ func backends() []string {
 }
 
 func openStore(b testing.TB, kind string) store {
+	st, _ := openStoreAt(b, kind)
+	return st
+}
+
+// openStoreAt is openStore, and returns the database too, as serve's --db
+// takes it: a SQLite file or a PostgreSQL URL.
+func openStoreAt(b testing.TB, kind string) (store, string) {
 	b.Helper()
 	ctx := context.Background()
 	var st store
+	var db string
 	var err error
 	switch kind {
 	case "sqlite":
-		st, err = sqlite.Open(ctx, filepath.Join(b.TempDir(), "bc.db"))
+		db = filepath.Join(b.TempDir(), "bc.db")
+		st, err = sqlite.Open(ctx, db)
 	case "postgres":
-		st, err = postgres.Open(ctx, pgtest.NewDatabase(b))
+		db = pgtest.NewDatabase(b)
+		st, err = postgres.Open(ctx, db)
 	}
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	return st
+	return st, db
 }
 
 // run calls op b.N times from c goroutines, each as soon as a goroutine
@@ -330,6 +340,7 @@ type world struct {
 	svc      *talks.Service
 	srv      *server.Server
 	ts       *httptest.Server
+	base     string // the API's server: ts.URL, or a serve process's URL
 	client   *http.Client
 	talk     *talks.Talk
 	official *talks.Track
@@ -389,6 +400,7 @@ func newWorld(b testing.TB, st store, n int) *world {
 		MaxWrites: mw,
 	})
 	w.ts = httptest.NewServer(w.srv)
+	w.base = w.ts.URL
 	b.Cleanup(func() { w.srv.Close(); w.ts.Close() })
 	w.client = &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, MaxConnsPerHost: 0, IdleConnTimeout: time.Minute,
@@ -437,7 +449,7 @@ func newWorld(b testing.TB, st store, n int) *world {
 
 // post sends body to path as member g and decodes the 201 answer into out.
 func (w *world) post(g int, path string, body []byte, out any) error {
-	req, err := http.NewRequest("POST", w.ts.URL+path, bytes.NewReader(body))
+	req, err := http.NewRequest("POST", w.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -484,7 +496,7 @@ func (w *world) warm(c int) error {
 
 // get reads path as member g and expects 200.
 func (w *world) get(g int, path string) error {
-	req, err := http.NewRequest("GET", w.ts.URL+path, nil)
+	req, err := http.NewRequest("GET", w.base+path, nil)
 	if err != nil {
 		return err
 	}
@@ -670,113 +682,173 @@ type round struct {
 	done    chan struct{}
 }
 
+// fanoutSubs is how many subscribers the SSE benchmarks connect.
+const fanoutSubs = 1000
+
 // BenchmarkSSEFanout connects 1,000 subscribers (members who see the
 // official track) to the talk's event stream, then posts b.N messages one
 // after the other, each once every subscriber has the previous one, and
 // reports the time from sending the POST until each subscriber has read
 // the event (p50/p99/max over all messages and subscribers), and the heap
-// in use before and after connecting.
+// in use before and after connecting. Server and clients share the test
+// process, so the heap is both's: BenchmarkSSEFanoutServe measures the
+// server's alone.
 func BenchmarkSSEFanout(b *testing.B) {
-	const subs = 1000
-	raiseFileLimit(b, 2*subs+200)
+	raiseFileLimit(b, 2*fanoutSubs+200)
 	for _, kind := range backends() {
 		b.Run(kind, func(b *testing.B) {
-			w := newWorld(b, openStore(b, kind), subs)
-			var cur atomic.Pointer[round]
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			b.Cleanup(func() { cancel(); wg.Wait() })
-
-			// Subscribers start after the set-up's events.
-			evs, err := w.svc.FindEvents(w.convener, talks.EventFilter{TalkID: w.talk.ID})
-			if err != nil || len(evs) == 0 {
-				b.Fatalf("FindEvents: %d, %v", len(evs), err)
-			}
-			last := evs[len(evs)-1].ID
-
+			w := newWorld(b, openStore(b, kind), fanoutSubs)
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
 			goroutines := runtime.NumGoroutine()
-			ready := make(chan error, subs)
-			for s := range subs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events?after=%d", w.ts.URL, w.talk.ID, last), nil)
-					req.Header.Set("Authorization", "Bearer "+w.tokens[s])
-					resp, err := w.client.Do(req)
-					if err != nil {
-						ready <- err
-						return
-					}
-					defer resp.Body.Close()
-					if resp.StatusCode != 200 {
-						ready <- fmt.Errorf("subscriber %d: %d", s, resp.StatusCode)
-						return
-					}
-					ready <- nil
-					rd := bufio.NewReader(resp.Body)
-					for {
-						line, err := rd.ReadSlice('\n')
-						if err != nil {
-							return
-						}
-						if !bytes.HasPrefix(line, []byte("data: ")) {
-							continue
-						}
-						r := cur.Load()
-						if r != nil && bytes.Contains(line, []byte(r.marker)) {
-							r.arrived[s] = time.Since(r.start)
-							if r.n.Add(1) == subs {
-								close(r.done)
-							}
-						}
-					}
-				}()
-			}
-			for range subs {
-				if err := <-ready; err != nil {
-					b.Fatal(err)
-				}
-			}
+			cur := w.subscribe(b, fanoutSubs)
 			runtime.GC()
 			runtime.ReadMemStats(&after)
 			heapBefore := float64(before.HeapInuse) / (1 << 20)
 			heapAfter := float64(after.HeapInuse) / (1 << 20)
 			b.Logf("%s: %d subscribers: HeapInuse %.1f MiB before, %.1f MiB after (%.1f KiB each, clients included); goroutines +%d",
-				kind, subs, heapBefore, heapAfter, (heapAfter-heapBefore)*1024/subs, runtime.NumGoroutine()-goroutines)
+				kind, fanoutSubs, heapBefore, heapAfter, (heapAfter-heapBefore)*1024/fanoutSubs, runtime.NumGoroutine()-goroutines)
 
-			msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
-			seq := 0
-			b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
-				var all []time.Duration
-				var maxHeap uint64
-				b.ResetTimer()
-				for range b.N {
-					seq++
-					r := &round{marker: "fanout-" + strconv.Itoa(seq) + "-end", arrived: make([]time.Duration, subs), done: make(chan struct{})}
-					r.start = time.Now()
-					cur.Store(r)
-					if err := w.post(0, msgPath, fmt.Appendf(nil, `{"body":"%s"}`, r.marker), nil); err != nil {
-						b.Fatal(err)
-					}
-					select {
-					case <-r.done:
-					case <-time.After(30 * time.Second):
-						b.Fatalf("message %d reached %d of %d subscribers in 30s", seq, r.n.Load(), subs)
-					}
-					all = append(all, r.arrived...)
-					var ms runtime.MemStats
-					runtime.ReadMemStats(&ms)
-					maxHeap = max(maxHeap, ms.HeapInuse)
-				}
-				b.StopTimer()
-				reportPercentiles(b, "deliver-", all)
+			var maxHeap uint64
+			w.fanout(b, cur, fanoutSubs, func() {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				maxHeap = max(maxHeap, ms.HeapInuse)
+			}, func(b *testing.B) {
 				b.ReportMetric(heapBefore, "heap-before-MiB")
 				b.ReportMetric(heapAfter, "heap-connected-MiB")
 				b.ReportMetric(float64(maxHeap)/(1<<20), "heap-max-MiB")
 			})
 		})
 	}
+}
+
+// BenchmarkSSEFanoutServe is BenchmarkSSEFanout against the real server:
+// backchannel serve, built from ./cmd/backchannel and run as a process of
+// its own on the benchmark's database (set up in this process, as in
+// BenchmarkSSEFanout). So the memory it reports is the server's alone,
+// read from its /metrics: the heap in use (go_memstats_heap_inuse_bytes,
+// not collected first) and the resident set (process_resident_memory_bytes)
+// with nothing connected, with 1,000 subscribers connected, and at their
+// highest, read after each message has reached every subscriber.
+func BenchmarkSSEFanoutServe(b *testing.B) {
+	raiseFileLimit(b, 2*fanoutSubs+200)
+	bin := buildServe(b)
+	for _, kind := range backends() {
+		b.Run(kind, func(b *testing.B) {
+			st, db := openStoreAt(b, kind)
+			w := newWorld(b, st, fanoutSubs)
+			w.base = startServe(b, bin, db)
+			idle := w.serverMemory(b)
+			cur := w.subscribe(b, fanoutSubs)
+			connected := w.serverMemory(b)
+			if connected.streams != fanoutSubs {
+				b.Fatalf("the server counts %d event streams, want %d", connected.streams, fanoutSubs)
+			}
+			peak := connected
+			w.fanout(b, cur, fanoutSubs, func() {
+				m := w.serverMemory(b)
+				peak.heap, peak.rss = max(peak.heap, m.heap), max(peak.rss, m.rss)
+			}, func(b *testing.B) {
+				b.ReportMetric(idle.heap, "server-heap-idle-MiB")
+				b.ReportMetric(connected.heap, "server-heap-connected-MiB")
+				b.ReportMetric(peak.heap, "server-heap-max-MiB")
+				b.ReportMetric(idle.rss, "server-rss-idle-MiB")
+				b.ReportMetric(connected.rss, "server-rss-connected-MiB")
+				b.ReportMetric(peak.rss, "server-rss-max-MiB")
+			})
+		})
+	}
+}
+
+// subscribe connects subs subscribers, member g as the g-th, to the
+// talk's event stream after the set-up's events, and returns where each
+// looks for the message under way: a subscriber that reads its marker
+// notes when, and the last to read it closes the round.
+func (w *world) subscribe(b *testing.B, subs int) *atomic.Pointer[round] {
+	var cur atomic.Pointer[round]
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	b.Cleanup(func() { cancel(); wg.Wait() })
+
+	evs, err := w.svc.FindEvents(w.convener, talks.EventFilter{TalkID: w.talk.ID})
+	if err != nil || len(evs) == 0 {
+		b.Fatalf("FindEvents: %d, %v", len(evs), err)
+	}
+	last := evs[len(evs)-1].ID
+	ready := make(chan error, subs)
+	for s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events?after=%d", w.base, w.talk.ID, last), nil)
+			req.Header.Set("Authorization", "Bearer "+w.tokens[s])
+			resp, err := w.client.Do(req)
+			if err != nil {
+				ready <- err
+				return
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != 200 {
+				ready <- fmt.Errorf("subscriber %d: %d", s, resp.StatusCode)
+				return
+			}
+			ready <- nil
+			rd := bufio.NewReader(resp.Body)
+			for {
+				line, err := rd.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if !bytes.HasPrefix(line, []byte("data: ")) {
+					continue
+				}
+				r := cur.Load()
+				if r != nil && bytes.Contains(line, []byte(r.marker)) {
+					r.arrived[s] = time.Since(r.start)
+					if r.n.Add(1) == int32(subs) {
+						close(r.done)
+					}
+				}
+			}
+		}()
+	}
+	for range subs {
+		if err := <-ready; err != nil {
+			b.Fatal(err)
+		}
+	}
+	return &cur
+}
+
+// fanout runs the sub-benchmark subscribers=subs: b.N messages, each
+// posted once the one before has reached every subscriber, and after
+// each, sample; then it reports the delivery times, and report's metrics.
+func (w *world) fanout(b *testing.B, cur *atomic.Pointer[round], subs int, sample func(), report func(*testing.B)) {
+	msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
+	seq := 0
+	b.Run(fmt.Sprintf("subscribers=%d", subs), func(b *testing.B) {
+		var all []time.Duration
+		b.ResetTimer()
+		for range b.N {
+			seq++
+			r := &round{marker: "fanout-" + strconv.Itoa(seq) + "-end", arrived: make([]time.Duration, subs), done: make(chan struct{})}
+			r.start = time.Now()
+			cur.Store(r)
+			if err := w.post(0, msgPath, fmt.Appendf(nil, `{"body":"%s"}`, r.marker), nil); err != nil {
+				b.Fatal(err)
+			}
+			select {
+			case <-r.done:
+			case <-time.After(30 * time.Second):
+				b.Fatalf("message %d reached %d of %d subscribers in 30s", seq, r.n.Load(), subs)
+			}
+			all = append(all, r.arrived...)
+			sample()
+		}
+		b.StopTimer()
+		reportPercentiles(b, "deliver-", all)
+		report(b)
+	})
 }

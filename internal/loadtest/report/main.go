@@ -1,6 +1,6 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
-// BenchmarkAPI with the ledger on, and BenchmarkSSEFanout; one or more runs
-// of each) into the tables that docs/benchmarks.md keeps, measured against
+// BenchmarkAPI with the ledger on, BenchmarkSSEFanout and
+// BenchmarkSSEFanoutServe; one or more runs of each) into the tables that docs/benchmarks.md keeps, measured against
 // the issue's goals, and draws each case's API write rate as a share of the
 // raw commit rate.
 //
@@ -186,25 +186,47 @@ func writeTable(w io.Writer, rs runs) {
 			fmt.Fprintf(w, " %s |\n", verdict(p99, p99Goal, true))
 		}
 	}
-	if len(rs.rates(sseName(stores[0]), "deliver-p99-ms"))+len(rs.rates(sseName(stores[1]), "deliver-p99-ms")) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\n| an event to 1,000 subscribers | p99 (p50) | p99 < %d ms | heap with 1,000 connected | heap's peak |\n|---|---|---|---|---|\n", sseGoal)
+	type fanout struct{ name, label, heap, peak, rss, rssPeak string }
+	var fs []fanout
 	for _, s := range stores {
-		name := sseName(s)
-		p99 := rs.rates(name, "deliver-p99-ms")
-		var both []string
-		for i, p50 := range rs.rates(name, "deliver-p50-ms") {
-			if i < len(p99) {
-				both = append(both, fmt.Sprintf("%.1f (%.1f) ms", p99[i], p50))
-			}
+		fs = append(fs,
+			fanout{"BenchmarkSSEFanout/" + s + "/subscribers=1000", s + ", in the test process (heap: server and clients)", "heap-connected-MiB", "heap-max-MiB", "", ""},
+			fanout{"BenchmarkSSEFanoutServe/" + s + "/subscribers=1000", s + ", a serve process (its own memory)", "server-heap-connected-MiB", "server-heap-max-MiB", "server-rss-connected-MiB", "server-rss-max-MiB"})
+	}
+	header := false
+	for _, f := range fs {
+		p99, p50 := rs.rates(f.name, "deliver-p99-ms"), rs.rates(f.name, "deliver-p50-ms")
+		if len(p99) == 0 {
+			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s MiB | %s MiB |\n", s, strings.Join(both, ", "), verdict(p99, sseGoal, true),
-			list("%.0f", rs.rates(name, "heap-connected-MiB")), list("%.0f", rs.rates(name, "heap-max-MiB")))
+		if !header {
+			fmt.Fprintf(w, "\n| an event to 1,000 subscribers | p99 (p50) | p99 < %d ms | heap in use, connected (peak) | resident set, connected (peak) |\n|---|---|---|---|---|\n", sseGoal)
+			header = true
+		}
+		var both []string
+		for i := range min(len(p99), len(p50)) {
+			both = append(both, fmt.Sprintf("%.1f (%.1f)", p99[i], p50[i]))
+		}
+		rss := "—"
+		if f.rss != "" {
+			rss = pair(rs.rates(f.name, f.rss), rs.rates(f.name, f.rssPeak))
+		}
+		fmt.Fprintf(w, "| %s | %s ms | %s | %s | %s |\n", f.label, strings.Join(both, ", "), verdict(p99, sseGoal, true),
+			pair(rs.rates(f.name, f.heap), rs.rates(f.name, f.peak)), rss)
 	}
 }
 
-func sseName(store string) string { return "BenchmarkSSEFanout/" + store }
+// pair formats runs' values and their peaks, in MiB: "31 (37), 30 (39) MiB".
+func pair(vs, peaks []float64) string {
+	var a []string
+	for i := range min(len(vs), len(peaks)) {
+		a = append(a, fmt.Sprintf("%.0f (%.0f)", vs[i], peaks[i]))
+	}
+	if len(a) == 0 {
+		return "—"
+	}
+	return strings.Join(a, ", ") + " MiB"
+}
 
 // drawShares plots each case's share of the raw rate (the mean of its runs)
 // as bars against the goal's line, to file (PNG or SVG by its extension).

@@ -22,9 +22,9 @@ BenchmarkRawCommit/sqlite/writers=16-2        	    5000	    250000 ns/op	      4
 BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    500000 ns/op	         1.5 p99-ms	         0 steal-%	      2000 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         0 steal-%	      6000 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        45.0 p99-ms	         0 steal-%	      9000 writes/s
-BenchmarkSSEFanout/sqlite-2   	      20	  60000000 ns/op	        21.7 deliver-p50-ms	        34.7 deliver-p99-ms	        40.6 heap-connected-MiB	        68.0 heap-max-MiB
-BenchmarkSSEFanout/postgres-2 	      20	  60000000 ns/op	        35.0 deliver-p50-ms	       121.0 deliver-p99-ms	        41.5 heap-connected-MiB	        67.0 heap-max-MiB
-BenchmarkSSEFanout/postgres-2 	      20	  60000000 ns/op	        23.1 deliver-p50-ms	        41.6 deliver-p99-ms	        41.6 heap-connected-MiB	        67.0 heap-max-MiB
+BenchmarkSSEFanout/sqlite/subscribers=1000-2         	      20	  30989275 ns/op	        38.75 deliver-max-ms	        21.7 deliver-p50-ms	        34.7 deliver-p99-ms	         3.016 heap-before-MiB	        40.6 heap-connected-MiB	        68.0 heap-max-MiB
+BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        35.0 deliver-p50-ms	       121.0 deliver-p99-ms	        31.09 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        39.26 server-heap-max-MiB	        69.79 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        76.59 server-rss-max-MiB
+BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        23.1 deliver-p50-ms	        41.6 deliver-p99-ms	        30.5 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        38.6 server-heap-max-MiB	        70.2 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        77.4 server-rss-max-MiB
 `
 
 func TestReport(t *testing.T) {
@@ -41,8 +41,8 @@ func TestReport(t *testing.T) {
 		// 1552/3670 = 42.3 %, 2000/4000 = 50 %; 6712/3884 = 172.8 %; 9205/3884 = 237.0 %.
 		"| sqlite | message | 42, 50 %: met in 1 of 2 | 173, 150 %: met | 237, 225 %: met | met |",
 		"| sqlite | counter | — %: not run | — %: not run | — %: not run | not run |",
-		"| sqlite | 34.7 (21.7) ms | met | 41 MiB | 68 MiB |",
-		"| postgres | 121.0 (35.0) ms, 41.6 (23.1) ms | met in 1 of 2 | 42, 42 MiB | 67, 67 MiB |",
+		"| sqlite, in the test process (heap: server and clients) | 34.7 (21.7) ms | met | 41 (68) MiB | — |",
+		"| postgres, a serve process (its own memory) | 121.0 (35.0), 41.6 (23.1) ms | met in 1 of 2 | 31 (39), 30 (39) MiB | 70 (77), 70 (77) MiB |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
