@@ -43,6 +43,14 @@ func TestE2ERatification(t *testing.T) {
 		t.Errorf("the stakeholder opens the talk page: %d, want 404", st)
 	}
 
+	// A Northland envoy has the talk page open throughout: it follows the
+	// agreement and then the ratification live, without a reload.
+	n := newPerson(t, browser, srv, "n.envoy1", "n.envoy1")
+	n.login()
+	n.open(talkPath)
+	n.waitLive()
+	n.mark()
+
 	// Both principals accept the counter-proposal, flagged as crossing a
 	// red line.
 	for _, key := range []string{"n.principal", "s.principal"} {
@@ -60,6 +68,10 @@ func TestE2ERatification(t *testing.T) {
 		p.follow("accept", `form#answer-accept button[type=submit]`)
 	}
 
+	if _, ok := n.seenAt("agreed", present("#talk-live #agreement"), 10*time.Second); !ok {
+		t.Errorf("the open talk page did not show the agreement: %s", n.state())
+	}
+
 	// The chair reads the agreed text and ratifies it.
 	k.open(ratPath)
 	if h := k.text("#agreed-text"); !strings.Contains(h, "river line") {
@@ -75,8 +87,13 @@ func TestE2ERatification(t *testing.T) {
 	}
 
 	// The parties see it: the talk is ratified, with the chair's comment.
-	n := newPerson(t, browser, srv, "n.envoy1", "n.envoy1")
-	n.login()
+	// The open page shows it live (its live region, replaced when the talk
+	// was agreed, still follows talk.ratified), and so does a fresh one.
+	if _, ok := n.seenAt("ratified", contains("#talk-live .tag", "Ratified"), 10*time.Second); !ok {
+		t.Errorf("the open talk page did not show the ratification: %s", n.state())
+	} else if n.reloaded() {
+		t.Errorf("the talk page was reloaded, not updated live")
+	}
 	n.open(talkPath)
 	if s := n.text("#talk-live"); !strings.Contains(s, "Ratified") {
 		t.Errorf("the talk page reads %q, want Ratified", s)
