@@ -1,0 +1,60 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestE2ELiveStatus has the Northland principal on the demo proposal's page,
+// where it may accept or reject the latest version, while the facilitator
+// closes the talk and opens it again: the answer buttons go and come back
+// live, without a reload, as do the track page's "New proposal" link.
+func TestE2ELiveStatus(t *testing.T) {
+	chromium := chromiumPath()
+	if chromium == "" {
+		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := startServer(t)
+	browser := newBrowser(t, ctx, chromium)
+
+	p := newPerson(t, browser, srv, "N (Northland principal)", "n.principal")
+	p.login()
+	p.open("/proposals/1")
+	p.waitLive()
+	if !eval[bool](p, "answer buttons", present("form#answer-accept")) {
+		t.Fatalf("the principal cannot answer the demo's proposal: %s", p.state())
+	}
+	p.mark()
+	e := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
+	e.login()
+	e.open("/tracks/1")
+	e.waitLive()
+	if !eval[bool](e, "new proposal link", present(`#proposals a[href$="/proposals/new"]`)) {
+		t.Fatalf("the envoy has no New proposal link: %s", e.state())
+	}
+	e.mark()
+
+	f := newPerson(t, browser, srv, "F (facilitator)", "facilitator")
+	f.login()
+	f.open("/talks/1")
+	f.follow("close the talk", `#talk-status button[type=submit]`)
+	if _, ok := p.seenAt("closed", `!document.querySelector("form#answer-accept")`, 10*time.Second); !ok {
+		t.Errorf("the closed talk's proposal page still offers to accept: %s", p.state())
+	}
+	if _, ok := e.seenAt("closed", `!document.querySelector('#proposals a[href$="/proposals/new"]')`, 10*time.Second); !ok {
+		t.Errorf("the closed talk's track page still offers a new proposal: %s", e.state())
+	}
+	f.follow("open the talk again", `#talk-status button[type=submit]`)
+	if _, ok := p.seenAt("open", present("form#answer-accept"), 10*time.Second); !ok {
+		t.Errorf("the talk open again, its proposal page does not offer to accept: %s", p.state())
+	}
+	if _, ok := e.seenAt("open", present(`#proposals a[href$="/proposals/new"]`), 10*time.Second); !ok {
+		t.Errorf("the talk open again, its track page offers no new proposal: %s", e.state())
+	}
+	if p.reloaded() || e.reloaded() {
+		t.Errorf("a page was reloaded, not updated live")
+	}
+}
