@@ -139,6 +139,12 @@ func TestE2EDisclosure(t *testing.T) {
 	agreement := fmt.Sprintf("/talks/%d/agreement", talk.ID)
 	public := fmt.Sprintf("/public/talks/%d", talk.ID)
 
+	// Southland's principal has the agreement page open throughout.
+	sp.login()
+	sp.open(agreement)
+	sp.waitLive()
+	sp.mark()
+
 	// Northland's principal proposes to publish the ceasefire line, with
 	// an embargo already past, and consents.
 	np.login()
@@ -157,12 +163,30 @@ func TestE2EDisclosure(t *testing.T) {
 		t.Fatalf("status after one consent: %q", s)
 	}
 
-	// Southland's principal consents: the plan is published.
-	sp.login()
-	sp.open(agreement)
+	// Southland's principal sees the plan and Northland's consent arrive
+	// live, without a reload; those refreshes record no read of the
+	// agreement: it read it once, when it opened the page.
+	if _, ok := sp.seenAt("plan", present("#consent"), 10*time.Second); !ok {
+		t.Fatalf("the plan did not reach Southland's open page: %s", sp.state())
+	}
+	if _, ok := sp.seenAt("consent", contains("#disclosure-state .consents", "consented"), 10*time.Second); !ok {
+		t.Errorf("Northland's consent did not reach Southland's open page: %q", sp.text("#disclosure-state"))
+	}
+	if sp.reloaded() {
+		t.Errorf("Southland's page was reloaded, not updated live")
+	}
+	if n := readsBy(t, srv, talk.ID, "s.principal"); n != 1 {
+		t.Errorf("Southland's principal has %d reads of the agreement recorded, want 1", n)
+	}
+
+	// It consents: the plan is published, and Northland's page shows it.
+	np.waitLive()
 	sp.follow("consent", `#consent`)
 	if s := sp.text("#disclosure-status"); !strings.Contains(s, "Published") {
 		t.Fatalf("status after every consent: %q", s)
+	}
+	if _, ok := np.seenAt("published", contains("#disclosure-status", "Published"), 10*time.Second); !ok {
+		t.Errorf("Northland's open page did not show the plan published: %q", np.text("#disclosure-state"))
 	}
 
 	// A visitor, signed out, in a browser context of its own.
@@ -187,4 +211,37 @@ func TestE2EDisclosure(t *testing.T) {
 	if eval[bool](visitor, "sign-out form", `document.querySelector('form[action="/logout"]') !== null`) {
 		t.Error("the visitor's public page shows a signed-in frame")
 	}
+}
+
+// readsBy returns how many reads of talk talkID's agreement are recorded
+// for the demo person key, as the Northland principal sees them.
+func readsBy(t *testing.T, srv *liveServer, talkID int64, key string) int {
+	t.Helper()
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	apiLogin(t, srv, key).call("GET", "/api/v1/me", nil, &me)
+	np := apiLogin(t, srv, "n.principal")
+	var members []struct {
+		ID     int64 `json:"id"`
+		UserID int64 `json:"user_id"`
+	}
+	np.call("GET", fmt.Sprintf("/api/v1/talks/%d/members", talkID), nil, &members)
+	var reads []struct {
+		MemberID int64 `json:"member_id"`
+	}
+	np.call("GET", fmt.Sprintf("/api/v1/talks/%d/agreement/reads", talkID), nil, &reads)
+	n := 0
+	for _, m := range members {
+		if m.UserID == me.User.ID {
+			for _, r := range reads {
+				if r.MemberID == m.ID {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }

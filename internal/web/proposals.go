@@ -694,7 +694,13 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	}
 	ctx := r.Context()
 	p := &agreementPage{talkCtx: tc}
-	ag, err := h.svc.ReadAgreement(ctx, id) // a recorded read
+	read := h.svc.ReadAgreement // a recorded read
+	if isHTMX(r) && r.URL.Query().Get("part") == "disclosure" {
+		// The disclosure section's live refresh: the reader has the page
+		// open already, and reads nothing it has not read.
+		read = h.svc.FindAgreement
+	}
+	ag, err := read(ctx, id)
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		// A member of the talk learns only that there is none it may see;
 		// the page shows the agreement when it comes.
@@ -748,5 +754,6 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	}
 	pg := h.page(r, "Agreement · "+tc.Talk.Title, p)
 	pg.Back = tr.Kind == talks.TrackBackchannel
+	pg.Live = &Live{TalkID: id, Head: tc.View.Head(), TrackID: tr.ID}
 	return h.render(w, r, disclosureStatus(r), "agreement", pg)
 }
