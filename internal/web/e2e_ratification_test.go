@@ -72,6 +72,17 @@ func TestE2ERatification(t *testing.T) {
 		t.Errorf("the open talk page did not show the agreement: %s", n.state())
 	}
 
+	// A Southland advisor has the ratification page open: the chair's
+	// decision arrives live.
+	a := newPerson(t, browser, srv, "SA (Southland advisor)", "s.advisor")
+	a.login()
+	a.open(talkPath + "/ratification")
+	a.waitLive()
+	if s := a.text("#stakeholders"); !strings.Contains(s, "Pending") {
+		t.Errorf("before the decision the parties' ratification page reads %q", s)
+	}
+	a.mark()
+
 	// The chair reads the agreed text and ratifies it.
 	k.open(ratPath)
 	if h := k.text("#agreed-text"); !strings.Contains(h, "river line") {
@@ -84,6 +95,12 @@ func TestE2ERatification(t *testing.T) {
 	}
 	if h := k.text("main h1"); !strings.Contains(h, "Ratified") {
 		t.Errorf("the heading reads %q, want the status Ratified", h)
+	}
+
+	if _, ok := a.seenAt("decision", contains("#stakeholders", "reservations"), 10*time.Second); !ok {
+		t.Errorf("the chair's decision did not reach the open ratification page: %q", a.text("#stakeholders"))
+	} else if a.reloaded() {
+		t.Errorf("the ratification page was reloaded, not updated live")
 	}
 
 	// The parties see it: the talk is ratified, with the chair's comment.

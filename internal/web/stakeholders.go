@@ -96,7 +96,13 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 }
 
 func (h *Handler) renderRatification(w http.ResponseWriter, r *http.Request, status int, p *ratPage) error {
-	return h.render(w, r, status, "ratification", h.page(r, "Ratification · "+p.Talk.Title, p))
+	pg := h.page(r, "Ratification · "+p.Talk.Title, p)
+	if p.TC != nil {
+		// A member follows the stakeholders' decisions live; a
+		// stakeholder, who is not at the table, has no event stream.
+		pg.Live = &Live{TalkID: p.Talk.ID, Head: p.TC.View.Head()}
+	}
+	return h.render(w, r, status, "ratification", pg)
 }
 
 func (h *Handler) handleRatification(w http.ResponseWriter, r *http.Request) error {
