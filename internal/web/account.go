@@ -359,7 +359,9 @@ func (c *talkCtx) userName(userID int64) string {
 }
 
 func (h *Handler) invitationsFrame(r *http.Request, p *invitationsPage) *Page {
-	return h.page(r, "Invitations · "+p.Talk.Title, p)
+	pg := h.page(r, "Invitations · "+p.Talk.Title, p)
+	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
+	return pg
 }
 
 func (h *Handler) handleInvitations(w http.ResponseWriter, r *http.Request) error {
