@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -77,13 +76,7 @@ func (s *apiSession) call(method, path string, body, out any) {
 // one term in the browser, and a visitor who is not signed in reads the
 // public page, which shows that term and nothing else.
 func TestE2EDisclosure(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := startServer(t)
+	srv, browser := startE2E(t, 3*time.Minute)
 
 	// The agreement, in the back-channel.
 	ne := apiLogin(t, srv, "n.envoy1")
@@ -133,7 +126,6 @@ func TestE2EDisclosure(t *testing.T) {
 		s.call("POST", fmt.Sprintf("/api/v1/versions/%d/answers", created.Version.ID), map[string]string{"kind": "accept"}, nil)
 	}
 
-	browser := newBrowser(t, ctx, chromium)
 	np := newPerson(t, browser, srv, "NP (Northland principal)", "n.principal")
 	sp := newPerson(t, browser, srv, "SP (Southland principal)", "s.principal")
 	agreement := fmt.Sprintf("/talks/%d/agreement", talk.ID)

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -12,14 +11,7 @@ import (
 // page while it makes an invitation through the API and someone signs up
 // with it: the list shows the invitation, then its use, live.
 func TestE2EInvitationsLive(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 2*time.Minute)
 
 	np := newPerson(t, browser, srv, "NP (Northland principal)", "n.principal")
 	np.login()

@@ -17,14 +17,7 @@ import (
 // then says that it holds the key; the page tells it, as the member's
 // talk page tells a member, how to register a key of its own making.
 func TestE2EStakeholderKey(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed: the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 2*time.Minute)
 	k := newPerson(t, browser, srv, "K (stakeholder)", "stakeholder")
 	k.login()
 	ratPath := k.follow("open the talk as a stakeholder", `#stakeholding a`)

@@ -18,14 +18,7 @@ import (
 // refusal next to the field, then tries to accept a version on the 1990
 // border and sees the refusal at the accept button; neither writes.
 func TestE2EMandate(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed: the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 3*time.Minute)
 	a := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
 	a.login()
 

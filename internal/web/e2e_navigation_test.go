@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -11,14 +10,7 @@ import (
 // stream stayed open in the back/forward cache once held a connection per
 // visit, and the seventh page never loaded.
 func TestE2ENavigation(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 2*time.Minute)
 	a := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
 	a.login()
 	for i := range 10 {

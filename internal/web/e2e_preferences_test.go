@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 // the current version from the proposal page, and counters with the first
 // suggestion in one click.
 func TestE2EPreferences(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed: the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 3*time.Minute)
 	b := newPerson(t, browser, srv, "B (Southland principal)", "s.principal")
 	b.login()
 

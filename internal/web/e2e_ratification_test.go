@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +15,7 @@ import (
 // a stakeholder's red line and accept it all the same; the chair reads the
 // agreed text and ratifies it, and the talk is ratified.
 func TestE2ERatification(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed: the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 3*time.Minute)
 	k := newPerson(t, browser, srv, "K (stakeholder)", "stakeholder")
 	k.login()
 	ratPath := k.follow("open the talk as a stakeholder", `#stakeholding a`)

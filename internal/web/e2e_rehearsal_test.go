@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -14,14 +13,7 @@ import (
 // rehearsal, and sees the histogram drawn by the page's static script
 // under the Content-Security-Policy, and the likely agreement.
 func TestE2ERehearsal(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed: the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 3*time.Minute)
 	b := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
 	b.login()
 

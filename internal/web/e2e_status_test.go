@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -11,14 +10,7 @@ import (
 // closes the talk and opens it again: the answer buttons go and come back
 // live, without a reload, as do the track page's "New proposal" link.
 func TestE2ELiveStatus(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 2*time.Minute)
 
 	p := newPerson(t, browser, srv, "N (Northland principal)", "n.principal")
 	p.login()

@@ -185,6 +185,20 @@ func startServer(t *testing.T) *liveServer {
 	return s
 }
 
+// startE2E skips t where Chromium is missing. Otherwise it starts the real
+// server and headless Chromium, which the test has timeout to use; both
+// end when it ends.
+func startE2E(t *testing.T, timeout time.Duration) (*liveServer, context.Context) {
+	t.Helper()
+	chromium := chromiumPath()
+	if chromium == "" {
+		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return startServer(t), newBrowser(t, ctx, chromium)
+}
+
 // newBrowser starts headless Chromium, closed when the test ends.
 func newBrowser(t *testing.T, ctx context.Context, path string) context.Context {
 	t.Helper()
@@ -490,15 +504,7 @@ func (p *person) clickAt(what, css string) int64 {
 // the back-channel, and a proposal countered and accepted by both parties,
 // the agreement appearing live on every open screen.
 func TestE2E(t *testing.T) {
-	chromium := chromiumPath()
-	if chromium == "" {
-		t.Skip("no Chromium installed (apt-get install chromium fonts-liberation; .ci/run does): the end-to-end browser test needs it")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-
-	srv := startServer(t)
-	browser := newBrowser(t, ctx, chromium)
+	srv, browser := startE2E(t, 4*time.Minute)
 	shots := newShooter(t, browser, srv)
 	shots.signedOut()
 
