@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"runtime"
@@ -60,44 +61,37 @@ func (m *metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for c := 1; c <= 5; c++ {
 		fmt.Fprintf(w, "backchannel_http_requests_total{code=\"%dxx\"} %d\n", c, m.byClass[c].Load())
 	}
-	fmt.Fprint(w, "# HELP backchannel_http_requests_in_flight HTTP requests being served, this one included.\n")
-	fmt.Fprint(w, "# TYPE backchannel_http_requests_in_flight gauge\n")
-	fmt.Fprintf(w, "backchannel_http_requests_in_flight %d\n", m.inFlight.Load())
-	fmt.Fprint(w, "# HELP backchannel_uptime_seconds Seconds since the server started.\n")
-	fmt.Fprint(w, "# TYPE backchannel_uptime_seconds gauge\n")
-	fmt.Fprintf(w, "backchannel_uptime_seconds %.3f\n", time.Since(m.start).Seconds())
+	metric(w, "backchannel_http_requests_in_flight", "gauge", "HTTP requests being served, this one included.", m.inFlight.Load())
+	metric(w, "backchannel_uptime_seconds", "gauge", "Seconds since the server started.", time.Since(m.start).Seconds())
 	if m.batches != nil {
 		st := m.batches()
-		fmt.Fprint(w, "# HELP backchannel_store_batches_total Write transactions the store ran, each grouping the writes queued meanwhile into one durable commit.\n")
-		fmt.Fprint(w, "# TYPE backchannel_store_batches_total counter\n")
-		fmt.Fprintf(w, "backchannel_store_batches_total %d\n", st.Batches)
-		fmt.Fprint(w, "# HELP backchannel_store_batch_writes_total Writes run in those transactions.\n")
-		fmt.Fprint(w, "# TYPE backchannel_store_batch_writes_total counter\n")
-		fmt.Fprintf(w, "backchannel_store_batch_writes_total %d\n", st.Writes)
-		fmt.Fprint(w, "# HELP backchannel_store_batch_seconds_total Seconds spent running them; one a second means the store's one committer bounds the write rate.\n")
-		fmt.Fprint(w, "# TYPE backchannel_store_batch_seconds_total counter\n")
-		fmt.Fprintf(w, "backchannel_store_batch_seconds_total %.6f\n", st.Busy.Seconds())
+		metric(w, "backchannel_store_batches_total", "counter", "Write transactions the store ran, each grouping the writes queued meanwhile into one durable commit.", st.Batches)
+		metric(w, "backchannel_store_batch_writes_total", "counter", "Writes run in those transactions.", st.Writes)
+		metric(w, "backchannel_store_batch_seconds_total", "counter", "Seconds spent running them; one a second means the store's one committer bounds the write rate.", st.Busy.Seconds())
 	}
 	if m.streams != nil {
-		fmt.Fprint(w, "# HELP backchannel_event_streams Event streams (/api/v1/talks/{id}/events) open now.\n")
-		fmt.Fprint(w, "# TYPE backchannel_event_streams gauge\n")
-		fmt.Fprintf(w, "backchannel_event_streams %d\n", m.streams())
+		metric(w, "backchannel_event_streams", "gauge", "Event streams (/api/v1/talks/{id}/events) open now.", m.streams())
 	}
-	fmt.Fprint(w, "# HELP go_goroutines Number of goroutines that currently exist.\n")
-	fmt.Fprint(w, "# TYPE go_goroutines gauge\n")
-	fmt.Fprintf(w, "go_goroutines %d\n", runtime.NumGoroutine())
+	metric(w, "go_goroutines", "gauge", "Number of goroutines that currently exist.", runtime.NumGoroutine())
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Fprint(w, "# HELP go_memstats_heap_inuse_bytes Bytes in heap spans in use.\n")
-	fmt.Fprint(w, "# TYPE go_memstats_heap_inuse_bytes gauge\n")
-	fmt.Fprintf(w, "go_memstats_heap_inuse_bytes %d\n", ms.HeapInuse)
-	fmt.Fprint(w, "# HELP go_memstats_sys_bytes Bytes of memory obtained from the system by the Go runtime.\n")
-	fmt.Fprint(w, "# TYPE go_memstats_sys_bytes gauge\n")
-	fmt.Fprintf(w, "go_memstats_sys_bytes %d\n", ms.Sys)
+	metric(w, "go_memstats_heap_inuse_bytes", "gauge", "Bytes in heap spans in use.", ms.HeapInuse)
+	metric(w, "go_memstats_sys_bytes", "gauge", "Bytes of memory obtained from the system by the Go runtime.", ms.Sys)
 	if rss, ok := residentBytes(); ok {
-		fmt.Fprint(w, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n")
-		fmt.Fprint(w, "# TYPE process_resident_memory_bytes gauge\n")
-		fmt.Fprintf(w, "process_resident_memory_bytes %d\n", rss)
+		metric(w, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", rss)
+	}
+}
+
+// metric writes one metric of kind ("counter" or "gauge") with its help
+// and value: an integer as is, a float64 in the shortest form that reads
+// back exactly.
+func metric[V int | int64 | uint64 | float64](w io.Writer, name, kind, help string, v V) {
+	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, kind)
+	switch x := any(v).(type) {
+	case float64:
+		fmt.Fprintf(w, "%s %s\n", name, strconv.FormatFloat(x, 'f', -1, 64))
+	default:
+		fmt.Fprintf(w, "%s %v\n", name, x)
 	}
 }
 
