@@ -1,8 +1,8 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
 // BenchmarkAPI with the ledger on, BenchmarkSSEFanout and
-// BenchmarkSSEFanoutServe; one or more runs of each) into the tables that docs/benchmarks.md keeps, measured against
-// the issue's goals, and draws each case's API write rate as a share of the
-// raw commit rate.
+// BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
+// docs/benchmarks.md keeps, measured against the issue's goals, and draws
+// each case's API write rate as a share of the raw commit rate.
 //
 // Usage (docs/table.sh runs the benchmarks and this):
 //
@@ -136,7 +136,7 @@ func group(s string) string {
 }
 
 // verdict says whether every, some or none of vs meet the goal (≥ goal, or
-// ≤ goal if below).
+// < goal if below).
 func verdict(vs []float64, goal float64, below bool) string {
 	n := 0
 	for _, v := range vs {
@@ -186,6 +186,11 @@ func writeTable(w io.Writer, rs runs) {
 			fmt.Fprintf(w, " %s |\n", verdict(p99, p99Goal, true))
 		}
 	}
+	writeFanout(w, rs)
+}
+
+// writeFanout writes the table of the SSE fan-out's runs, if there are any.
+func writeFanout(w io.Writer, rs runs) {
 	type fanout struct{ name, label, heap, peak, rss, rssPeak string }
 	var fs []fanout
 	for _, s := range stores {
