@@ -98,31 +98,43 @@ func disclosureStatus(r *http.Request) int {
 	return http.StatusOK
 }
 
+// disclosureState returns the part of agreement page p's disclosure section
+// that follows events (the disclosure-state template): the plan, if any,
+// whether it is published, and the parties' consents.
+func (h *Handler) disclosureState(r *http.Request, p *agreementPage) (*disclosureSection, error) {
+	v := p.View
+	s := &disclosureSection{TalkID: p.Talk.ID, CanDecide: v.CanDisclose(),
+		PublicURL: fmt.Sprintf("/public/talks/%d", p.Talk.ID), CSRF: h.page(r, "", nil).CSRF}
+	plan, err := h.svc.FindDisclosure(r.Context(), p.Talk.ID)
+	if talks.ErrorCode(err) == talks.ENOTFOUND {
+		return s, nil
+	} else if err != nil {
+		return nil, err
+	}
+	s.Plan = plan
+	s.Published = plan.Published(p.Parties, h.svc.Now())
+	for _, party := range p.Parties {
+		dc := disclosureConsent{Party: party}
+		for i := range plan.Consents {
+			if plan.Consents[i].PartyID == party.ID {
+				dc.Consent = &plan.Consents[i]
+			}
+		}
+		s.Consents = append(s.Consents, dc)
+	}
+	s.Consented = plan.HasConsent(v.Member.PartyID)
+	return s, nil
+}
+
 // fillDisclosure adds the disclosure section to agreement page p.
 func (h *Handler) fillDisclosure(r *http.Request, p *agreementPage) error {
 	ctx := r.Context()
-	v, ag := p.View, p.Agreement
-	s := &disclosureSection{TalkID: p.Talk.ID, CanDecide: v.CanDisclose(), CanCarry: v.CanCarry(ag),
-		PublicURL: fmt.Sprintf("/public/talks/%d", p.Talk.ID), CSRF: h.page(r, "", nil).CSRF}
-	plan, err := h.svc.FindDisclosure(ctx, p.Talk.ID)
-	switch {
-	case talks.ErrorCode(err) == talks.ENOTFOUND:
-	case err != nil:
+	s, err := h.disclosureState(r, p)
+	if err != nil {
 		return err
-	default:
-		s.Plan = plan
-		s.Published = plan.Published(p.Parties, h.svc.Now())
-		for _, party := range p.Parties {
-			dc := disclosureConsent{Party: party}
-			for i := range plan.Consents {
-				if plan.Consents[i].PartyID == party.ID {
-					dc.Consent = &plan.Consents[i]
-				}
-			}
-			s.Consents = append(s.Consents, dc)
-		}
-		s.Consented = plan.HasConsent(v.Member.PartyID)
 	}
+	plan, ag := s.Plan, p.Agreement
+	s.CanCarry = p.View.CanCarry(ag)
 	if ho, err := h.svc.FindHandoff(ctx, p.Talk.ID); err == nil {
 		s.Handoff, s.CanCarry = ho, false
 		s.CarriedNow = ag.ProposalID == ho.ProposalID

@@ -97,6 +97,24 @@ func TestDisclosurePage(t *testing.T) {
 	wantStatus(t, res, http.StatusSeeOther)
 	res = np.get(agreement)
 	wantContains(t, res, "Plan revision 1", `id="consent"`, "waiting", "Not public yet")
+	// The page's live refresh of that part is that part alone: nothing of
+	// the agreed text, and no read recorded.
+	reads := func() int {
+		t.Helper()
+		rs, err := e.svc.FindAgreementReads(d.As(context.Background(), "n.principal"), d.Talk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	before := reads()
+	res = np.htmx("GET", agreement+"?part=disclosure", nil)
+	wantStatus(t, res, http.StatusOK)
+	wantContains(t, res, `id="disclosure-state"`, "Plan revision 1", `id="consent"`)
+	wantNotContains(t, res, "The agreed text", "river line", "<html")
+	if after := reads(); after != before {
+		t.Errorf("the disclosure refresh recorded %d reads, want none", after-before)
+	}
 	wantStatus(t, np.post(plan+"/consent", url.Values{"revision": {"1"}}), http.StatusSeeOther)
 	wantStatus(t, anon.get(public), http.StatusNotFound)
 	sp := e.login(t, "s.principal")

@@ -652,6 +652,22 @@ type acceptance struct {
 	Answer *talks.Answer
 }
 
+// agreementDisclosure answers the agreement page's live refresh of its
+// disclosure plan and consents with that part alone ("disclosure-state"):
+// nothing of the agreed text, so it is no read of the agreement and records
+// none.
+func (h *Handler) agreementDisclosure(w http.ResponseWriter, r *http.Request, tc *talkCtx) error {
+	ag, err := h.svc.FindAgreement(r.Context(), tc.Talk.ID)
+	if err != nil {
+		return err
+	}
+	p := &agreementPage{talkCtx: tc, Agreement: ag}
+	if p.Disclosure, err = h.disclosureState(r, p); err != nil {
+		return err
+	}
+	return h.renderFragment(w, http.StatusOK, "agreement", "disclosure-live", h.page(r, "", p))
+}
+
 // agreementPage is the data of a talk's agreement page. Agreement is nil
 // while the talk has none the viewer may see.
 type agreementPage struct {
@@ -692,15 +708,12 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if isHTMX(r) && r.URL.Query().Get("part") == "disclosure" {
+		return h.agreementDisclosure(w, r, tc)
+	}
 	ctx := r.Context()
 	p := &agreementPage{talkCtx: tc}
-	read := h.svc.ReadAgreement // a recorded read
-	if isHTMX(r) && r.URL.Query().Get("part") == "disclosure" {
-		// The disclosure section's live refresh: the reader has the page
-		// open already, and reads nothing it has not read.
-		read = h.svc.FindAgreement
-	}
-	ag, err := read(ctx, id)
+	ag, err := h.svc.ReadAgreement(ctx, id) // a recorded read
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		// A member of the talk learns only that there is none it may see;
 		// the page shows the agreement when it comes.
