@@ -1,9 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -194,4 +196,59 @@ func (s *Store) FindStakeholderTalks(ctx context.Context, userID int64) ([]*talk
 		return err
 	})
 	return a, err
+}
+
+// ReopenTalk implements talks.Store.
+func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) error {
+	return s.update(ctx, func(tx *txn) error {
+		if err := tx.lock(ctx, talkID); err != nil {
+			return err
+		}
+		if err := tx.checkView(ctx, st); err != nil {
+			return err
+		}
+		var agreed, rejected bool
+		if err := tx.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM talks t JOIN agreements a ON a.talk_id = t.id WHERE t.id = $1 AND t.status = 'agreed'),
+			EXISTS (SELECT 1 FROM stakeholders WHERE talk_id = $1 AND decision = 'reject')`, talkID).Scan(&agreed, &rejected); err != nil {
+			return fmt.Errorf("find agreement: %w", err)
+		} else if !agreed {
+			return talks.Errorf(talks.ECONFLICT, "Only an agreed talk opens again.")
+		} else if !rejected {
+			return talks.Errorf(talks.ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
+		}
+		type accepted struct{ id, track int64 }
+		rows, err := tx.Query(ctx, `UPDATE answers a SET withdrawn_at = $2 FROM proposals p
+			WHERE p.id = a.proposal_id AND a.talk_id = $1 AND a.kind = 'accept' AND a.withdrawn_at IS NULL
+			RETURNING a.id, p.track_id`, talkID, talks.Timestamp(st.Time))
+		if err != nil {
+			return fmt.Errorf("withdraw acceptances: %w", err)
+		}
+		as, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (accepted, error) {
+			var a accepted
+			return a, row.Scan(&a.id, &a.track)
+		})
+		if err != nil {
+			return fmt.Errorf("withdraw acceptances: %w", err)
+		}
+		slices.SortFunc(as, func(a, b accepted) int { return cmp.Compare(a.id, b.id) })
+		for _, a := range as {
+			if err := tx.record(ctx, a.track, talks.EventAnswerWithdrawn, st, talks.AnswerWithdrawn{AnswerID: a.id}); err != nil {
+				return err
+			}
+		}
+		for _, q := range []string{
+			`DELETE FROM agreements WHERE talk_id = $1`,
+			`DELETE FROM handoffs WHERE talk_id = $1`,
+			`DELETE FROM disclosure_consents WHERE talk_id = $1`,
+			`DELETE FROM disclosures WHERE talk_id = $1`,
+			`UPDATE stakeholders SET decision = '', comment = '', decided_at = NULL WHERE talk_id = $1`,
+			`UPDATE talks SET status = 'open' WHERE id = $1`,
+		} {
+			if _, err := tx.Exec(ctx, q, talkID); err != nil {
+				return fmt.Errorf("reopen talk: %w", err)
+			}
+		}
+		return tx.record(ctx, 0, talks.EventTalkReopened, st, struct{}{})
+	})
 }

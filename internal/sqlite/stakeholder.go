@@ -209,3 +209,63 @@ func (s *Store) FindStakeholderTalks(ctx context.Context, userID int64) ([]*talk
 	})
 	return a, err
 }
+
+// ReopenTalk implements talks.Store.
+func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) error {
+	return s.update(ctx, func(ctx context.Context, tx *txn) error {
+		if err := checkView(ctx, tx, talkID, st); err != nil {
+			return err
+		}
+		if err := exists(ctx, tx, "", `SELECT 1 FROM talks t JOIN agreements a ON a.talk_id = t.id
+			WHERE t.id = $1 AND t.status = 'agreed'`, talkID); talks.ErrorCode(err) == talks.ENOTFOUND {
+			return talks.Errorf(talks.ECONFLICT, "Only an agreed talk opens again.")
+		} else if err != nil {
+			return fmt.Errorf("find agreement: %w", err)
+		}
+		if err := exists(ctx, tx, "", `SELECT 1 FROM stakeholders WHERE talk_id = $1 AND decision = 'reject'`, talkID); talks.ErrorCode(err) == talks.ENOTFOUND {
+			return talks.Errorf(talks.ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
+		} else if err != nil {
+			return fmt.Errorf("find rejection: %w", err)
+		}
+		type accepted struct{ id, track int64 }
+		var as []accepted
+		rows, err := tx.QueryContext(ctx, `SELECT a.id, p.track_id FROM answers a JOIN proposals p ON p.id = a.proposal_id
+			WHERE a.talk_id = $1 AND a.kind = 'accept' AND a.withdrawn_at IS NULL ORDER BY a.id`, talkID)
+		if err != nil {
+			return fmt.Errorf("find acceptances: %w", err)
+		}
+		for rows.Next() {
+			var a accepted
+			if err := rows.Scan(&a.id, &a.track); err != nil {
+				rows.Close()
+				return fmt.Errorf("find acceptances: %w", err)
+			}
+			as = append(as, a)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("find acceptances: %w", err)
+		}
+		for _, a := range as {
+			if _, err := tx.ExecContext(ctx, `UPDATE answers SET withdrawn_at = $1 WHERE id = $2`, formatTime(st.Time), a.id); err != nil {
+				return fmt.Errorf("withdraw answer: %w", err)
+			}
+			if err := record(ctx, tx, talkID, a.track, talks.EventAnswerWithdrawn, st, talks.AnswerWithdrawn{AnswerID: a.id}); err != nil {
+				return err
+			}
+		}
+		tx.forgetAgreed(talkID)
+		for _, q := range []string{
+			`DELETE FROM agreements WHERE talk_id = $1`,
+			`DELETE FROM handoffs WHERE talk_id = $1`,
+			`DELETE FROM disclosure_consents WHERE talk_id = $1`,
+			`DELETE FROM disclosures WHERE talk_id = $1`,
+			`UPDATE stakeholders SET decision = '', comment = '', decided_at = NULL WHERE talk_id = $1`,
+			`UPDATE talks SET status = 'open' WHERE id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, talkID); err != nil {
+				return fmt.Errorf("reopen talk: %w", err)
+			}
+		}
+		return record(ctx, tx, talkID, 0, talks.EventTalkReopened, st, struct{}{})
+	})
+}

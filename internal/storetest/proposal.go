@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -278,6 +280,8 @@ func checkText(t *testing.T, s talks.Store, talkID int64, want *talks.State) {
 		must(t, "FindAnswers", err)
 		as = append(as, a...)
 	}
+	// By ID, as Project has them: answers to two proposals may interleave.
+	slices.SortFunc(as, func(a, b *talks.Answer) int { return cmp.Compare(a.ID, b.ID) })
 	for _, c := range []struct {
 		name      string
 		got, want any

@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/backchannel/backchannel/internal/talks"
 )
@@ -110,5 +111,103 @@ func testRejection(t *testing.T, s talks.Store) {
 	if tk, err := s.FindTalkByID(ctx, f.talk.ID); err != nil || tk.Status != talks.StatusAgreed {
 		t.Fatalf("status after a rejection = %v (%v), want agreed", tk, err)
 	}
+	checkStakeholders(t, s, f.talk.ID)
+}
+
+// testReopen: a rejected agreement is undone in one write, the talk is open
+// again and agrees anew; an agreement no one rejected stands.
+func testReopen(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := agreedFixture(t, s)
+	chair, mayor := newUser(t, s, "chair"), newUser(t, s, "mayor")
+	must(t, "AddStakeholder", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: chair.ID}, stamp(f.convener.ID, 420)))
+	must(t, "AddStakeholder 2", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: mayor.ID}, stamp(f.convener.ID, 421)))
+	must(t, "Ratify", s.Ratify(ctx, f.talk.ID, mayor.ID, talks.DecisionRatify, "", stamp(mayor.ID, 422)))
+	wantCode(t, "ReopenTalk (no rejection)", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 423)), talks.ECONFLICT)
+
+	// Everything the agreement brought: a disclosure plan with a consent,
+	// and a hand-off.
+	must(t, "ProposeDisclosure", s.ProposeDisclosure(ctx, &talks.Disclosure{TalkID: f.talk.ID, VersionID: f.v3.ID, Embargo: t0.Add(48 * time.Hour),
+		Terms: []talks.DisclosureTerm{{Issue: "line"}}, ProposedBy: f.mNorthP.ID}, f.back.ID, stamp(f.northP.ID, 424)))
+	must(t, "ConsentDisclosure", s.ConsentDisclosure(ctx, f.talk.ID, 1, &talks.DisclosureConsent{PartyID: f.north.ID, MemberID: f.mNorthP.ID}, f.back.ID, stamp(f.northP.ID, 425)))
+	carried := &talks.Version{Values: f.v3.Values, Clauses: f.v3.Clauses, AuthorID: f.mNorthP.ID}
+	cp := &talks.Proposal{TrackID: f.official.ID, Title: "Carried", AuthorID: f.mNorthP.ID}
+	must(t, "CarryAgreement", s.CarryAgreement(ctx, cp,
+		carried, &talks.Handoff{MemberID: f.mNorthP.ID}, stamp(f.northP.ID, 426)))
+	accepted, err := f.answer(t, s, carried, f.mNorthP, talks.AnswerAccept, 427)
+	must(t, "AnswerVersion (carried)", err)
+	must(t, "Ratify (reject)", s.Ratify(ctx, f.talk.ID, chair.ID, talks.DecisionReject, "Crosses the river.", stamp(chair.ID, 428)))
+	_, err = f.answer(t, s, f.v2, f.mNorthE, talks.AnswerReject, 428)
+	wantCode(t, "AnswerVersion (settled text)", err, talks.ECONFLICT)
+	before := events(t, s, f.talk.ID)
+
+	must(t, "ReopenTalk", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 429)))
+	if tk, err := s.FindTalkByID(ctx, f.talk.ID); err != nil || tk.Status != talks.StatusOpen {
+		t.Fatalf("status after reopening = %v (%v), want open", tk, err)
+	}
+	_, err = s.FindAgreement(ctx, f.talk.ID)
+	wantCode(t, "FindAgreement after reopening", err, talks.ENOTFOUND)
+	_, err = s.FindDisclosure(ctx, f.talk.ID)
+	wantCode(t, "FindDisclosure after reopening", err, talks.ENOTFOUND)
+	_, err = s.FindHandoff(ctx, f.talk.ID)
+	wantCode(t, "FindHandoff after reopening", err, talks.ENOTFOUND)
+	sts, err := s.FindStakeholders(ctx, f.talk.ID)
+	must(t, "FindStakeholders", err)
+	for _, st := range sts {
+		if st.Decision != "" || st.Comment != "" || !st.DecidedAt.IsZero() {
+			t.Errorf("stakeholder %d after reopening = %+v, want no decision", st.UserID, st)
+		}
+	}
+	// The three acceptances (two of the agreed text, one of the carried
+	// one) are withdrawn, each on its track, in order, then talk.reopened.
+	as, err := s.FindAnswers(ctx, talks.AnswerFilter{ProposalID: f.prop.ID})
+	must(t, "FindAnswers", err)
+	more, err := s.FindAnswers(ctx, talks.AnswerFilter{ProposalID: cp.ID})
+	must(t, "FindAnswers", err)
+	as = append(as, more...)
+	var withdrawn []int64
+	for _, a := range as {
+		if a.Kind == talks.AnswerAccept && a.Standing() {
+			t.Errorf("acceptance %d stands after reopening", a.ID)
+		} else if a.Kind == talks.AnswerAccept && a.WithdrawnAt.Equal(talks.Timestamp(stamp(0, 429).Time)) {
+			withdrawn = append(withdrawn, a.ID)
+		}
+	}
+	evs := events(t, s, f.talk.ID)[len(before):]
+	if len(withdrawn) != 3 || len(evs) != 4 {
+		t.Fatalf("withdrew %v in %d events, want 3 acceptances in 4 events", withdrawn, len(evs))
+	}
+	for i, id := range withdrawn {
+		track := f.back.ID
+		if id == accepted.ID {
+			track = f.official.ID
+		}
+		if e := evs[i]; e.Type != talks.EventAnswerWithdrawn || e.TrackID != track || string(e.Payload) != `{"answer_id":`+itoa(int(id))+`}` {
+			t.Errorf("event %d = %s on track %d %s, want %s of answer %d on track %d", i, e.Type, e.TrackID, e.Payload, talks.EventAnswerWithdrawn, id, track)
+		}
+	}
+	if e := evs[3]; e.Type != talks.EventTalkReopened || e.TrackID != 0 || e.ActorID != f.convener.ID || string(e.Payload) != `{}` {
+		t.Errorf("last event = %s on track %d by %d %s", e.Type, e.TrackID, e.ActorID, e.Payload)
+	}
+	checkStakeholders(t, s, f.talk.ID)
+	wantCode(t, "ReopenTalk (open)", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 430)), talks.ECONFLICT)
+
+	// The text moves again, and the talk agrees anew, to be decided on
+	// afresh.
+	must(t, "CreateProposal (reopened)", s.CreateProposal(ctx, &talks.Proposal{TrackID: f.back.ID, Title: "Other", AuthorID: f.mNorthE.ID},
+		&talks.Version{Values: f.v3.Values, AuthorID: f.mNorthE.ID}, stamp(f.northE.ID, 430)))
+	_, err = f.answer(t, s, f.v3, f.mNorthE, talks.AnswerAccept, 431)
+	must(t, "AnswerVersion (again)", err)
+	_, err = f.answer(t, s, f.v3, f.mSouthE, talks.AnswerAccept, 432)
+	must(t, "AnswerVersion (again)", err)
+	if ag, err := s.FindAgreement(ctx, f.talk.ID); err != nil || ag.VersionID != f.v3.ID {
+		t.Fatalf("agreement after agreeing again = %+v (%v)", ag, err)
+	}
+	must(t, "Ratify (again)", s.Ratify(ctx, f.talk.ID, chair.ID, talks.DecisionRatify, "Now within our lines.", stamp(chair.ID, 433)))
+	must(t, "Ratify 2 (again)", s.Ratify(ctx, f.talk.ID, mayor.ID, talks.DecisionRatify, "", stamp(mayor.ID, 434)))
+	if tk, err := s.FindTalkByID(ctx, f.talk.ID); err != nil || tk.Status != talks.StatusRatified {
+		t.Fatalf("status after ratifying again = %v (%v), want ratified", tk, err)
+	}
+	wantCode(t, "ReopenTalk (ratified)", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 435)), talks.ECONFLICT)
 	checkStakeholders(t, s, f.talk.ID)
 }

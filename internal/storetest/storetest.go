@@ -77,6 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"MandateRead", testMandateRead},
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
+		{"Reopen", testReopen},
 		{"MemberSignatures", testMemberSignatures},
 		{"ClientKeys", testClientKeys},
 	}

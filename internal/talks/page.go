@@ -86,7 +86,7 @@ var EventTypes = []string{
 	EventMeetingScheduled, EventMeetingUpdated,
 	EventDisclosureProposed, EventDisclosureConsented, EventProposalCarried,
 	EventPreferencesSaved, EventMandateSaved,
-	EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified,
+	EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified, EventTalkReopened,
 	EventMemberKey,
 }
 

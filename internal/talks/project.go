@@ -263,7 +263,7 @@ func (s *State) apply(e *Event, parties map[int64]*Party, members map[int64]*Mem
 			CreatedBy: e.ActorID, CreatedAt: Timestamp(e.Time)})
 	case EventMandateSaved:
 		return s.applyMandate(e, parties, members)
-	case EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified:
+	case EventStakeholderAdded, EventRedLinesSaved, EventRatificationGiven, EventTalkRatified, EventTalkReopened:
 		return s.applyStakeholder(e)
 	case EventMemberKey:
 		var p MemberKey

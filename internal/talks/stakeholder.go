@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,6 +30,12 @@ import (
 //     ratifies or rejects it once, with a comment (ratification.given).
 //     When every stakeholder has ratified, the talk becomes ratified
 //     (talk.ratified, in the same write).
+//   - Once a stakeholder has rejected it, the convener or a facilitator
+//     may reopen the talk (ReopenTalk): every standing acceptance is
+//     withdrawn (answer.withdrawn), and the agreement, its hand-off and
+//     disclosure plan and every stakeholder's decision are undone, with
+//     the talk open again (talk.reopened), in one write. The parties
+//     negotiate on, and the stakeholders decide on the next agreement.
 
 // The event types of stakeholders and ratification.
 const (
@@ -36,6 +43,7 @@ const (
 	EventRedLinesSaved     = "redlines.saved"     // seen by no member
 	EventRatificationGiven = "ratification.given" // talk-wide
 	EventTalkRatified      = "talk.ratified"      // talk-wide; status ratified
+	EventTalkReopened      = "talk.reopened"      // talk-wide; status open, agreement undone
 )
 
 // hiddenFromMembers lists the event types no member sees (CanSeeEvent).
@@ -130,6 +138,15 @@ type StakeholderStore interface {
 	// stakeholder has already answered; EINVALID if userID is not a
 	// stakeholder.
 	Ratify(ctx context.Context, talkID, userID int64, d Decision, comment string, s Stamp) error
+
+	// ReopenTalk undoes the agreement of talk talkID, which a stakeholder
+	// has rejected. In one write it withdraws every standing acceptance
+	// of the talk (answer.withdrawn, on each answer's track, in ascending
+	// ID order); removes the agreement, the hand-off and the disclosure
+	// plan with its consents; clears every stakeholder's decision; sets
+	// the talk's status to open; and appends talk.reopened. ECONFLICT
+	// unless the talk is agreed and some stakeholder has rejected.
+	ReopenTalk(ctx context.Context, talkID int64, s Stamp) error
 }
 
 var errNotStakeholder = Errorf(EFORBIDDEN, "Only the talk's stakeholders have red lines and ratify.")
@@ -327,6 +344,49 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 	return s.store.Ratify(ctx, talkID, st.UserID, d, comment, stamp)
 }
 
+// ReopenTalk reopens talk talkID after a stakeholder has rejected its
+// agreement (see StakeholderStore.ReopenTalk) and returns the talk. The
+// convener and facilitators may (EFORBIDDEN for other members). ECONFLICT
+// unless the talk is agreed and some stakeholder has rejected, or if the
+// agreement's terms are already public (a disclosure plan every party has
+// consented to, past its embargo): those stay as published.
+func (s *Service) ReopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
+	return withFreshViewOf(ctx, func(ctx context.Context) (*Talk, error) { return s.reopenTalk(ctx, talkID) })
+}
+
+func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
+	v, err := s.View(ctx, talkID)
+	if err != nil {
+		return nil, err
+	} else if !v.CanManage() {
+		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may reopen the talk.")
+	} else if v.Talk.Status != StatusAgreed {
+		return nil, Errorf(ECONFLICT, "The talk is %s; only an agreed talk whose agreement a stakeholder has rejected opens again.", v.Talk.Status)
+	}
+	sts, err := s.store.FindStakeholders(ctx, talkID)
+	if err != nil {
+		return nil, err
+	} else if !slices.ContainsFunc(sts, func(st *Stakeholder) bool { return st.Decision == DecisionReject }) {
+		return nil, Errorf(ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
+	}
+	d, err := s.store.FindDisclosure(ctx, talkID)
+	if err != nil && ErrorCode(err) != ENOTFOUND {
+		return nil, err
+	}
+	parties, err := s.store.FindParties(ctx, PartyFilter{TalkID: talkID})
+	if err != nil {
+		return nil, err
+	} else if d != nil && d.Published(parties, s.clock.Now()) {
+		return nil, Errorf(ECONFLICT, "The agreement's terms are public; the talk does not open again.")
+	}
+	if err := s.store.ReopenTalk(ctx, talkID, s.stamp(v)); err != nil {
+		return nil, err
+	}
+	t := *v.Talk
+	t.Status = StatusOpen
+	return &t, nil
+}
+
 // applyStakeholder folds the events of this file into s.
 func (s *State) applyStakeholder(e *Event) error {
 	switch e.Type {
@@ -360,6 +420,20 @@ func (s *State) applyStakeholder(e *Event) error {
 			return fmt.Errorf("no talk")
 		}
 		s.Talk.Status = StatusRatified
+	case EventTalkReopened:
+		switch {
+		case s.Talk.Status != StatusAgreed || s.Agreement == nil:
+			return fmt.Errorf("reopened while %s", s.Talk.Status)
+		case !slices.ContainsFunc(s.Stakeholders, func(st *Stakeholder) bool { return st.Decision == DecisionReject }):
+			return fmt.Errorf("reopened with no rejection")
+		case slices.ContainsFunc(s.Answers, func(a *Answer) bool { return a.Kind == AnswerAccept && a.Standing() }):
+			return fmt.Errorf("reopened with an acceptance standing")
+		}
+		s.Agreement, s.Handoff, s.Disclosure = nil, nil, nil
+		for _, st := range s.Stakeholders {
+			st.Decision, st.Comment, st.DecidedAt = "", "", time.Time{}
+		}
+		s.Talk.Status = StatusOpen
 	}
 	return nil
 }
