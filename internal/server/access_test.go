@@ -631,6 +631,20 @@ var matrixRules = map[string]matrixRule{
 			return refused
 		},
 	},
+	// The matrix talk is open: the convener and facilitators are
+	// refused with 409 (no rejected agreement), other members with 403.
+	"POST /api/v1/talks/{id}/reopen": {
+		targets: attached,
+		may: func(c matrixCase, _ target) int {
+			switch {
+			case c.stakeholder:
+				return notFound
+			case c.manages():
+				return conflict
+			}
+			return refused
+		},
+	},
 }
 
 // signerIn returns c's signer name in the matrix talk.

@@ -192,3 +192,19 @@ func (s *Server) handleRatify(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// handleReopenTalk reopens an agreed talk whose agreement a stakeholder
+// has rejected.
+func (s *Server) handleReopenTalk(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.svc.ReopenTalk(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.broker.Notify(id)
+	writeJSON(w, http.StatusOK, apiTalk(t))
+	return nil
+}

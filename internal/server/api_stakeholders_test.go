@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"testing"
 
@@ -152,5 +153,63 @@ func TestStakeholderFlow(t *testing.T) {
 	e.must(200, "NE", "GET", talk+"/stakeholders", nil, &sts)
 	if len(sts) != 1 || sts[0].Comment != "The committee concurs." {
 		t.Errorf("stakeholders seen by an envoy = %+v", sts)
+	}
+}
+
+// TestReopenFlow: a stakeholder rejects the agreement, the convener reopens
+// the talk, and the parties agree again over the API; the events say so.
+func TestReopenFlow(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("K")
+	w := e.world()
+	talk := fmt.Sprintf("/api/v1/talks/%d", w.talk.ID)
+	answers := fmt.Sprintf("/api/v1/versions/%d/answers", w.officialVersion.ID)
+	e.must(201, "F", "POST", talk+"/stakeholders", map[string]any{"user_id": e.users["K"].ID}, nil)
+	for _, who := range []string{"NP", "SP"} {
+		e.must(201, who, "POST", answers, map[string]any{"kind": "accept"}, nil)
+	}
+	if code, _ := e.do("F", "POST", talk+"/reopen", nil); code != 409 {
+		t.Errorf("reopening before a rejection = %d, want 409", code)
+	}
+	e.must(200, "K", "POST", talk+"/ratification", map[string]any{"decision": "reject", "comment": "The line crosses ours."}, nil)
+	for who, want := range map[string]int{"NP": 403, "K": 404, "O": 404} {
+		if code, _ := e.do(who, "POST", talk+"/reopen", nil); code != want {
+			t.Errorf("reopening as %s = %d, want %d", who, code, want)
+		}
+	}
+	var tk Talk
+	e.must(200, "F", "POST", talk+"/reopen", nil, &tk)
+	if tk.Status != "open" || tk.ID != w.talk.ID {
+		t.Errorf("reopened %+v", tk)
+	}
+	if code, _ := e.do("NP", "GET", talk+"/agreement", nil); code != 404 {
+		t.Errorf("GET agreement after reopening = %d, want 404", code)
+	}
+	var sts []Stakeholder
+	e.must(200, "NE", "GET", talk+"/stakeholders", nil, &sts)
+	if len(sts) != 1 || sts[0].Decision != "" || sts[0].DecidedAt != nil {
+		t.Errorf("stakeholders after reopening = %+v", sts)
+	}
+	evs, err := e.store.FindEvents(context.Background(), talks.EventFilter{TalkID: w.talk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range evs[len(evs)-3:] {
+		types = append(types, ev.Type)
+	}
+	if fmt.Sprint(types) != "[answer.withdrawn answer.withdrawn talk.reopened]" {
+		t.Errorf("last events = %v", types)
+	}
+
+	// The parties answer afresh; the stakeholder decides on the new
+	// agreement.
+	for _, who := range []string{"NP", "SP"} {
+		e.must(201, who, "POST", answers, map[string]any{"kind": "accept"}, nil)
+	}
+	var rat Ratification
+	e.must(200, "K", "POST", talk+"/ratification", map[string]any{"decision": "ratify"}, &rat)
+	if rat.Status != "ratified" {
+		t.Errorf("after agreeing and ratifying again: %+v", rat)
 	}
 }

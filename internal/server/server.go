@@ -260,6 +260,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/talks/{id}/red-lines", user, "talk", s.handleSaveRedLines},
 		{"GET", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatification},
 		{"POST", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatify},
+		{"POST", "/api/v1/talks/{id}/reopen", user, "talk", s.handleReopenTalk},
 	}
 }
 
