@@ -143,6 +143,7 @@ type talkPage struct {
 	Facilitators []*talks.Member
 	Agreement    *talks.Agreement
 	Public       bool        // some terms of the agreement are published (disclosure.go)
+	Rejected     bool        // the talk is agreed and a stakeholder rejected the agreement
 	Key          *signingKey // the viewer's signing key (keys.go)
 
 	// What was typed in the forms that add a party and open a
@@ -222,6 +223,13 @@ func (h *Handler) renderTalk(w http.ResponseWriter, r *http.Request, id int64, s
 		if p.Public, err = h.published(r, id); err != nil {
 			return err
 		}
+	}
+	if tc.Talk.Status == talks.StatusAgreed {
+		sts, err := h.svc.FindStakeholders(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		p.Rejected = slices.ContainsFunc(sts, func(st *talks.Stakeholder) bool { return st.Decision == talks.DecisionReject })
 	}
 	if p.Key, err = h.signingKey(r, id, false); err != nil {
 		return err

@@ -717,9 +717,15 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		// A member of the talk learns only that there is none it may see;
 		// the page shows the agreement when it comes.
+		// An agreement page left open when its talk is reopened asks
+		// for this with htmx, which swaps only a 2xx answer in.
 		pg := h.page(r, "No agreement yet · "+tc.Talk.Title, p)
 		pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
-		return h.render(w, r, http.StatusNotFound, "agreement", pg)
+		status := http.StatusNotFound
+		if isHTMX(r) {
+			status = http.StatusOK
+		}
+		return h.render(w, r, status, "agreement", pg)
 	} else if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func TestProposalPage(t *testing.T) {
 		`name="rationale"`, `id="counter-submit"`, fmt.Sprintf(`name="parent" value="%d"`, d.Counter.ID),
 		`<option selected>river line</option>`,
 		// Live regions follow the proposal's track.
-		fmt.Sprintf(`data-track="%d"`, d.Official.ID), `data-live="version.proposed answer.given answer.withdrawn talk.agreed"`,
+		fmt.Sprintf(`data-track="%d"`, d.Official.ID), `data-live="version.proposed answer.given answer.withdrawn talk.agreed talk.reopened"`,
 		fmt.Sprintf(`data-talk="%d"`, d.Talk.ID), `hx-select="#versions"`, `hx-select="#agreement-live"`,
 	)
 	wantNotContains(t, res, `id="agreement"`, `class="back"`)
@@ -506,7 +506,7 @@ func TestProposalLiveRegions(t *testing.T) {
 
 	// The agreement region listens to any track, the others to the
 	// proposal's own.
-	if !regexp.MustCompile(`id="agreement-live"[^>]*data-live="talk.agreed">`).MatchString(res.Body) {
+	if !regexp.MustCompile(`id="agreement-live"[^>]*data-live="talk.agreed talk.reopened">`).MatchString(res.Body) {
 		t.Errorf("the agreement region is missing or filtered by track")
 	}
 }

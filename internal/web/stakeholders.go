@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/backchannel/backchannel/internal/talks"
@@ -14,7 +15,8 @@ import (
 // text with a form to ratify or reject it. A member gets where
 // ratification stands (each stakeholder's decision and comment) and, if it
 // manages the talk, a form to attach a stakeholder. Red lines are never on
-// a member's page.
+// a member's page. Once a stakeholder rejects the agreement, the member
+// who manages the talk gets a form to reopen it.
 
 func (h *Handler) stakeholderRoutes() []route {
 	return []route{
@@ -22,6 +24,7 @@ func (h *Handler) stakeholderRoutes() []route {
 		{"POST", "/talks/{id}/red-lines", signedIn, h.handleSaveRedLines},
 		{"POST", "/talks/{id}/ratification", signedIn, h.handleRatify},
 		{"POST", "/talks/{id}/stakeholders", signedIn, h.handleAttachStakeholder},
+		{"POST", "/talks/{id}/reopen", signedIn, h.handleReopen},
 	}
 }
 
@@ -46,6 +49,8 @@ type ratPage struct {
 	CanAttach    bool
 	Email        string
 	AttachError  string
+	CanReopen    bool   // the talk is agreed, a stakeholder rejected, and the member manages it
+	ReopenError  string // of the reopen form
 }
 
 // Pct formats a utility in [0, 1] as a percentage.
@@ -72,6 +77,8 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 		if p.Names, err = h.svc.StakeholderNames(ctx, id); err != nil {
 			return nil, err
 		}
+		p.CanReopen = p.CanAttach && p.Talk.Status == talks.StatusAgreed &&
+			slices.ContainsFunc(p.Stakeholders, func(st *talks.Stakeholder) bool { return st.Decision == talks.DecisionReject })
 		return p, nil
 	} else if err != nil {
 		return nil, err
@@ -188,5 +195,31 @@ func (h *Handler) handleAttachStakeholder(w http.ResponseWriter, r *http.Request
 	}
 	wrote(r, id)
 	http.Redirect(w, r, fmt.Sprintf("/talks/%d/ratification", id), http.StatusSeeOther)
+	return nil
+}
+
+// handleReopen reopens the talk after a stakeholder's rejection and goes
+// to the talk's page; a refusal (the terms are public, say) is shown on the
+// ratification page.
+func (h *Handler) handleReopen(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.loadRatification(r, id)
+	if err != nil {
+		return err
+	} else if p.TC == nil {
+		return talks.Errorf(talks.EFORBIDDEN, "Only the convener or a facilitator may reopen the talk.")
+	}
+	if _, err := h.svc.ReopenTalk(r.Context(), id); err != nil {
+		if talks.ErrorCode(err) != talks.ECONFLICT {
+			return err
+		}
+		p.ReopenError = talks.ErrorMessage(err)
+		return h.renderRatification(w, r, http.StatusUnprocessableEntity, p)
+	}
+	wrote(r, id)
+	http.Redirect(w, r, fmt.Sprintf("/talks/%d", id), http.StatusSeeOther)
 	return nil
 }

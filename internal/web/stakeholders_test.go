@@ -97,3 +97,46 @@ func TestRatificationPages(t *testing.T) {
 	wantContains(t, north.get(fmt.Sprintf("/talks/%d", id)), "Ratified")
 	wantContains(t, north.get(page), "The committee concurs.")
 }
+
+// TestReopenForm: the form to reopen is the convener's and the
+// facilitators', only once a stakeholder has rejected the agreement; a
+// refusal is shown on the page and writes nothing.
+func TestReopenForm(t *testing.T) {
+	e := newEnv(t)
+	id := e.demo.Talk.ID
+	page := fmt.Sprintf("/talks/%d/ratification", id)
+	reopen := fmt.Sprintf("/talks/%d/reopen", id)
+	fac, north, k := e.login(t, "facilitator"), e.login(t, "n.principal"), e.login(t, "stakeholder")
+	for _, who := range []string{"n.principal", "s.principal"} {
+		if err := e.svc.AnswerVersion(e.demo.As(context.Background(), who), &talks.Answer{VersionID: e.demo.Counter.ID, Kind: talks.AnswerAccept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantNotContains(t, fac.get(page), `id="reopen"`)
+	before := propHead(t, e)
+	res := fac.post(reopen, nil)
+	wantStatus(t, res, http.StatusUnprocessableEntity)
+	wantContains(t, res, `id="reopen-error"`, "No stakeholder has rejected the agreement")
+	wantNothingWritten(t, e, "reopening an agreement no one rejected", before)
+
+	wantStatus(t, k.post(page, url.Values{"decision": {"reject"}, "comment": {"Not on that line."}}), http.StatusSeeOther)
+	wantContains(t, fac.get(page), `id="reopen"`, "Reopen the talk")
+	wantContains(t, fac.get(fmt.Sprintf("/talks/%d", id)), `id="rejected"`, fmt.Sprintf(`href="/talks/%d/ratification#reopen"`, id))
+	wantContains(t, north.get(fmt.Sprintf("/talks/%d", id)), `id="rejected"`, "The convener or a facilitator may reopen")
+	wantNotContains(t, north.get(page), `id="reopen"`)
+	before = propHead(t, e)
+	wantStatus(t, north.post(reopen, nil), http.StatusForbidden)
+	wantStatus(t, k.post(reopen, nil), http.StatusForbidden)
+	wantNothingWritten(t, e, "reopening by a principal or the stakeholder", before)
+
+	res = fac.post(reopen, nil)
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.Header.Get("Location"); loc != fmt.Sprintf("/talks/%d", id) {
+		t.Errorf("reopening led to %q", loc)
+	}
+	res = north.get(fmt.Sprintf("/talks/%d", id))
+	wantContains(t, res, "Open")
+	wantNotContains(t, res, `id="agreement"`, `id="rejected"`)
+	wantContains(t, north.get(page), "Pending")
+	wantContains(t, k.get(page), `id="not-yet"`)
+}
