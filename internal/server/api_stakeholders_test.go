@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/backchannel/backchannel/internal/ledger"
 	"github.com/backchannel/backchannel/internal/talks"
 )
 
@@ -211,5 +212,18 @@ func TestReopenFlow(t *testing.T) {
 	e.must(200, "K", "POST", talk+"/ratification", map[string]any{"decision": "ratify"}, &rat)
 	if rat.Status != "ratified" {
 		t.Errorf("after agreeing and ratifying again: %+v", rat)
+	}
+
+	// The record, reopening and all, verifies offline.
+	code, body := e.do("NE", "GET", talk+"/record", nil)
+	if code != 200 {
+		t.Fatalf("GET record = %d %s", code, body)
+	}
+	b, err := ledger.ParseBundle(body)
+	if err != nil {
+		t.Fatalf("ParseBundle: %v", err)
+	}
+	if r, err := ledger.Verify(b, ledger.VerifyOptions{ServerKey: e.key.VerifierKey()}); err != nil || !r.OK() {
+		t.Errorf("Verify(record) = %v, %v; want OK", r.Failures, err)
 	}
 }
