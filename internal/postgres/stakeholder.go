@@ -209,11 +209,11 @@ func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) er
 		}
 		var agreed, rejected bool
 		if err := tx.QueryRow(ctx, `SELECT
-			EXISTS (SELECT 1 FROM talks t JOIN agreements a ON a.talk_id = t.id WHERE t.id = $1 AND t.status = 'agreed'),
+			EXISTS (SELECT 1 FROM talks t JOIN agreements a ON a.talk_id = t.id WHERE t.id = $1 AND t.status IN ('agreed', 'closed')),
 			EXISTS (SELECT 1 FROM stakeholders WHERE talk_id = $1 AND decision = 'reject')`, talkID).Scan(&agreed, &rejected); err != nil {
 			return fmt.Errorf("find agreement: %w", err)
 		} else if !agreed {
-			return talks.Errorf(talks.ECONFLICT, "Only an agreed talk opens again.")
+			return talks.Errorf(talks.ECONFLICT, "Only a talk with an agreement opens again.")
 		} else if !rejected {
 			return talks.Errorf(talks.ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
 		}

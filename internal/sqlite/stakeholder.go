@@ -217,8 +217,8 @@ func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) er
 			return err
 		}
 		if err := exists(ctx, tx, "", `SELECT 1 FROM talks t JOIN agreements a ON a.talk_id = t.id
-			WHERE t.id = $1 AND t.status = 'agreed'`, talkID); talks.ErrorCode(err) == talks.ENOTFOUND {
-			return talks.Errorf(talks.ECONFLICT, "Only an agreed talk opens again.")
+			WHERE t.id = $1 AND t.status IN ('agreed', 'closed')`, talkID); talks.ErrorCode(err) == talks.ENOTFOUND {
+			return talks.Errorf(talks.ECONFLICT, "Only a talk with an agreement opens again.")
 		} else if err != nil {
 			return fmt.Errorf("find agreement: %w", err)
 		}

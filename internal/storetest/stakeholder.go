@@ -139,6 +139,10 @@ func testReopen(t *testing.T, s talks.Store) {
 	must(t, "Ratify (reject)", s.Ratify(ctx, f.talk.ID, chair.ID, talks.DecisionReject, "Crosses the river.", stamp(chair.ID, 428)))
 	_, err = f.answer(t, s, f.v2, f.mNorthE, talks.AnswerReject, 428)
 	wantCode(t, "AnswerVersion (settled text)", err, talks.ECONFLICT)
+	// Closed since: it opens again all the same.
+	closed := talks.StatusClosed
+	_, err = s.UpdateTalk(ctx, f.talk.ID, talks.TalkUpdate{Status: &closed}, stamp(f.convener.ID, 428))
+	must(t, "UpdateTalk (closed)", err)
 	before := events(t, s, f.talk.ID)
 
 	must(t, "ReopenTalk", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 429)))

@@ -43,6 +43,13 @@ func TestServiceReopen(t *testing.T) {
 			t.Errorf("ReopenTalk as %q = %v, want %s", who, err, code)
 		}
 	}
+	// Closed after the rejection, it is not opened by a status change,
+	// but reopened.
+	_, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: ptr(talks.StatusClosed)})
+	mustOK(t, "UpdateTalk (closed)", err)
+	if _, err := w.svc.UpdateTalk(w.as("F"), w.talk.ID, talks.TalkUpdate{Status: ptr(talks.StatusOpen)}); talks.ErrorCode(err) != talks.ECONFLICT {
+		t.Errorf("UpdateTalk (open) of a closed agreed talk = %v, want ECONFLICT", err)
+	}
 	tk, err := w.svc.ReopenTalk(w.as("F"), w.talk.ID)
 	mustOK(t, "ReopenTalk", err)
 	if tk.Status != talks.StatusOpen {

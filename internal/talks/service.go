@@ -574,7 +574,7 @@ func (s *Service) updateTalk(ctx context.Context, id int64, upd TalkUpdate) (*Ta
 			return nil, Errorf(EINVALID, "A talk cannot be set to agreed: it is agreed when every party accepts the same version of the text.")
 		case StatusOpen:
 			if _, err := s.store.FindAgreement(ctx, id); err == nil {
-				return nil, Errorf(ECONFLICT, "The talk has an agreement; it cannot open again.")
+				return nil, Errorf(ECONFLICT, "The talk has an agreement; it cannot open again, unless a stakeholder rejects the agreement and the talk is reopened.")
 			} else if ErrorCode(err) != ENOTFOUND {
 				return nil, err
 			}

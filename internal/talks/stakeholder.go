@@ -145,7 +145,8 @@ type StakeholderStore interface {
 	// ID order); removes the agreement, the hand-off and the disclosure
 	// plan with its consents; clears every stakeholder's decision; sets
 	// the talk's status to open; and appends talk.reopened. ECONFLICT
-	// unless the talk is agreed and some stakeholder has rejected.
+	// unless the talk has an agreement, is agreed or closed, and some
+	// stakeholder has rejected.
 	ReopenTalk(ctx context.Context, talkID int64, s Stamp) error
 }
 
@@ -347,7 +348,8 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 // ReopenTalk reopens talk talkID after a stakeholder has rejected its
 // agreement (see StakeholderStore.ReopenTalk) and returns the talk. The
 // convener and facilitators may (EFORBIDDEN for other members). ECONFLICT
-// unless the talk is agreed and some stakeholder has rejected, or if the
+// unless the talk is agreed (or closed since) and some stakeholder has
+// rejected its agreement, or if the
 // agreement's terms are already public (a disclosure plan every party has
 // consented to, past its embargo): those stay as published.
 func (s *Service) ReopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
@@ -360,8 +362,8 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 		return nil, err
 	} else if !v.CanManage() {
 		return nil, Errorf(EFORBIDDEN, "Only the convener or a facilitator may reopen the talk.")
-	} else if v.Talk.Status != StatusAgreed {
-		return nil, Errorf(ECONFLICT, "The talk is %s; only an agreed talk whose agreement a stakeholder has rejected opens again.", v.Talk.Status)
+	} else if v.Talk.Status != StatusAgreed && v.Talk.Status != StatusClosed {
+		return nil, Errorf(ECONFLICT, "The talk is %s; only a talk whose agreement a stakeholder has rejected opens again.", v.Talk.Status)
 	}
 	sts, err := s.store.FindStakeholders(ctx, talkID)
 	if err != nil {
@@ -422,7 +424,7 @@ func (s *State) applyStakeholder(e *Event) error {
 		s.Talk.Status = StatusRatified
 	case EventTalkReopened:
 		switch {
-		case s.Talk.Status != StatusAgreed || s.Agreement == nil:
+		case s.Talk.Status != StatusAgreed && s.Talk.Status != StatusClosed, s.Agreement == nil:
 			return fmt.Errorf("reopened while %s", s.Talk.Status)
 		case !slices.ContainsFunc(s.Stakeholders, func(st *Stakeholder) bool { return st.Decision == DecisionReject }):
 			return fmt.Errorf("reopened with no rejection")

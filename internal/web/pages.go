@@ -143,7 +143,7 @@ type talkPage struct {
 	Facilitators []*talks.Member
 	Agreement    *talks.Agreement
 	Public       bool        // some terms of the agreement are published (disclosure.go)
-	Rejected     bool        // the talk is agreed and a stakeholder rejected the agreement
+	Rejected     bool        // a stakeholder rejected the agreement, and the talk is agreed or closed
 	Key          *signingKey // the viewer's signing key (keys.go)
 
 	// What was typed in the forms that add a party and open a
@@ -224,7 +224,7 @@ func (h *Handler) renderTalk(w http.ResponseWriter, r *http.Request, id int64, s
 			return err
 		}
 	}
-	if tc.Talk.Status == talks.StatusAgreed {
+	if p.Agreement != nil && (tc.Talk.Status == talks.StatusAgreed || tc.Talk.Status == talks.StatusClosed) {
 		sts, err := h.svc.FindStakeholders(r.Context(), id)
 		if err != nil {
 			return err

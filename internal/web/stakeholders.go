@@ -49,7 +49,7 @@ type ratPage struct {
 	CanAttach    bool
 	Email        string
 	AttachError  string
-	CanReopen    bool   // the talk is agreed, a stakeholder rejected, and the member manages it
+	CanReopen    bool   // the talk is agreed (or closed since), a stakeholder rejected, and the member manages it
 	ReopenError  string // of the reopen form
 }
 
@@ -77,7 +77,7 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 		if p.Names, err = h.svc.StakeholderNames(ctx, id); err != nil {
 			return nil, err
 		}
-		p.CanReopen = p.CanAttach && p.Talk.Status == talks.StatusAgreed &&
+		p.CanReopen = p.CanAttach && (p.Talk.Status == talks.StatusAgreed || p.Talk.Status == talks.StatusClosed) &&
 			slices.ContainsFunc(p.Stakeholders, func(st *talks.Stakeholder) bool { return st.Decision == talks.DecisionReject })
 		return p, nil
 	} else if err != nil {
