@@ -16,7 +16,8 @@ import (
 // envoy, whose demo mandate allows the current front or the river line)
 // reads his mandate, tries to counter with the 1990 border and sees the
 // refusal next to the field, then tries to accept a version on the 1990
-// border and sees the refusal at the accept button; neither writes.
+// border and sees the refusal at the accept button; neither writes. His
+// principal then widens the mandate, and his open Mandates page shows it.
 func TestE2EMandate(t *testing.T) {
 	srv, browser := startE2E(t, 3*time.Minute)
 	a := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
@@ -88,5 +89,35 @@ func TestE2EMandate(t *testing.T) {
 	ne.call("GET", fmt.Sprintf("/api/v1/versions/%d/answers", border.ID), nil, &answers)
 	if len(answers) != 0 {
 		t.Errorf("the refusals left answers %+v, want none", answers)
+	}
+
+	// Tomas keeps his Mandates page open while his principal widens the
+	// mandate to the 1990 border: it shows the new mandate live.
+	a.open(fmt.Sprintf("/talks/%d/mandates", talkList[0].ID))
+	a.waitLive()
+	a.mark()
+	var me struct {
+		User struct {
+			ID int64 `json:"id"`
+		} `json:"user"`
+	}
+	ne.call("GET", "/api/v1/me", nil, &me)
+	var members []struct {
+		ID     int64 `json:"id"`
+		UserID int64 `json:"user_id"`
+	}
+	ne.call("GET", fmt.Sprintf("/api/v1/talks/%d/members", talkList[0].ID), nil, &members)
+	var envoy int64
+	for _, m := range members {
+		if m.UserID == me.User.ID {
+			envoy = m.ID
+		}
+	}
+	apiLogin(t, srv, "n.principal").call("PUT", fmt.Sprintf("/api/v1/talks/%d/mandates/%d", talkList[0].ID, envoy),
+		map[string]any{"allowed": map[string][]string{"ceasefire line": {"current front", "river line", "1990 border"}}}, nil)
+	if _, ok := a.seenAt("widened", contains("#mandates-live", "1990 border"), 10*time.Second); !ok {
+		t.Errorf("the open Mandates page does not show the new mandate: %q", a.text("main"))
+	} else if a.reloaded() {
+		t.Errorf("the Mandates page was reloaded, not updated live")
 	}
 }

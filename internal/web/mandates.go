@@ -109,8 +109,13 @@ func (h *Handler) loadMandates(r *http.Request, id int64) (*mandatesPage, error)
 	return p, nil
 }
 
+// renderMandates renders the page, which follows the talk's stream: a
+// reader who may not write mandates (an envoy, an advisor) sees each new
+// mandate as it is saved. The forms of one who may are left as typed.
 func (h *Handler) renderMandates(w http.ResponseWriter, r *http.Request, status int, p *mandatesPage) error {
-	return h.render(w, r, status, "mandates", h.page(r, "Mandates · "+p.Talk.Title, p))
+	pg := h.page(r, "Mandates · "+p.Talk.Title, p)
+	pg.Live = &Live{TalkID: p.Talk.ID, Head: p.View.Head()}
+	return h.render(w, r, status, "mandates", pg)
 }
 
 func (h *Handler) handleMandates(w http.ResponseWriter, r *http.Request) error {
