@@ -65,6 +65,9 @@ func TestE2EReopen(t *testing.T) {
 	} else if f.reloaded() {
 		t.Errorf("the ratification page was reloaded, not updated live")
 	}
+	if shots := newShooter(t, browser, srv); shots.dir != "" {
+		shots.shoot(f, "ratification-rejected", "/talks/1/ratification")
+	}
 	f.follow("reopen", `#reopen-submit`)
 	if p := f.path(); p != "/talks/1" {
 		t.Errorf("reopening led to %s, want the talk page", p)
