@@ -217,6 +217,18 @@ func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) er
 		} else if !rejected {
 			return talks.Errorf(talks.ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
 		}
+		// Published terms stay published: as Disclosure.Published, at the
+		// write's time. A consent is a party's, to the current plan.
+		var embargo *time.Time
+		var consents, parties int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT embargo FROM disclosures WHERE talk_id = $1),
+			(SELECT COUNT(*) FROM disclosure_consents WHERE talk_id = $1), (SELECT COUNT(*) FROM parties WHERE talk_id = $1)`,
+			talkID).Scan(&embargo, &consents, &parties); err != nil {
+			return fmt.Errorf("find disclosure: %w", err)
+		}
+		if embargo != nil && parties > 0 && consents == parties && !st.Time.Before(*embargo) {
+			return talks.ErrTermsPublic
+		}
 		type accepted struct{ id, track int64 }
 		rows, err := tx.Query(ctx, `UPDATE answers a SET withdrawn_at = $2 FROM proposals p
 			WHERE p.id = a.proposal_id AND a.talk_id = $1 AND a.kind = 'accept' AND a.withdrawn_at IS NULL

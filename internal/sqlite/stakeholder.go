@@ -227,6 +227,23 @@ func (s *Store) ReopenTalk(ctx context.Context, talkID int64, st talks.Stamp) er
 		} else if err != nil {
 			return fmt.Errorf("find rejection: %w", err)
 		}
+		// Published terms stay published: as Disclosure.Published, at the
+		// write's time. A consent is a party's, to the current plan.
+		var embargo sql.NullString
+		var consents, parties int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT embargo FROM disclosures WHERE talk_id = $1),
+			(SELECT COUNT(*) FROM disclosure_consents WHERE talk_id = $1), (SELECT COUNT(*) FROM parties WHERE talk_id = $1)`,
+			talkID).Scan(&embargo, &consents, &parties); err != nil {
+			return fmt.Errorf("find disclosure: %w", err)
+		}
+		if embargo.Valid && parties > 0 && consents == parties {
+			at, err := parseTime(embargo.String)
+			if err != nil {
+				return err
+			} else if !st.Time.Before(at) {
+				return talks.ErrTermsPublic
+			}
+		}
 		type accepted struct{ id, track int64 }
 		var as []accepted
 		rows, err := tx.QueryContext(ctx, `SELECT a.id, p.track_id FROM answers a JOIN proposals p ON p.id = a.proposal_id

@@ -215,3 +215,32 @@ func testReopen(t *testing.T, s talks.Store) {
 	wantCode(t, "ReopenTalk (ratified)", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 435)), talks.ECONFLICT)
 	checkStakeholders(t, s, f.talk.ID)
 }
+
+// testReopenPublished: a plan every party consented to, past its embargo
+// at the write's time, keeps the talk agreed; the same plan before its
+// embargo does not.
+func testReopenPublished(t *testing.T, s talks.Store) {
+	ctx := context.Background()
+	f := agreedFixture(t, s)
+	chair := newUser(t, s, "chair")
+	must(t, "AddStakeholder", s.AddStakeholder(ctx, &talks.Stakeholder{TalkID: f.talk.ID, UserID: chair.ID}, stamp(f.convener.ID, 420)))
+	must(t, "Ratify (reject)", s.Ratify(ctx, f.talk.ID, chair.ID, talks.DecisionReject, "Crosses the river.", stamp(chair.ID, 421)))
+	embargo := stamp(0, 500).Time
+	must(t, "ProposeDisclosure", s.ProposeDisclosure(ctx, &talks.Disclosure{TalkID: f.talk.ID, VersionID: f.v3.ID, Embargo: embargo,
+		Terms: []talks.DisclosureTerm{{Issue: "line"}}, ProposedBy: f.mNorthP.ID}, f.back.ID, stamp(f.northP.ID, 422)))
+	for i, c := range []*talks.DisclosureConsent{{PartyID: f.north.ID, MemberID: f.mNorthP.ID}, {PartyID: f.south.ID, MemberID: f.mSouthP.ID}} {
+		must(t, "ConsentDisclosure", s.ConsentDisclosure(ctx, f.talk.ID, 1, c, f.back.ID, stamp(f.northP.ID, 423+i)))
+	}
+	head := len(events(t, s, f.talk.ID))
+	for _, i := range []int{500, 501} { // at the embargo and after it
+		if err := s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, i)); err != talks.ErrTermsPublic {
+			t.Errorf("ReopenTalk at embargo%+ds = %v, want ErrTermsPublic", i-500, err)
+		}
+	}
+	if n := len(events(t, s, f.talk.ID)); n != head {
+		t.Errorf("the refused reopenings appended %d events", n-head)
+	}
+	checkStakeholders(t, s, f.talk.ID)
+	must(t, "ReopenTalk (before the embargo)", s.ReopenTalk(ctx, f.talk.ID, stamp(f.convener.ID, 499)))
+	checkStakeholders(t, s, f.talk.ID)
+}

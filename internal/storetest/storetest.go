@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) talks.Store) {
 		{"Stakeholders", testStakeholders},
 		{"Rejection", testRejection},
 		{"Reopen", testReopen},
+		{"ReopenPublished", testReopenPublished},
 		{"MemberSignatures", testMemberSignatures},
 		{"ClientKeys", testClientKeys},
 	}

@@ -146,9 +146,15 @@ type StakeholderStore interface {
 	// plan with its consents; clears every stakeholder's decision; sets
 	// the talk's status to open; and appends talk.reopened. ECONFLICT
 	// unless the talk has an agreement, is agreed or closed, and some
-	// stakeholder has rejected.
+	// stakeholder has rejected; ECONFLICT too (ErrTermsPublic) if its
+	// disclosure plan is public at s.Time: every party has consented to
+	// it and its embargo has passed (Disclosure.Published).
 	ReopenTalk(ctx context.Context, talkID int64, s Stamp) error
 }
+
+// ErrTermsPublic is what ReopenTalk returns for a talk whose agreed terms
+// are public.
+var ErrTermsPublic = Errorf(ECONFLICT, "The agreement's terms are public; the talk does not open again.")
 
 var errNotStakeholder = Errorf(EFORBIDDEN, "Only the talk's stakeholders have red lines and ratify.")
 
@@ -349,9 +355,8 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 // agreement (see StakeholderStore.ReopenTalk) and returns the talk. The
 // convener and facilitators may (EFORBIDDEN for other members). ECONFLICT
 // unless the talk is agreed (or closed since) and some stakeholder has
-// rejected its agreement, or if the
-// agreement's terms are already public (a disclosure plan every party has
-// consented to, past its embargo): those stay as published.
+// rejected its agreement, or if the agreement's terms are already public,
+// which the store decides in its write: those stay as published.
 func (s *Service) ReopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 	return withFreshViewOf(ctx, func(ctx context.Context) (*Talk, error) { return s.reopenTalk(ctx, talkID) })
 }
@@ -370,16 +375,6 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 		return nil, err
 	} else if !slices.ContainsFunc(sts, func(st *Stakeholder) bool { return st.Decision == DecisionReject }) {
 		return nil, Errorf(ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
-	}
-	d, err := s.store.FindDisclosure(ctx, talkID)
-	if err != nil && ErrorCode(err) != ENOTFOUND {
-		return nil, err
-	}
-	parties, err := s.store.FindParties(ctx, PartyFilter{TalkID: talkID})
-	if err != nil {
-		return nil, err
-	} else if d != nil && d.Published(parties, s.clock.Now()) {
-		return nil, Errorf(ECONFLICT, "The agreement's terms are public; the talk does not open again.")
 	}
 	if err := s.store.ReopenTalk(ctx, talkID, s.stamp(v)); err != nil {
 		return nil, err
