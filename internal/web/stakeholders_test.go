@@ -121,7 +121,7 @@ func TestReopenForm(t *testing.T) {
 
 	wantStatus(t, k.post(page, url.Values{"decision": {"reject"}, "comment": {"Not on that line."}}), http.StatusSeeOther)
 	wantContains(t, fac.get(page), `id="reopen"`, "Reopen the talk")
-	wantContains(t, fac.get(fmt.Sprintf("/talks/%d", id)), `id="rejected"`, fmt.Sprintf(`href="/talks/%d/ratification#reopen"`, id))
+	wantContains(t, fac.get(fmt.Sprintf("/talks/%d", id)), `id="rejected"`, `id="status-rejected"`, fmt.Sprintf(`href="/talks/%d/ratification#reopen"`, id))
 	wantContains(t, north.get(fmt.Sprintf("/talks/%d", id)), `id="rejected"`, "The convener or a facilitator may reopen")
 	wantNotContains(t, north.get(page), `id="reopen"`)
 	before = propHead(t, e)
