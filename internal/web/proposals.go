@@ -222,6 +222,11 @@ type proposalPage struct {
 	DiffCount    int
 
 	Counter *versionForm // nil if the viewer may not counter Selected
+	// CounterBlocked says why a member who may propose cannot counter
+	// Selected now, where the page does not say so elsewhere: the talk is
+	// closed, or its party has answered Selected. A counter form left
+	// open shows it in place of its submit button (counter-status).
+	CounterBlocked string
 	// AnswerError is the refusal of the viewer's acceptance by its
 	// mandate, shown at the accept button.
 	AnswerError string
@@ -382,6 +387,13 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	// A party that has answered the version has countered it or must
 	// withdraw its answer first (the Service says ECONFLICT); a
 	// facilitator's counter is a redraft and answers for no one.
+	switch {
+	case !tc.View.CanPropose() || tc.Talk.Space == nil:
+	case tc.Talk.Status == talks.StatusClosed:
+		p.CounterBlocked = "The talk is closed: its text does not change unless it opens again."
+	case p.Open && tc.View.CanAnswer() && p.Mine != nil:
+		p.CounterBlocked = fmt.Sprintf("%s has answered %s: withdraw its answer to counter it.", p.PartyName(tc.Me.PartyID), p.Label(p.Selected.ID))
+	}
 	if p.Open && tc.View.CanPropose() && tc.Talk.Space != nil && (!tc.View.CanAnswer() || p.Mine == nil) {
 		p.Counter = &versionForm{Space: tc.Talk.Space, Values: p.Selected.Values, Clauses: p.Selected.Clauses, Errors: formErrors{}}
 		// A mediator's suggestion opens the form prefilled with its

@@ -616,3 +616,27 @@ func TestProposalWritesWake(t *testing.T) {
 	wantStatus(t, b.post(fmt.Sprintf("/answers/%d/withdraw", last.ID), url.Values{"version": {vid}}), http.StatusSeeOther)
 	want("answer.withdrawn")
 }
+
+// TestCounterBlocked: where a member who may propose cannot counter the
+// version shown, the counter form's place says why: its party has
+// answered, or the talk is closed.
+func TestCounterBlocked(t *testing.T) {
+	e := newEnv(t)
+	d := e.demo
+	page := fmt.Sprintf("/proposals/%d?version=%d", d.Proposal.ID, d.Counter.ID)
+	north, south, fac := e.login(t, "n.principal"), e.login(t, "s.principal"), e.login(t, "facilitator")
+	res := north.get(page)
+	wantContains(t, res, `id="counter-submit"`, `id="counter-status"`)
+	wantNotContains(t, res, `id="counter-blocked"`)
+	wantStatus(t, north.post(fmt.Sprintf("/versions/%d/answer", d.Counter.ID), url.Values{"kind": {"reject"}}), http.StatusSeeOther)
+	res = north.get(page)
+	wantContains(t, res, `id="counter-blocked"`, "Northland has answered Version 2: withdraw its answer to counter it.")
+	wantNotContains(t, res, `id="counter-submit"`)
+
+	wantStatus(t, fac.post(fmt.Sprintf("/talks/%d/status", d.Talk.ID), url.Values{"status": {"closed"}}), http.StatusSeeOther)
+	res = south.get(page)
+	wantContains(t, res, `id="counter-blocked"`, "The talk is closed")
+	wantNotContains(t, res, `id="counter-submit"`)
+	// An advisor, who does not propose, is told nothing there.
+	wantNotContains(t, e.login(t, "s.advisor").get(page), `id="counter-blocked"`)
+}

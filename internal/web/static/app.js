@@ -42,7 +42,10 @@
         pending.clear();
         els.forEach(function (e) {
           if (document.body.contains(e)) {
-            htmx.trigger(e, "refresh");
+            // Not bubbling: a region inside another (the counter form's
+            // button inside its form) must not refresh the outer one,
+            // which would replace what was typed.
+            e.dispatchEvent(new CustomEvent("refresh", { bubbles: false }));
           }
         });
       }, 30);
