@@ -90,6 +90,22 @@ func TestServiceReopen(t *testing.T) {
 	if _, err := w.svc.ReopenTalk(w.as("F"), w.talk.ID); talks.ErrorCode(err) != talks.ECONFLICT {
 		t.Errorf("ReopenTalk of a ratified talk = %v, want ECONFLICT", err)
 	}
+
+	// The rejection stays on the record: one earlier round, for members
+	// and stakeholders alike.
+	for _, who := range []string{"K", "NP", "SA"} {
+		rounds, err := w.svc.EarlierRounds(w.as(who), w.talk.ID)
+		mustOK(t, "EarlierRounds", err)
+		if len(rounds) != 1 || len(rounds[0].Decisions) != 1 || rounds[0].ReopenedBy != w.users["F"].ID || rounds[0].ReopenedAt.IsZero() {
+			t.Fatalf("EarlierRounds as %s = %+v, want one round with one decision, reopened by F", who, rounds)
+		}
+		if d := rounds[0].Decisions[0]; d.UserID != w.users["K"].ID || d.Decision != talks.DecisionReject || d.Comment != "Crosses the river." || d.DecidedAt.IsZero() {
+			t.Errorf("EarlierRounds as %s: decision %+v", who, d)
+		}
+	}
+	if _, err := w.svc.EarlierRounds(w.as("O"), w.talk.ID); talks.ErrorCode(err) != talks.ENOTFOUND {
+		t.Errorf("EarlierRounds as an outsider = %v, want ENOTFOUND", err)
+	}
 	evs, err := w.store.FindEvents(context.Background(), talks.EventFilter{TalkID: w.talk.ID})
 	mustOK(t, "FindEvents", err)
 	if _, err := talks.Project(evs); err != nil {
@@ -113,5 +129,38 @@ func TestServiceReopenPublished(t *testing.T) {
 	}
 	if tk, _ := w.svc.FindTalkByID(w.as("SA"), w.talk.ID); tk.Status != talks.StatusAgreed {
 		t.Errorf("status = %s, want agreed", tk.Status)
+	}
+}
+
+// TestServiceEarlierRounds: two reopenings make two rounds, each with the
+// decision given on its agreement; the current round is not among them.
+func TestServiceEarlierRounds(t *testing.T) {
+	w := rejectedWorld(t)
+	agree := func() {
+		t.Helper()
+		for _, who := range []string{"SE", "NE"} {
+			mustOK(t, "AnswerVersion", w.svc.AnswerVersion(w.as(who), &talks.Answer{VersionID: w.envV1.ID, Kind: talks.AnswerAccept}))
+		}
+	}
+	for _, comment := range []string{"First: the river.", "Second: still the river."} {
+		w.now = w.now.Add(time.Minute)
+		mustOK(t, "Ratify (reject)", w.svc.Ratify(w.as("K"), w.talk.ID, talks.DecisionReject, comment))
+		_, err := w.svc.ReopenTalk(w.as("F"), w.talk.ID)
+		mustOK(t, "ReopenTalk", err)
+		agree()
+	}
+	mustOK(t, "Ratify (reject)", w.svc.Ratify(w.as("K"), w.talk.ID, talks.DecisionReject, "Third, not yet reopened."))
+	rounds, err := w.svc.EarlierRounds(w.as("NP"), w.talk.ID)
+	mustOK(t, "EarlierRounds", err)
+	if len(rounds) != 2 {
+		t.Fatalf("EarlierRounds = %d rounds, want 2", len(rounds))
+	}
+	for i, want := range []string{"First: the river.", "Second: still the river."} {
+		if ds := rounds[i].Decisions; len(ds) != 1 || ds[0].Comment != want {
+			t.Errorf("round %d: decisions %+v, want %q", i+1, ds, want)
+		}
+	}
+	if !rounds[0].ReopenedAt.Before(rounds[1].ReopenedAt) {
+		t.Errorf("rounds reopened at %v, %v: want oldest first", rounds[0].ReopenedAt, rounds[1].ReopenedAt)
 	}
 }

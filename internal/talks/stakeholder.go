@@ -384,6 +384,50 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 	return &t, nil
 }
 
+// RatificationRound is the ratification of an agreement that a reopening
+// ended: the decisions the stakeholders gave on it, in the order given,
+// and the reopening.
+type RatificationRound struct {
+	Decisions  []*Stakeholder // UserID, Decision, Comment and DecidedAt
+	ReopenedAt time.Time
+	ReopenedBy int64 // the user who reopened the talk
+}
+
+// EarlierRounds returns the ratification rounds of talk talkID that a
+// reopening ended, oldest first: what the parties negotiate on from. Its
+// members and stakeholders may read them (ENOTFOUND for anyone else), as
+// they read the stakeholders' current decisions (FindStakeholders).
+func (s *Service) EarlierRounds(ctx context.Context, talkID int64) ([]*RatificationRound, error) {
+	if _, _, err := s.stakeholderOf(ctx, talkID); err != nil && ErrorCode(err) != EFORBIDDEN {
+		return nil, err
+	}
+	reopened, err := s.store.FindEvents(ctx, EventFilter{TalkID: talkID, Type: EventTalkReopened})
+	if err != nil || len(reopened) == 0 {
+		return nil, err
+	}
+	given, err := s.store.FindEvents(ctx, EventFilter{TalkID: talkID, Type: EventRatificationGiven, BeforeSeq: reopened[len(reopened)-1].ID})
+	if err != nil {
+		return nil, err
+	}
+	rounds := make([]*RatificationRound, len(reopened))
+	for i, e := range reopened {
+		rounds[i] = &RatificationRound{ReopenedAt: Timestamp(e.Time), ReopenedBy: e.ActorID}
+	}
+	i := 0
+	for _, e := range given {
+		for e.ID > reopened[i].ID {
+			i++
+		}
+		var p RatificationGiven
+		if err := json.Unmarshal(e.Payload, &p); err != nil {
+			return nil, fmt.Errorf("talks: event %d: %w", e.ID, err)
+		}
+		rounds[i].Decisions = append(rounds[i].Decisions, &Stakeholder{TalkID: talkID, UserID: p.UserID,
+			Decision: p.Decision, Comment: p.Comment, DecidedAt: Timestamp(e.Time)})
+	}
+	return rounds, nil
+}
+
 // applyStakeholder folds the events of this file into s.
 func (s *State) applyStakeholder(e *Event) error {
 	switch e.Type {

@@ -89,7 +89,7 @@ func TestE2EReopen(t *testing.T) {
 		t.Errorf("a page was reloaded, not updated live")
 	}
 	k.open("/talks/1/ratification")
-	if h := k.text("#for-ratification"); !strings.Contains(h, "not agreed yet") {
-		t.Errorf("after reopening the stakeholder reads %q", h)
+	if h := k.text("#for-ratification"); !strings.Contains(h, "not agreed yet") || !strings.Contains(h, "Round 1") || !strings.Contains(h, "The line crosses the committee's.") {
+		t.Errorf("after reopening the stakeholder reads %q, want no agreement and its rejection as round 1", h)
 	}
 }

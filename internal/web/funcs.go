@@ -43,6 +43,8 @@ var funcs = template.FuncMap{
 		return strings.ToUpper(s[:1]) + s[1:]
 	},
 	"backchannel": func(t *talks.Track) bool { return t != nil && t.Kind == talks.TrackBackchannel },
+	// inc counts from one what range counts from zero.
+	"inc": func(i int) int { return i + 1 },
 	// eventTypes lists the event types a live page listens to.
 	"eventTypes": func() string { return strings.Join(talks.EventTypes, " ") },
 	"field":      newField,

@@ -51,6 +51,24 @@ type ratPage struct {
 	AttachError  string
 	CanReopen    bool   // the talk is agreed (or closed since), a stakeholder rejected, and the member manages it
 	ReopenError  string // of the reopen form
+
+	// Both: the rounds of ratification that reopenings ended, oldest
+	// first, with the stakeholders' names by user ID.
+	Rounds []*talks.RatificationRound
+}
+
+// Reopener names the member with user ID userID who reopened the talk,
+// for a member's page; "" on a stakeholder's, which names no member.
+func (p *ratPage) Reopener(userID int64) string {
+	if p.TC == nil {
+		return ""
+	}
+	for _, m := range p.TC.members {
+		if m.UserID == userID {
+			return p.TC.Who(m.ID)
+		}
+	}
+	return ""
 }
 
 // Pct formats a utility in [0, 1] as a percentage.
@@ -79,6 +97,9 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 		}
 		p.CanReopen = p.CanAttach && (p.Talk.Status == talks.StatusAgreed || p.Talk.Status == talks.StatusClosed) &&
 			slices.ContainsFunc(p.Stakeholders, func(st *talks.Stakeholder) bool { return st.Decision == talks.DecisionReject })
+		if p.Rounds, err = h.svc.EarlierRounds(ctx, id); err != nil {
+			return nil, err
+		}
 		return p, nil
 	} else if err != nil {
 		return nil, err
@@ -95,6 +116,14 @@ func (h *Handler) loadRatification(r *http.Request, id int64) (*ratPage, error) 
 		latest = &p.History[n-1].Preferences
 	}
 	p.Form = newPrefsForm(t.Space, latest)
+	if p.Rounds, err = h.svc.EarlierRounds(ctx, id); err != nil {
+		return nil, err
+	}
+	if len(p.Rounds) > 0 {
+		if p.Names, err = h.svc.StakeholderNames(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	p.Agreement, p.Version, err = h.svc.AgreementForRatification(ctx, id)
 	if err != nil && talks.ErrorCode(err) != talks.ENOTFOUND {
 		return nil, err

@@ -112,7 +112,7 @@ func TestReopenForm(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantNotContains(t, fac.get(page), `id="reopen"`)
+	wantNotContains(t, fac.get(page), `id="reopen"`, `id="earlier-rounds"`)
 	before := propHead(t, e)
 	res := fac.post(reopen, nil)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
@@ -137,6 +137,10 @@ func TestReopenForm(t *testing.T) {
 	res = north.get(fmt.Sprintf("/talks/%d", id))
 	wantContains(t, res, "Open")
 	wantNotContains(t, res, `id="agreement"`, `id="rejected"`)
-	wantContains(t, north.get(page), "Pending")
-	wantContains(t, k.get(page), `id="not-yet"`)
+	// The rejection stays on both pages, as the round it ended.
+	res = north.get(page)
+	wantContains(t, res, "Pending", `id="earlier-rounds"`, "Round 1: reopened on", "by Ingrid Halvorsen (facilitator)", "Karin Holm", "Not on that line.")
+	res = k.get(page)
+	wantContains(t, res, `id="not-yet"`, `id="earlier-rounds"`, "Round 1: reopened on", "Not on that line.")
+	wantNotContains(t, res, "Ingrid Halvorsen")
 }
