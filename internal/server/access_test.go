@@ -592,6 +592,7 @@ var matrixRules = map[string]matrixRule{
 	// the matrix talk is not agreed, so there is nothing to ratify yet
 	// (404, 409 for K; 403 for members).
 	"GET /api/v1/talks/{id}/stakeholders": {targets: attached},
+	"GET /api/v1/talks/{id}/rounds":       {targets: attached},
 	"POST /api/v1/talks/{id}/stakeholders": {
 		body: func(x *matrixTalk) any { return map[string]any{"user_id": x.outsider} },
 		may:  func(c matrixCase, _ target) int { return allow(c.manages()) },

@@ -208,3 +208,39 @@ func (s *Server) handleReopenTalk(w http.ResponseWriter, r *http.Request) error 
 	writeJSON(w, http.StatusOK, apiTalk(t))
 	return nil
 }
+
+// RatificationRound is a round of ratification that a reopening ended.
+type RatificationRound struct {
+	ReopenedAt time.Time  `json:"reopened_at"`
+	ReopenedBy int64      `json:"reopened_by"`
+	Decisions  []Decision `json:"decisions"`
+}
+
+// Decision is a stakeholder's decision in an earlier round.
+type Decision struct {
+	UserID    int64     `json:"user_id"`
+	Decision  string    `json:"decision"`
+	Comment   string    `json:"comment"`
+	DecidedAt time.Time `json:"decided_at"`
+}
+
+func (s *Server) handleRounds(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	rounds, err := s.svc.EarlierRounds(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]RatificationRound, 0, len(rounds))
+	for _, rd := range rounds {
+		o := RatificationRound{ReopenedAt: rd.ReopenedAt, ReopenedBy: rd.ReopenedBy, Decisions: make([]Decision, 0, len(rd.Decisions))}
+		for _, d := range rd.Decisions {
+			o.Decisions = append(o.Decisions, Decision{UserID: d.UserID, Decision: string(d.Decision), Comment: d.Comment, DecidedAt: d.DecidedAt})
+		}
+		out = append(out, o)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

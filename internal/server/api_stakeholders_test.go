@@ -213,6 +213,19 @@ func TestReopenFlow(t *testing.T) {
 	if rat.Status != "ratified" {
 		t.Errorf("after agreeing and ratifying again: %+v", rat)
 	}
+	// The rejection stays, as the round it ended, for members and the
+	// stakeholder alike.
+	for _, who := range []string{"NE", "K"} {
+		var rounds []RatificationRound
+		e.must(200, who, "GET", talk+"/rounds", nil, &rounds)
+		if len(rounds) != 1 || rounds[0].ReopenedBy != e.users["F"].ID || len(rounds[0].Decisions) != 1 ||
+			rounds[0].Decisions[0].Decision != "reject" || rounds[0].Decisions[0].Comment != "The line crosses ours." {
+			t.Errorf("GET rounds as %s = %+v", who, rounds)
+		}
+	}
+	if code, _ := e.do("O", "GET", talk+"/rounds", nil); code != 404 {
+		t.Errorf("GET rounds as an outsider = %d, want 404", code)
+	}
 
 	// The record, reopening and all, verifies offline.
 	code, body := e.do("NE", "GET", talk+"/record", nil)

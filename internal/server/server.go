@@ -261,6 +261,7 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatification},
 		{"POST", "/api/v1/talks/{id}/ratification", user, "talk", s.handleRatify},
 		{"POST", "/api/v1/talks/{id}/reopen", user, "talk", s.handleReopenTalk},
+		{"GET", "/api/v1/talks/{id}/rounds", user, "talk", s.handleRounds},
 	}
 }
 
