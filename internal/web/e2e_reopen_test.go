@@ -65,7 +65,8 @@ func TestE2EReopen(t *testing.T) {
 	} else if f.reloaded() {
 		t.Errorf("the ratification page was reloaded, not updated live")
 	}
-	if shots := newShooter(t, browser, srv); shots.dir != "" {
+	shots := newShooter(t, browser, srv)
+	if shots.dir != "" {
 		shots.shoot(f, "ratification-rejected", "/talks/1/ratification")
 	}
 	f.follow("reopen", `#reopen-submit`)
@@ -87,6 +88,9 @@ func TestE2EReopen(t *testing.T) {
 	}
 	if n.reloaded() || s.reloaded() || a.reloaded() {
 		t.Errorf("a page was reloaded, not updated live")
+	}
+	if shots.dir != "" {
+		shots.shoot(f, "ratification-rounds", "/talks/1/ratification")
 	}
 	k.open("/talks/1/ratification")
 	if h := k.text("#for-ratification"); !strings.Contains(h, "not agreed yet") || !strings.Contains(h, "Round 1") || !strings.Contains(h, "The line crosses the committee's.") {
