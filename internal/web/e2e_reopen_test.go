@@ -24,32 +24,16 @@ func TestE2EReopen(t *testing.T) {
 		p.follow("accept", `form#answer-accept button[type=submit]`)
 	}
 
-	f := newPerson(t, browser, srv, "F (facilitator)", "facilitator")
-	f.login()
-	f.open("/talks/1/ratification")
-	f.waitLive()
+	f := watchLive(t, browser, srv, "F (facilitator)", "facilitator", "/talks/1/ratification")
 	if eval[bool](f, "reopen form", present("form#reopen")) {
 		t.Fatalf("the ratification page offers to reopen before any rejection: %s", f.state())
 	}
-	f.mark()
-	n := newPerson(t, browser, srv, "N (Northland envoy)", "n.envoy1")
-	n.login()
-	n.open("/proposals/1")
-	n.waitLive()
+	n := watchLive(t, browser, srv, "N (Northland envoy)", "n.envoy1", "/proposals/1")
 	if eval[bool](n, "answer buttons", present("form#answer-accept")) {
 		t.Fatalf("the agreed talk's proposal page offers to accept: %s", n.state())
 	}
-	n.mark()
-	s := newPerson(t, browser, srv, "S (Southland principal)", "s.principal")
-	s.login()
-	s.open("/talks/1/agreement")
-	s.waitLive()
-	s.mark()
-	a := newPerson(t, browser, srv, "A (Southland advisor)", "s.advisor")
-	a.login()
-	a.open("/talks/1")
-	a.waitLive()
-	a.mark()
+	s := watchLive(t, browser, srv, "S (Southland principal)", "s.principal", "/talks/1/agreement")
+	a := watchLive(t, browser, srv, "A (Southland advisor)", "s.advisor", "/talks/1")
 
 	k := newPerson(t, browser, srv, "K (stakeholder)", "stakeholder")
 	k.login()

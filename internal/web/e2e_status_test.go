@@ -15,10 +15,7 @@ import (
 func TestE2ELiveStatus(t *testing.T) {
 	srv, browser := startE2E(t, 2*time.Minute)
 
-	p := newPerson(t, browser, srv, "N (Northland principal)", "n.principal")
-	p.login()
-	p.open("/proposals/1")
-	p.waitLive()
+	p := watchLive(t, browser, srv, "N (Northland principal)", "n.principal", "/proposals/1")
 	if !eval[bool](p, "answer buttons", present("form#answer-accept")) {
 		t.Fatalf("the principal cannot answer the demo's proposal: %s", p.state())
 	}
@@ -26,15 +23,10 @@ func TestE2ELiveStatus(t *testing.T) {
 	const typed = "Half a rationale, typed before the talk closed."
 	p.do("type a rationale", chromedp.SetValue(chromedp.ID("f-rationale"), typed))
 	kept := `document.querySelector("#f-rationale") && document.querySelector("#f-rationale").value === ` + jsString(typed)
-	p.mark()
-	e := newPerson(t, browser, srv, "A (Northland envoy)", "n.envoy1")
-	e.login()
-	e.open("/tracks/1")
-	e.waitLive()
+	e := watchLive(t, browser, srv, "A (Northland envoy)", "n.envoy1", "/tracks/1")
 	if !eval[bool](e, "new proposal link", present(`#proposals a[href$="/proposals/new"]`)) {
 		t.Fatalf("the envoy has no New proposal link: %s", e.state())
 	}
-	e.mark()
 
 	f := newPerson(t, browser, srv, "F (facilitator)", "facilitator")
 	f.login()

@@ -377,6 +377,19 @@ func (p *person) state() string {
 	return p.name + " on " + s
 }
 
+// watchLive signs in as demo person key, opens path, waits for its stream
+// and marks the page (mark), so that reloaded later tells a reload from a
+// live update.
+func watchLive(t *testing.T, browser context.Context, srv *liveServer, name, key, path string) *person {
+	t.Helper()
+	p := newPerson(t, browser, srv, name, key)
+	p.login()
+	p.open(path)
+	p.waitLive()
+	p.mark()
+	return p
+}
+
 // mark sets a flag in the page's window that a reload would clear.
 func (p *person) mark() {
 	p.t.Helper()
