@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs issue 4's table: the raw durable commit rate (BenchmarkRawCommit),
-# the API's write rate and p99 (BenchmarkAPI, ledger on, messages and
+# the same commit behind a bare HTTP handler with one client
+# (BenchmarkHTTPFloor: the most the goal at one client can reach), the
+# API's write rate and p99 (BenchmarkAPI, ledger on, messages and
 # counter-proposals at 1, 16 and 200 clients) and an event's delivery to
 # 1,000 subscribers (BenchmarkSSEFanout, and BenchmarkSSEFanoutServe against
 # a serve process of its own, 20 events each), RUNS times, on SQLite
@@ -22,7 +24,7 @@ go build -o "$dir/report" ./internal/loadtest/report
 for i in $(seq "$runs"); do
 	echo "run $i of $runs: $(date -u +%H:%M:%S) UTC" >&2
 	(cd internal/loadtest &&
-		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkRawCommit -test.benchtime 5000x &&
+		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkRawCommit|BenchmarkHTTPFloor' -test.benchtime 5000x &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(1|16|200)$' -test.benchtime "$benchtime" &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkSSEFanout -test.benchtime 20x) |
 		tee -a "$out.txt" | grep -E '^Benchmark' >&2

@@ -246,80 +246,9 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // BEGIN IMMEDIATE; PostgreSQL: defaults, one connection per writer, open
 // before the clock starts).
 func BenchmarkRawCommit(b *testing.B) {
-	ctx := context.Background()
 	for _, kind := range backends() {
 		b.Run(kind, func(b *testing.B) {
-			var insert func() error
-			warm := func(int) error { return insert() }
-			switch kind {
-			case "sqlite":
-				q := url.Values{}
-				for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
-					q.Add("_pragma", p)
-				}
-				q.Set("_txlock", "immediate")
-				db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "raw.db")+"?"+q.Encode())
-				if err != nil {
-					b.Fatal(err)
-				}
-				db.SetMaxOpenConns(1)
-				b.Cleanup(func() { db.Close() })
-				if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
-					b.Fatal(err)
-				}
-				insert = func() error {
-					tx, err := db.BeginTx(ctx, nil)
-					if err != nil {
-						return err
-					}
-					if _, err := tx.ExecContext(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row"); err != nil {
-						tx.Rollback()
-						return err
-					}
-					return tx.Commit()
-				}
-			case "postgres":
-				cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
-				if err != nil {
-					b.Fatal(err)
-				}
-				cfg.MaxConns = 16
-				pool, err := pgxpool.NewWithConfig(ctx, cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.Cleanup(pool.Close)
-				if _, err := pool.Exec(ctx, "CREATE TABLE t (id bigserial PRIMARY KEY, v text NOT NULL)"); err != nil {
-					b.Fatal(err)
-				}
-				insert = func() error {
-					_, err := pool.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row")
-					return err
-				}
-				// c connections open, each with the statement prepared, as
-				// the API's are when its runs start (world.warm): opening 15
-				// at the start of a run of 16 writers took 70–290 ms, in the
-				// run's time (docs/benchmarks.md).
-				warm = func(c int) error {
-					conns := make([]*pgxpool.Conn, 0, c)
-					defer func() {
-						for _, conn := range conns {
-							conn.Release()
-						}
-					}()
-					for range c {
-						conn, err := pool.Acquire(ctx)
-						if err != nil {
-							return err
-						}
-						conns = append(conns, conn)
-						if _, err := conn.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row"); err != nil {
-							return err
-						}
-					}
-					return nil
-				}
-			}
+			insert, warm := rawInserter(b, kind)
 			for _, c := range []int{1, 16} {
 				b.Run(fmt.Sprintf("writers=%d", c), func(b *testing.B) {
 					if err := warm(c); err != nil {
@@ -330,6 +259,86 @@ func BenchmarkRawCommit(b *testing.B) {
 			}
 		})
 	}
+}
+
+// rawInserter returns BenchmarkRawCommit's write on a fresh database of
+// kind: one small row inserted and committed, durably, as the API's
+// stores commit (SQLite: WAL, synchronous FULL, one connection;
+// PostgreSQL: its defaults, a pool of 16); and warm, which opens c
+// connections first.
+func rawInserter(b *testing.B, kind string) (insert func() error, warm func(c int) error) {
+	ctx := context.Background()
+	warm = func(int) error { return insert() }
+	switch kind {
+	case "sqlite":
+		q := url.Values{}
+		for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "raw.db")+"?"+q.Encode())
+		if err != nil {
+			b.Fatal(err)
+		}
+		db.SetMaxOpenConns(1)
+		b.Cleanup(func() { db.Close() })
+		if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"); err != nil {
+			b.Fatal(err)
+		}
+		insert = func() error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row"); err != nil {
+				tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}
+	case "postgres":
+		cfg, err := pgxpool.ParseConfig(pgtest.NewDatabase(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MaxConns = 16
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(pool.Close)
+		if _, err := pool.Exec(ctx, "CREATE TABLE t (id bigserial PRIMARY KEY, v text NOT NULL)"); err != nil {
+			b.Fatal(err)
+		}
+		insert = func() error {
+			_, err := pool.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row")
+			return err
+		}
+		// c connections open, each with the statement prepared, as
+		// the API's are when its runs start (world.warm): opening 15
+		// at the start of a run of 16 writers took 70–290 ms, in the
+		// run's time (docs/benchmarks.md).
+		warm = func(c int) error {
+			conns := make([]*pgxpool.Conn, 0, c)
+			defer func() {
+				for _, conn := range conns {
+					conn.Release()
+				}
+			}()
+			for range c {
+				conn, err := pool.Acquire(ctx)
+				if err != nil {
+					return err
+				}
+				conns = append(conns, conn)
+				if _, err := conn.Exec(ctx, "INSERT INTO t (v) VALUES ($1)", "a small row"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return insert, warm
 }
 
 // world is a talk served by the real handler (server.New over

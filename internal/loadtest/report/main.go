@@ -1,5 +1,5 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
-// BenchmarkAPI with the ledger on, BenchmarkSSEFanout and
+// BenchmarkAPI with the ledger on, BenchmarkHTTPFloor, BenchmarkSSEFanout and
 // BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
 // docs/benchmarks.md keeps, measured against the issue's goals, and draws
 // each case's API write rate as a share of the raw commit rate.
@@ -186,7 +186,35 @@ func writeTable(w io.Writer, rs runs) {
 			fmt.Fprintf(w, " %s |\n", verdict(p99, p99Goal, true))
 		}
 	}
+	writeFloor(w, rs)
 	writeFanout(w, rs)
+}
+
+func floorName(store string) string { return "BenchmarkHTTPFloor/" + store + "/clients=1" }
+
+// writeFloor writes the table of the HTTP floor's runs, if there are any:
+// a raw commit behind a handler that does nothing else, with one client,
+// as a share of the raw rate with one writer (the i-th run against the
+// i-th), the most that the goal at one client can reach.
+func writeFloor(w io.Writer, rs runs) {
+	header := false
+	for _, s := range stores {
+		floor, raw := rs.rates(floorName(s), "writes/s"), rs.rates(rawName(s, 1), "commits/s")
+		if len(floor) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\n| store | HTTP floor, 1 client (writes/s) | share of the raw rate, 1 writer | ≥ %d %% |\n|---|---|---|---|\n", shareGoal)
+			header = true
+		}
+		var sh []float64
+		for i := range min(len(floor), len(raw)) {
+			if raw[i] > 0 {
+				sh = append(sh, 100*floor[i]/raw[i])
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %s %% | %s |\n", s, list("%.0f", floor), list("%.0f", sh), verdict(sh, shareGoal, false))
+	}
 }
 
 // writeFanout writes the table of the SSE fan-out's runs, if there are any.

@@ -16,12 +16,14 @@ PASS
 BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    644534 ns/op	         1.738 p99-ms	         3.569 steal-%	      1552 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         6.712 steal-%	      6712 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        37.08 p99-ms	         4.602 steal-%	      9205 writes/s
+BenchmarkHTTPFloor/sqlite/clients=1-2         	    5000	    400000 ns/op	         0.9 p99-ms	         0 steal-%	      2500 writes/s
 ok  	github.com/backchannel/backchannel/internal/loadtest	80.1s
 BenchmarkRawCommit/sqlite/writers=1-2         	    5000	    250000 ns/op	      4000 commits/s
 BenchmarkRawCommit/sqlite/writers=16-2        	    5000	    250000 ns/op	      4000 commits/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    500000 ns/op	         1.5 p99-ms	         0 steal-%	      2000 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         0 steal-%	      6000 writes/s
 BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        45.0 p99-ms	         0 steal-%	      9000 writes/s
+BenchmarkHTTPFloor/sqlite/clients=1-2         	    5000	    400000 ns/op	         0.9 p99-ms	         0 steal-%	      1800 writes/s
 BenchmarkSSEFanout/sqlite/subscribers=1000-2         	      20	  30989275 ns/op	        38.75 deliver-max-ms	        21.7 deliver-p50-ms	        34.7 deliver-p99-ms	         3.016 heap-before-MiB	        40.6 heap-connected-MiB	        68.0 heap-max-MiB
 BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        35.0 deliver-p50-ms	       121.0 deliver-p99-ms	        31.09 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        39.26 server-heap-max-MiB	        69.79 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        76.59 server-rss-max-MiB
 BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        23.1 deliver-p50-ms	        41.6 deliver-p99-ms	        30.5 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        38.6 server-heap-max-MiB	        70.2 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        77.4 server-rss-max-MiB
@@ -41,12 +43,18 @@ func TestReport(t *testing.T) {
 		// 1552/3670 = 42.3 %, 2000/4000 = 50 %; 6712/3884 = 172.8 %; 9205/3884 = 237.0 %.
 		"| sqlite | message | 42, 50 %: met in 1 of 2 | 173, 150 %: met | 237, 225 %: met | met |",
 		"| sqlite | counter | — %: not run | — %: not run | — %: not run | not run |",
+		// 2500/3670 = 68.1 %, 1800/4000 = 45 %; no PostgreSQL floor, no row.
+		"| sqlite | 2,500, 1,800 | 68, 45 % | met in 1 of 2 |",
 		"| sqlite, in the test process (heap: server and clients) | 34.7 (21.7) ms | met | 41 (68) MiB | — |",
 		"| postgres, a serve process (its own memory) | 121.0 (35.0), 41.6 (23.1) ms | met in 1 of 2 | 31 (39), 30 (39) MiB | 70 (77), 70 (77) MiB |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)
 		}
+	}
+
+	if strings.Contains(out, "| postgres | —") {
+		t.Errorf("the report has a floor row without its runs:\n%s", out)
 	}
 
 	file := filepath.Join(t.TempDir(), "share.png")
