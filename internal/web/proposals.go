@@ -384,9 +384,8 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	if p.Carried, p.CarriedOpen, err = h.carried(r, tc, prop); err != nil {
 		return nil, err
 	}
-	// A party that has answered the version has countered it or must
-	// withdraw its answer first (the Service says ECONFLICT); a
-	// facilitator's counter is a redraft and answers for no one.
+	// Why one who proposes cannot counter, where nothing else on the page
+	// says so (an agreed talk shows its agreement).
 	switch {
 	case !tc.View.CanPropose() || tc.Talk.Space == nil:
 	case tc.Talk.Status == talks.StatusClosed:
@@ -394,6 +393,9 @@ func (h *Handler) loadProposal(r *http.Request, id int64) (*proposalPage, error)
 	case p.Open && tc.View.CanAnswer() && p.Mine != nil:
 		p.CounterBlocked = fmt.Sprintf("%s has answered %s: withdraw its answer to counter it.", p.PartyName(tc.Me.PartyID), p.Label(p.Selected.ID))
 	}
+	// A party that has answered the version has countered it or must
+	// withdraw its answer first (the Service says ECONFLICT); a
+	// facilitator's counter is a redraft and answers for no one.
 	if p.Open && tc.View.CanPropose() && tc.Talk.Space != nil && (!tc.View.CanAnswer() || p.Mine == nil) {
 		p.Counter = &versionForm{Space: tc.Talk.Space, Values: p.Selected.Values, Clauses: p.Selected.Clauses, Errors: formErrors{}}
 		// A mediator's suggestion opens the form prefilled with its
@@ -728,9 +730,9 @@ func (h *Handler) handleAgreement(w http.ResponseWriter, r *http.Request) error 
 	ag, err := h.svc.ReadAgreement(ctx, id) // a recorded read
 	if talks.ErrorCode(err) == talks.ENOTFOUND {
 		// A member of the talk learns only that there is none it may see;
-		// the page shows the agreement when it comes.
-		// An agreement page left open when its talk is reopened asks
-		// for this with htmx, which swaps only a 2xx answer in.
+		// the page shows the agreement when it comes. An agreement page
+		// left open when its talk is reopened asks for this with htmx,
+		// which swaps in only a 2xx answer: 200 for it.
 		pg := h.page(r, "No agreement yet · "+tc.Talk.Title, p)
 		pg.Live = &Live{TalkID: id, Head: tc.View.Head()}
 		status := http.StatusNotFound

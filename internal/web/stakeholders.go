@@ -53,7 +53,8 @@ type ratPage struct {
 	ReopenError  string // of the reopen form
 
 	// Both: the rounds of ratification that reopenings ended, oldest
-	// first, with the stakeholders' names by user ID.
+	// first (their stakeholders named by Names, which a stakeholder's
+	// page loads only if there are rounds).
 	Rounds []*talks.RatificationRound
 }
 
