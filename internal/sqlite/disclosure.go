@@ -26,6 +26,14 @@ func settledFor(ctx context.Context, tx *txn, talkID, proposalID int64) error {
 	return talks.Errorf(talks.ECONFLICT, "The talk is agreed; its text no longer changes.")
 }
 
+// nextRevision is the revision of a talk's next disclosure plan ($1): one
+// more than its current plan's or, if it has none (none yet, or its
+// agreement was reopened), than the number of plans ever proposed, so that
+// a revision, which a consent's signed statement names, is never used twice
+// in a talk.
+const nextRevision = `SELECT COALESCE((SELECT revision FROM disclosures WHERE talk_id = $1),
+	(SELECT COUNT(*) FROM events WHERE talk_id = $1 AND type = 'disclosure.proposed')) + 1`
+
 // ProposeDisclosure implements talks.Store.
 func (s *Store) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trackID int64, st talks.Stamp) error {
 	terms, err := json.Marshal(d.Terms)
@@ -41,7 +49,7 @@ func (s *Store) ProposeDisclosure(ctx context.Context, d *talks.Disclosure, trac
 			return err
 		}
 		var rev int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(revision), 0) + 1 FROM disclosures WHERE talk_id = $1`, d.TalkID).Scan(&rev); err != nil {
+		if err := tx.QueryRowContext(ctx, nextRevision, d.TalkID).Scan(&rev); err != nil {
 			return fmt.Errorf("find disclosure: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM disclosure_consents WHERE talk_id = $1`, d.TalkID); err != nil {

@@ -207,6 +207,14 @@ func testReopen(t *testing.T, s talks.Store) {
 	if ag, err := s.FindAgreement(ctx, f.talk.ID); err != nil || ag.VersionID != f.v3.ID {
 		t.Fatalf("agreement after agreeing again = %+v (%v)", ag, err)
 	}
+	// The next plan's revision follows the undone one's: a consent's
+	// signed statement names a revision, which is never used twice.
+	next := &talks.Disclosure{TalkID: f.talk.ID, VersionID: f.v3.ID, Embargo: t0.Add(48 * time.Hour),
+		Terms: []talks.DisclosureTerm{{Issue: "line"}}, ProposedBy: f.mNorthP.ID}
+	must(t, "ProposeDisclosure (again)", s.ProposeDisclosure(ctx, next, f.back.ID, stamp(f.northP.ID, 432)))
+	if next.Revision != 2 {
+		t.Errorf("the first plan after a reopening has revision %d, want 2", next.Revision)
+	}
 	must(t, "Ratify (again)", s.Ratify(ctx, f.talk.ID, chair.ID, talks.DecisionRatify, "Now within our lines.", stamp(chair.ID, 433)))
 	must(t, "Ratify 2 (again)", s.Ratify(ctx, f.talk.ID, mayor.ID, talks.DecisionRatify, "", stamp(mayor.ID, 434)))
 	if tk, err := s.FindTalkByID(ctx, f.talk.ID); err != nil || tk.Status != talks.StatusRatified {
