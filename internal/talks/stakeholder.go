@@ -355,8 +355,8 @@ func (s *Service) Ratify(ctx context.Context, talkID int64, d Decision, comment 
 // agreement (see StakeholderStore.ReopenTalk) and returns the talk. The
 // convener and facilitators may (EFORBIDDEN for other members). ECONFLICT
 // unless the talk is agreed (or closed since) and some stakeholder has
-// rejected its agreement, or if the agreement's terms are already public,
-// which the store decides in its write: those stay as published.
+// rejected its agreement, or if the agreement's terms are already public
+// (the last two the store decides in its write): those stay as published.
 func (s *Service) ReopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 	return withFreshViewOf(ctx, func(ctx context.Context) (*Talk, error) { return s.reopenTalk(ctx, talkID) })
 }
@@ -370,12 +370,8 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 	} else if v.Talk.Status != StatusAgreed && v.Talk.Status != StatusClosed {
 		return nil, Errorf(ECONFLICT, "The talk is %s; only a talk whose agreement a stakeholder has rejected opens again.", v.Talk.Status)
 	}
-	sts, err := s.store.FindStakeholders(ctx, talkID)
-	if err != nil {
-		return nil, err
-	} else if !slices.ContainsFunc(sts, func(st *Stakeholder) bool { return st.Decision == DecisionReject }) {
-		return nil, Errorf(ECONFLICT, "No stakeholder has rejected the agreement; it stands.")
-	}
+	// The store decides the rest in its write: a rejection, and terms not
+	// yet public.
 	if err := s.store.ReopenTalk(ctx, talkID, s.stamp(v)); err != nil {
 		return nil, err
 	}
@@ -390,7 +386,7 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 type RatificationRound struct {
 	Decisions  []*Stakeholder // UserID, Decision, Comment and DecidedAt
 	ReopenedAt time.Time
-	ReopenedBy int64 // the user who reopened the talk
+	ReopenedBy int64 // the user who reopened the talk; 0 for a stakeholder, who sees no member
 }
 
 // EarlierRounds returns the ratification rounds of talk talkID that a
@@ -398,7 +394,8 @@ type RatificationRound struct {
 // members and stakeholders may read them (ENOTFOUND for anyone else), as
 // they read the stakeholders' current decisions (FindStakeholders).
 func (s *Service) EarlierRounds(ctx context.Context, talkID int64) ([]*RatificationRound, error) {
-	if _, _, err := s.stakeholderOf(ctx, talkID); err != nil && ErrorCode(err) != EFORBIDDEN {
+	_, own, err := s.stakeholderOf(ctx, talkID)
+	if err != nil && ErrorCode(err) != EFORBIDDEN {
 		return nil, err
 	}
 	reopened, err := s.store.FindEvents(ctx, EventFilter{TalkID: talkID, Type: EventTalkReopened})
@@ -411,7 +408,10 @@ func (s *Service) EarlierRounds(ctx context.Context, talkID int64) ([]*Ratificat
 	}
 	rounds := make([]*RatificationRound, len(reopened))
 	for i, e := range reopened {
-		rounds[i] = &RatificationRound{ReopenedAt: Timestamp(e.Time), ReopenedBy: e.ActorID}
+		rounds[i] = &RatificationRound{ReopenedAt: Timestamp(e.Time)}
+		if own == nil { // a member
+			rounds[i].ReopenedBy = e.ActorID
+		}
 	}
 	i := 0
 	for _, e := range given {
