@@ -136,7 +136,7 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	var firstErr error
 	var wg sync.WaitGroup
 	cpu0 := cpuTime(b)
-	steal0, stealOK := stealTime()
+	mach0, machOK := machineTimes()
 	b.ResetTimer()
 	start := time.Now()
 	for g := range c {
@@ -172,15 +172,19 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpuTime(b) - cpu0
-	steal1, _ := stealTime()
+	mach1, _ := machineTimes()
 	b.StopTimer()
 	if firstErr != nil {
 		b.Fatal(firstErr)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), unit)
 	b.ReportMetric(float64(cpu/time.Microsecond)/float64(b.N), "cpu-µs/op")
-	if stealOK {
-		b.ReportMetric(100*(steal1-steal0).Seconds()/(elapsed.Seconds()*float64(runtime.NumCPU())), "steal-%")
+	if machOK {
+		cores := elapsed.Seconds() * float64(runtime.NumCPU())
+		busy := mach1.busy - mach0.busy
+		b.ReportMetric(100*(mach1.steal-mach0.steal).Seconds()/cores, "steal-%")
+		b.ReportMetric(100*busy.Seconds()/cores, "machine-busy-%")
+		b.ReportMetric(float64(busy/time.Microsecond)/float64(b.N), "machine-cpu-µs/op")
 	}
 	reportPercentiles(b, "", durs)
 	if calls != nil {
@@ -192,27 +196,48 @@ func load(b *testing.B, c int, unit string, interval time.Duration, op func(g, i
 	}
 }
 
-// stealTime returns the time the machine's CPUs, summed, were ready to run
-// but the hypervisor ran something else (steal, in /proc/stat), or false
-// where the kernel does not say. On a virtual machine whose host is busy
-// it takes a share of the CPU that varies from one minute to the next, and
-// the rates with it: steal-% says how much of a run's CPU time it took.
-func stealTime() (time.Duration, bool) {
+// cpuTimes are the machine's CPU times, summed over its CPUs, from the
+// first line of /proc/stat.
+type cpuTimes struct {
+	// busy is the time the CPUs ran anything: this process, the
+	// PostgreSQL server's backends, the kernel's work for them and
+	// everything else on the machine (user, nice, system, irq, softirq).
+	// With cpu-µs/op (this process alone) it says what a write costs the
+	// database server, and machine-busy-% near 100 says that the cores,
+	// not the disk, bound the rate.
+	busy time.Duration
+	// steal is the time the CPUs were ready to run but the hypervisor ran
+	// something else. On a virtual machine whose host is busy it takes a
+	// share of the CPU that varies from one minute to the next, and the
+	// rates with it: steal-% says how much of a run's CPU time it took.
+	steal time.Duration
+}
+
+// machineTimes returns the machine's CPU times, or false where the kernel
+// does not give them.
+func machineTimes() (cpuTimes, bool) {
 	data, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, false
+		return cpuTimes{}, false
 	}
 	line, _, _ := strings.Cut(string(data), "\n")
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, false
+		return cpuTimes{}, false
 	}
-	n, err := strconv.ParseInt(f[8], 10, 64)
-	if err != nil {
-		return 0, false
+	// user nice system idle iowait irq softirq steal, in clock ticks of
+	// USER_HZ, which Linux fixes at 100 a second.
+	var ticks [8]int64
+	for i := range ticks {
+		n, err := strconv.ParseInt(f[1+i], 10, 64)
+		if err != nil {
+			return cpuTimes{}, false
+		}
+		ticks[i] = n
 	}
-	// In clock ticks of USER_HZ, which Linux fixes at 100 a second.
-	return time.Duration(n) * 10 * time.Millisecond, true
+	const tick = 10 * time.Millisecond
+	busy := ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
+	return cpuTimes{busy: time.Duration(busy) * tick, steal: time.Duration(ticks[7]) * tick}, true
 }
 
 // cpuTime returns the CPU time (user and system) the process has used:

@@ -187,7 +187,56 @@ func writeTable(w io.Writer, rs runs) {
 		}
 	}
 	writeFloor(w, rs)
+	writeCeiling(w, rs)
 	writeFanout(w, rs)
+}
+
+// writeCeiling writes, for the runs that measured the machine's CPU (all
+// processes: the test's, the database server's, the kernel's), what each
+// case's rate would be with both cores busy at the same CPU time a write:
+// its rate / machine-busy-%. Below the goal, no scheduling of the same
+// work reaches it; only less CPU a write does. Its share is set against the
+// raw rate as the goals' table does.
+func writeCeiling(w io.Writer, rs runs) {
+	header := false
+	for _, s := range stores {
+		for _, wr := range writes {
+			for _, c := range clients {
+				name := apiName(s, wr, c)
+				rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
+				mcpu, pcpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op")
+				if len(busy) == 0 || len(busy) != len(rate) {
+					continue
+				}
+				if !header {
+					fmt.Fprintf(w, "\n| store | write | clients | machine busy | CPU a write: machine (this process) | rate with the cores full | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
+					header = true
+				}
+				var ceil []float64
+				for i := range rate {
+					if busy[i] > 0 {
+						ceil = append(ceil, rate[i]*100/busy[i])
+					}
+				}
+				writers := 16
+				if c == 1 {
+					writers = 1
+				}
+				raw := rs.rates(rawName(s, writers), "commits/s")
+				var sh []float64
+				for i := range min(len(ceil), len(raw)) {
+					if raw[i] > 0 {
+						sh = append(sh, 100*ceil[i]/raw[i])
+					}
+				}
+				var both []string
+				for i := range min(len(mcpu), len(pcpu)) {
+					both = append(both, fmt.Sprintf("%s (%s)", group(fmt.Sprintf("%.0f", mcpu[i])), group(fmt.Sprintf("%.0f", pcpu[i]))))
+				}
+				fmt.Fprintf(w, "| %s | %s | %d | %s %% | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", busy), strings.Join(both, ", "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
+			}
+		}
+	}
 }
 
 func floorName(store string) string { return "BenchmarkHTTPFloor/" + store + "/clients=1" }
@@ -215,6 +264,20 @@ func writeFloor(w io.Writer, rs runs) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s %% | %s |\n", s, list("%.0f", floor), list("%.0f", sh), verdict(sh, shareGoal, false))
 	}
+}
+
+// reach says a ceiling's verdict in its own words: a ceiling that meets
+// the goal leaves it within reach, no more.
+func reach(v string) string {
+	switch {
+	case v == "met":
+		return "within reach"
+	case v == "missed":
+		return "out of reach"
+	case strings.HasPrefix(v, "met in "):
+		return "within reach in " + strings.TrimPrefix(v, "met in ")
+	}
+	return v
 }
 
 // writeFanout writes the table of the SSE fan-out's runs, if there are any.
