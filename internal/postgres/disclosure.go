@@ -179,7 +179,7 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 			return talks.Errorf(talks.ECONFLICT, "The agreement has already been carried into the official track.")
 		}
 		var id int64
-		if err := tx.QueryRow(ctx, `INSERT INTO proposals (talk_id, track_id, title, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		if err := tx.QueryRow(ctx, `INSERT INTO proposals (talk_id, track_id, title, author_id, created_at, carried) VALUES ($1, $2, $3, $4, $5, true) RETURNING id`,
 			talkID, p.TrackID, p.Title, p.AuthorID, at).Scan(&id); err != nil {
 			return fmt.Errorf("insert proposal: %w", err)
 		}
@@ -197,7 +197,7 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 		if err := tx.record(ctx, p.TrackID, talks.EventProposalCarried, st, talks.ProposalCarried{ProposalID: id, MemberID: h.MemberID}); err != nil {
 			return err
 		}
-		p.ID, p.TalkID, p.CreatedAt = id, talkID, at
+		p.ID, p.TalkID, p.CreatedAt, p.Carried = id, talkID, at, true
 		h.TalkID, h.ProposalID, h.CarriedAt = talkID, id, at
 		return nil
 	})

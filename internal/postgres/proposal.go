@@ -497,7 +497,7 @@ func (s *Store) FindProposals(ctx context.Context, f talks.ProposalFilter) ([]*t
 }
 
 func (s *Store) findProposals(ctx context.Context, where string, args ...any) ([]*talks.Proposal, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, track_id, title, author_id, created_at FROM proposals WHERE `+where+` ORDER BY id`, args...)
+	rows, err := s.pool.Query(ctx, `SELECT id, talk_id, track_id, title, author_id, created_at, carried FROM proposals WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find proposals: %w", err))
 	}
@@ -505,7 +505,7 @@ func (s *Store) findProposals(ctx context.Context, where string, args ...any) ([
 	var a []*talks.Proposal
 	for rows.Next() {
 		var p talks.Proposal
-		if err := rows.Scan(&p.ID, &p.TalkID, &p.TrackID, &p.Title, &p.AuthorID, &p.CreatedAt); err != nil {
+		if err := rows.Scan(&p.ID, &p.TalkID, &p.TrackID, &p.Title, &p.AuthorID, &p.CreatedAt, &p.Carried); err != nil {
 			return nil, translate(err)
 		}
 		p.CreatedAt = p.CreatedAt.UTC()

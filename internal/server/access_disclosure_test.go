@@ -250,6 +250,16 @@ func TestAgreementReadsAndHandoff(t *testing.T) {
 	if h.ProposalID != p.ID || h.Provenance != Provenance {
 		t.Errorf("hand-off = %+v, want proposal %d carried from a back-channel", h, p.ID)
 	}
+	var ps []Proposal
+	w.must(200, "NA", "GET", base+"/proposals", nil, &ps)
+	for _, q := range ps {
+		if q.Carried != (q.ID == p.ID) {
+			t.Errorf("proposal %d (%q): carried %v", q.ID, q.Title, q.Carried)
+		}
+	}
+	if !p.Carried {
+		t.Errorf("the hand-off answered proposal %+v, want it carried", p)
+	}
 	for _, path := range []string{fmt.Sprintf("/api/v1/proposals/%d", p.ID), fmt.Sprintf("/api/v1/proposals/%d/versions", p.ID), base + "/handoff", base + "/proposals"} {
 		st, got := w.do("NA", "GET", path, nil)
 		if st != 200 {

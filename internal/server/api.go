@@ -187,10 +187,11 @@ type Proposal struct {
 	Title     string    `json:"title"`
 	AuthorID  int64     `json:"author_id"`
 	CreatedAt time.Time `json:"created_at"`
+	Carried   bool      `json:"carried"`
 }
 
 func apiProposal(p *talks.Proposal) Proposal {
-	return Proposal{ID: p.ID, TalkID: p.TalkID, TrackID: p.TrackID, Title: p.Title, AuthorID: p.AuthorID, CreatedAt: p.CreatedAt}
+	return Proposal{ID: p.ID, TalkID: p.TalkID, TrackID: p.TrackID, Title: p.Title, AuthorID: p.AuthorID, CreatedAt: p.CreatedAt, Carried: p.Carried}
 }
 
 // Version is one text of a proposal.

@@ -179,7 +179,7 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 			return fmt.Errorf("find hand-off: %w", err)
 		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO proposals (talk_id, track_id, title, author_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		if err := tx.QueryRowContext(ctx, `INSERT INTO proposals (talk_id, track_id, title, author_id, created_at, carried) VALUES ($1, $2, $3, $4, $5, 1) RETURNING id`,
 			talkID, p.TrackID, p.Title, p.AuthorID, formatTime(at)).Scan(&id); err != nil {
 			return fmt.Errorf("insert proposal: %w", err)
 		}
@@ -197,7 +197,7 @@ func (s *Store) CarryAgreement(ctx context.Context, p *talks.Proposal, v *talks.
 		if err := record(ctx, tx, talkID, p.TrackID, talks.EventProposalCarried, st, talks.ProposalCarried{ProposalID: id, MemberID: h.MemberID}); err != nil {
 			return err
 		}
-		p.ID, p.TalkID, p.CreatedAt = id, talkID, at
+		p.ID, p.TalkID, p.CreatedAt, p.Carried = id, talkID, at, true
 		h.TalkID, h.ProposalID, h.CarriedAt = talkID, id, at
 		return nil
 	})

@@ -27,7 +27,7 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	// Undo 00015 to 00010 by hand (00010's Down keeps the
+	// Undo 00016 to 00010 by hand (00010's Down keeps the
 	// rebuilt talks table), then let Open apply them again over the seeded
 	// talk.
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -35,7 +35,8 @@ func TestMigration00010KeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range []string{"ALTER TABLE members DROP COLUMN removed", "DELETE FROM goose_db_version WHERE version_id = 15",
+	for _, q := range []string{"ALTER TABLE proposals DROP COLUMN carried", "DELETE FROM goose_db_version WHERE version_id = 16",
+		"ALTER TABLE members DROP COLUMN removed", "DELETE FROM goose_db_version WHERE version_id = 15",
 		"DROP TABLE login_tokens", "DELETE FROM goose_db_version WHERE version_id = 14",
 		"DROP INDEX answers_version_id", "CREATE INDEX answers_proposal_id ON answers (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 13",
 		"CREATE INDEX versions_proposal_id ON versions (proposal_id, id)", "DELETE FROM goose_db_version WHERE version_id = 12",
@@ -71,5 +72,76 @@ func TestMigration00010KeepsData(t *testing.T) {
 	}
 	if _, err := db.Exec("UPDATE talks SET status = 'bogus' WHERE id = ?", d.Talk.ID); err == nil {
 		t.Error("status bogus accepted after 00010")
+	}
+}
+
+// TestMigration00016Carried runs migration 00016 over a talk whose
+// back-channel agreement was carried into the official track and then
+// undone by a reopening, which took the hand-off with it: the migration
+// finds the carried proposal from the log's proposal.carried, and marks
+// no other.
+func TestMigration00016Carried(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "bc.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := talks.NewService(st, talks.SystemClock)
+	d, err := demo.Seed(ctx, st, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &talks.Version{Values: d.Counter.Values}
+	if err := svc.CreateProposal(d.As(ctx, "n.envoy1"), &talks.Proposal{TrackID: d.Back.ID, Title: "Quiet text"}, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"n.envoy1", "s.envoy2"} {
+		if err := svc.AnswerVersion(d.As(ctx, key), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerAccept}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	carried, err := svc.CarryAgreement(d.As(ctx, "n.principal"), d.Talk.ID, "Carried text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Ratify(d.As(ctx, "stakeholder"), d.Talk.ID, talks.DecisionReject, "Not that line."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ReopenTalk(d.As(ctx, "facilitator"), d.Talk.ID); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var handoffs int
+	if err := db.QueryRow("SELECT count(*) FROM handoffs").Scan(&handoffs); err != nil || handoffs != 0 {
+		t.Fatalf("hand-offs after reopening: %d, %v", handoffs, err)
+	}
+	for _, q := range []string{"ALTER TABLE proposals DROP COLUMN carried", "DELETE FROM goose_db_version WHERE version_id = 16"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	st, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	defer st.Close()
+	ps, err := st.FindProposals(ctx, talks.ProposalFilter{TalkID: d.Talk.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) < 3 {
+		t.Fatalf("%d proposals, want the demo's, the back-channel's and the carried one", len(ps))
+	}
+	for _, p := range ps {
+		if p.Carried != (p.ID == carried.ID) {
+			t.Errorf("proposal %d (%q) after 00016: carried %v", p.ID, p.Title, p.Carried)
+		}
 	}
 }

@@ -289,7 +289,7 @@ func (s *Store) FindProposals(ctx context.Context, f talks.ProposalFilter) ([]*t
 }
 
 func (s *Store) findProposals(ctx context.Context, where string, args ...any) ([]*talks.Proposal, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, talk_id, track_id, title, author_id, created_at FROM proposals WHERE `+where+` ORDER BY id`, args...)
+	rows, err := s.read.QueryContext(ctx, `SELECT id, talk_id, track_id, title, author_id, created_at, carried FROM proposals WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, translate(fmt.Errorf("find proposals: %w", err))
 	}
@@ -298,7 +298,7 @@ func (s *Store) findProposals(ctx context.Context, where string, args ...any) ([
 	for rows.Next() {
 		var p talks.Proposal
 		var created string
-		if err := rows.Scan(&p.ID, &p.TalkID, &p.TrackID, &p.Title, &p.AuthorID, &created); err != nil {
+		if err := rows.Scan(&p.ID, &p.TalkID, &p.TrackID, &p.Title, &p.AuthorID, &created, &p.Carried); err != nil {
 			return nil, translate(err)
 		}
 		if p.CreatedAt, err = parseTime(created); err != nil {

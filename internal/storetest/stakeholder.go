@@ -155,6 +155,18 @@ func testReopen(t *testing.T, s talks.Store) {
 	wantCode(t, "FindDisclosure after reopening", err, talks.ENOTFOUND)
 	_, err = s.FindHandoff(ctx, f.talk.ID)
 	wantCode(t, "FindHandoff after reopening", err, talks.ENOTFOUND)
+	// The carried proposal stays, and stays carried: its text came from
+	// the back-channel whatever became of the agreement.
+	if !cp.Carried {
+		t.Errorf("CarryAgreement left the proposal's Carried unset")
+	}
+	ps, err := s.FindProposals(ctx, talks.ProposalFilter{TalkID: f.talk.ID})
+	must(t, "FindProposals", err)
+	for _, p := range ps {
+		if p.Carried != (p.ID == cp.ID) {
+			t.Errorf("proposal %d (%q) after reopening: carried %v", p.ID, p.Title, p.Carried)
+		}
+	}
 	sts, err := s.FindStakeholders(ctx, f.talk.ID)
 	must(t, "FindStakeholders", err)
 	for _, st := range sts {

@@ -567,6 +567,7 @@ func (s *State) applyDisclosure(e *Event, parties map[int64]*Party, x *textIndex
 			return fmt.Errorf("carried twice")
 		}
 		s.Handoff = &Handoff{TalkID: e.TalkID, ProposalID: p.ProposalID, MemberID: p.MemberID, CarriedAt: at}
+		x.proposals[p.ProposalID].Carried = true
 	}
 	return nil
 }

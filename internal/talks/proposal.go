@@ -41,6 +41,11 @@ type Proposal struct {
 	Title     string
 	AuthorID  int64 // the member who proposed it
 	CreatedAt time.Time
+	// Carried marks a proposal carried from a back-channel into the
+	// official track (Service.CarryAgreement): its first version is a
+	// back-channel's agreed text. It stays when a reopening undoes the
+	// agreement and its Handoff.
+	Carried bool
 }
 
 // ProposalFilter selects proposals in ascending ID order. TalkID is

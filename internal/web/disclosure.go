@@ -176,16 +176,22 @@ func (h *Handler) fillDisclosure(r *http.Request, p *agreementPage) error {
 // and whether it still takes answers: the talk is agreed, but not (yet)
 // on it. The carried proposal is in the official track, so a viewer who
 // cannot see the agreement knows the agreement is not the carried one.
+// Its provenance outlives the hand-off: after a reopening it is an
+// ordinary proposal of the official track whose text came from a
+// back-channel.
 func (h *Handler) carried(r *http.Request, tc *talkCtx, prop *talks.Proposal) (carried, open bool, err error) {
-	ho, err := h.svc.FindHandoff(r.Context(), tc.Talk.ID)
-	if talks.ErrorCode(err) == talks.ENOTFOUND {
-		return false, false, nil
-	} else if err != nil {
-		return false, false, err
-	} else if ho.ProposalID != prop.ID {
+	if !prop.Carried {
 		return false, false, nil
 	}
 	if tc.Talk.Status != talks.StatusAgreed && tc.Talk.Status != talks.StatusRatified {
+		return true, false, nil
+	}
+	ho, err := h.svc.FindHandoff(r.Context(), tc.Talk.ID)
+	if talks.ErrorCode(err) == talks.ENOTFOUND {
+		return true, false, nil
+	} else if err != nil {
+		return false, false, err
+	} else if ho.ProposalID != prop.ID {
 		return true, false, nil
 	}
 	ag, err := h.svc.FindAgreement(r.Context(), tc.Talk.ID)

@@ -175,4 +175,20 @@ func TestHandoffPage(t *testing.T) {
 	res = np.get(fmt.Sprintf("/talks/%d/agreement", d.Talk.ID))
 	wantContains(t, res, `id="handoff"`, "carried from a back-channel")
 	wantNotContains(t, res, `id="carry"`)
+	official := fmt.Sprintf("/tracks/%d", d.Official.ID)
+	wantContains(t, np.get(official), ">from a back-channel</span>")
+
+	// A stakeholder rejects the agreement and the facilitator reopens the
+	// talk: the hand-off goes with the agreement, but the carried proposal
+	// stays what it is, a text from a back-channel, now answered and
+	// countered like any other.
+	ratification := fmt.Sprintf("/talks/%d/ratification", d.Talk.ID)
+	wantStatus(t, e.login(t, "stakeholder").post(ratification, url.Values{"decision": {"reject"}, "comment": {"Not on that line."}}), http.StatusSeeOther)
+	wantStatus(t, e.login(t, "facilitator").post(fmt.Sprintf("/talks/%d/reopen", d.Talk.ID), nil), http.StatusSeeOther)
+	res = e.login(t, "n.advisor").get(loc)
+	wantContains(t, res, `id="provenance"`, "Carried from a back-channel")
+	wantNotContains(t, res, "not countered")
+	res = s1.get(loc)
+	wantContains(t, res, `id="provenance"`, `form id="answer-accept"`, `form id="counter"`)
+	wantContains(t, np.get(official), ">from a back-channel</span>")
 }
