@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -194,5 +195,32 @@ func testSoleMemberRemoved(t *testing.T, s talks.Store) {
 	if got, want := membersOf(alone), []int64{f.mNorthP.ID}; !reflect.DeepEqual(got, want) {
 		t.Errorf("members of the North-only back-channel = %v, want %v", got, want)
 	}
+
+	// A member alone on a back-channel whose party has no principal to
+	// keep it: the removal is refused, as the last member's leaving the
+	// track is, and writes nothing. Once the party has a principal, it
+	// goes through, and the principal keeps the back-channel.
+	east := &talks.Party{TalkID: f.talk.ID, Name: "Eastland"}
+	must(t, "AddParty", s.AddParty(ctx, east, stamp(f.convener.ID, 627)))
+	envoy := &talks.Member{TalkID: f.talk.ID, UserID: newUser(t, s, "east-envoy").ID, PartyID: east.ID, Role: talks.RoleEnvoy}
+	must(t, "AddMember", s.AddMember(ctx, envoy, stamp(f.convener.ID, 628)))
+	eastAlone := track("East only", 629, envoy.ID)
+	before := talkHead(t, s, f.talk.ID)
+	err := s.RemoveMember(ctx, f.talk.ID, envoy.ID, stamp(f.convener.ID, 630))
+	wantCode(t, "RemoveMember (no principal to keep its back-channel)", err, talks.ECONFLICT)
+	if after := talkHead(t, s, f.talk.ID); after != before {
+		t.Errorf("the refused removal appended %d events", after-before)
+	}
+	if got, want := membersOf(eastAlone), []int64{envoy.ID}; !reflect.DeepEqual(got, want) {
+		t.Errorf("members of the East-only back-channel after the refusal = %v, want %v", got, want)
+	}
+	if m, err := s.FindMembers(ctx, talks.MemberFilter{TalkID: f.talk.ID}); err != nil || !slices.ContainsFunc(m, func(m *talks.Member) bool { return m.ID == envoy.ID && !m.Removed }) {
+		t.Errorf("the envoy is not a member after the refused removal (%v)", err)
+	}
+	principal := &talks.Member{TalkID: f.talk.ID, UserID: newUser(t, s, "east-principal").ID, PartyID: east.ID, Role: talks.RolePrincipal}
+	must(t, "AddMember", s.AddMember(ctx, principal, stamp(f.convener.ID, 631)))
+	removed(envoy, 632,
+		event(talks.EventMemberRemoved, 0, talks.MemberRemoved{MemberID: envoy.ID}),
+		event(talks.EventTrackMemberAdded, eastAlone.ID, talks.TrackMemberAdded{MemberID: principal.ID, From: envoy.ID}))
 	checkProjection(t, s, f.talk.ID)
 }
