@@ -716,6 +716,7 @@ var talkFreeRoutes = map[string]string{
 	"POST /api/v1/login":              "accounts, not talks (TestLogin)",
 	"POST /api/v1/logout":             "accounts, not talks (TestLogin)",
 	"GET /api/v1/me":                  "the caller's own account",
+	"GET /api/v1/me/talks/events":     "the caller's own talks (TestMyTalksStream)",
 	"GET /api/v1/tokens":              "checked below: lists only the caller's tokens",
 	"POST /api/v1/tokens":             "makes a token of the caller's own",
 	"GET /api/v1/talks":               "checked below: lists only the caller's talks",

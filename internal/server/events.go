@@ -27,6 +27,7 @@ const eventBatch = 500
 type broker struct {
 	mu   sync.Mutex
 	subs map[int64]map[chan struct{}]struct{} // by talk ID
+	any  map[chan struct{}]struct{}           // woken by a write to any talk
 
 	// Tracks and proposals never change talks, so their talks are cached
 	// for Notify after writes that name only a track or a proposal.
@@ -35,7 +36,21 @@ type broker struct {
 }
 
 func newBroker() *broker {
-	return &broker{subs: map[int64]map[chan struct{}]struct{}{}}
+	return &broker{subs: map[int64]map[chan struct{}]struct{}{}, any: map[chan struct{}]struct{}{}}
+}
+
+// subscribeAny returns a channel that receives a nudge after each write to
+// any talk, and a function that ends the subscription.
+func (b *broker) subscribeAny() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	b.mu.Lock()
+	b.any[ch] = struct{}{}
+	b.mu.Unlock()
+	return ch, func() {
+		b.mu.Lock()
+		delete(b.any, ch)
+		b.mu.Unlock()
+	}
 }
 
 // subscribe returns a channel that receives a nudge after each write to talk
@@ -65,6 +80,9 @@ func (b *broker) Notify(talkID int64) {
 	for ch := range b.subs[talkID] {
 		nudge(ch)
 	}
+	for ch := range b.any {
+		nudge(ch)
+	}
 }
 
 // NotifyAll wakes every stream. It never blocks.
@@ -75,6 +93,9 @@ func (b *broker) NotifyAll() {
 		for ch := range subs {
 			nudge(ch)
 		}
+	}
+	for ch := range b.any {
+		nudge(ch)
 	}
 }
 

@@ -23,8 +23,14 @@ type sseEvent struct {
 // Last-Event-ID lastID if not "", and returns its events until it ends.
 func (e *env) stream(user string, talkID int64, query, lastID string) (<-chan sseEvent, context.CancelFunc) {
 	e.t.Helper()
+	return e.streamPath(user, fmt.Sprintf("/api/v1/talks/%d/events%s", talkID, query), lastID)
+}
+
+// streamPath opens the event stream at path as user, as stream does.
+func (e *env) streamPath(user, path, lastID string) (<-chan sseEvent, context.CancelFunc) {
+	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/talks/%d/events%s", e.ts.URL, talkID, query), nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.ts.URL+path, nil)
 	req.Header.Set("Authorization", "Bearer "+e.tokens[user])
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)

@@ -179,6 +179,7 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/login", public, "", s.handleLogin},
 		{"POST", "/api/v1/logout", public, "", s.handleLogout},
 		{"GET", "/api/v1/me", user, "", s.handleMe},
+		{"GET", "/api/v1/me/talks/events", user, "", s.handleMyTalksEvents},
 		{"GET", "/api/v1/tokens", user, "", s.handleTokens},
 		{"POST", "/api/v1/tokens", user, "", s.handleCreateToken},
 		{"DELETE", "/api/v1/tokens/{id}", user, "token", s.handleRevokeToken},
