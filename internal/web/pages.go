@@ -59,7 +59,9 @@ func (h *Handler) handleHome(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.render(w, r, http.StatusOK, "home", h.page(r, "My talks", homePage{Talks: ts, Stakeholding: sts}))
+	pg := h.page(r, "My talks", homePage{Talks: ts, Stakeholding: sts})
+	pg.Stream = "/api/v1/me/talks/events"
+	return h.render(w, r, http.StatusOK, "home", pg)
 }
 
 // talkCtx is what every page inside a talk shows: the talk, who is in it and

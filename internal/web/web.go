@@ -299,6 +299,9 @@ type Page struct {
 	// Live, if set, is the talk whose events the page follows, from event
 	// Head on; the layout then opens the event stream.
 	Live *Live
+	// Stream, if set, is an event stream of the user's own (not a talk's)
+	// that the page follows: My talks follows the list of its talks.
+	Stream string
 
 	// Back marks a page of a back-channel: the layout shows its banner.
 	Back bool

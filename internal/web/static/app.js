@@ -24,8 +24,12 @@
     }
   });
 
+  // A page follows its talk's stream, or else a stream of the user's own
+  // (data-stream: My talks follows the list of the user's talks, whose
+  // events are whole lists, with no id).
   var talk = body.dataset.talk;
-  if (!talk || !window.EventSource) {
+  var own = body.dataset.stream;
+  if ((!talk && !own) || !window.EventSource) {
     return;
   }
 
@@ -79,9 +83,11 @@
     } catch (err) {
       return;
     }
-    body.dataset.head = String(e.id);
+    if (typeof e.id === "number") {
+      body.dataset.head = String(e.id);
+    }
     document.querySelectorAll("[data-live]").forEach(function (el) {
-      if (matches(el, e.type, e.track_id)) {
+      if (matches(el, ev.type, e.track_id)) {
         refresh(el);
       }
     });
@@ -102,14 +108,19 @@
 
   // connect opens the stream from the last event this page has seen.
   function connect() {
-    var url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
-    if (body.dataset.requireTrack) {
-      url += "&require_track=" + encodeURIComponent(body.dataset.requireTrack);
+    var url = own;
+    if (talk) {
+      url = "/api/v1/talks/" + encodeURIComponent(talk) + "/events?after=" + encodeURIComponent(body.dataset.head || "0");
+      if (body.dataset.requireTrack) {
+        url += "&require_track=" + encodeURIComponent(body.dataset.requireTrack);
+      }
     }
     source = new EventSource(url);
     source.onopen = function () {
       setStatus("live", "Live");
-      if (lost) {
+      // A stream of the user's own sends its whole state at once, which
+      // refreshes what changed while the page was away.
+      if (lost && talk) {
         lost = false;
         document.querySelectorAll("[data-live]").forEach(refresh);
       }
