@@ -205,36 +205,47 @@ func writeCeiling(w io.Writer, rs runs) {
 		for _, wr := range writes {
 			for _, c := range clients[1:] {
 				name := apiName(s, wr, c)
-				rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
-				mcpu, pcpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op")
-				if len(busy) == 0 || len(busy) != len(rate) {
+				ceil, sh := rs.ceilings(s, wr, c)
+				if ceil == nil {
 					continue
 				}
 				if !header {
 					fmt.Fprintf(w, "\n| store | write | clients | machine busy | CPU a write: machine (this process) | rate with the cores full | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
 					header = true
 				}
-				var ceil []float64
-				for i := range rate {
-					if busy[i] > 0 {
-						ceil = append(ceil, rate[i]*100/busy[i])
-					}
-				}
-				raw := rs.rates(rawName(s, 16), "commits/s")
-				var sh []float64
-				for i := range min(len(ceil), len(raw)) {
-					if raw[i] > 0 {
-						sh = append(sh, 100*ceil[i]/raw[i])
-					}
-				}
+				mcpu, pcpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op")
 				var both []string
 				for i := range min(len(mcpu), len(pcpu)) {
 					both = append(both, fmt.Sprintf("%s (%s)", group(fmt.Sprintf("%.0f", mcpu[i])), group(fmt.Sprintf("%.0f", pcpu[i]))))
 				}
-				fmt.Fprintf(w, "| %s | %s | %d | %s %% | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", busy), strings.Join(both, ", "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
+				fmt.Fprintf(w, "| %s | %s | %d | %s %% | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "machine-busy-%")), strings.Join(both, ", "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
 			}
 		}
 	}
+}
+
+// ceilings returns, for the runs of a case at 16 or 200 clients that
+// measured the machine's CPU, each run's rate with the cores full (its
+// rate / machine-busy-%) and that rate as a % of its raw rate with 16
+// writers; nil if no run measured the machine.
+func (rs runs) ceilings(store, write string, c int) (ceil, shares []float64) {
+	name := apiName(store, write, c)
+	rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
+	if len(busy) == 0 || len(busy) != len(rate) {
+		return nil, nil
+	}
+	for i := range rate {
+		if busy[i] > 0 {
+			ceil = append(ceil, rate[i]*100/busy[i])
+		}
+	}
+	raw := rs.rates(rawName(store, 16), "commits/s")
+	for i := range min(len(ceil), len(raw)) {
+		if raw[i] > 0 {
+			shares = append(shares, 100*ceil[i]/raw[i])
+		}
+	}
+	return ceil, shares
 }
 
 func floorName(store string) string { return "BenchmarkHTTPFloor/" + store + "/clients=1" }
@@ -331,21 +342,14 @@ func drawShares(file string, rs runs) error {
 	p.Add(plotter.NewGrid())
 	w := vg.Points(20)
 	var top float64 = shareGoal
+	var outline plot.Thumbnailer // a ceiling's outline, for the legend
 	for si, s := range stores {
 		for wi, wr := range writes {
 			var means plotter.Values
 			for _, c := range clients {
-				sh := rs.shares(s, wr, c)
-				var sum float64
-				for _, v := range sh {
-					sum += v
-				}
-				mean := 0.0
-				if len(sh) > 0 {
-					mean = sum / float64(len(sh))
-				}
-				means = append(means, mean)
-				top = max(top, mean)
+				m := mean(rs.shares(s, wr, c))
+				means = append(means, m)
+				top = max(top, m)
 			}
 			bars, err := plotter.NewBarChart(means, w)
 			if err != nil {
@@ -357,7 +361,37 @@ func drawShares(file string, rs runs) error {
 			bars.LineStyle.Width = 0
 			p.Add(bars)
 			p.Legend.Add(s+" "+wr+"s", bars)
+			// The rate with the cores full, where the runs measured it: an
+			// outline over the bar, up to where the same work could go.
+			var ceils plotter.Values
+			measured := false
+			for _, c := range clients {
+				_, sh := rs.ceilings(s, wr, c)
+				if c == 1 || len(sh) == 0 {
+					ceils = append(ceils, 0)
+					continue
+				}
+				ceils = append(ceils, mean(sh))
+				top = max(top, mean(sh))
+				measured = true
+			}
+			if measured {
+				out, err := plotter.NewBarChart(ceils, w)
+				if err != nil {
+					return err
+				}
+				out.Offset = bars.Offset
+				out.Color = color.Transparent
+				out.LineStyle.Color = color.Black
+				out.LineStyle.Width = vg.Points(0.8)
+				out.LineStyle.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+				p.Add(out)
+				outline = out
+			}
 		}
+	}
+	if outline != nil {
+		p.Legend.Add("with both cores full (16, 200 clients)", outline)
 	}
 	goal := plotter.NewFunction(func(float64) float64 { return shareGoal })
 	goal.Color = color.RGBA{R: 200, G: 30, B: 30, A: 255}
@@ -382,6 +416,18 @@ func drawShares(file string, rs runs) error {
 		return ts
 	})
 	return p.Save(9*vg.Inch, 4.5*vg.Inch, file)
+}
+
+// mean returns the mean of vs, 0 if there are none.
+func mean(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, v := range vs {
+		sum += v
+	}
+	return sum / float64(len(vs))
 }
 
 var palette = []color.Color{
