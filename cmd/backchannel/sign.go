@@ -34,6 +34,8 @@ Actions:
   mandate --envoy MEMBER --allowed ISSUE=V1|V2,... [--min-utility X]
   consent --revision N
   ratify  --decision ratify|reject [--comment C]
+  reopen      (reopens the talk after a stakeholder rejected its agreement:
+               the convener or a facilitator)
   register    (registers the key file's public key as yours: a key you made
                with backchannel keygen; the server then signs nothing for you)
 
@@ -222,9 +224,9 @@ func buildSigned(key *talks.SignerKey, now time.Time, action string, args []stri
 	case "ratify":
 		fs.StringVar(&decision, "decision", "", "ratify or reject")
 		fs.StringVar(&comment, "comment", "", "the comment (required to reject)")
-	case "register":
+	case "reopen", "register":
 	default:
-		return nil, usagef("sign: unknown action %q (propose, counter, answer, mandate, consent, ratify, register)", action)
+		return nil, usagef("sign: unknown action %q (propose, counter, answer, mandate, consent, ratify, reopen, register)", action)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -298,6 +300,10 @@ func buildSigned(key *talks.SignerKey, now time.Time, action string, args []stri
 		st.Action, st.Decision, st.Comment = talks.ActionRatify, talks.Decision(decision), comment
 		req.Path = fmt.Sprintf("/api/v1/talks/%d/ratification", key.TalkID)
 		req.Body["decision"], req.Body["comment"] = decision, comment
+	case "reopen":
+		*st = *talks.ReopenStatement(key.TalkID, key.Signer)
+		st.At = now.UTC().Format(time.RFC3339)
+		req.Path = fmt.Sprintf("/api/v1/talks/%d/reopen", key.TalkID)
 	case "register":
 		*st = *talks.KeyStatement(key.TalkID, key.Signer, key.Public)
 		st.At = now.UTC().Format(time.RFC3339)

@@ -197,3 +197,91 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestSignReopen has a facilitator who holds its own key reopen a talk
+// whose agreement a stakeholder rejected: refused unsigned, done with
+// `backchannel sign reopen`, and the reopening's signature is in the
+// record that `backchannel verify` checks.
+func TestSignReopen(t *testing.T) {
+	s := openServe(t, &Serve{DB: filepath.Join(t.TempDir(), "reopen.db")})
+	base := "http://" + s.ListenAddr()
+	svc := talks.NewService(s.store, nil)
+	users, tokens, as := cliUsers(t, s, svc, "f", "np", "sp", "k")
+	space, err := outcome.NewSpace("c", outcome.NewDiscrete("line", "river", "ridge"))
+	must(t, err)
+	tk := &talks.Talk{Title: "Reopened", Space: space}
+	must(t, svc.CreateTalk(as("f"), tk))
+	for n, p := range map[string]string{"np": "North", "sp": "South"} {
+		party := &talks.Party{TalkID: tk.ID, Name: p}
+		must(t, svc.AddParty(as("f"), party))
+		must(t, svc.AddMember(as("f"), &talks.Member{TalkID: tk.ID, UserID: users[n].ID, PartyID: party.ID, Role: talks.RolePrincipal}))
+	}
+	_, err = svc.AddStakeholder(as("f"), tk.ID, users["k"].ID)
+	must(t, err)
+	tracks, err := svc.FindTracks(as("f"), tk.ID)
+	must(t, err)
+	v := &talks.Version{Values: map[string]string{"line": "river"}}
+	must(t, svc.CreateProposal(as("np"), &talks.Proposal{TrackID: tracks[0].ID, Title: "Draft"}, v))
+	for _, n := range []string{"np", "sp"} {
+		must(t, svc.AnswerVersion(as(n), &talks.Answer{VersionID: v.ID, Kind: talks.AnswerAccept}))
+	}
+	must(t, svc.Ratify(as("k"), tk.ID, talks.DecisionReject, "Not on the river."))
+
+	call := func(method, path string, body []byte) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens["f"])
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	keyPath := fmt.Sprintf("/api/v1/talks/%d/key/private", tk.ID)
+	code, keyFile := call("GET", keyPath, nil)
+	if code != 200 {
+		t.Fatalf("GET %s = %d %s", keyPath, code, keyFile)
+	}
+	if code, b := call("DELETE", keyPath, nil); code != 204 {
+		t.Fatalf("DELETE %s = %d %s", keyPath, code, b)
+	}
+	reopen := fmt.Sprintf("/api/v1/talks/%d/reopen", tk.ID)
+	if code, b := call("POST", reopen, nil); code != 403 || !strings.Contains(string(b), "backchannel sign") {
+		t.Errorf("unsigned POST %s = %d %s, want 403 that says to sign", reopen, code, b)
+	}
+	kf := filepath.Join(t.TempDir(), "key.txt")
+	must(t, os.WriteFile(kf, keyFile, 0o600))
+	out, stderr, err := run(t, "sign", "--key", kf, "--post", "origin", "--token", tokens["f"], "reopen")
+	if err != nil || !strings.Contains(out, "200 OK") || !strings.Contains(out, `"status":"open"`) {
+		t.Fatalf("sign --post reopen = %v\n%s%s", err, out, stderr)
+	}
+
+	code, bundle := call("GET", fmt.Sprintf("/api/v1/talks/%d/record", tk.ID), nil)
+	if code != 200 {
+		t.Fatalf("GET record = %d %s", code, bundle)
+	}
+	b, err := ledger.ParseBundle(bundle)
+	must(t, err)
+	last := b.Leaves[len(b.Leaves)-1].Event
+	if sg, _ := talks.EventSignature(last); last.Type != talks.EventTalkReopened || sg == nil || sg.Signer != "member/1" {
+		t.Fatalf("the record ends with %s %s, want a talk.reopened signed by the facilitator", last.Type, last.Payload)
+	}
+	p := filepath.Join(t.TempDir(), "bundle.json")
+	must(t, os.WriteFile(p, bundle, 0o644))
+	out, _, err = run(t, "verify", p, "--key", s.ledgerKey.VerifierKey())
+	if err != nil || !strings.Contains(out, "member signatures checked") {
+		t.Fatalf("verify = %v\n%s", err, out)
+	}
+	// Stripped of its signature, the reopening fails verify: the log
+	// binds the facilitator a key.
+	var pl map[string]json.RawMessage
+	must(t, json.Unmarshal(last.Payload, &pl))
+	delete(pl, "signed")
+	last.Payload, _ = json.Marshal(pl)
+	data, _ := json.Marshal(b)
+	must(t, os.WriteFile(p, data, 0o644))
+	out, _, err = run(t, "verify", p, "--key", s.ledgerKey.VerifierKey())
+	if exitCode(err) != 1 || !strings.Contains(out, fmt.Sprintf("event %d: member-signature: ", last.ID)) {
+		t.Errorf("verify of a reopening stripped of its signature = %v\n%s", err, out)
+	}
+}

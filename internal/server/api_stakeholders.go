@@ -200,7 +200,15 @@ func (s *Server) handleReopenTalk(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	t, err := s.svc.ReopenTalk(r.Context(), id)
+	// The body is optional: only a signer that holds its own key sends
+	// one, with its signature (backchannel sign reopen).
+	var req signedBody
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	t, err := s.svc.ReopenTalk(req.context(r), id)
 	if err != nil {
 		return err
 	}

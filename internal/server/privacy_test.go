@@ -36,6 +36,7 @@ func TestPrivacyDifferential(t *testing.T) {
 		"GET /api/v1/invitations/preview":           true, // public, named by a token
 		"GET /api/v1/openapi.json":                  true,
 		"GET /api/v1/me":                            true,
+		"GET /api/v1/me/talks/events":               true, // a stream of the caller's own talks (TestMyTalksStream)
 		"GET /api/v1/tokens":                        true,
 	}
 	type read struct{ user, key, path string }

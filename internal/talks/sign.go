@@ -34,6 +34,7 @@ const (
 	ActionMandate = "mandate" // a principal sets an envoy's mandate
 	ActionRatify  = "ratify"  // a stakeholder ratifies or rejects
 	ActionConsent = "consent" // a principal consents to a disclosure plan
+	ActionReopen  = "reopen"  // the convener or a facilitator reopens a rejected agreement's talk
 	// ActionKey is no action of the talk: a signer registers a key it
 	// generated itself, and signs, with that key, a statement naming it,
 	// to prove that it holds the private half (RegisterKey).
@@ -114,6 +115,13 @@ func VersionStatement(talkID int64, signer string, trackID, parent int64, values
 		st.RationaleSHA256 = hex.EncodeToString(h[:])
 	}
 	return st
+}
+
+// ReopenStatement returns the statement of reopening talk talkID, by
+// signer, after a stakeholder rejected its agreement: it undoes the
+// agreement and withdraws every acceptance that stood.
+func ReopenStatement(talkID int64, signer string) *Statement {
+	return &Statement{Talk: talkID, Signer: signer, Action: ActionReopen}
 }
 
 // KeyStatement returns the statement by which signer, registering key in
@@ -260,6 +268,8 @@ func SignedEventType(action string) string {
 		return EventRatificationGiven
 	case ActionConsent:
 		return EventDisclosureConsented
+	case ActionReopen:
+		return EventTalkReopened
 	}
 	return ""
 }
@@ -269,7 +279,7 @@ func SignedEventType(action string) string {
 // answer.given is covered by the signature of its version.
 func SignerKind(e *Event) (string, bool) {
 	switch e.Type {
-	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented:
+	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented, EventTalkReopened:
 		return "member", true
 	case EventRatificationGiven:
 		return "stakeholder", true
@@ -521,7 +531,7 @@ func (c *SignatureChecker) Key(e *Event) (signer string, key ed25519.PublicKey, 
 			return "", nil, false, CheckKeyProof(e.TalkID, p.Signer, p.Key, p.Signed)
 		}
 		return "", nil, false, nil
-	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented, EventAnswerGiven:
+	case EventVersionProposed, EventMandateSaved, EventDisclosureConsented, EventAnswerGiven, EventTalkReopened:
 		signer = MemberSigner(c.members[e.ActorID])
 	case EventRatificationGiven:
 		signer = StakeholderSigner(e.ActorID)
@@ -617,6 +627,14 @@ func signedPayload(e *Event, signer string) (want *Statement, sg *Signed, err er
 			return nil, nil, err
 		}
 		return &Statement{Talk: e.TalkID, Signer: signer, Action: ActionConsent, Revision: p.Revision}, p.Signed, nil
+	case EventTalkReopened:
+		var p struct {
+			Signed *Signed `json:"signed"`
+		}
+		if err := decode(&p); err != nil {
+			return nil, nil, err
+		}
+		return ReopenStatement(e.TalkID, signer), p.Signed, nil
 	}
 	return nil, nil, nil
 }

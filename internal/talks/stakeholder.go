@@ -370,9 +370,15 @@ func (s *Service) reopenTalk(ctx context.Context, talkID int64) (*Talk, error) {
 	} else if v.Talk.Status != StatusAgreed && v.Talk.Status != StatusClosed {
 		return nil, Errorf(ECONFLICT, "The talk is %s; only a talk whose agreement a stakeholder has rejected opens again.", v.Talk.Status)
 	}
+	// The reopening is signed by whoever reopens: it undoes an agreement
+	// every party signed, so the record must say who did, under a key.
+	stamp := s.stamp(v)
+	if err := s.signAction(ctx, v.snap, ReopenStatement(talkID, MemberSigner(v.Member.ID)), &stamp); err != nil {
+		return nil, err
+	}
 	// The store decides the rest in its write: a rejection, and terms not
 	// yet public.
-	if err := s.store.ReopenTalk(ctx, talkID, s.stamp(v)); err != nil {
+	if err := s.store.ReopenTalk(ctx, talkID, stamp); err != nil {
 		return nil, err
 	}
 	t := *v.Talk
