@@ -170,17 +170,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		return err // nothing written yet: a plain JSON error (404 outside the talk or the track)
 	}
 
-	rc := http.NewResponseController(w)
-	// A stream outlives any write timeout the http.Server sets.
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	s.streams.Add(1)
+	rc, err := s.openStream(w)
 	defer s.streams.Add(-1)
-	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+	if err != nil {
 		return nil
 	}
 
@@ -225,6 +217,24 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			return s.endStream(ctx, w, id, err)
 		}
 	}
+}
+
+// openStream answers with the headers of an event stream and its retry
+// line, counts it among the open streams (the caller subtracts it when it
+// ends) and returns its response controller; an error means the client
+// is gone.
+func (s *Server) openStream(w http.ResponseWriter) (*http.ResponseController, error) {
+	rc := http.NewResponseController(w)
+	// A stream outlives any write timeout the http.Server sets.
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s.streams.Add(1)
+	_, err := fmt.Fprint(w, "retry: 2000\n\n")
+	return rc, err
 }
 
 // endStream ends a stream whose read failed. Headers are sent, so the error

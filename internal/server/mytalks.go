@@ -63,16 +63,12 @@ func (s *Server) handleMyTalksEvents(w http.ResponseWriter, r *http.Request) err
 	}
 	readAt := time.Now()
 
-	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{})
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	s.streams.Add(1)
+	rc, err := s.openStream(w)
 	defer s.streams.Add(-1)
-	if _, err := fmt.Fprintf(w, "retry: 2000\n\nevent: talks\ndata: %s\n\n", last); err != nil {
+	if err != nil {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "event: talks\ndata: %s\n\n", last); err != nil {
 		return nil
 	}
 	heartbeat := time.NewTicker(s.heartbeat)
