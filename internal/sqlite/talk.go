@@ -313,9 +313,8 @@ func (s *Store) RemoveMember(ctx context.Context, talkID, memberID int64, st tal
 // back-channel in tracks, the ones member from of the party, just taken
 // off the talk, was alone on: they saw them through it, and go on seeing
 // them (talks.Service.RemoveMember). Each addition appends its
-// track.member_added, which names from. ECONFLICT if the party has no
-// principal: the back-channels would have no member, and no one would see
-// them again, as when their last member leaves them.
+// track.member_added, which names from. talks.ErrNoHeir if the party has
+// no principal.
 func passOn(ctx context.Context, tx *txn, talkID, partyID, from int64, tracks []int64, st talks.Stamp) error {
 	if len(tracks) == 0 {
 		return nil
@@ -326,7 +325,7 @@ func passOn(ctx context.Context, tx *txn, talkID, partyID, from int64, tracks []
 		return fmt.Errorf("find principals: %w", err)
 	}
 	if len(heirs) == 0 {
-		return talks.Errorf(talks.ECONFLICT, "The member is the last one on a back-channel, and its party has no principal to keep it: no one would see the back-channel any more. Give the party a principal first.")
+		return talks.ErrNoHeir
 	}
 	for _, track := range tracks {
 		for _, m := range heirs {

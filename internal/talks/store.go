@@ -90,8 +90,9 @@ type Store interface {
 	// put on a back-channel, and an invitation.revoked for each, in one
 	// transaction. ENOTFOUND if the talk
 	// has no such member; EINVALID for a facilitator; ECONFLICT if it is
-	// removed already, or is its party's last principal. AddMember and
-	// AcceptInvitation of its user make it a member again, with its ID.
+	// removed already, or is its party's last principal; ErrNoHeir if it
+	// is alone on a back-channel and its party has no principal. AddMember
+	// and AcceptInvitation of its user make it a member again, with its ID.
 	RemoveMember(ctx context.Context, talkID, memberID int64, s Stamp) error
 
 	// FindMembers returns the members that match f in ascending ID order,
@@ -147,3 +148,8 @@ type Store interface {
 	// unchanged members and tracks.
 	TalkHead(ctx context.Context, talkID int64) (int64, error)
 }
+
+// ErrNoHeir is what RemoveMember returns for a member alone on a
+// back-channel whose party has no principal to keep it: no one would see
+// the back-channel again, as when its last member leaves it.
+var ErrNoHeir = Errorf(ECONFLICT, "The member is the last one on a back-channel, and its party has no principal to keep it: no one would see the back-channel any more. Give the party a principal first.")
