@@ -375,6 +375,7 @@ type world struct {
 	srv      *server.Server
 	ts       *httptest.Server
 	base     string // the API's server: ts.URL, or a serve process's URL
+	pid      int    // the serve process's ID, if base is its URL
 	client   *http.Client
 	talk     *talks.Talk
 	official *talks.Track
@@ -386,7 +387,20 @@ type world struct {
 // batched runs a benchmark's run and reports, if the world's store
 // groups writes (talks.Batcher), how many writes shared a commit and how
 // much of the run its committer was busy.
+//
+// Against a serve process (w.pid), whose store is not this process's, it
+// reports the server's CPU time a write instead (server-cpu-µs/op): the
+// run's own cpu-µs/op is then the clients' alone.
 func (w *world) batched(b *testing.B, run func()) {
+	if w.pid != 0 {
+		cpu0, ok0 := processCPU(w.pid)
+		run()
+		cpu1, ok1 := processCPU(w.pid)
+		if ok0 && ok1 {
+			b.ReportMetric(float64((cpu1-cpu0)/time.Microsecond)/float64(b.N), "server-cpu-µs/op")
+		}
+		return
+	}
 	bs, ok := w.st.(talks.Batcher)
 	if !ok {
 		run()
@@ -588,7 +602,35 @@ func (w *world) drafts(n int) []int64 {
 }
 
 func benchmarkAPI(b *testing.B, st store, maxClients int) {
-	w := newWorld(b, st, maxClients)
+	newWorld(b, st, maxClients).writes(b, maxClients)
+}
+
+// BenchmarkAPIServe is BenchmarkAPI with the ledger on against the real
+// server: backchannel serve, built from ./cmd/backchannel and run as a
+// process of its own on the benchmark's database (set up in this process,
+// as in BenchmarkSSEFanoutServe). This process is then the clients alone,
+// so a write's CPU time splits three ways: the clients' (cpu-µs/op), the
+// server's (server-cpu-µs/op, from /proc/PID/stat) and the rest of the
+// machine's (machine-cpu-µs/op less both: the database server's, and the
+// kernel's work that neither process is charged with). The split says how
+// much of the two cores the benchmark's own clients take from the server
+// and the database, which the loopback set-up puts on one machine.
+func BenchmarkAPIServe(b *testing.B) {
+	const maxClients = 200
+	bin := buildServe(b)
+	for _, kind := range backends() {
+		b.Run(kind+"/ledger=on", func(b *testing.B) {
+			st, db := openStoreAt(b, kind)
+			w := newWorld(b, st, maxClients)
+			w.base, w.pid = startServe(b, bin, db)
+			w.writes(b, maxClients)
+		})
+	}
+}
+
+// writes runs BenchmarkAPI's cases in w: messages, then counter-proposals,
+// each with 1, 16 and 200 clients.
+func (w *world) writes(b *testing.B, maxClients int) {
 	msgPath := fmt.Sprintf("/api/v1/tracks/%d/messages", w.official.ID)
 	parent := w.drafts(maxClients)
 	for _, c := range []int{1, 16, 200} {
@@ -773,7 +815,7 @@ func BenchmarkSSEFanoutServe(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			st, db := openStoreAt(b, kind)
 			w := newWorld(b, st, fanoutSubs)
-			w.base = startServe(b, bin, db)
+			w.base, _ = startServe(b, bin, db)
 			idle := w.serverMemory(b)
 			cur := w.subscribe(b, fanoutSubs)
 			connected := w.serverMemory(b)

@@ -2,9 +2,12 @@ package loadtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -28,9 +31,9 @@ func buildServe(b *testing.B) string {
 }
 
 // startServe runs bin serve on database db, on a port of the system's
-// choosing, and returns its URL once it serves. The process is stopped as
-// a signal would stop it when the benchmark ends.
-func startServe(b *testing.B, bin, db string) string {
+// choosing, and returns its URL and process ID once it serves. The process
+// is stopped as a signal would stop it when the benchmark ends.
+func startServe(b *testing.B, bin, db string) (url string, pid int) {
 	b.Helper()
 	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--key-dir", b.TempDir())
 	stderr, err := cmd.StderrPipe()
@@ -69,13 +72,40 @@ func startServe(b *testing.B, bin, db string) string {
 	}()
 	select {
 	case url := <-found:
-		return url
+		return url, cmd.Process.Pid
 	case <-exited:
 		b.Fatalf("serve exited before it served: %v\n%s", waitErr, strings.Join(log, "\n"))
 	case <-time.After(60 * time.Second):
 		b.Fatal("serve did not start within 60s")
 	}
-	return ""
+	return "", 0
+}
+
+// processCPU returns the CPU time (user and system) that process pid has
+// used, from /proc/PID/stat, or false where the kernel does not give it.
+func processCPU(pid int) (time.Duration, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The command's name, in parentheses, may hold spaces: the fields
+	// are counted from after it. utime and stime are the stat's 14th and
+	// 15th fields, the 12th and 13th after the name, in clock ticks of
+	// USER_HZ (100 a second on Linux).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
 }
 
 // serverMemory is what a serve process's /metrics says of its memory and

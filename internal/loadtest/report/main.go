@@ -1,6 +1,6 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
-// BenchmarkAPI with the ledger on, BenchmarkHTTPFloor, BenchmarkSSEFanout and
-// BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
+// BenchmarkAPI and BenchmarkAPIServe with the ledger on, BenchmarkHTTPFloor,
+// BenchmarkSSEFanout and BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
 // docs/benchmarks.md keeps, measured against the issue's goals, and draws
 // each case's API write rate as a share of the raw commit rate.
 //
@@ -188,6 +188,7 @@ func writeTable(w io.Writer, rs runs) {
 	}
 	writeFloor(w, rs)
 	writeCeiling(w, rs)
+	writeSplit(w, rs)
 	writeFanout(w, rs)
 }
 
@@ -246,6 +247,57 @@ func (rs runs) ceilings(store, write string, c int) (ceil, shares []float64) {
 		}
 	}
 	return ceil, shares
+}
+
+func serveName(store, write string, c int) string {
+	return fmt.Sprintf("BenchmarkAPIServe/%s/ledger=on/%s/clients=%d", store, write, c)
+}
+
+// writeSplit writes, for the runs of BenchmarkAPIServe (the API in a serve
+// process of its own, this process the clients alone), where a write's CPU
+// time went: the clients' (cpu-µs/op), the server's (server-cpu-µs/op) and
+// the rest of the machine's (the database server and the kernel's work
+// charged to neither), and the rate the server and the database would
+// reach with both cores full and the clients on another machine: the rate
+// with the cores full, scaled by the machine's CPU a write over that
+// without the clients'. Below the goal, moving the load off the machine
+// would not reach it either; only less CPU a write in the server or the
+// database would.
+func writeSplit(w io.Writer, rs runs) {
+	header := false
+	for _, s := range stores {
+		for _, wr := range writes {
+			for _, c := range clients[1:] {
+				name := serveName(s, wr, c)
+				rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
+				mcpu, ccpu, scpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op")
+				n := min(len(rate), len(busy), len(mcpu), len(ccpu), len(scpu))
+				if n == 0 {
+					continue
+				}
+				if !header {
+					fmt.Fprintf(w, "\n| store | write | clients | writes/s (serve) | CPU a write: clients, server, database and kernel | rate with the cores full, clients elsewhere | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
+					header = true
+				}
+				raw := rs.rates(rawName(s, 16), "commits/s")
+				var split []string
+				var ceil, sh []float64
+				for i := range n {
+					rest := mcpu[i] - ccpu[i] - scpu[i]
+					split = append(split, fmt.Sprintf("%s + %s + %s", group(fmt.Sprintf("%.0f", ccpu[i])), group(fmt.Sprintf("%.0f", scpu[i])), group(fmt.Sprintf("%.0f", max(rest, 0)))))
+					if busy[i] <= 0 || mcpu[i] <= ccpu[i] {
+						continue
+					}
+					r := rate[i] * 100 / busy[i] * mcpu[i] / (mcpu[i] - ccpu[i])
+					ceil = append(ceil, r)
+					if i < len(raw) && raw[i] > 0 {
+						sh = append(sh, 100*r/raw[i])
+					}
+				}
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rate[:n]), strings.Join(split, "; "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
+			}
+		}
+	}
 }
 
 func floorName(store string) string { return "BenchmarkHTTPFloor/" + store + "/clients=1" }

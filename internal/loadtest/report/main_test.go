@@ -24,6 +24,7 @@ BenchmarkAPI/sqlite/ledger=on/message/clients=1-2         	   10000	    500000 n
 BenchmarkAPI/sqlite/ledger=on/message/clients=16-2        	   10000	    148993 ns/op	         7.994 p99-ms	         0 steal-%	      6000 writes/s	        30 machine-busy-%	      1000 machine-cpu-µs/op	       500.0 cpu-µs/op
 BenchmarkAPI/sqlite/ledger=on/message/clients=200-2       	   10000	    108658 ns/op	        45.0 p99-ms	         0 steal-%	      9000 writes/s
 BenchmarkHTTPFloor/sqlite/clients=1-2         	    5000	    400000 ns/op	         0.9 p99-ms	         0 steal-%	      1800 writes/s
+BenchmarkAPIServe/sqlite/ledger=on/counter/clients=16-2        	   10000	    654893 ns/op	       100.0 cpu-µs/op	        50 machine-busy-%	       500.0 machine-cpu-µs/op	        20.87 p99-ms	       300.0 server-cpu-µs/op	      2000 writes/s
 BenchmarkSSEFanout/sqlite/subscribers=1000-2         	      20	  30989275 ns/op	        38.75 deliver-max-ms	        21.7 deliver-p50-ms	        34.7 deliver-p99-ms	         3.016 heap-before-MiB	        40.6 heap-connected-MiB	        68.0 heap-max-MiB
 BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        35.0 deliver-p50-ms	       121.0 deliver-p99-ms	        31.09 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        39.26 server-heap-max-MiB	        69.79 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        76.59 server-rss-max-MiB
 BenchmarkSSEFanoutServe/postgres/subscribers=1000-2  	      20	  61525772 ns/op	        62.66 deliver-max-ms	        23.1 deliver-p50-ms	        41.6 deliver-p99-ms	        30.5 server-heap-connected-MiB	         9.477 server-heap-idle-MiB	        38.6 server-heap-max-MiB	        70.2 server-rss-connected-MiB	        30.36 server-rss-idle-MiB	        77.4 server-rss-max-MiB
@@ -47,6 +48,10 @@ func TestReport(t *testing.T) {
 		"| sqlite | 2,500, 1,800 | 68, 45 % | met in 1 of 2 |",
 		// 6712/0.80 = 8,390, 8390/3884 = 216 %; 6000/0.30 = 20,000, 20000/4000 = 500 %.
 		"| sqlite | message | 16 | 80, 30 % | 250 (200), 1,000 (500) µs | 8,390, 20,000 | 216, 500 % | within reach |",
+		// 2000/0.50 = 4,000 with the cores full, × 500/(500-100) = 5,000 with
+		// the clients elsewhere; 5000/3884 = 129 %. Only the first run has
+		// a serve run.
+		"| sqlite | counter | 16 | 2,000 | 100 + 300 + 100 µs | 5,000 | 129 % | within reach |",
 		"| sqlite, in the test process (heap: server and clients) | 34.7 (21.7) ms | met | 41 (68) MiB | — |",
 		"| postgres, a serve process (its own memory) | 121.0 (35.0), 41.6 (23.1) ms | met in 1 of 2 | 31 (39), 30 (39) MiB | 70 (77), 70 (77) MiB |",
 	} {
