@@ -3,7 +3,7 @@
 # the same commit behind a bare HTTP handler with one client
 # (BenchmarkHTTPFloor: the most the goal at one client can reach), the
 # API's write rate and p99 (BenchmarkAPI, ledger on, messages and
-# counter-proposals at 1, 16 and 200 clients; BenchmarkAPIServe, the same
+# counter-proposals at 1, 16 and 200 clients; BenchmarkServeAPI, the same
 # at 16 and 200 clients against a serve process of its own, whose CPU a
 # write it reports apart from the clients') and an event's delivery to
 # 1,000 subscribers (BenchmarkSSEFanout, and BenchmarkSSEFanoutServe against
@@ -28,7 +28,7 @@ for i in $(seq "$runs"); do
 	(cd internal/loadtest &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkRawCommit|BenchmarkHTTPFloor' -test.benchtime 5000x &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(1|16|200)$' -test.benchtime "$benchtime" &&
-		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkAPIServe/(sqlite|postgres)/ledger=on/(message|counter)/clients=(16|200)$' -test.benchtime "$benchtime" &&
+		"$dir/loadtest.test" -test.run '^$' -test.bench 'BenchmarkServeAPI/(sqlite|postgres)/ledger=on/(message|counter)/clients=(16|200)$' -test.benchtime "$benchtime" &&
 		"$dir/loadtest.test" -test.run '^$' -test.bench BenchmarkSSEFanout -test.benchtime 20x) |
 		tee -a "$out.txt" | grep -E '^Benchmark' >&2
 done

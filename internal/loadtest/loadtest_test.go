@@ -605,7 +605,7 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 	newWorld(b, st, maxClients).writes(b, maxClients)
 }
 
-// BenchmarkAPIServe is BenchmarkAPI with the ledger on against the real
+// BenchmarkServeAPI is BenchmarkAPI with the ledger on against the real
 // server: backchannel serve, built from ./cmd/backchannel and run as a
 // process of its own on the benchmark's database (set up in this process,
 // as in BenchmarkSSEFanoutServe). This process is then the clients alone,
@@ -615,7 +615,7 @@ func benchmarkAPI(b *testing.B, st store, maxClients int) {
 // kernel's work that neither process is charged with). The split says how
 // much of the two cores the benchmark's own clients take from the server
 // and the database, which the loopback set-up puts on one machine.
-func BenchmarkAPIServe(b *testing.B) {
+func BenchmarkServeAPI(b *testing.B) {
 	const maxClients = 200
 	bin := buildServe(b)
 	for _, kind := range backends() {

@@ -1,5 +1,5 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
-// BenchmarkAPI and BenchmarkAPIServe with the ledger on, BenchmarkHTTPFloor,
+// BenchmarkAPI and BenchmarkServeAPI with the ledger on, BenchmarkHTTPFloor,
 // BenchmarkSSEFanout and BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
 // docs/benchmarks.md keeps, measured against the issue's goals, and draws
 // each case's API write rate as a share of the raw commit rate.
@@ -250,10 +250,10 @@ func (rs runs) ceilings(store, write string, c int) (ceil, shares []float64) {
 }
 
 func serveName(store, write string, c int) string {
-	return fmt.Sprintf("BenchmarkAPIServe/%s/ledger=on/%s/clients=%d", store, write, c)
+	return fmt.Sprintf("BenchmarkServeAPI/%s/ledger=on/%s/clients=%d", store, write, c)
 }
 
-// writeSplit writes, for the runs of BenchmarkAPIServe (the API in a serve
+// writeSplit writes, for the runs of BenchmarkServeAPI (the API in a serve
 // process of its own, this process the clients alone), where a write's CPU
 // time went: the clients' (cpu-µs/op), the server's (server-cpu-µs/op) and
 // the rest of the machine's (the database server and the kernel's work
