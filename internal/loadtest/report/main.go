@@ -258,46 +258,58 @@ func serveName(store, write string, c int) string {
 // time went: the clients' (cpu-µs/op), the server's (server-cpu-µs/op) and
 // the rest of the machine's (the database server and the kernel's work
 // charged to neither), and the rate the server and the database would
-// reach with both cores full and the clients on another machine: the rate
-// with the cores full, scaled by the machine's CPU a write over that
-// without the clients'. Below the goal, moving the load off the machine
-// would not reach it either; only less CPU a write in the server or the
-// database would.
+// reach with both cores full and the clients on another machine
+// (elsewhere). Below the goal, moving the load off the machine would not
+// reach it either; only less CPU a write in the server or the database
+// would.
 func writeSplit(w io.Writer, rs runs) {
 	header := false
 	for _, s := range stores {
 		for _, wr := range writes {
 			for _, c := range clients[1:] {
 				name := serveName(s, wr, c)
-				rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
-				mcpu, ccpu, scpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op")
-				n := min(len(rate), len(busy), len(mcpu), len(ccpu), len(scpu))
-				if n == 0 {
+				ceil, sh := rs.elsewhere(s, wr, c)
+				if ceil == nil {
 					continue
 				}
 				if !header {
 					fmt.Fprintf(w, "\n| store | write | clients | writes/s (serve) | CPU a write: clients, server, database and kernel | rate with the cores full, clients elsewhere | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
 					header = true
 				}
-				raw := rs.rates(rawName(s, 16), "commits/s")
+				ccpu, scpu, mcpu := rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op"), rs.rates(name, "machine-cpu-µs/op")
 				var split []string
-				var ceil, sh []float64
-				for i := range n {
-					rest := mcpu[i] - ccpu[i] - scpu[i]
-					split = append(split, fmt.Sprintf("%s + %s + %s", group(fmt.Sprintf("%.0f", ccpu[i])), group(fmt.Sprintf("%.0f", scpu[i])), group(fmt.Sprintf("%.0f", max(rest, 0)))))
-					if busy[i] <= 0 || mcpu[i] <= ccpu[i] {
-						continue
-					}
-					r := rate[i] * 100 / busy[i] * mcpu[i] / (mcpu[i] - ccpu[i])
-					ceil = append(ceil, r)
-					if i < len(raw) && raw[i] > 0 {
-						sh = append(sh, 100*r/raw[i])
-					}
+				for i := range ceil {
+					n := func(v float64) string { return group(fmt.Sprintf("%.0f", max(v, 0))) }
+					split = append(split, n(ccpu[i])+" + "+n(scpu[i])+" + "+n(mcpu[i]-ccpu[i]-scpu[i]))
 				}
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rate[:n]), strings.Join(split, "; "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "writes/s")[:len(ceil)]), strings.Join(split, "; "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
 			}
 		}
 	}
+}
+
+// elsewhere returns, for the runs of a case against a serve process, each
+// run's rate with the cores full and the clients on another machine: its
+// rate with the cores full (rate / machine-busy-%), scaled by the
+// machine's CPU a write over that without the clients'; and that rate as a
+// % of its raw rate with 16 writers. It stops at the first run that lacks
+// a figure: nil if none has them all.
+func (rs runs) elsewhere(store, write string, c int) (ceil, shares []float64) {
+	name := serveName(store, write, c)
+	rate, busy := rs.rates(name, "writes/s"), rs.rates(name, "machine-busy-%")
+	mcpu, ccpu, scpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op")
+	raw := rs.rates(rawName(store, 16), "commits/s")
+	for i := range min(len(rate), len(busy), len(mcpu), len(ccpu), len(scpu)) {
+		if busy[i] <= 0 || mcpu[i] <= ccpu[i] {
+			break
+		}
+		r := rate[i] * 100 / busy[i] * mcpu[i] / (mcpu[i] - ccpu[i])
+		ceil = append(ceil, r)
+		if i < len(raw) && raw[i] > 0 {
+			shares = append(shares, 100*r/raw[i])
+		}
+	}
+	return ceil, shares
 }
 
 func floorName(store string) string { return "BenchmarkHTTPFloor/" + store + "/clients=1" }
@@ -394,7 +406,7 @@ func drawShares(file string, rs runs) error {
 	p.Add(plotter.NewGrid())
 	w := vg.Points(20)
 	var top float64 = shareGoal
-	var outline plot.Thumbnailer // a ceiling's outline, for the legend
+	var outline, elsewhere plot.Thumbnailer // ceilings' outlines, for the legend
 	for si, s := range stores {
 		for wi, wr := range writes {
 			var means plotter.Values
@@ -428,22 +440,42 @@ func drawShares(file string, rs runs) error {
 				measured = true
 			}
 			if measured {
-				out, err := plotter.NewBarChart(ceils, w)
+				out, err := outlineBars(ceils, w, bars.Offset, []vg.Length{vg.Points(2), vg.Points(2)})
 				if err != nil {
 					return err
 				}
-				out.Offset = bars.Offset
-				out.Color = color.Transparent
-				out.LineStyle.Color = color.Black
-				out.LineStyle.Width = vg.Points(0.8)
-				out.LineStyle.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 				p.Add(out)
 				outline = out
+			}
+			// And with the clients elsewhere, where a serve process was
+			// measured: a dotted outline.
+			var apart plotter.Values
+			measured = false
+			for _, c := range clients {
+				_, sh := rs.elsewhere(s, wr, c)
+				if c == 1 || len(sh) == 0 {
+					apart = append(apart, 0)
+					continue
+				}
+				apart = append(apart, mean(sh))
+				top = max(top, mean(sh))
+				measured = true
+			}
+			if measured {
+				out, err := outlineBars(apart, w, bars.Offset, []vg.Length{vg.Points(0.8), vg.Points(1.6)})
+				if err != nil {
+					return err
+				}
+				p.Add(out)
+				elsewhere = out
 			}
 		}
 	}
 	if outline != nil {
 		p.Legend.Add("with both cores full (16, 200 clients)", outline)
+	}
+	if elsewhere != nil {
+		p.Legend.Add("the same, clients elsewhere (serve process)", elsewhere)
 	}
 	goal := plotter.NewFunction(func(float64) float64 { return shareGoal })
 	goal.Color = color.RGBA{R: 200, G: 30, B: 30, A: 255}
@@ -452,6 +484,7 @@ func drawShares(file string, rs runs) error {
 	p.Add(goal)
 	p.Legend.Add(fmt.Sprintf("goal: %d %%", shareGoal), goal)
 	p.Legend.Top = true
+	p.Legend.Padding = vg.Points(1.5)
 	p.Legend.Left = true
 	p.NominalX("1 client", "16 clients", "200 clients")
 	p.X.Min, p.X.Max = -0.8, 2.6
@@ -467,7 +500,22 @@ func drawShares(file string, rs runs) error {
 		}
 		return ts
 	})
-	return p.Save(9*vg.Inch, 4.5*vg.Inch, file)
+	return p.Save(9*vg.Inch, 5*vg.Inch, file)
+}
+
+// outlineBars returns bars of vs drawn as outlines only, at offset, with
+// the dashes given.
+func outlineBars(vs plotter.Values, w, offset vg.Length, dashes []vg.Length) (*plotter.BarChart, error) {
+	out, err := plotter.NewBarChart(vs, w)
+	if err != nil {
+		return nil, err
+	}
+	out.Offset = offset
+	out.Color = color.Transparent
+	out.LineStyle.Color = color.Black
+	out.LineStyle.Width = vg.Points(0.8)
+	out.LineStyle.Dashes = dashes
+	return out, nil
 }
 
 // mean returns the mean of vs, 0 if there are none.
