@@ -426,48 +426,26 @@ func drawShares(file string, rs runs) error {
 			p.Add(bars)
 			p.Legend.Add(s+" "+wr+"s", bars)
 			// The rate with the cores full, where the runs measured it: an
-			// outline over the bar, up to where the same work could go.
-			var ceils plotter.Values
-			measured := false
-			for _, c := range clients {
-				_, sh := rs.ceilings(s, wr, c)
-				if c == 1 || len(sh) == 0 {
-					ceils = append(ceils, 0)
-					continue
-				}
-				ceils = append(ceils, mean(sh))
-				top = max(top, mean(sh))
-				measured = true
-			}
-			if measured {
-				out, err := outlineBars(ceils, w, bars.Offset, []vg.Length{vg.Points(2), vg.Points(2)})
+			// outline over the bar, up to where the same work could go; and
+			// with the clients elsewhere, where a serve process was measured.
+			ceil := func(c int) []float64 { _, sh := rs.ceilings(s, wr, c); return sh }
+			apart := func(c int) []float64 { _, sh := rs.elsewhere(s, wr, c); return sh }
+			for _, o := range []struct {
+				shares func(int) []float64
+				dashes []vg.Length
+				legend *plot.Thumbnailer
+			}{
+				{ceil, []vg.Length{vg.Points(2), vg.Points(2)}, &outline},
+				{apart, []vg.Length{vg.Points(0.8), vg.Points(1.6)}, &elsewhere},
+			} {
+				out, high, err := addOutline(p, o.shares, w, bars.Offset, o.dashes)
 				if err != nil {
 					return err
 				}
-				p.Add(out)
-				outline = out
-			}
-			// And with the clients elsewhere, where a serve process was
-			// measured: a dotted outline.
-			var apart plotter.Values
-			measured = false
-			for _, c := range clients {
-				_, sh := rs.elsewhere(s, wr, c)
-				if c == 1 || len(sh) == 0 {
-					apart = append(apart, 0)
-					continue
+				if out != nil {
+					*o.legend = out
+					top = max(top, high)
 				}
-				apart = append(apart, mean(sh))
-				top = max(top, mean(sh))
-				measured = true
-			}
-			if measured {
-				out, err := outlineBars(apart, w, bars.Offset, []vg.Length{vg.Points(0.8), vg.Points(1.6)})
-				if err != nil {
-					return err
-				}
-				p.Add(out)
-				elsewhere = out
 			}
 		}
 	}
@@ -503,19 +481,38 @@ func drawShares(file string, rs runs) error {
 	return p.Save(9*vg.Inch, 5*vg.Inch, file)
 }
 
-// outlineBars returns bars of vs drawn as outlines only, at offset, with
-// the dashes given.
-func outlineBars(vs plotter.Values, w, offset vg.Length, dashes []vg.Length) (*plotter.BarChart, error) {
+// addOutline adds to p, over the bars at offset, an outline up to each
+// client count's mean share from shares, with the dashes given (none for
+// one client, which cannot fill the cores). It returns the outline and the
+// highest share drawn, or nil if shares has none.
+func addOutline(p *plot.Plot, shares func(c int) []float64, w, offset vg.Length, dashes []vg.Length) (*plotter.BarChart, float64, error) {
+	var vs plotter.Values
+	var high float64
+	measured := false
+	for _, c := range clients {
+		sh := shares(c)
+		if c == 1 || len(sh) == 0 {
+			vs = append(vs, 0)
+			continue
+		}
+		vs = append(vs, mean(sh))
+		high = max(high, mean(sh))
+		measured = true
+	}
+	if !measured {
+		return nil, 0, nil
+	}
 	out, err := plotter.NewBarChart(vs, w)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out.Offset = offset
 	out.Color = color.Transparent
 	out.LineStyle.Color = color.Black
 	out.LineStyle.Width = vg.Points(0.8)
 	out.LineStyle.Dashes = dashes
-	return out, nil
+	p.Add(out)
+	return out, high, nil
 }
 
 // mean returns the mean of vs, 0 if there are none.
