@@ -201,25 +201,35 @@ func writeTable(w io.Writer, rs runs) {
 // request at a time and cannot fill two cores, whatever a write costs
 // (BenchmarkHTTPFloor bounds it instead).
 func writeCeiling(w io.Writer, rs runs) {
-	header := false
+	header := fmt.Sprintf("\n| store | write | clients | machine busy | CPU a write: machine (this process) | rate with the cores full | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
+	eachCase(w, header, func(s, wr string, c int) (string, bool) {
+		name := apiName(s, wr, c)
+		ceil, sh := rs.ceilings(s, wr, c)
+		if ceil == nil {
+			return "", false
+		}
+		mcpu, pcpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op")
+		var both []string
+		for i := range min(len(mcpu), len(pcpu)) {
+			both = append(both, fmt.Sprintf("%s (%s)", group(fmt.Sprintf("%.0f", mcpu[i])), group(fmt.Sprintf("%.0f", pcpu[i]))))
+		}
+		return fmt.Sprintf("| %s | %s | %d | %s %% | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "machine-busy-%")), strings.Join(both, ", "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false))), true
+	})
+}
+
+// eachCase writes header and a row for each case at 16 and 200 clients
+// that row gives one for (false: none), or nothing if none has one.
+func eachCase(w io.Writer, header string, row func(store, write string, c int) (string, bool)) {
 	for _, s := range stores {
 		for _, wr := range writes {
 			for _, c := range clients[1:] {
-				name := apiName(s, wr, c)
-				ceil, sh := rs.ceilings(s, wr, c)
-				if ceil == nil {
+				r, ok := row(s, wr, c)
+				if !ok {
 					continue
 				}
-				if !header {
-					fmt.Fprintf(w, "\n| store | write | clients | machine busy | CPU a write: machine (this process) | rate with the cores full | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
-					header = true
-				}
-				mcpu, pcpu := rs.rates(name, "machine-cpu-µs/op"), rs.rates(name, "cpu-µs/op")
-				var both []string
-				for i := range min(len(mcpu), len(pcpu)) {
-					both = append(both, fmt.Sprintf("%s (%s)", group(fmt.Sprintf("%.0f", mcpu[i])), group(fmt.Sprintf("%.0f", pcpu[i]))))
-				}
-				fmt.Fprintf(w, "| %s | %s | %d | %s %% | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "machine-busy-%")), strings.Join(both, ", "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
+				fmt.Fprint(w, header)
+				header = ""
+				fmt.Fprint(w, r)
 			}
 		}
 	}
@@ -263,29 +273,21 @@ func serveName(store, write string, c int) string {
 // reach it either; only less CPU a write in the server or the database
 // would.
 func writeSplit(w io.Writer, rs runs) {
-	header := false
-	for _, s := range stores {
-		for _, wr := range writes {
-			for _, c := range clients[1:] {
-				name := serveName(s, wr, c)
-				ceil, sh := rs.elsewhere(s, wr, c)
-				if ceil == nil {
-					continue
-				}
-				if !header {
-					fmt.Fprintf(w, "\n| store | write | clients | writes/s (serve) | CPU a write: clients, server, database and kernel | rate with the cores full, clients elsewhere | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
-					header = true
-				}
-				ccpu, scpu, mcpu := rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op"), rs.rates(name, "machine-cpu-µs/op")
-				var split []string
-				for i := range ceil {
-					n := func(v float64) string { return group(fmt.Sprintf("%.0f", max(v, 0))) }
-					split = append(split, n(ccpu[i])+" + "+n(scpu[i])+" + "+n(mcpu[i]-ccpu[i]-scpu[i]))
-				}
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "writes/s")[:len(ceil)]), strings.Join(split, "; "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false)))
-			}
+	header := fmt.Sprintf("\n| store | write | clients | writes/s (serve) | CPU a write: clients, server, database and kernel | rate with the cores full, clients elsewhere | its share of the raw rate | ≥ %d %% |\n|---|---|---|---|---|---|---|---|\n", shareGoal)
+	eachCase(w, header, func(s, wr string, c int) (string, bool) {
+		name := serveName(s, wr, c)
+		ceil, sh := rs.elsewhere(s, wr, c)
+		if ceil == nil {
+			return "", false
 		}
-	}
+		ccpu, scpu, mcpu := rs.rates(name, "cpu-µs/op"), rs.rates(name, "server-cpu-µs/op"), rs.rates(name, "machine-cpu-µs/op")
+		n := func(v float64) string { return group(fmt.Sprintf("%.0f", max(v, 0))) }
+		var split []string
+		for i := range ceil {
+			split = append(split, n(ccpu[i])+" + "+n(scpu[i])+" + "+n(mcpu[i]-ccpu[i]-scpu[i]))
+		}
+		return fmt.Sprintf("| %s | %s | %d | %s | %s µs | %s | %s %% | %s |\n", s, wr, c, list("%.0f", rs.rates(name, "writes/s")[:len(ceil)]), strings.Join(split, "; "), list("%.0f", ceil), list("%.0f", sh), reach(verdict(sh, shareGoal, false))), true
+	})
 }
 
 // elsewhere returns, for the runs of a case against a serve process, each
