@@ -1,7 +1,9 @@
 // Package loadtest holds the benchmarks of issue 4 (docs/benchmarks.md): the
 // raw durable commit rate of SQLite and PostgreSQL on this disk, the API's
-// write throughput and latency with 1, 16 and 200 concurrent clients, and
-// the fan-out of one event to 1,000 Server-Sent Events subscribers.
+// write throughput and latency with 1, 16 and 200 concurrent clients (in
+// this process, and against a serve process of its own, whose CPU time a
+// write BenchmarkServeAPI reports apart from the clients'), and the
+// fan-out of one event to 1,000 Server-Sent Events subscribers.
 //
 // They are benchmarks only; go test ./... runs none of them. Run them with
 //
