@@ -225,8 +225,7 @@ func machineTimes() (cpuTimes, bool) {
 	if len(f) < 9 || f[0] != "cpu" {
 		return cpuTimes{}, false
 	}
-	// user nice system idle iowait irq softirq steal, in clock ticks of
-	// USER_HZ, which Linux fixes at 100 a second.
+	// user nice system idle iowait irq softirq steal, in clock ticks.
 	var ticks [8]int64
 	for i := range ticks {
 		n, err := strconv.ParseInt(f[1+i], 10, 64)
@@ -235,10 +234,13 @@ func machineTimes() (cpuTimes, bool) {
 		}
 		ticks[i] = n
 	}
-	const tick = 10 * time.Millisecond
 	busy := ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]
-	return cpuTimes{busy: time.Duration(busy) * tick, steal: time.Duration(ticks[7]) * tick}, true
+	return cpuTimes{busy: time.Duration(busy) * clockTick, steal: time.Duration(ticks[7]) * clockTick}, true
 }
+
+// clockTick is USER_HZ's tick, the unit of /proc's CPU times, which Linux
+// fixes at 100 a second.
+const clockTick = 10 * time.Millisecond
 
 // cpuTime returns the CPU time (user and system) the process has used:
 // per call, it is what a call costs the client and the server together,

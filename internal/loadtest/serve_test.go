@@ -90,8 +90,7 @@ func processCPU(pid int) (time.Duration, bool) {
 	}
 	// The command's name, in parentheses, may hold spaces: the fields
 	// are counted from after it. utime and stime are the stat's 14th and
-	// 15th fields, the 12th and 13th after the name, in clock ticks of
-	// USER_HZ (100 a second on Linux).
+	// 15th fields, the 12th and 13th after the name, in clock ticks.
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 {
 		return 0, false
@@ -105,7 +104,7 @@ func processCPU(pid int) (time.Duration, bool) {
 	if err1 != nil || err2 != nil {
 		return 0, false
 	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+	return time.Duration(utime+stime) * clockTick, true
 }
 
 // serverMemory is what a serve process's /metrics says of its memory and

@@ -1,8 +1,9 @@
 // Command report turns the output of issue 4's benchmarks (BenchmarkRawCommit,
 // BenchmarkAPI and BenchmarkServeAPI with the ledger on, BenchmarkHTTPFloor,
-// BenchmarkSSEFanout and BenchmarkSSEFanoutServe; one or more runs of each) into the tables that
-// docs/benchmarks.md keeps, measured against the issue's goals, and draws
-// each case's API write rate as a share of the raw commit rate.
+// BenchmarkSSEFanout and BenchmarkSSEFanoutServe; one or more runs of each)
+// into the tables that docs/benchmarks.md keeps, measured against the
+// issue's goals, and draws each case's API write rate as a share of the raw
+// commit rate.
 //
 // Usage (docs/table.sh runs the benchmarks and this):
 //
@@ -431,23 +432,19 @@ func drawShares(file string, rs runs) error {
 			// outline over the bar, up to where the same work could go; and
 			// with the clients elsewhere, where a serve process was measured.
 			ceil := func(c int) []float64 { _, sh := rs.ceilings(s, wr, c); return sh }
+			out, err := addOutline(p, ceil, w, bars.Offset, []vg.Length{vg.Points(2), vg.Points(2)}, &top)
+			if err != nil {
+				return err
+			}
+			if out != nil {
+				outline = out
+			}
 			apart := func(c int) []float64 { _, sh := rs.elsewhere(s, wr, c); return sh }
-			for _, o := range []struct {
-				shares func(int) []float64
-				dashes []vg.Length
-				legend *plot.Thumbnailer
-			}{
-				{ceil, []vg.Length{vg.Points(2), vg.Points(2)}, &outline},
-				{apart, []vg.Length{vg.Points(0.8), vg.Points(1.6)}, &elsewhere},
-			} {
-				out, high, err := addOutline(p, o.shares, w, bars.Offset, o.dashes)
-				if err != nil {
-					return err
-				}
-				if out != nil {
-					*o.legend = out
-					top = max(top, high)
-				}
+			if out, err = addOutline(p, apart, w, bars.Offset, []vg.Length{vg.Points(0.8), vg.Points(1.6)}, &top); err != nil {
+				return err
+			}
+			if out != nil {
+				elsewhere = out
 			}
 		}
 	}
@@ -485,11 +482,10 @@ func drawShares(file string, rs runs) error {
 
 // addOutline adds to p, over the bars at offset, an outline up to each
 // client count's mean share from shares, with the dashes given (none for
-// one client, which cannot fill the cores). It returns the outline and the
-// highest share drawn, or nil if shares has none.
-func addOutline(p *plot.Plot, shares func(c int) []float64, w, offset vg.Length, dashes []vg.Length) (*plotter.BarChart, float64, error) {
+// one client, which cannot fill the cores), and raises top to the highest
+// share drawn. It returns the outline, or nil if shares has none.
+func addOutline(p *plot.Plot, shares func(c int) []float64, w, offset vg.Length, dashes []vg.Length, top *float64) (*plotter.BarChart, error) {
 	var vs plotter.Values
-	var high float64
 	measured := false
 	for _, c := range clients {
 		sh := shares(c)
@@ -498,15 +494,15 @@ func addOutline(p *plot.Plot, shares func(c int) []float64, w, offset vg.Length,
 			continue
 		}
 		vs = append(vs, mean(sh))
-		high = max(high, mean(sh))
+		*top = max(*top, mean(sh))
 		measured = true
 	}
 	if !measured {
-		return nil, 0, nil
+		return nil, nil
 	}
 	out, err := plotter.NewBarChart(vs, w)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	out.Offset = offset
 	out.Color = color.Transparent
@@ -514,7 +510,7 @@ func addOutline(p *plot.Plot, shares func(c int) []float64, w, offset vg.Length,
 	out.LineStyle.Width = vg.Points(0.8)
 	out.LineStyle.Dashes = dashes
 	p.Add(out)
-	return out, high, nil
+	return out, nil
 }
 
 // mean returns the mean of vs, 0 if there are none.
